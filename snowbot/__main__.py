@@ -1,0 +1,3 @@
+from snowbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The `snowbot` command line (SPEC §6). Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from snowbot.config import Config, load_config
+from snowbot.errors import SnowbotError
+from snowbot.service import Snowbot
+
+Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the config file (default: $SNOWBOT_CONFIG, else ./config.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="snowbot",
+        description="A Telegram bot that runs a city's volunteer snow-clearing effort.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="run the bot (long polling)")
+    run.set_defaults(handler=_run)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="a simulated storm through the real bot; no token, no network",
+    )
+    demo.add_argument(
+        "--scale",
+        choices=("small", "seed"),
+        default="small",
+        help="small: a few hundred people (default); seed: ~56,000 person-times",
+    )
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.set_defaults(handler=_demo)
+
+    tally = sub.add_parser("tally", parents=[common], help="the current incident's tally")
+    tally.add_argument("--json", action="store_true", help="print the tally as JSON")
+    tally.set_defaults(handler=_tally)
+
+    export = sub.add_parser(
+        "export", parents=[common], help="write shifts.csv and tasks.csv of the current incident"
+    )
+    export.add_argument("--out", metavar="DIR", required=True, help="the folder to write to")
+    export.set_defaults(handler=_export)
+
+    imp = sub.add_parser(
+        "import-streets", parents=[common], help="import a gazetteer CSV (district,street,lat,lon)"
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.set_defaults(handler=_import_streets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and the URL holds the token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config)
+        handler: Command = args.handler
+        return asyncio.run(handler(args, config))
+    except SnowbotError as exc:
+        print(f"snowbot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _with_bot(config: Config, work: Callable[[Snowbot], Awaitable[int]]) -> int:
+    bot = await Snowbot.open(config)
+    try:
+        return await work(bot)
+    finally:
+        await bot.close()
+
+
+async def _tally(args: argparse.Namespace, config: Config) -> int:
+    async def work(bot: Snowbot) -> int:
+        tally = await bot.tally()
+        if args.json:
+            print(json.dumps(tally.as_json(), ensure_ascii=False))
+        else:
+            from snowbot.render import render_tally
+            from snowbot.texts import catalog
+
+            print(render_tally(catalog(config.language), tally, tz=config.city.timezone))
+        return 0
+
+    return await _with_bot(config, work)
+
+
+async def _export(args: argparse.Namespace, config: Config) -> int:
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SnowbotError(f"{out}: cannot create the folder ({exc.strerror})") from None
+
+    async def work(bot: Snowbot) -> int:
+        files = await bot.export()
+        for name, data in files.items():
+            try:
+                (out / name).write_bytes(data)
+            except OSError as exc:
+                raise SnowbotError(f"{out / name}: cannot write ({exc.strerror})") from None
+            print(out / name)
+        return 0
+
+    return await _with_bot(config, work)
+
+
+async def _import_streets(args: argparse.Namespace, config: Config) -> int:
+    async def work(bot: Snowbot) -> int:
+        counts = await bot.import_streets(Path(args.file))
+        print(
+            f"{args.file}: {counts.added} added, {counts.moved} moved, "
+            f"{counts.unchanged} unchanged; {len(bot.directory.streets)} streets in all"
+        )
+        return 0
+
+    return await _with_bot(config, work)
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    # The CLI is where the parts are put together: the Telegram adapter is loaded
+    # only for the commands that talk to Telegram, so the domain never imports it.
+    from handlers.app import run_polling
+
+    await run_polling(config)
+    return 0
+
+
+async def _demo(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.demo import run_demo
+
+    return await run_demo(config, scale=args.scale, quiet=args.quiet)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""The operator's config file (TOML), validated into typed settings.
+
+Every key of SPEC §6 has a default here and a line in config.example.toml.
+A bad value raises ConfigError naming the key, e.g.
+"schedule.tally_every: '30x' is not a duration like 45s, 30m or 8h".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from snowbot.durations import parse_duration
+from snowbot.errors import ConfigError
+
+DEFAULT_CONFIG = "config.toml"
+LANGUAGES = ("zh", "en")
+# The shortest schedule durations accepted: operators test with second-scale values.
+MIN_SCHEDULE_SECONDS = 1
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    name: str = "Heihe"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    gazetteer: Path | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    report_chats: tuple[int, ...] = ()
+    tally_every: timedelta = timedelta(minutes=30)
+    daily_report_at: time = time(20, 0)
+    escalate_unaccepted_after: timedelta = timedelta(minutes=30)
+    max_shift: timedelta = timedelta(hours=8)
+    rejoin_window: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class GeoConfig:
+    max_distance_km: float = 15.0
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    database: Path = Path("snowbot.db")
+    city: CityConfig = field(default_factory=CityConfig)
+    coordinators: frozenset[int] = frozenset()
+    language: str = "zh"
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    geo: GeoConfig = field(default_factory=GeoConfig)
+    source: Path | None = None
+
+    def require_token(self) -> str:
+        """The bot token, or a ConfigError saying where to put it."""
+        if not self.telegram.token:
+            raise ConfigError(
+                "telegram.token: missing; set it in the config or in the SNOWBOT_TOKEN variable"
+            )
+        return self.telegram.token
+
+
+# -- reading -----------------------------------------------------------------
+
+_KNOWN: dict[str, set[str]] = {
+    "telegram": {"token", "base_url"},
+    "storage": {"database"},
+    "city": {"name", "timezone", "gazetteer"},
+    "access": {"coordinators"},
+    "bot": {"language"},
+    "schedule": {
+        "report_chats",
+        "tally_every",
+        "daily_report_at",
+        "escalate_unaccepted_after",
+        "max_shift",
+        "rejoin_window",
+    },
+    "geo": {"max_distance_km"},
+}
+
+
+def config_path(explicit: str | None) -> tuple[Path, bool]:
+    """Which file to read, and whether the operator named it (then it must exist)."""
+    if explicit:
+        return Path(explicit), True
+    env = os.environ.get("SNOWBOT_CONFIG")
+    if env:
+        return Path(env), True
+    return Path(DEFAULT_CONFIG), False
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Read the config named on the command line, by SNOWBOT_CONFIG, or ./config.toml.
+
+    A missing ./config.toml means all defaults; a missing named file is an error.
+    """
+    path, named = config_path(explicit)
+    if not path.exists():
+        if named:
+            raise ConfigError(f"{path}: config file not found")
+        return parse_config({}, base_dir=Path.cwd(), env=os.environ)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    config = parse_config(data, base_dir=path.resolve().parent, env=os.environ)
+    return replace(config, source=path)
+
+
+def parse_config(
+    data: Mapping[str, Any], *, base_dir: Path, env: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a parsed TOML document; relative paths are taken from base_dir."""
+    env = env or {}
+    for section, value in data.items():
+        if section not in _KNOWN:
+            raise ConfigError(f"{section}: unknown section (known: {', '.join(sorted(_KNOWN))})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{section}: must be a table like [{section}]")
+        for key in value:
+            if key not in _KNOWN[section]:
+                known = ", ".join(sorted(_KNOWN[section]))
+                raise ConfigError(f"{section}.{key}: unknown key (known: {known})")
+
+    def get(section: str, key: str) -> Any:
+        return data.get(section, {}).get(key)
+
+    token = env.get("SNOWBOT_TOKEN") or _opt_str(get("telegram", "token"), "telegram.token")
+    base_url = _opt_str(get("telegram", "base_url"), "telegram.base_url")
+    if base_url is not None and not re.match(r"^https?://\S+$", base_url):
+        raise ConfigError(f"telegram.base_url: {base_url!r} is not an http(s) URL")
+    telegram = TelegramConfig(token=token or None, base_url=base_url or TelegramConfig.base_url)
+
+    database = _opt_str(get("storage", "database"), "storage.database")
+    db_path = base_dir / (database or "snowbot.db")
+    if database == "":
+        raise ConfigError("storage.database: must name a file")
+
+    tz_name = _opt_str(get("city", "timezone"), "city.timezone") or "Asia/Shanghai"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"city.timezone: {tz_name!r} is not an IANA time zone like Asia/Shanghai"
+        ) from None
+    gazetteer = _opt_str(get("city", "gazetteer"), "city.gazetteer")
+    city = CityConfig(
+        name=_opt_str(get("city", "name"), "city.name") or CityConfig.name,
+        timezone=tz,
+        gazetteer=(base_dir / gazetteer) if gazetteer else None,
+    )
+
+    coordinators = _int_list(get("access", "coordinators"), "access.coordinators")
+    language = _opt_str(get("bot", "language"), "bot.language") or "zh"
+    if language not in LANGUAGES:
+        raise ConfigError(f"bot.language: {language!r} is not one of {', '.join(LANGUAGES)}")
+
+    defaults = ScheduleConfig()
+    schedule = ScheduleConfig(
+        report_chats=tuple(_int_list(get("schedule", "report_chats"), "schedule.report_chats")),
+        tally_every=_duration(
+            get("schedule", "tally_every"), "schedule.tally_every", defaults.tally_every
+        ),
+        daily_report_at=_clock(
+            get("schedule", "daily_report_at"), "schedule.daily_report_at", defaults.daily_report_at
+        ),
+        escalate_unaccepted_after=_duration(
+            get("schedule", "escalate_unaccepted_after"),
+            "schedule.escalate_unaccepted_after",
+            defaults.escalate_unaccepted_after,
+        ),
+        max_shift=_duration(get("schedule", "max_shift"), "schedule.max_shift", defaults.max_shift),
+        rejoin_window=_duration(
+            get("schedule", "rejoin_window"),
+            "schedule.rejoin_window",
+            defaults.rejoin_window,
+            minimum=0,
+        ),
+    )
+
+    max_km = get("geo", "max_distance_km")
+    if max_km is None:
+        max_km = GeoConfig.max_distance_km
+    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not 0 < max_km <= 20000:
+        raise ConfigError(f"geo.max_distance_km: {max_km!r} is not a distance in km above 0")
+    return Config(
+        telegram=telegram,
+        database=db_path,
+        city=city,
+        coordinators=frozenset(coordinators),
+        language=language,
+        schedule=schedule,
+        geo=GeoConfig(max_distance_km=float(max_km)),
+    )
+
+
+def _opt_str(value: Any, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: {value!r} must be a string in quotes")
+    return value
+
+
+def _int_list(value: Any, key: str) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: {value!r} must be a list of Telegram ids like [123456789]")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ConfigError(f"{key}: {item!r} is not a Telegram id (a whole number)")
+    return list(value)
+
+
+def _duration(
+    value: Any, key: str, default: timedelta, minimum: int = MIN_SCHEDULE_SECONDS
+) -> timedelta:
+    return _parsed(value, key, default, lambda text: _bounded(parse_duration(text), minimum))
+
+
+def _bounded(delta: timedelta, minimum: int) -> timedelta:
+    if delta.total_seconds() < minimum:
+        raise ValueError(f"must be at least {minimum}s")
+    return delta
+
+
+def _clock(value: Any, key: str, default: time) -> time:
+    def parse(text: str) -> time:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+        if not match:
+            raise ValueError(f"{text!r} is not a time of day like 20:00")
+        return time(int(match.group(1)), int(match.group(2)))
+
+    return _parsed(value, key, default, parse)
+
+
+def _parsed(value: Any, key: str, default: T, parse: Callable[[str], T]) -> T:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ConfigError(f'{key}: {value!r} must be a string in quotes, like "30m"')
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None

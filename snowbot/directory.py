@@ -1,0 +1,92 @@
+"""The city's streets and districts in memory: lookup by id, by name and by position."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from snowbot.geo import Nearest, StreetIndex
+from snowbot.limits import MAX_SUGGESTIONS
+from storage.records import District, Street
+
+
+def normalise(name: str) -> str:
+    """Case and spacing do not matter in street names."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+@dataclass(frozen=True)
+class StreetMatch:
+    """What the leading words of a command named."""
+
+    streets: list[Street]  # one: found; several: ambiguous
+    rest: list[str]  # the words after the street name
+
+
+class Directory:
+    def __init__(self, streets: list[Street], districts: list[District]) -> None:
+        self.streets = streets
+        self.by_id = {s.id: s for s in streets}
+        self.districts = {d.name: d for d in districts}
+        self.district_names = {d.id: d.name for d in districts}
+        self._by_name: dict[str, list[Street]] = defaultdict(list)
+        for street in streets:
+            self._by_name[normalise(street.name)].append(street)
+        self._district_by_norm = {normalise(d.name): d for d in districts}
+        self.index = StreetIndex(streets)
+        self._max_words = max((len(n.split(" ")) for n in self._by_name), default=1)
+
+    def nearest(self, lat: float, lon: float, within_km: float) -> Nearest | None:
+        return self.index.nearest(lat, lon, within_km)
+
+    def district(self, text: str) -> District | None:
+        return self._district_by_norm.get(normalise(text))
+
+    def match_leading(self, words: list[str], district_id: int | None = None) -> StreetMatch:
+        """The longest run of leading words that names a street, or a street id.
+
+        A district name may come first to pick between streets of the same name;
+        `district_id` (a bound dispatcher's) does the same.
+        """
+        if words:
+            named = self.district(words[0])
+            if named is not None and len(words) > 1:
+                found = self._match_names(words[1:], named.id)
+                if found.streets:
+                    return found
+        found = self._match_names(words, district_id)
+        if found.streets:
+            return found
+        if words and re.fullmatch(r"#?\d{1,9}", words[0]):
+            street = self.by_id.get(int(words[0].lstrip("#")))
+            if street is not None:
+                return StreetMatch([street], words[1:])
+        return StreetMatch([], words)
+
+    def _match_names(self, words: list[str], district_id: int | None) -> StreetMatch:
+        for k in range(min(len(words), self._max_words), 0, -1):
+            streets = self._by_name.get(normalise(" ".join(words[:k])))
+            if streets:
+                if district_id is not None and len(streets) > 1:
+                    mine = [s for s in streets if s.district_id == district_id]
+                    streets = mine or streets
+                return StreetMatch(list(streets), words[k:])
+        return StreetMatch([], words)
+
+    def suggest(self, text: str) -> list[Street]:
+        """Up to five streets whose names look like `text`."""
+        wanted = normalise(text)
+        if not wanted:
+            return []
+        names = list(self._by_name)
+        picked = [n for n in names if n.startswith(wanted) or wanted in n]
+        picked.sort(key=lambda n: (not n.startswith(wanted), len(n), n))
+        for close in difflib.get_close_matches(wanted, names, n=MAX_SUGGESTIONS, cutoff=0.5):
+            if close not in picked:
+                picked.append(close)
+        out: list[Street] = []
+        for name in picked:
+            out.extend(self._by_name[name])
+        return out[:MAX_SUGGESTIONS]

@@ -1,0 +1,100 @@
+"""The incident as CSV (SPEC §6): shifts.csv and tasks.csv, UTF-8, ISO 8601 times with offset."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.records import ShiftExportRow, TaskExportRow
+
+SHIFT_COLUMNS = (
+    "id",
+    "user_id",
+    "name",
+    "headcount",
+    "district",
+    "street",
+    "lat",
+    "lon",
+    "started_at",
+    "ended_at",
+)
+TASK_COLUMNS = (
+    "id",
+    "district",
+    "street",
+    "needed",
+    "accepted",
+    "status",
+    "created_by",
+    "created_at",
+    "done_at",
+    "note",
+)
+
+
+def iso(epoch: float | None, tz: ZoneInfo) -> str:
+    """ISO 8601 in the city's time zone, with its offset; empty for "not yet"."""
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(epoch, tz).isoformat(timespec="seconds")
+
+
+def export_csvs(
+    shifts: Iterable[ShiftExportRow], tasks: Iterable[TaskExportRow], tz: ZoneInfo
+) -> dict[str, bytes]:
+    """File name -> CSV bytes."""
+    shift_rows = (
+        (
+            s.id,
+            s.user_id,
+            s.name,
+            s.headcount,
+            s.district,
+            s.street,
+            s.lat,
+            s.lon,
+            iso(s.started_at, tz),
+            iso(s.ended_at, tz),
+        )
+        for s in shifts
+    )
+    task_rows = (
+        (
+            t.id,
+            t.district,
+            t.street,
+            t.needed,
+            t.accepted,
+            t.status,
+            t.created_by,
+            iso(t.created_at, tz),
+            iso(t.done_at, tz),
+            t.note,
+        )
+        for t in tasks
+    )
+    return {
+        "shifts.csv": _csv(SHIFT_COLUMNS, shift_rows),
+        "tasks.csv": _csv(TASK_COLUMNS, task_rows),
+    }
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_safe(v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def _safe(value: Any) -> Any:
+    """Keep spreadsheet programs from running a note as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

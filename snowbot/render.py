@@ -1,0 +1,108 @@
+"""Turning domain results into localised text (no Telegram here: the scheduler uses it too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from snowbot.tally import Tally
+from snowbot.texts import Catalog
+from storage.records import Task, TaskStatus
+
+UNSERVED_PER_DISTRICT = 20  # in chat; the CSV and --json have them all
+
+
+def distance(cat: Catalog, km: float) -> str:
+    if km < 1:
+        return cat("distance.m", value=int(round(km * 1000, -1)))
+    return cat("distance.km", value=f"{km:.1f}")
+
+
+def duration(cat: Catalog, seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return cat("duration.m", minutes=minutes)
+    return cat("duration.hm", hours=minutes // 60, minutes=minutes % 60)
+
+
+def task_line(cat: Catalog, task: Task, km: float | None = None) -> str:
+    line = cat(
+        "task.line",
+        id=task.id,
+        street=task.street,
+        district=task.district,
+        accepted=task.accepted,
+        needed=task.needed,
+        status=cat(f"task.status.{task.status}"),
+    )
+    if km is not None:
+        line += cat("task.distance", distance=distance(cat, km))
+    if task.note:
+        line += "\n" + cat("task.note", note=task.note)
+    return line
+
+
+def render_tally(
+    cat: Catalog, tally: Tally, district: str | None = None, tz: ZoneInfo | None = None
+) -> str:
+    when = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+    lines = [cat("tally.header", incident=tally.incident.name, time=when)]
+    if district is None:
+        lines.append(
+            cat(
+                "tally.totals",
+                person_times=tally.person_times,
+                on_duty=tally.on_duty,
+                people=tally.people,
+            )
+        )
+        lines.append(cat("tally.tasks", **{s.value: tally.tasks[s] for s in TaskStatus}))
+        lines.append(
+            cat(
+                "tally.streets",
+                served=tally.streets_served,
+                total=tally.streets_total,
+                unserved=tally.streets_unserved,
+            )
+        )
+    for d in tally.districts:
+        if district is None or d.district == district:
+            lines.append(
+                cat(
+                    "tally.district",
+                    district=d.district,
+                    person_times=d.person_times,
+                    on_duty=d.on_duty,
+                    tasks_done=d.tasks_done,
+                    unserved=d.streets_unserved,
+                    total=d.streets_total,
+                )
+            )
+    return "\n".join(lines)
+
+
+def render_unserved(
+    cat: Catalog,
+    tally: Tally,
+    district: str | None = None,
+    per_district: int = UNSERVED_PER_DISTRICT,
+) -> str:
+    streets = [u for u in tally.unserved_streets if district is None or u.district == district]
+    if not streets:
+        return cat("unserved.none")
+    lines = [cat("unserved.header", count=len(streets))]
+    by_district: dict[str, list[tuple[str, int | None]]] = {}
+    for u in streets:
+        by_district.setdefault(u.district, []).append((u.street, u.open_task))
+    for name, items in by_district.items():
+        lines.append(cat("unserved.district", district=name, count=len(items)))
+        # streets with a task waiting first: they are the ones someone can act on now
+        items.sort(key=lambda item: (item[1] is None, item[1] or 0, item[0]))
+        for street, task in items[:per_district]:
+            if task is None:
+                lines.append(cat("unserved.street", street=street))
+            else:
+                lines.append(cat("unserved.street_task", street=street, task=task))
+        if len(items) > per_district:
+            lines.append(cat("unserved.more", count=len(items) - per_district))
+    return "\n".join(lines)

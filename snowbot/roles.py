@@ -1,0 +1,46 @@
+"""Roles and what each may do: coordinator > dispatcher > cadre (SPEC §3)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Role(IntEnum):
+    CADRE = 1
+    DISPATCHER = 2
+    COORDINATOR = 3
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Role | None:
+        """A role from its name as typed in /grant (English or Chinese)."""
+        return _NAMES.get(text.strip().lower())
+
+    def at_least(self, other: Role) -> bool:
+        return self >= other
+
+
+_NAMES = {
+    "cadre": Role.CADRE,
+    "volunteer": Role.CADRE,
+    "干部": Role.CADRE,
+    "志愿者": Role.CADRE,
+    "dispatcher": Role.DISPATCHER,
+    "调度": Role.DISPATCHER,
+    "调度员": Role.DISPATCHER,
+    "coordinator": Role.COORDINATOR,
+    "协调": Role.COORDINATOR,
+    "协调员": Role.COORDINATOR,
+}
+
+
+def effective_role(stored: str | None, user_id: int, coordinators: frozenset[int]) -> Role:
+    """Config coordinators are coordinators whatever the database says."""
+    if user_id in coordinators:
+        return Role.COORDINATOR
+    if stored is None:
+        return Role.CADRE
+    return Role[stored.upper()]

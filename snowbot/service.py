@@ -1,0 +1,482 @@
+"""The snow-clearing service: every action of SPEC §4 as one call, refusals as `Refused`.
+
+The Telegram adapter and the CLI both go through `Snowbot`; nothing here knows
+about Telegram. Each state change is one storage transaction, and a result is
+returned only after it committed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from snowbot import limits
+from snowbot.config import Config
+from snowbot.directory import Directory
+from snowbot.export import export_csvs
+from snowbot.gazetteer import read_gazetteer
+from snowbot.geo import geodesic_km, valid_position
+from snowbot.refusals import Refused
+from snowbot.roles import Role, effective_role
+from snowbot.tally import Tally, compute_tally
+from storage import open_store
+from storage.interface import Store
+from storage.records import (
+    AcceptOutcome,
+    CheckInKind,
+    CloseOutcome,
+    ImportCounts,
+    Incident,
+    Shift,
+    Street,
+    Task,
+    TaskStatus,
+    User,
+)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user with the role they hold right now."""
+
+    user: User
+    role: Role
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+
+@dataclass(frozen=True)
+class NearbyTask:
+    task: Task
+    km: float | None
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    kind: CheckInKind
+    shift: Shift
+    street: Street
+    km: float
+    nearby: list[NearbyTask]
+
+
+@dataclass(frozen=True)
+class CheckOutResult:
+    shift: Shift
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Posted:
+    task: Task
+    chats: list[int]  # groups bound to its district
+
+
+@dataclass(frozen=True)
+class Changed:
+    """An accept, done or cancel that took effect, and the task after it."""
+
+    task: Task
+    outcome: AcceptOutcome | CloseOutcome
+
+
+class Snowbot:
+    def __init__(
+        self, store: Store, config: Config, directory: Directory, clock: Clock = time.time
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.directory = directory
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, config: Config, clock: Clock = time.time) -> Snowbot:
+        """Open the database and load the city into memory."""
+        store = await open_store(config.database)
+        bot = cls(store, config, Directory([], []), clock)
+        await bot.reload_streets()
+        return bot
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # -- the city ----------------------------------------------------------------
+
+    async def reload_streets(self) -> None:
+        self.directory = Directory(await self.store.streets(), await self.store.districts())
+
+    async def import_streets(self, path: Path) -> ImportCounts:
+        """Import a gazetteer file: refused whole on any bad row, idempotent."""
+        counts = await self.store.import_streets(read_gazetteer(path))
+        await self.reload_streets()
+        return counts
+
+    # -- incidents ---------------------------------------------------------------
+
+    def default_incident_name(self) -> str:
+        day = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
+        return f"{self.config.city.name} {day:%Y-%m-%d}"
+
+    async def incident(self) -> Incident:
+        return await self.store.current_incident(self.default_incident_name(), self.clock())
+
+    async def start_incident(self, actor: Person, name: str) -> Incident:
+        self._require(actor, Role.COORDINATOR)
+        name = " ".join(name.split())
+        if not name:
+            raise Refused("incident.usage")
+        if len(name) > limits.MAX_INCIDENT_NAME:
+            raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
+        _, new = await self.store.start_incident(name, self.clock())
+        return new
+
+    # -- people ------------------------------------------------------------------
+
+    async def meet(
+        self, user_id: int, name: str, username: str | None, language_code: str | None
+    ) -> Person:
+        """The person behind an update, registered on first contact (a write only then)."""
+        user = await self.store.get_user(user_id)
+        if user is None or not user.registered or user.name != name or user.username != username:
+            user = await self.store.register_user(
+                user_id, name, username, language_code, self.clock()
+            )
+        return self._person(user)
+
+    async def person(self, user_id: int) -> Person | None:
+        user = await self.store.get_user(user_id)
+        return self._person(user) if user else None
+
+    def _person(self, user: User) -> Person:
+        return Person(user, effective_role(user.role, user.id, self.config.coordinators))
+
+    def language_of(self, person: Person | None) -> str:
+        """/lang choice, else Telegram's language, else the config default."""
+        code = (person.user.language or "") if person else ""
+        if code.startswith("zh"):
+            return "zh"
+        if code.startswith("en"):
+            return "en"
+        return self.config.language
+
+    async def set_language(self, person: Person, language: str) -> None:
+        if language not in ("zh", "en"):
+            raise Refused("lang.usage")
+        await self.store.set_language(person.id, language)
+
+    async def grant(
+        self, actor: Person, target_id: int, role: Role, district_name: str | None
+    ) -> tuple[User, str | None]:
+        self._require(actor, Role.COORDINATOR)
+        if target_id <= 0:
+            raise Refused("grant.usage")
+        if target_id in self.config.coordinators and role != Role.COORDINATOR:
+            raise Refused("grant.config_coordinator", user=target_id)
+        district_id = None
+        if district_name:
+            if role != Role.DISPATCHER:
+                raise Refused("grant.district_for_dispatcher")
+            district = self.directory.district(district_name)
+            if district is None:
+                raise Refused(
+                    "refuse.unknown_district", district=district_name, known=self._district_list()
+                )
+            district_id = district.id
+            district_name = district.name
+        user = await self.store.set_role(target_id, role.key, district_id, self.clock())
+        return user, district_name
+
+    async def revoke(self, actor: Person, target_id: int) -> User:
+        self._require(actor, Role.COORDINATOR)
+        if target_id in self.config.coordinators:
+            raise Refused("grant.config_coordinator", user=target_id)
+        return await self.store.set_role(target_id, Role.CADRE.key, None, self.clock())
+
+    # -- shifts ------------------------------------------------------------------
+
+    async def ask_check_in(self, person: Person, headcount: int) -> None:
+        """Remember "/checkin N" until the location comes."""
+        _check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
+        await self.store.set_pending_checkin(person.id, headcount, self.clock())
+
+    async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
+        """A shared location: open, update or reopen the shift (SPEC §2)."""
+        if not valid_position(lat, lon):
+            raise Refused("checkin.bad_location")
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(lat, lon, max_km)
+        if nearest is None:
+            raise Refused("checkin.no_streets")
+        if nearest.km > max_km:
+            raise Refused(
+                "checkin.too_far",
+                km=round(nearest.km, 1),
+                street=nearest.street.name,
+                max_km=_num(max_km),
+            )
+        now = self.clock()
+        incident = await self.incident()
+        pending = await self.store.take_pending_checkin(
+            person.id, now - limits.PENDING_CHECKIN_SECONDS
+        )
+        rejoin_after = now - self.config.schedule.rejoin_window.total_seconds()
+        done = await self.store.check_in(
+            incident.id, person.id, pending or 1, nearest.street, lat, lon, now, rejoin_after
+        )
+        nearby = await self.nearby_tasks(lat, lon, only_wanting=True)
+        return CheckInResult(
+            done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
+        )
+
+    async def check_out(self, person: Person) -> CheckOutResult:
+        incident = await self.incident()
+        await self.store.take_pending_checkin(person.id, self.clock())
+        shift = await self.store.check_out(incident.id, person.id, self.clock())
+        if shift is None:
+            raise Refused("checkout.not_on_duty")
+        assert shift.ended_at is not None
+        return CheckOutResult(shift, shift.ended_at - shift.started_at)
+
+    async def on_duty(self, person: Person) -> Shift | None:
+        incident = await self.incident()
+        return await self.store.open_shift(incident.id, person.id)
+
+    # -- tasks -------------------------------------------------------------------
+
+    async def post_task(self, actor: Person, words: list[str]) -> Posted:
+        """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator."""
+        self._require(actor, Role.DISPATCHER)
+        if not words:
+            raise Refused("newtask.usage")
+        own = actor.user.district_id if actor.role == Role.DISPATCHER else None
+        match = self.directory.match_leading(words, own)
+        if not match.streets:
+            raise Refused(
+                "newtask.unknown_street",
+                text=" ".join(words[:3]),
+                suggestions=self._suggestions(words),
+            )
+        if len(match.streets) > 1:
+            raise Refused(
+                "newtask.ambiguous",
+                text=match.streets[0].name,
+                suggestions=_street_list(match.streets),
+            )
+        street = match.streets[0]
+        self._require_district(actor, street.district_id)
+        rest = match.rest
+        needed = 1
+        if rest and _looks_numeric(rest[0]):
+            needed = _check_count_text(rest[0], limits.MAX_NEEDED, "newtask.bad_count")
+            rest = rest[1:]
+        note = " ".join(rest)
+        if len(note) > limits.MAX_NOTE:
+            raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+        incident = await self.incident()
+        task = await self.store.create_task(
+            incident.id, street.id, needed, note, actor.id, self.clock()
+        )
+        return Posted(task, await self.chats_for_district(task.district_id))
+
+    async def accept(self, person: Person, task_id: int) -> Changed:
+        incident = await self.incident()
+        if await self.store.open_shift(incident.id, person.id) is None:
+            raise Refused("accept.not_on_duty", id=task_id)
+        change = await self.store.accept_task(incident.id, task_id, person.id, self.clock())
+        if change.outcome != AcceptOutcome.ACCEPTED or change.task is None:
+            raise _task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    async def complete(
+        self,
+        person: Person,
+        task_id: int,
+        note: str | None = None,
+        proof_file_id: str | None = None,
+    ) -> Changed:
+        incident = await self.incident()
+        task = await self.store.get_task(incident.id, task_id)
+        if task is None:
+            raise Refused("task.unknown", id=task_id)
+        if person.role >= Role.DISPATCHER:
+            self._require_district(person, task.district_id)
+        elif not await self.store.has_accepted(task_id, person.id):
+            raise Refused("done.not_yours", id=task_id)
+        if note is not None and len(note) > limits.MAX_NOTE:
+            raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+        change = await self.store.complete_task(
+            incident.id, task_id, person.id, self.clock(), note or None, proof_file_id
+        )
+        if change.outcome != CloseOutcome.DONE or change.task is None:
+            raise _task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    async def cancel(self, person: Person, task_id: int) -> Changed:
+        self._require(person, Role.DISPATCHER)
+        incident = await self.incident()
+        task = await self.store.get_task(incident.id, task_id)
+        if task is None:
+            raise Refused("task.unknown", id=task_id)
+        self._require_district(person, task.district_id)
+        change = await self.store.cancel_task(incident.id, task_id, self.clock())
+        if change.outcome != CloseOutcome.CANCELLED or change.task is None:
+            raise _task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    async def nearby_tasks(
+        self, lat: float | None, lon: float | None, only_wanting: bool = False
+    ) -> list[NearbyTask]:
+        """Live tasks, nearest first when a position is known, else oldest first."""
+        incident = await self.incident()
+        tasks = await self.store.live_tasks(incident.id)
+        if only_wanting:
+            tasks = [t for t in tasks if t.accepted < t.needed]
+        if lat is None or lon is None:
+            return [NearbyTask(t, None) for t in tasks]
+        listed = [NearbyTask(t, geodesic_km(lat, lon, t.lat, t.lon)) for t in tasks]
+        listed.sort(key=lambda n: (n.km, n.task.id))
+        return listed
+
+    async def tasks_for(self, person: Person) -> list[NearbyTask]:
+        shift = await self.on_duty(person)
+        if shift is None:
+            return await self.nearby_tasks(None, None)
+        return await self.nearby_tasks(shift.lat, shift.lon)
+
+    # -- reports -----------------------------------------------------------------
+
+    async def tally(self, actor: Person | None = None) -> Tally:
+        if actor is not None:
+            self._require(actor, Role.DISPATCHER)
+        return await compute_tally(self.store, await self.incident())
+
+    def district_named(self, text: str) -> str:
+        district = self.directory.district(text)
+        if district is None:
+            raise Refused("refuse.unknown_district", district=text, known=self._district_list())
+        return district.name
+
+    async def export(self, actor: Person | None = None) -> dict[str, bytes]:
+        """shifts.csv and tasks.csv of the current incident (coordinators only in chat)."""
+        if actor is not None:
+            self._require(actor, Role.COORDINATOR)
+        incident = await self.incident()
+        return export_csvs(
+            await self.store.shift_rows(incident.id),
+            await self.store.task_rows(incident.id),
+            self.config.city.timezone,
+        )
+
+    # -- groups ------------------------------------------------------------------
+
+    async def bind(self, actor: Person, chat_id: int, target: str) -> str | None:
+        """Bind a group to a district's announcements, or with "all" to the city reports."""
+        self._require(actor, Role.DISPATCHER)
+        if target.strip().lower() in ("all", "全部", "全市"):
+            if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
+                raise Refused("bind.only_own")
+            await self.store.bind_chat(chat_id, None, actor.id, self.clock())
+            return None
+        district = self.directory.district(target)
+        if district is None:
+            raise Refused("refuse.unknown_district", district=target, known=self._district_list())
+        self._require_district(actor, district.id)
+        await self.store.bind_chat(chat_id, district.id, actor.id, self.clock())
+        return district.name
+
+    async def chats_for_district(self, district_id: int) -> list[int]:
+        return [b.chat_id for b in await self.store.bindings() if b.district_id == district_id]
+
+    async def report_chats(self) -> list[int]:
+        """Where city-wide reports go: `report_chats` and groups bound with /bind all."""
+        chats = list(self.config.schedule.report_chats)
+        for binding in await self.store.bindings():
+            if binding.district_id is None and binding.chat_id not in chats:
+                chats.append(binding.chat_id)
+        return chats
+
+    # -- rules -------------------------------------------------------------------
+
+    def _require(self, person: Person, role: Role) -> None:
+        if person.role < role:
+            raise Refused("refuse.role", role=role.key)
+
+    def _require_district(self, person: Person, district_id: int) -> None:
+        own = person.user.district_id
+        if person.role == Role.DISPATCHER and own is not None and own != district_id:
+            raise Refused(
+                "refuse.other_district", district=self.directory.district_names.get(own, "?")
+            )
+
+    def _district_list(self) -> str:
+        return ", ".join(sorted(self.directory.districts))
+
+    def _suggestions(self, words: list[str]) -> str:
+        for k in range(min(len(words), 4), 0, -1):
+            found = self.directory.suggest(" ".join(words[:k]))
+            if found:
+                return _street_list(found)
+        return ""
+
+
+def _street_list(streets: list[Street]) -> str:
+    return "\n".join(f"• {s.name} ({s.district}) — id {s.id}" for s in streets)
+
+
+_NUMERIC = re.compile(r"[-+]?[\d.,eE]*\d[\d.,eE]*")
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(_NUMERIC.fullmatch(text))
+
+
+def _check_count_text(text: str, limit: int, key: str) -> int:
+    if not re.fullmatch(r"\+?\d{1,6}", text):
+        raise Refused(key, value=text[:20], max=limit)
+    return _check_count(int(text), limit, key)
+
+
+def _check_count(value: int, limit: int, key: str) -> int:
+    if not 1 <= value <= limit:
+        raise Refused(key, value=str(value)[:20], max=limit)
+    return value
+
+
+def parse_count(text: str, limit: int, key: str) -> int:
+    """A whole number 1..limit typed by a user, or a Refused naming `key`."""
+    return _check_count_text(text.strip(), limit, key)
+
+
+def parse_task_id(text: str) -> int:
+    """A task id as typed: "12" or "#12"."""
+    cleaned = text.strip().lstrip("#")
+    if not re.fullmatch(r"\d{1,9}", cleaned):
+        raise Refused("task.bad_id", text=text[:20])
+    return int(cleaned)
+
+
+def _task_refusal(
+    outcome: AcceptOutcome | CloseOutcome, task_id: int, task: Task | None
+) -> Refused:
+    """The reply to an accept, done or cancel that did not take effect."""
+    params = {"id": task_id, "needed": task.needed if task else 0}
+    if task is None or outcome in (AcceptOutcome.UNKNOWN, CloseOutcome.UNKNOWN):
+        return Refused("task.unknown", **params)
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return Refused(f"task.is_{task.status.value}", **params)
+    # the two enums share values ("already"), so tell them apart by type
+    if isinstance(outcome, AcceptOutcome) and outcome == AcceptOutcome.ALREADY:
+        return Refused("accept.already", **params)
+    return Refused("accept.full", **params)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

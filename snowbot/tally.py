@@ -1,0 +1,77 @@
+"""The tally (SPEC §2): one computation behind /tally, the reports, the CSV and `tally --json`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from storage.interface import Store
+from storage.records import DistrictCounts, Incident, TaskStatus, UnservedStreet
+
+
+@dataclass(frozen=True)
+class Tally:
+    incident: Incident
+    person_times: int
+    on_duty: int
+    people: int
+    tasks: dict[TaskStatus, int]
+    streets_total: int
+    streets_served: int
+    districts: list[DistrictCounts]
+    unserved_streets: list[UnservedStreet]
+
+    @property
+    def streets_unserved(self) -> int:
+        return self.streets_total - self.streets_served
+
+    def district(self, name: str) -> DistrictCounts | None:
+        return next((d for d in self.districts if d.district == name), None)
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly the shape of SPEC §6 `snowbot tally --json`."""
+        return {
+            "incident": self.incident.name,
+            "person_times": self.person_times,
+            "on_duty": self.on_duty,
+            "people": self.people,
+            "tasks": {status.value: self.tasks[status] for status in TaskStatus},
+            "streets": {
+                "total": self.streets_total,
+                "served": self.streets_served,
+                "unserved": self.streets_unserved,
+            },
+            "districts": [
+                {
+                    "district": d.district,
+                    "person_times": d.person_times,
+                    "on_duty": d.on_duty,
+                    "tasks_done": d.tasks_done,
+                    "streets_total": d.streets_total,
+                    "streets_unserved": d.streets_unserved,
+                }
+                for d in self.districts
+            ],
+            "unserved_streets": [
+                {"district": u.district, "street": u.street, "open_task": u.open_task}
+                for u in self.unserved_streets
+            ],
+        }
+
+
+async def compute_tally(store: Store, incident: Incident) -> Tally:
+    """The tally of one incident, from one consistent read of the store."""
+    counts = await store.tally_counts(incident)
+    total = sum(d.streets_total for d in counts.districts)
+    unserved = sum(d.streets_unserved for d in counts.districts)
+    return Tally(
+        incident=incident,
+        person_times=sum(d.person_times for d in counts.districts),
+        on_duty=sum(d.on_duty for d in counts.districts),
+        people=counts.people,
+        tasks=counts.tasks,
+        streets_total=total,
+        streets_served=total - unserved,
+        districts=counts.districts,
+        unserved_streets=counts.unserved,
+    )

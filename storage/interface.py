@@ -1,0 +1,109 @@
+"""What the domain may ask of storage, in domain words. No SQL beyond this line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from storage.records import (
+    Binding,
+    CheckIn,
+    District,
+    ImportCounts,
+    Incident,
+    Shift,
+    ShiftExportRow,
+    Street,
+    StreetRow,
+    TallyCounts,
+    Task,
+    TaskChange,
+    TaskExportRow,
+    User,
+)
+
+
+class Store(Protocol):
+    """Persistent state of one snowbot deployment. Every method is one transaction."""
+
+    async def close(self) -> None: ...
+    async def schema_version(self) -> int: ...
+
+    # incidents
+    async def current_incident(self, default_name: str, now: float) -> Incident: ...
+    async def start_incident(self, name: str, now: float) -> tuple[Incident | None, Incident]: ...
+
+    # users and roles
+    async def register_user(
+        self, user_id: int, name: str, username: str | None, language: str | None, now: float
+    ) -> User: ...
+    async def get_user(self, user_id: int) -> User | None: ...
+    async def set_language(self, user_id: int, language: str) -> None: ...
+    async def set_role(
+        self, user_id: int, role: str, district_id: int | None, now: float
+    ) -> User: ...
+    async def users_with_role(self, role: str) -> list[User]: ...
+
+    # geography
+    async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts: ...
+    async def streets(self) -> list[Street]: ...
+    async def districts(self) -> list[District]: ...
+
+    # shifts
+    async def check_in(
+        self,
+        incident_id: int,
+        user_id: int,
+        headcount: int,
+        street: Street,
+        lat: float,
+        lon: float,
+        now: float,
+        rejoin_after: float,
+    ) -> CheckIn: ...
+    async def check_out(self, incident_id: int, user_id: int, now: float) -> Shift | None: ...
+    async def set_pending_checkin(self, user_id: int, headcount: int, now: float) -> None: ...
+    async def take_pending_checkin(self, user_id: int, since: float) -> int | None: ...
+    async def open_shift(self, incident_id: int, user_id: int) -> Shift | None: ...
+
+    # tasks
+    async def create_task(
+        self,
+        incident_id: int,
+        street_id: int,
+        needed: int,
+        note: str,
+        created_by: int,
+        now: float,
+    ) -> Task: ...
+    async def get_task(self, incident_id: int, task_id: int) -> Task | None: ...
+    async def live_tasks(self, incident_id: int) -> list[Task]: ...
+    async def has_accepted(self, task_id: int, user_id: int) -> bool: ...
+    async def accept_task(
+        self, incident_id: int, task_id: int, user_id: int, now: float
+    ) -> TaskChange: ...
+    async def complete_task(
+        self,
+        incident_id: int,
+        task_id: int,
+        user_id: int,
+        now: float,
+        note: str | None,
+        proof_file_id: str | None,
+    ) -> TaskChange: ...
+    async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange: ...
+
+    # the tally and exports
+    async def tally_counts(self, incident: Incident) -> TallyCounts: ...
+    async def recount(self, incident_id: int) -> tuple[int, int, int]: ...
+    async def shift_rows(self, incident_id: int) -> list[ShiftExportRow]: ...
+    async def task_rows(self, incident_id: int) -> list[TaskExportRow]: ...
+
+    # chats
+    async def bind_chat(
+        self, chat_id: int, district_id: int | None, by: int, now: float
+    ) -> None: ...
+    async def unbind_chat(self, chat_id: int) -> bool: ...
+    async def bindings(self) -> list[Binding]: ...
+    async def add_announcement(self, task_id: int, chat_id: int, message_id: int) -> None: ...
+    async def announcements(self, task_id: int) -> list[tuple[int, int]]: ...

@@ -1,0 +1,139 @@
+"""Numbered schema migrations, applied in order at start-up.
+
+Never edit a released migration: add the next number. The applied version is
+recorded in `schema_version`, one row per migration.
+"""
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL
+    );
+    -- at most one current incident
+    CREATE UNIQUE INDEX incidents_one_current ON incidents ((ended_at IS NULL))
+        WHERE ended_at IS NULL;
+
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,           -- the Telegram user id
+        name TEXT NOT NULL DEFAULT '',
+        username TEXT,
+        language TEXT,                    -- chosen with /lang, else Telegram's
+        lang_chosen INTEGER NOT NULL DEFAULT 0,
+        role TEXT NOT NULL DEFAULT 'cadre'
+            CHECK (role IN ('cadre', 'dispatcher', 'coordinator')),
+        district_id INTEGER REFERENCES districts(id),
+        registered INTEGER NOT NULL DEFAULT 0,   -- 0: granted a role before writing
+        created_at REAL NOT NULL
+    );
+
+    CREATE TABLE districts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+
+    CREATE TABLE streets (
+        id INTEGER PRIMARY KEY,
+        district_id INTEGER NOT NULL REFERENCES districts(id),
+        name TEXT NOT NULL,
+        lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+        lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+        UNIQUE (district_id, name)
+    );
+    CREATE INDEX streets_name ON streets(name);
+
+    CREATE TABLE shifts (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        headcount INTEGER NOT NULL CHECK (headcount >= 1),
+        district_id INTEGER NOT NULL REFERENCES districts(id),
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL
+    );
+    -- a person is on at most one open shift per incident
+    CREATE UNIQUE INDEX shifts_one_open ON shifts(incident_id, user_id) WHERE ended_at IS NULL;
+    CREATE INDEX shifts_user ON shifts(incident_id, user_id, ended_at);
+    CREATE INDEX shifts_open ON shifts(incident_id, started_at) WHERE ended_at IS NULL;
+
+    -- running sums kept in the same transaction as the shift they count,
+    -- so the tally need not add up a million rows
+    CREATE TABLE district_counters (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        district_id INTEGER NOT NULL REFERENCES districts(id),
+        person_times INTEGER NOT NULL DEFAULT 0,
+        on_duty INTEGER NOT NULL DEFAULT 0 CHECK (on_duty >= 0),
+        PRIMARY KEY (incident_id, district_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE incident_people (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (incident_id, user_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        needed INTEGER NOT NULL CHECK (needed >= 1),
+        accepted INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'open'
+            CHECK (status IN ('open', 'in_progress', 'done', 'cancelled')),
+        note TEXT NOT NULL DEFAULT '',
+        created_by INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        done_at REAL,
+        done_by INTEGER,
+        proof_file_id TEXT,
+        -- the invariant, held by the database itself
+        CHECK (accepted BETWEEN 0 AND needed)
+    );
+    CREATE INDEX tasks_incident_status ON tasks(incident_id, status, street_id);
+
+    CREATE TABLE task_accepts (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        accepted_at REAL NOT NULL,
+        PRIMARY KEY (task_id, user_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE served_streets (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        served_at REAL NOT NULL,
+        PRIMARY KEY (incident_id, street_id)
+    ) WITHOUT ROWID;
+    """,
+    2: """
+    -- chats bound with /bind: a district's announcements, or (district NULL) city reports
+    CREATE TABLE bindings (
+        chat_id INTEGER PRIMARY KEY,
+        district_id INTEGER REFERENCES districts(id),
+        bound_by INTEGER NOT NULL,
+        bound_at REAL NOT NULL
+    );
+
+    -- where each task was announced, so the announcement can be edited ("2/3", done)
+    CREATE TABLE announcements (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        PRIMARY KEY (task_id, chat_id, message_id)
+    ) WITHOUT ROWID;
+
+    -- "/checkin N" waits here for the location that completes it
+    CREATE TABLE pending_checkins (
+        user_id INTEGER PRIMARY KEY,
+        headcount INTEGER NOT NULL CHECK (headcount >= 1),
+        asked_at REAL NOT NULL
+    );
+    """,
+}
+
+LATEST = max(MIGRATIONS)

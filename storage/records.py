@@ -1,0 +1,196 @@
+"""Plain records that cross the storage boundary. Times are UTC epoch seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    name: str
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    username: str | None
+    language: str | None
+    role: str
+    district_id: int | None
+    registered: bool
+
+
+@dataclass(frozen=True)
+class District:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Street:
+    id: int
+    district_id: int
+    district: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class StreetRow:
+    """One street as read from a gazetteer file, before it has an id."""
+
+    district: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    added: int
+    moved: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class Shift:
+    id: int
+    incident_id: int
+    user_id: int
+    headcount: int
+    district_id: int
+    street_id: int
+    lat: float
+    lon: float
+    started_at: float
+    ended_at: float | None
+
+
+class CheckInKind(StrEnum):
+    OPENED = "opened"  # a new shift: person-times grow by its headcount
+    UPDATED = "updated"  # already on duty: only the position moved
+    REJOINED = "rejoined"  # back within the rejoin window: the old shift reopens
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    kind: CheckInKind
+    shift: Shift
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    incident_id: int
+    street_id: int
+    street: str
+    district_id: int
+    district: str
+    lat: float
+    lon: float
+    needed: int
+    accepted: int
+    status: TaskStatus
+    note: str
+    created_by: int
+    created_at: float
+    done_at: float | None
+
+
+class AcceptOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    ALREADY = "already"  # this user had already joined
+    FULL = "full"
+    CLOSED = "closed"  # done or cancelled
+    UNKNOWN = "unknown"  # no such task in this incident
+
+
+class CloseOutcome(StrEnum):
+    DONE = "done"
+    CANCELLED = "cancelled"
+    ALREADY = "already"  # already in that state
+    CLOSED = "closed"  # in the other final state
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """The result of an accept, done or cancel: what happened and the task after it."""
+
+    outcome: AcceptOutcome | CloseOutcome
+    task: Task | None
+
+
+@dataclass(frozen=True)
+class DistrictCounts:
+    district: str
+    person_times: int
+    on_duty: int
+    tasks_done: int
+    streets_total: int
+    streets_unserved: int
+
+
+@dataclass(frozen=True)
+class UnservedStreet:
+    district: str
+    street: str
+    open_task: int | None
+
+
+@dataclass(frozen=True)
+class TallyCounts:
+    """Everything the tally shows, as the database counts it."""
+
+    incident: Incident
+    people: int
+    tasks: dict[TaskStatus, int]
+    districts: list[DistrictCounts]
+    unserved: list[UnservedStreet]
+
+
+@dataclass(frozen=True)
+class Binding:
+    chat_id: int
+    district_id: int | None  # None: the city-wide reports ("/bind all")
+
+
+@dataclass(frozen=True)
+class ShiftExportRow:
+    id: int
+    user_id: int
+    name: str
+    headcount: int
+    district: str
+    street: str
+    lat: float
+    lon: float
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass(frozen=True)
+class TaskExportRow:
+    id: int
+    district: str
+    street: str
+    needed: int
+    accepted: int
+    status: str
+    created_by: int
+    created_at: float
+    done_at: float | None
+    note: str

@@ -1,0 +1,719 @@
+"""The embedded default store: aiosqlite on one SQLite file in WAL mode.
+
+Every change that touches more than one row runs inside one `BEGIN IMMEDIATE`
+transaction, so invariants hold across processes too (the write lock is the
+database's, not ours); the asyncio lock only keeps this process's coroutines
+from interleaving statements on the shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import LATEST, MIGRATIONS
+from storage.records import (
+    AcceptOutcome,
+    Binding,
+    CheckIn,
+    CheckInKind,
+    CloseOutcome,
+    District,
+    DistrictCounts,
+    ImportCounts,
+    Incident,
+    Shift,
+    ShiftExportRow,
+    Street,
+    StreetRow,
+    TallyCounts,
+    Task,
+    TaskChange,
+    TaskExportRow,
+    TaskStatus,
+    UnservedStreet,
+    User,
+)
+
+BUSY_TIMEOUT_MS = 15_000
+LIVE = ("open", "in_progress")
+
+_TASK_SELECT = """
+    SELECT t.id, t.incident_id, t.street_id, s.name, s.district_id, d.name, s.lat, s.lon,
+           t.needed, t.accepted, t.status, t.note, t.created_by, t.created_at, t.done_at
+    FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
+"""
+_SHIFT_COLUMNS = (
+    "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at"
+)
+_USER_COLUMNS = "id, name, username, language, role, district_id, registered"
+
+
+async def open_store(path: Path | str) -> SqliteStore:
+    """Open (creating if needed) the database file and bring its schema up to date."""
+    db = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process; only power loss can drop the last commits.
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        store = SqliteStore(db)
+        await store.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    return store
+
+
+class SqliteStore:
+    """`storage.interface.Store` on SQLite."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- plumbing --------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; committed when the block ends, rolled back on error."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self._db.execute(sql, params) as cur:
+            row: Any = await cur.fetchone()
+            return row  # type: ignore[no-any-return]
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # -- schema ----------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        row = await self._one(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        )
+        if row is None:
+            return 0
+        found = await self._one("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(found[0]) if found else 0
+
+    async def migrate(self, target: int = LATEST) -> int:
+        """Apply the missing migrations up to `target`, each in its own transaction."""
+        async with self._lock:
+            await self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, applied_at REAL NOT NULL DEFAULT (unixepoch()))"
+            )
+        current = await self.schema_version()
+        if current > LATEST:
+            raise RuntimeError(
+                f"database schema version {current} is newer than this snowbot ({LATEST})"
+            )
+        for version in range(current + 1, target + 1):
+            async with self._write() as db:
+                for statement in _statements(MIGRATIONS[version]):
+                    await db.execute(statement)
+                await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        return await self.schema_version()
+
+    # -- incidents -------------------------------------------------------------
+
+    async def current_incident(self, default_name: str, now: float) -> Incident:
+        """The current incident, creating the first one on first start."""
+        row = await self._one(
+            "SELECT id, name, started_at, ended_at FROM incidents WHERE ended_at IS NULL"
+        )
+        if row is None:
+            async with self._write() as db:
+                await db.execute(
+                    "INSERT OR IGNORE INTO incidents (name, started_at) VALUES (?, ?)",
+                    (default_name, now),
+                )
+            row = await self._one(
+                "SELECT id, name, started_at, ended_at FROM incidents WHERE ended_at IS NULL"
+            )
+        assert row is not None
+        return Incident(*row)
+
+    async def start_incident(self, name: str, now: float) -> tuple[Incident | None, Incident]:
+        """End the current incident (closing its open shifts) and open a new one."""
+        async with self._write() as db:
+            old = await self._one(
+                "SELECT id, name, started_at, ended_at FROM incidents WHERE ended_at IS NULL"
+            )
+            previous = None
+            if old is not None:
+                await db.execute(
+                    "UPDATE shifts SET ended_at = ? WHERE incident_id = ? AND ended_at IS NULL",
+                    (now, old[0]),
+                )
+                await db.execute(
+                    "UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old[0],)
+                )
+                await db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", (now, old[0]))
+                previous = Incident(old[0], old[1], old[2], now)
+            cur = await db.execute(
+                "INSERT INTO incidents (name, started_at) VALUES (?, ?)", (name, now)
+            )
+            new_id = cur.lastrowid
+            assert new_id is not None
+        return previous, Incident(new_id, name, now, None)
+
+    # -- users -----------------------------------------------------------------
+
+    async def register_user(
+        self, user_id: int, name: str, username: str | None, language: str | None, now: float
+    ) -> User:
+        """Create or refresh a user who wrote to the bot; a language chosen with /lang stays."""
+        async with self._write() as db:
+            await db.execute(
+                """INSERT INTO users (id, name, username, language, registered, created_at)
+                   VALUES (?, ?, ?, ?, 1, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                     name = excluded.name, username = excluded.username, registered = 1,
+                     language = CASE WHEN users.lang_chosen THEN users.language
+                                     ELSE excluded.language END""",
+                (user_id, name, username, language, now),
+            )
+        user = await self.get_user(user_id)
+        assert user is not None
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        row = await self._one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return _user(row) if row else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE users SET language = ?, lang_chosen = 1 WHERE id = ?", (language, user_id)
+            )
+
+    async def set_role(self, user_id: int, role: str, district_id: int | None, now: float) -> User:
+        """Give a role, creating a placeholder for a user who has never written."""
+        async with self._write() as db:
+            await db.execute(
+                """INSERT INTO users (id, role, district_id, created_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET role = excluded.role,
+                                                  district_id = excluded.district_id""",
+                (user_id, role, district_id, now),
+            )
+        user = await self.get_user(user_id)
+        assert user is not None
+        return user
+
+    async def users_with_role(self, role: str) -> list[User]:
+        rows = await self._all(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE role = ? ORDER BY id", (role,)
+        )
+        return [_user(r) for r in rows]
+
+    # -- geography -------------------------------------------------------------
+
+    async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts:
+        """Add new streets and move changed ones, all in one transaction; ids stay stable."""
+        added = moved = unchanged = 0
+        async with self._write() as db:
+            districts: dict[str, int] = {
+                name: did for did, name in await self._all("SELECT id, name FROM districts")
+            }
+            existing = {
+                (r[0], r[1]): (r[2], r[3], r[4])
+                for r in await self._all("SELECT district_id, name, id, lat, lon FROM streets")
+            }
+            for row in rows:
+                did = districts.get(row.district)
+                if did is None:
+                    cur = await db.execute(
+                        "INSERT INTO districts (name) VALUES (?)", (row.district,)
+                    )
+                    assert cur.lastrowid is not None
+                    did = districts[row.district] = cur.lastrowid
+                found = existing.get((did, row.name))
+                if found is None:
+                    await db.execute(
+                        "INSERT INTO streets (district_id, name, lat, lon) VALUES (?, ?, ?, ?)",
+                        (did, row.name, row.lat, row.lon),
+                    )
+                    added += 1
+                elif (found[1], found[2]) != (row.lat, row.lon):
+                    await db.execute(
+                        "UPDATE streets SET lat = ?, lon = ? WHERE id = ?",
+                        (row.lat, row.lon, found[0]),
+                    )
+                    moved += 1
+                else:
+                    unchanged += 1
+        return ImportCounts(added=added, moved=moved, unchanged=unchanged)
+
+    async def streets(self) -> list[Street]:
+        rows = await self._all(
+            "SELECT s.id, s.district_id, d.name, s.name, s.lat, s.lon "
+            "FROM streets s JOIN districts d ON d.id = s.district_id ORDER BY s.id"
+        )
+        return [Street(*r) for r in rows]
+
+    async def districts(self) -> list[District]:
+        rows = await self._all("SELECT id, name FROM districts ORDER BY name")
+        return [District(*r) for r in rows]
+
+    # -- shifts ----------------------------------------------------------------
+
+    async def check_in(
+        self,
+        incident_id: int,
+        user_id: int,
+        headcount: int,
+        street: Street,
+        lat: float,
+        lon: float,
+        now: float,
+        rejoin_after: float,
+    ) -> CheckIn:
+        """Open, update or reopen this user's shift (SPEC §2), in one transaction.
+
+        `rejoin_after`: a shift that ended at or after this moment is reopened.
+        """
+        async with self._write() as db:
+            row = await self._one(
+                f"SELECT {_SHIFT_COLUMNS} FROM shifts "
+                "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+                (incident_id, user_id),
+            )
+            if row is not None:
+                await db.execute(
+                    "UPDATE shifts SET lat = ?, lon = ?, street_id = ? WHERE id = ?",
+                    (lat, lon, street.id, row[0]),
+                )
+                return CheckIn(CheckInKind.UPDATED, _moved(Shift(*row), street, lat, lon))
+            row = await self._one(
+                f"SELECT {_SHIFT_COLUMNS} FROM shifts "
+                "WHERE incident_id = ? AND user_id = ? AND ended_at >= ? "
+                "ORDER BY ended_at DESC LIMIT 1",
+                (incident_id, user_id, rejoin_after),
+            )
+            if row is not None:
+                shift = Shift(*row)
+                await db.execute(
+                    "UPDATE shifts SET ended_at = NULL, lat = ?, lon = ?, street_id = ? "
+                    "WHERE id = ?",
+                    (lat, lon, street.id, shift.id),
+                )
+                await db.execute(
+                    "UPDATE district_counters SET on_duty = on_duty + ? "
+                    "WHERE incident_id = ? AND district_id = ?",
+                    (shift.headcount, incident_id, shift.district_id),
+                )
+                reopened = _moved(shift, street, lat, lon)
+                return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None))
+            cur = await db.execute(
+                "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
+                "lat, lon, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (incident_id, user_id, headcount, street.district_id, street.id, lat, lon, now),
+            )
+            shift_id = cur.lastrowid
+            assert shift_id is not None
+            await db.execute(
+                "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, district_id) DO UPDATE SET "
+                "person_times = person_times + excluded.person_times, "
+                "on_duty = on_duty + excluded.on_duty",
+                (incident_id, street.district_id, headcount, headcount),
+            )
+            await db.execute(
+                "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
+                (incident_id, user_id),
+            )
+            shift = Shift(
+                shift_id,
+                incident_id,
+                user_id,
+                headcount,
+                street.district_id,
+                street.id,
+                lat,
+                lon,
+                now,
+                None,
+            )
+            return CheckIn(CheckInKind.OPENED, shift)
+
+    async def check_out(self, incident_id: int, user_id: int, now: float) -> Shift | None:
+        """Close this user's open shift; None when they were not on duty."""
+        async with self._write() as db:
+            row = await self._one(
+                f"UPDATE shifts SET ended_at = ? WHERE incident_id = ? AND user_id = ? "
+                f"AND ended_at IS NULL RETURNING {_SHIFT_COLUMNS}",
+                (now, incident_id, user_id),
+            )
+            if row is None:
+                return None
+            shift = Shift(*row)
+            await db.execute(
+                "UPDATE district_counters SET on_duty = on_duty - ? "
+                "WHERE incident_id = ? AND district_id = ?",
+                (shift.headcount, incident_id, shift.district_id),
+            )
+            return shift
+
+    async def set_pending_checkin(self, user_id: int, headcount: int, now: float) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO pending_checkins (user_id, headcount, asked_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET headcount = excluded.headcount, "
+                "asked_at = excluded.asked_at",
+                (user_id, headcount, now),
+            )
+
+    async def take_pending_checkin(self, user_id: int, since: float) -> int | None:
+        """The headcount a recent /checkin asked for, forgotten once taken."""
+        async with self._write() as db:
+            row = await self._one(
+                "DELETE FROM pending_checkins WHERE user_id = ? RETURNING headcount, asked_at",
+                (user_id,),
+            )
+            del db
+        if row is None or row[1] < since:
+            return None
+        return int(row[0])
+
+    async def open_shift(self, incident_id: int, user_id: int) -> Shift | None:
+        row = await self._one(
+            f"SELECT {_SHIFT_COLUMNS} FROM shifts "
+            "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+            (incident_id, user_id),
+        )
+        return Shift(*row) if row else None
+
+    # -- tasks -----------------------------------------------------------------
+
+    async def create_task(
+        self,
+        incident_id: int,
+        street_id: int,
+        needed: int,
+        note: str,
+        created_by: int,
+        now: float,
+    ) -> Task:
+        async with self._write() as db:
+            cur = await db.execute(
+                "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (incident_id, street_id, needed, note, created_by, now),
+            )
+            task_id = cur.lastrowid
+            assert task_id is not None
+        task = await self.get_task(incident_id, task_id)
+        assert task is not None
+        return task
+
+    async def get_task(self, incident_id: int, task_id: int) -> Task | None:
+        row = await self._one(
+            _TASK_SELECT + " WHERE t.id = ? AND t.incident_id = ?", (task_id, incident_id)
+        )
+        return _task(row) if row else None
+
+    async def live_tasks(self, incident_id: int) -> list[Task]:
+        """Tasks still wanting people or completion (open and in progress), oldest first."""
+        rows = await self._all(
+            _TASK_SELECT + " WHERE t.incident_id = ? AND t.status IN ('open', 'in_progress') "
+            "ORDER BY t.id",
+            (incident_id,),
+        )
+        return [_task(r) for r in rows]
+
+    async def has_accepted(self, task_id: int, user_id: int) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
+        )
+        return row is not None
+
+    async def accept_task(
+        self, incident_id: int, task_id: int, user_id: int, now: float
+    ) -> TaskChange:
+        """Join a task. One conditional UPDATE takes the place, so it is never over-accepted."""
+        async with self._write() as db:
+            took = await self._one(
+                "UPDATE tasks SET accepted = accepted + 1, status = 'in_progress' "
+                "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress') "
+                "AND accepted < needed AND NOT EXISTS "
+                "(SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?) RETURNING id",
+                (task_id, incident_id, task_id, user_id),
+            )
+            if took is not None:
+                await db.execute(
+                    "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
+                    (task_id, user_id, now),
+                )
+                outcome: AcceptOutcome = AcceptOutcome.ACCEPTED
+            else:
+                outcome = await self._why_not_accepted(incident_id, task_id, user_id)
+        return TaskChange(outcome, await self.get_task(incident_id, task_id))
+
+    async def _why_not_accepted(
+        self, incident_id: int, task_id: int, user_id: int
+    ) -> AcceptOutcome:
+        row = await self._one(
+            "SELECT status FROM tasks WHERE id = ? AND incident_id = ?", (task_id, incident_id)
+        )
+        if row is None:
+            return AcceptOutcome.UNKNOWN
+        if row[0] in ("done", "cancelled"):
+            return AcceptOutcome.CLOSED
+        if await self.has_accepted(task_id, user_id):
+            return AcceptOutcome.ALREADY
+        return AcceptOutcome.FULL
+
+    async def complete_task(
+        self,
+        incident_id: int,
+        task_id: int,
+        user_id: int,
+        now: float,
+        note: str | None,
+        proof_file_id: str | None,
+    ) -> TaskChange:
+        """Mark done and serve its street, in one transaction; done once, however often asked."""
+        async with self._write() as db:
+            row = await self._one(
+                "UPDATE tasks SET status = 'done', done_at = ?, done_by = ?, "
+                "proof_file_id = COALESCE(?, proof_file_id), "
+                "note = CASE WHEN ? IS NULL OR ? = '' THEN note "
+                "WHEN note = '' THEN ? ELSE note || ' | ' || ? END "
+                "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress') "
+                "RETURNING street_id",
+                (now, user_id, proof_file_id, note, note, note, note, task_id, incident_id),
+            )
+            if row is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
+                    "VALUES (?, ?, ?)",
+                    (incident_id, row[0], now),
+                )
+                outcome = CloseOutcome.DONE
+            else:
+                outcome = await self._why_not_closed(incident_id, task_id, "done")
+        return TaskChange(outcome, await self.get_task(incident_id, task_id))
+
+    async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange:
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE tasks SET status = 'cancelled', done_at = ? "
+                "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress')",
+                (now, task_id, incident_id),
+            )
+            if cur.rowcount == 1:
+                outcome = CloseOutcome.CANCELLED
+            else:
+                outcome = await self._why_not_closed(incident_id, task_id, "cancelled")
+        return TaskChange(outcome, await self.get_task(incident_id, task_id))
+
+    async def _why_not_closed(self, incident_id: int, task_id: int, wanted: str) -> CloseOutcome:
+        row = await self._one(
+            "SELECT status FROM tasks WHERE id = ? AND incident_id = ?", (task_id, incident_id)
+        )
+        if row is None:
+            return CloseOutcome.UNKNOWN
+        return CloseOutcome.ALREADY if row[0] == wanted else CloseOutcome.CLOSED
+
+    # -- the tally -------------------------------------------------------------
+
+    async def tally_counts(self, incident: Incident) -> TallyCounts:
+        """All the tally's numbers, read in one snapshot of the database."""
+        iid = incident.id
+        async with self._lock:
+            # one read transaction: every number below comes from the same moment
+            await self._db.execute("BEGIN")
+            try:
+                people = await self._one(
+                    "SELECT COUNT(*) FROM incident_people WHERE incident_id = ?", (iid,)
+                )
+                statuses = await self._all(
+                    "SELECT status, COUNT(*) FROM tasks WHERE incident_id = ? GROUP BY status",
+                    (iid,),
+                )
+                districts = await self._all(_DISTRICT_TALLY, (iid, iid, iid))
+                unserved = await self._all(_UNSERVED, (iid, iid))
+            finally:
+                await self._db.execute("COMMIT")
+        tasks = {status: 0 for status in TaskStatus}
+        for status, count in statuses:
+            tasks[TaskStatus(status)] = count
+        return TallyCounts(
+            incident=incident,
+            people=int(people[0]) if people else 0,
+            tasks=tasks,
+            districts=[DistrictCounts(*r) for r in districts],
+            unserved=[UnservedStreet(*r) for r in unserved],
+        )
+
+    async def recount(self, incident_id: int) -> tuple[int, int, int]:
+        """(person_times, on_duty, people) added up from the raw shift rows, for checking."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(headcount), 0), "
+            "COALESCE(SUM(CASE WHEN ended_at IS NULL THEN headcount END), 0), "
+            "COUNT(DISTINCT user_id) FROM shifts WHERE incident_id = ?",
+            (incident_id,),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    # -- export ----------------------------------------------------------------
+
+    async def shift_rows(self, incident_id: int) -> list[ShiftExportRow]:
+        rows = await self._all(
+            "SELECT sh.id, sh.user_id, COALESCE(u.name, ''), sh.headcount, d.name, s.name, "
+            "sh.lat, sh.lon, sh.started_at, sh.ended_at FROM shifts sh "
+            "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
+            "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
+            (incident_id,),
+        )
+        return [ShiftExportRow(*r) for r in rows]
+
+    async def task_rows(self, incident_id: int) -> list[TaskExportRow]:
+        rows = await self._all(
+            "SELECT t.id, d.name, s.name, t.needed, t.accepted, t.status, t.created_by, "
+            "t.created_at, t.done_at, t.note FROM tasks t "
+            "JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id "
+            "WHERE t.incident_id = ? ORDER BY t.id",
+            (incident_id,),
+        )
+        return [TaskExportRow(*r) for r in rows]
+
+    # -- chats -----------------------------------------------------------------
+
+    async def bind_chat(self, chat_id: int, district_id: int | None, by: int, now: float) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO bindings (chat_id, district_id, bound_by, bound_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
+                "district_id = excluded.district_id, bound_by = excluded.bound_by, "
+                "bound_at = excluded.bound_at",
+                (chat_id, district_id, by, now),
+            )
+
+    async def unbind_chat(self, chat_id: int) -> bool:
+        async with self._write() as db:
+            cur = await db.execute("DELETE FROM bindings WHERE chat_id = ?", (chat_id,))
+            return cur.rowcount > 0
+
+    async def bindings(self) -> list[Binding]:
+        rows = await self._all("SELECT chat_id, district_id FROM bindings ORDER BY chat_id")
+        return [Binding(*r) for r in rows]
+
+    async def add_announcement(self, task_id: int, chat_id: int, message_id: int) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO announcements (task_id, chat_id, message_id) "
+                "VALUES (?, ?, ?)",
+                (task_id, chat_id, message_id),
+            )
+
+    async def announcements(self, task_id: int) -> list[tuple[int, int]]:
+        rows = await self._all(
+            "SELECT chat_id, message_id FROM announcements WHERE task_id = ?", (task_id,)
+        )
+        return [(int(c), int(m)) for c, m in rows]
+
+
+_DISTRICT_TALLY = """
+    SELECT d.name,
+           COALESCE(c.person_times, 0), COALESCE(c.on_duty, 0),
+           COALESCE(done.n, 0), COALESCE(st.total, 0), COALESCE(st.total, 0) - COALESCE(sv.n, 0)
+    FROM districts d
+    LEFT JOIN district_counters c ON c.district_id = d.id AND c.incident_id = ?
+    LEFT JOIN (SELECT district_id, COUNT(*) AS total FROM streets GROUP BY district_id) st
+           ON st.district_id = d.id
+    LEFT JOIN (SELECT s.district_id, COUNT(*) AS n FROM served_streets x
+               JOIN streets s ON s.id = x.street_id WHERE x.incident_id = ?
+               GROUP BY s.district_id) sv ON sv.district_id = d.id
+    LEFT JOIN (SELECT s.district_id, COUNT(*) AS n FROM tasks t
+               JOIN streets s ON s.id = t.street_id
+               WHERE t.incident_id = ? AND t.status = 'done' GROUP BY s.district_id) done
+           ON done.district_id = d.id
+    ORDER BY d.name
+"""
+
+_UNSERVED = """
+    SELECT d.name, s.name,
+           (SELECT MIN(t.id) FROM tasks t WHERE t.incident_id = ?1 AND t.street_id = s.id
+              AND t.status IN ('open', 'in_progress'))
+    FROM streets s JOIN districts d ON d.id = s.district_id
+    WHERE NOT EXISTS (SELECT 1 FROM served_streets x
+                      WHERE x.incident_id = ?2 AND x.street_id = s.id)
+    ORDER BY d.name, s.name
+"""
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        out.append(buffer.strip())
+    return out
+
+
+def _user(row: Sequence[Any]) -> User:
+    return User(
+        id=row[0],
+        name=row[1],
+        username=row[2],
+        language=row[3],
+        role=row[4],
+        district_id=row[5],
+        registered=bool(row[6]),
+    )
+
+
+def _task(row: Sequence[Any]) -> Task:
+    return Task(
+        id=row[0],
+        incident_id=row[1],
+        street_id=row[2],
+        street=row[3],
+        district_id=row[4],
+        district=row[5],
+        lat=row[6],
+        lon=row[7],
+        needed=row[8],
+        accepted=row[9],
+        status=TaskStatus(row[10]),
+        note=row[11],
+        created_by=row[12],
+        created_at=row[13],
+        done_at=row[14],
+    )
+
+
+def _moved(shift: Shift, street: Street, lat: float, lon: float) -> Shift:
+    return replace(shift, street_id=street.id, lat=lat, lon=lon)

@@ -1,0 +1,136 @@
+"""The command line as an operator uses it: a real process, a real file, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_CSV, SMALL_CITY
+
+
+def snowbot(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "snowbot", *args, "--config", str(tmp_path / "config.toml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=full_env,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config.toml").write_text(
+        '[storage]\ndatabase = "city.db"\n[city]\ntimezone = "Asia/Shanghai"\n', "utf-8"
+    )
+    (tmp_path / "city.csv").write_text(SMALL_CITY, "utf-8")
+    return tmp_path
+
+
+def test_help_lists_every_command(workdir: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "snowbot", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("run", "demo", "tally", "export", "import-streets"):
+        assert command in out
+
+
+def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
+    first = snowbot(workdir, "import-streets", str(SAMPLE_CSV))
+    assert first.returncode == 0, first.stderr
+    tally1 = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    second = snowbot(workdir, "import-streets", str(SAMPLE_CSV))
+    assert second.returncode == 0 and "0 added" in second.stdout
+    tally2 = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    assert tally1 == tally2
+    rows = len(SAMPLE_CSV.read_text("utf-8").strip().splitlines()) - 1
+    assert tally1["streets"] == {"total": rows, "served": 0, "unserved": rows}
+    assert len(tally1["unserved_streets"]) == rows
+    assert set(tally1) == {
+        "incident",
+        "person_times",
+        "on_duty",
+        "people",
+        "tasks",
+        "streets",
+        "districts",
+        "unserved_streets",
+    }
+    assert set(tally1["tasks"]) == {"open", "in_progress", "done", "cancelled"}
+    names = [d["district"] for d in tally1["districts"]]
+    assert names == sorted(names) and len(names) == 6
+    assert set(tally1["districts"][0]) == {
+        "district",
+        "person_times",
+        "on_duty",
+        "tasks_done",
+        "streets_total",
+        "streets_unserved",
+    }
+    keys = [(u["district"], u["street"]) for u in tally1["unserved_streets"]]
+    assert keys == sorted(keys)
+    assert all(u["open_task"] is None for u in tally1["unserved_streets"])
+
+
+def test_a_bad_file_imports_nothing(workdir: Path) -> None:
+    bad = workdir / "bad.csv"
+    bad.write_text(SMALL_CITY + "South,Far Lane,95,127\n", "utf-8")
+    result = snowbot(workdir, "import-streets", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "line 9" in result.stderr and "latitude" in result.stderr
+    assert "Traceback" not in result.stderr
+    tally = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    assert tally["streets"]["total"] == 0
+
+
+def test_config_mistake_is_one_line_naming_the_key(workdir: Path) -> None:
+    (workdir / "config.toml").write_text('[schedule]\ntally_every = "30x"\n', "utf-8")
+    result = snowbot(workdir, "tally", "--json")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "snowbot: schedule.tally_every: '30x' is not a duration like 45s, 30m or 8h"
+    )
+
+
+def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
+    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    result = snowbot(workdir, "export", "--out", "out")
+    assert result.returncode == 0, result.stderr
+    shifts = (workdir / "out" / "shifts.csv").read_text("utf-8").splitlines()
+    tasks = (workdir / "out" / "tasks.csv").read_text("utf-8").splitlines()
+    assert shifts[0] == "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at"
+    assert tasks[0] == (
+        "id,district,street,needed,accepted,status,created_by,created_at,done_at,note"
+    )
+
+
+def test_tally_works_while_another_process_writes(workdir: Path) -> None:
+    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    assert snowbot(workdir, "tally", "--json").returncode == 0
+    holder = sqlite3.connect(workdir / "city.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE streets SET lat = lat WHERE id = 1")
+    try:
+        result = snowbot(workdir, "tally", "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["streets"]["total"] == 7
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+
+
+def test_missing_gazetteer_file_is_one_line(workdir: Path) -> None:
+    result = snowbot(workdir, "import-streets", "nope.csv")
+    assert result.returncode == 2 and "cannot be read" in result.stderr
