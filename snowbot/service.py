@@ -236,6 +236,16 @@ class Snowbot:
             done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
         )
 
+    async def move(self, person: Person, lat: float, lon: float) -> bool:
+        """A live location's update: move the open shift, if any; never opens one."""
+        if not valid_position(lat, lon):
+            return False
+        nearest = self.directory.nearest(lat, lon, self.config.geo.max_distance_km)
+        if nearest is None or nearest.km > self.config.geo.max_distance_km:
+            return False
+        incident = await self.incident()
+        return await self.store.move_shift(incident.id, person.id, nearest.street.id, lat, lon)
+
     async def check_out(self, person: Person) -> CheckOutResult:
         incident = await self.incident()
         await self.store.take_pending_checkin(person.id, self.clock())

@@ -376,6 +376,18 @@ class SqliteStore:
             )
             return shift
 
+    async def move_shift(
+        self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float
+    ) -> bool:
+        """Move an open shift's position; False when the user is not on duty."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE shifts SET lat = ?, lon = ?, street_id = ? "
+                "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+                (lat, lon, street_id, incident_id, user_id),
+            )
+            return cur.rowcount > 0
+
     async def set_pending_checkin(self, user_id: int, headcount: int, now: float) -> None:
         async with self._write() as db:
             await db.execute(

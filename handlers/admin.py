@@ -1,0 +1,87 @@
+"""/grant, /revoke, /bind and /incident: the coordinators' and dispatchers' controls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import Update
+
+from handlers.common import Context, Who, action, args_of, reply, service
+from snowbot.refusals import Refused
+from snowbot.roles import Role
+
+
+def _user_id(text: str, usage: str) -> int:
+    if not text.lstrip("-").isdigit() or len(text) > 15 or int(text) <= 0:
+        raise Refused(usage)
+    return int(text)
+
+
+@action
+async def grant(update: Update, context: Context, me: Who) -> None:
+    args = args_of(context)
+    bot = service(context)
+    if me.person.role < Role.COORDINATOR:
+        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    if len(args) < 2:
+        raise Refused("grant.usage")
+    target = _user_id(args[0], "grant.usage")
+    role = Role.parse(args[1])
+    if role is None:
+        raise Refused("grant.bad_role", role=args[1][:30])
+    district = " ".join(args[2:]) or None
+    _, district_name = await bot.grant(me.person, target, role, district)
+    role_text = me.t(f"role.{role.key}")
+    if district_name:
+        await reply(
+            update, me.t("grant.ok_district", user=target, role=role_text, district=district_name)
+        )
+    else:
+        await reply(update, me.t("grant.ok", user=target, role=role_text))
+
+
+@action
+async def revoke(update: Update, context: Context, me: Who) -> None:
+    args = args_of(context)
+    if me.person.role < Role.COORDINATOR:
+        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    if len(args) != 1:
+        raise Refused("grant.revoke_usage")
+    target = _user_id(args[0], "grant.revoke_usage")
+    await service(context).revoke(me.person, target)
+    await reply(update, me.t("grant.revoked", user=target))
+
+
+@action
+async def bind(update: Update, context: Context, me: Who) -> None:
+    args = args_of(context)
+    if me.person.role < Role.DISPATCHER:
+        raise Refused("refuse.role", role=Role.DISPATCHER.key)
+    if me.private:
+        raise Refused("bind.group_only")
+    if not args:
+        raise Refused("bind.usage")
+    district = await service(context).bind(me.person, me.chat_id, " ".join(args))
+    if district is None:
+        await reply(update, me.t("bind.ok_all"))
+    else:
+        await reply(update, me.t("bind.ok_district", district=district))
+
+
+@action
+async def incident(update: Update, context: Context, me: Who) -> None:
+    args = args_of(context)
+    bot = service(context)
+    if me.person.role < Role.COORDINATOR:
+        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    if not args:
+        current = await bot.incident()
+        since = datetime.fromtimestamp(current.started_at, bot.config.city.timezone)
+        await reply(
+            update, me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M"))
+        )
+        return
+    if args[0].lower() != "start" or len(args) < 2:
+        raise Refused("incident.usage")
+    new = await bot.start_incident(me.person, " ".join(args[1:]))
+    await reply(update, me.t("incident.started", name=new.name))

@@ -1,0 +1,193 @@
+"""Building and running the Telegram Application: handlers, defaults, rate limiting, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers import admin, checkin, reports, start, tasks
+from handlers.common import SERVICE_KEY, Context
+from handlers.errors import on_error
+from snowbot.config import Config
+from snowbot.service import Snowbot
+from snowbot.texts import catalog
+
+log = logging.getLogger("snowbot")
+
+COMMANDS = (
+    "start",
+    "help",
+    "lang",
+    "checkin",
+    "checkout",
+    "tasks",
+    "accept",
+    "done",
+    "newtask",
+    "cancel",
+    "tally",
+    "unserved",
+    "export",
+    "grant",
+    "revoke",
+    "bind",
+    "incident",
+)
+
+
+def build_application(
+    service: Snowbot, rate_limiter: BaseRateLimiter[int] | None = None
+) -> Application:  # type: ignore[type-arg]
+    config = service.config
+    limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
+    app = (
+        ApplicationBuilder()
+        .token(config.require_token())
+        .base_url(config.telegram.base_url)
+        .defaults(Defaults(tzinfo=config.city.timezone))
+        .rate_limiter(limiter)
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data[SERVICE_KEY] = service
+    register(app)
+    return app
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, _log_update), group=-1)
+    command_handlers = {
+        "start": start.start,
+        "help": start.help_command,
+        "lang": start.lang,
+        "checkin": checkin.checkin,
+        "checkout": checkin.checkout,
+        "newtask": tasks.newtask,
+        "tasks": tasks.tasks,
+        "accept": tasks.accept,
+        "done": tasks.done,
+        "cancel": tasks.cancel,
+        "tally": reports.tally,
+        "unserved": reports.unserved,
+        "export": reports.export,
+        "grant": admin.grant,
+        "revoke": admin.revoke,
+        "bind": admin.bind,
+        "incident": admin.incident,
+    }
+    for name, callback in command_handlers.items():
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(MessageHandler(filters.LOCATION, checkin.location))
+    app.add_handler(
+        MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/done"), tasks.done_photo)
+    )
+    app.add_handler(CallbackQueryHandler(tasks.button))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
+    )
+    app.add_error_handler(on_error)
+
+
+async def _log_update(update: Update, context: Context) -> None:
+    user = update.effective_user
+    kind = (
+        "callback"
+        if update.callback_query
+        else (
+            "location"
+            if update.effective_message and update.effective_message.location
+            else "message"
+        )
+    )
+    log.info("update %s from %s: %s", update.update_id, user.id if user else "-", kind)
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    """Tell Telegram the command list, in both languages."""
+    for language in ("en", "zh"):
+        t = catalog(language)
+        commands = [BotCommand(name, t(f"commands.{name}")) for name in COMMANDS]
+        await app.bot.set_my_commands(
+            commands, language_code=language if language != "en" else None
+        )
+
+
+@dataclass
+class RunningBot:
+    app: Application  # type: ignore[type-arg]
+    service: Snowbot
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        await self.service.close()
+
+
+async def start_bot(
+    config: Config,
+    clock: Callable[[], float] | None = None,
+    rate_limiter: BaseRateLimiter[int] | None = None,
+    poll_interval: float = 0.0,
+    timeout: int = 10,
+) -> RunningBot:
+    """Open the database, import the gazetteer, and start polling; as `snowbot run` does."""
+    service = await (Snowbot.open(config, clock) if clock else Snowbot.open(config))
+    try:
+        if config.city.gazetteer is not None:
+            counts = await service.import_streets(config.city.gazetteer)
+            log.info(
+                "gazetteer %s: %d added, %d moved, %d unchanged",
+                config.city.gazetteer,
+                counts.added,
+                counts.moved,
+                counts.unchanged,
+            )
+        await service.incident()
+        app = build_application(service, rate_limiter)
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
+        )
+    except BaseException:
+        await service.close()
+        raise
+    return RunningBot(app, service)
+
+
+async def run_polling(config: Config) -> None:
+    """`snowbot run`: poll until SIGINT or SIGTERM."""
+    config.require_token()
+    running = await start_bot(config)
+    log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop()

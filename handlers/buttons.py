@@ -1,0 +1,67 @@
+"""Inline buttons: small, versioned callback data, validated before anything is trusted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from snowbot.texts import Catalog
+from storage.records import Task, TaskStatus
+
+VERSION = "v1"
+ACCEPT, DONE = "a", "d"
+_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}])\|(\d{{1,9}})")
+
+
+@dataclass(frozen=True)
+class Press:
+    action: str
+    task_id: int
+
+
+def encode(action: str, task_id: int) -> str:
+    return f"{VERSION}|{action}|{task_id}"
+
+
+def decode(data: str | None) -> Press | None:
+    """The button pressed, or None for forged, stale or foreign data."""
+    if not data or len(data) > 64:
+        return None
+    match = _DATA.fullmatch(data)
+    if match is None:
+        return None
+    return Press(match.group(1), int(match.group(2)))
+
+
+def task_buttons(t: Catalog, task: Task) -> InlineKeyboardMarkup | None:
+    """Accept while places are free, Done while the task is live; none once it is closed."""
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return None
+    row = []
+    if task.accepted < task.needed:
+        row.append(
+            InlineKeyboardButton(
+                f"{t('button.accept')} #{task.id}", callback_data=encode(ACCEPT, task.id)
+            )
+        )
+    row.append(
+        InlineKeyboardButton(f"{t('button.done')} #{task.id}", callback_data=encode(DONE, task.id))
+    )
+    return InlineKeyboardMarkup([row])
+
+
+def accept_list(t: Catalog, tasks: list[Task]) -> InlineKeyboardMarkup | None:
+    """One Accept button per task, for check-in replies and /tasks."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{t('button.accept')} #{task.id} · {task.street}",
+                callback_data=encode(ACCEPT, task.id),
+            )
+        ]
+        for task in tasks
+        if task.accepted < task.needed
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None

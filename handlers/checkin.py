@@ -1,0 +1,79 @@
+"""/checkin, shared and live locations, /checkout."""
+
+from __future__ import annotations
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+
+from handlers.buttons import accept_list
+from handlers.common import Context, Who, action, args_of, reply, service
+from snowbot import limits
+from snowbot.refusals import Refused
+from snowbot.render import distance, duration, task_line
+from snowbot.service import parse_count
+from storage.records import CheckInKind
+
+
+@action
+async def checkin(update: Update, context: Context, me: Who) -> None:
+    if not me.private:
+        raise Refused("refuse.private_only")
+    args = args_of(context)
+    if len(args) > 1:
+        raise Refused("checkin.bad_count", value=" ".join(args)[:20], max=limits.MAX_TEAM)
+    headcount = parse_count(args[0], limits.MAX_TEAM, "checkin.bad_count") if args else 1
+    await service(context).ask_check_in(me.person, headcount)
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(me.t("checkin.button"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await reply(update, me.t("checkin.ask", count=headcount), reply_markup=keyboard)
+
+
+@action
+async def location(update: Update, context: Context, me: Who) -> None:
+    """A shared location checks in; a live location's updates only move the position."""
+    message = update.effective_message
+    if message is None or message.location is None or not me.private:
+        return
+    bot = service(context)
+    lat, lon = message.location.latitude, message.location.longitude
+    if update.edited_message is not None:
+        # live location ticking: never opens a shift (someone who checked out keeps sharing)
+        await bot.move(me.person, lat, lon)
+        return
+    result = await bot.check_in(me.person, lat, lon)
+    t = me.t
+    key = {
+        CheckInKind.OPENED: "checkin.opened",
+        CheckInKind.REJOINED: "checkin.rejoined",
+        CheckInKind.UPDATED: "checkin.updated",
+    }[result.kind]
+    lines = [
+        t(
+            key,
+            count=result.shift.headcount,
+            street=result.street.name,
+            district=result.street.district,
+            distance=distance(t, result.km),
+        )
+    ]
+    if result.nearby:
+        lines.append(t("checkin.tasks_header"))
+        lines.extend(task_line(t, n.task, n.km) for n in result.nearby)
+    else:
+        lines.append(t("checkin.no_tasks"))
+    markup = accept_list(t, [n.task for n in result.nearby])
+    await reply(update, "\n".join(lines), reply_markup=markup or ReplyKeyboardRemove())
+
+
+@action
+async def checkout(update: Update, context: Context, me: Who) -> None:
+    result = await service(context).check_out(me.person)
+    await reply(
+        update,
+        me.t(
+            "checkout.done", duration=duration(me.t, result.seconds), count=result.shift.headcount
+        ),
+        reply_markup=ReplyKeyboardRemove() if me.private else None,
+    )

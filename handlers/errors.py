@@ -1,0 +1,31 @@
+"""The last line of defence: log the failure with its update id, apologise, keep running."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from handlers.common import Context, service
+from snowbot.texts import catalog
+
+log = logging.getLogger("snowbot.errors")
+
+
+async def on_error(update: object, context: Context) -> None:
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        bot = service(context)
+        user = update.effective_user
+        person = await bot.person(user.id) if user else None
+        text = catalog(bot.language_of(person))("error.generic")
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text, do_quote=False)
+    except (TelegramError, Exception) as exc:  # never let the apology fail loudly
+        log.warning("could not tell the user about the failure: %r", exc)

@@ -1,0 +1,55 @@
+"""/start, /help and /lang: greeting, role-aware help, language."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers.common import Context, Who, action, args_of, reply, service
+from snowbot.roles import Role
+from snowbot.texts import Catalog
+
+
+def help_text(t: Catalog, role: Role) -> str:
+    parts = [t("help.cadre")]
+    if role >= Role.DISPATCHER:
+        parts.append(t("help.dispatcher"))
+    if role >= Role.COORDINATOR:
+        parts.append(t("help.coordinator"))
+    return "\n".join(parts)
+
+
+@action
+async def start(update: Update, context: Context, me: Who) -> None:
+    bot = service(context)
+    await reply(
+        update,
+        me.t(
+            "start.welcome",
+            name=me.person.user.name or str(me.person.id),
+            city=bot.config.city.name,
+            role=me.t(f"role.{me.person.role.key}"),
+            help=help_text(me.t, me.person.role),
+        ),
+    )
+
+
+@action
+async def help_command(update: Update, context: Context, me: Who) -> None:
+    await reply(update, help_text(me.t, me.person.role))
+
+
+@action
+async def lang(update: Update, context: Context, me: Who) -> None:
+    args = args_of(context)
+    bot = service(context)
+    choice = args[0].lower() if len(args) == 1 else ""
+    await bot.set_language(me.person, choice)
+    from snowbot.texts import catalog
+
+    await reply(update, catalog(choice)("lang.set"))
+
+
+@action
+async def unknown_command(update: Update, context: Context, me: Who) -> None:
+    if me.private:
+        await reply(update, me.t("refuse.unknown_command"))

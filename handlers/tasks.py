@@ -1,0 +1,144 @@
+"""/newtask, /tasks, /accept, /done (also a photo captioned /done ID), /cancel, and the buttons."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from handlers.announce import announce, refresh
+from handlers.buttons import ACCEPT, accept_list, decode, task_buttons
+from handlers.common import Context, Who, action, args_of, reply, service, who
+from snowbot.refusals import Refused
+from snowbot.render import task_line
+from snowbot.service import Changed, Snowbot, parse_task_id
+
+log = logging.getLogger("snowbot.tasks")
+TASKS_SHOWN = 10
+
+
+@action
+async def newtask(update: Update, context: Context, me: Who) -> None:
+    bot = service(context)
+    posted = await bot.post_task(me.person, args_of(context))
+    task = posted.task
+    sent = await reply(
+        update,
+        me.t("newtask.posted", task=task_line(me.t, task)),
+        reply_markup=task_buttons(me.t, task),
+    )
+    if sent is not None:
+        await bot.store.add_announcement(task.id, sent.chat_id, sent.message_id)
+    await announce(context.bot, bot, task, [c for c in posted.chats if c != me.chat_id])
+
+
+@action
+async def tasks(update: Update, context: Context, me: Who) -> None:
+    listed = await service(context).tasks_for(me.person)
+    if not listed:
+        await reply(update, me.t("tasks.none"))
+        return
+    shown = listed[:TASKS_SHOWN]
+    lines = [me.t("tasks.header", count=len(listed))]
+    lines.extend(task_line(me.t, n.task, n.km) for n in shown)
+    if len(listed) > len(shown):
+        lines.append(me.t("tasks.more", count=len(listed) - len(shown)))
+    await reply(update, "\n".join(lines), reply_markup=accept_list(me.t, [n.task for n in shown]))
+
+
+def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
+    args = args_of(context)
+    if not args:
+        raise Refused(usage)
+    note = " ".join(args[1:]) or None
+    return parse_task_id(args[0]), note
+
+
+@action
+async def accept(update: Update, context: Context, me: Who) -> None:
+    task_id, _ = _task_id(context, "accept.usage")
+    changed = await service(context).accept(me.person, task_id)
+    await reply(update, me.t("accept.ok", id=task_id) + "\n" + task_line(me.t, changed.task))
+    await refresh(context.bot, service(context), changed.task)
+
+
+@action
+async def done(update: Update, context: Context, me: Who) -> None:
+    task_id, note = _task_id(context, "done.usage")
+    await _complete(update, context, me, task_id, note, None)
+
+
+@action
+async def done_photo(update: Update, context: Context, me: Who) -> None:
+    """A photo captioned "/done ID [note]": the photo is kept as proof."""
+    message = update.effective_message
+    if message is None or not message.photo:
+        return
+    match = re.match(r"^/done(?:@\w+)?\s+(\S+)\s*(.*)$", message.caption or "", re.S)
+    if match is None:
+        raise Refused("done.usage")
+    task_id = parse_task_id(match.group(1))
+    note = match.group(2).strip() or None
+    await _complete(update, context, me, task_id, note, message.photo[-1].file_id)
+
+
+async def _complete(
+    update: Update, context: Context, me: Who, task_id: int, note: str | None, proof: str | None
+) -> None:
+    changed = await service(context).complete(me.person, task_id, note, proof)
+    await reply(update, me.t("done.ok", id=task_id))
+    await refresh(context.bot, service(context), changed.task)
+
+
+@action
+async def cancel(update: Update, context: Context, me: Who) -> None:
+    task_id, _ = _task_id(context, "cancel.usage")
+    changed = await service(context).cancel(me.person, task_id)
+    await reply(update, me.t("cancel.ok", id=task_id))
+    await refresh(context.bot, service(context), changed.task)
+
+
+async def button(update: Update, context: Context) -> None:
+    """Accept and Done buttons, in private chats and bound groups alike."""
+    query = update.callback_query
+    if query is None:
+        return
+    me = await who(update, context)
+    if me is None:
+        await query.answer()
+        return
+    press = decode(query.data)
+    if press is None:
+        await query.answer(me.t("button.stale"), show_alert=True)
+        return
+    bot = service(context)
+    try:
+        changed: Changed
+        if press.action == ACCEPT:
+            changed = await bot.accept(me.person, press.task_id)
+            text = me.t("accept.ok", id=press.task_id)
+        else:
+            changed = await bot.complete(me.person, press.task_id)
+            text = me.t("done.ok", id=press.task_id)
+    except Refused as refused:
+        await query.answer(me.t(refused.key, **refused.params), show_alert=True)
+        return
+    await query.answer(text)
+    await refresh(context.bot, bot, changed.task)
+    message = query.message
+    if message is not None and not await _is_announcement(
+        bot, message.chat.id, message.message_id, changed
+    ):
+        # a check-in reply or /tasks list: drop its stale buttons, say what happened
+        try:
+            await context.bot.send_message(
+                message.chat.id, text + "\n" + task_line(me.t, changed.task)
+            )
+        except TelegramError as exc:
+            log.warning("confirming #%s failed: %s", press.task_id, exc)
+
+
+async def _is_announcement(bot: Snowbot, chat_id: int, message_id: int, changed: Changed) -> bool:
+    return (chat_id, message_id) in await bot.store.announcements(changed.task.id)
