@@ -150,9 +150,17 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _demo(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.demo import run_demo
+    from telegram.ext import AIORateLimiter
 
-    return await run_demo(config, scale=args.scale, quiet=args.quiet)
+    from handlers.app import start_bot
+    from snowbot.demo import RunningBot, run_demo
+
+    async def start(demo_config: Config, clock: Callable[[], float]) -> RunningBot:
+        # The stand-in is on this machine: Telegram's flood limits do not apply to it.
+        unlimited = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+        return await start_bot(demo_config, clock, rate_limiter=unlimited, timeout=1)
+
+    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=start)
 
 
 if __name__ == "__main__":

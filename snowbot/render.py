@@ -45,7 +45,7 @@ def task_line(cat: Catalog, task: Task, km: float | None = None) -> str:
 def render_tally(
     cat: Catalog, tally: Tally, district: str | None = None, tz: ZoneInfo | None = None
 ) -> str:
-    when = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+    when = datetime.fromtimestamp(tally.at, tz).strftime("%Y-%m-%d %H:%M")
     lines = [cat("tally.header", incident=tally.incident.name, time=when)]
     if district is None:
         lines.append(

@@ -366,7 +366,7 @@ class Snowbot:
     async def tally(self, actor: Person | None = None) -> Tally:
         if actor is not None:
             self._require(actor, Role.DISPATCHER)
-        return await compute_tally(self.store, await self.incident())
+        return await compute_tally(self.store, await self.incident(), self.clock())
 
     def district_named(self, text: str) -> str:
         district = self.directory.district(text)

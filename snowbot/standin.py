@@ -124,9 +124,11 @@ class BotApiStandIn:
         self.answers: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.documents: dict[str, bytes] = {}
+        self.total_sent = 0  # messages sent to any chat, for waiting on a whole wave
         self.failing: int | None = None  # an HTTP status to answer every call with
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self._last_update_id = 0
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -278,6 +280,7 @@ class BotApiStandIn:
             chat_id, next(self._message_ids), text, params.get("reply_markup"), method, document
         )
         self.sent[chat_id].append(sent)
+        self.total_sent += 1
         self._by_id[(chat_id, sent.message_id)] = sent
         await self._notify("sent", sent)
         return sent.as_message(self._chat(chat_id))
@@ -313,8 +316,12 @@ class BotApiStandIn:
             "from": user.as_json(),
         }
 
+    @property
+    def updates_pushed(self) -> int:
+        return self._last_update_id
+
     async def push(self, update: dict[str, Any]) -> int:
-        update_id = next(self._update_ids)
+        update_id = self._last_update_id = next(self._update_ids)
         update["update_id"] = update_id
         async with self._changed:
             self._updates.append(update)

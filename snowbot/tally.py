@@ -20,6 +20,7 @@ class Tally:
     streets_served: int
     districts: list[DistrictCounts]
     unserved_streets: list[UnservedStreet]
+    at: float  # when it was counted (epoch seconds)
 
     @property
     def streets_unserved(self) -> int:
@@ -59,7 +60,7 @@ class Tally:
         }
 
 
-async def compute_tally(store: Store, incident: Incident) -> Tally:
+async def compute_tally(store: Store, incident: Incident, at: float) -> Tally:
     """The tally of one incident, from one consistent read of the store."""
     counts = await store.tally_counts(incident)
     total = sum(d.streets_total for d in counts.districts)
@@ -74,4 +75,5 @@ async def compute_tally(store: Store, incident: Incident) -> Tally:
         streets_served=total - unserved,
         districts=counts.districts,
         unserved_streets=counts.unserved,
+        at=at,
     )

@@ -11,7 +11,6 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from snowbot.tally import compute_tally
 from tests.harness import bot_config, running_bot, stand_in
 
 COORD = SimUser(1, "Coordinator Wang", "en")
@@ -63,10 +62,10 @@ async def _loop(api: BotApiStandIn) -> None:
     asked = await api.ask(LEADER, "/checkin 25")
     assert asked.reply_markup and asked.reply_markup["keyboard"][0][0]["request_location"]
     leader_in = await api.locate(LEADER, *STATION)
-    assert "25 people" in leader_in.text and "Station Road" in leader_in.text
+    assert "headcount: 25" in leader_in.text and "Station Road" in leader_in.text
     assert "North" in leader_in.text and "#1" in leader_in.text
     cadre_in = await api.locate(CADRE, *STATION)
-    assert "1 people" in cadre_in.text or "On duty" in cadre_in.text
+    assert "headcount: 1" in cadre_in.text
 
     # the Accept button in the bound group works
     answer = await api.click(CADRE, announcement, "Accept")
@@ -125,7 +124,7 @@ async def test_tally_json_agrees_with_chat(config: Config, city_csv: Path) -> No
     async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
         for uid in range(200, 205):
             await api.locate(SimUser(uid, f"c{uid}", "en"), *STATION)
-        tally = await compute_tally(running.service.store, await running.service.incident())
+        tally = await running.service.tally()
         data = json.loads(json.dumps(tally.as_json()))
         text = (await api.ask(COORD, "/tally")).text
         assert f"{data['person_times']} person-times" in text and data["person_times"] == 5

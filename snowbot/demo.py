@@ -1,0 +1,371 @@
+"""`snowbot demo`: a simulated storm played through the real bot, offline.
+
+The real Application, handlers, domain and a throw-away SQLite file play snowbot;
+the Bot API stand-in on 127.0.0.1 plays Telegram and the people: a coordinator,
+a dispatcher per district, cadres and team leaders. Time is simulated, so six
+days of storm take a minute, not six days.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from snowbot.config import Config, TelegramConfig
+from snowbot.render import render_tally
+from snowbot.service import Snowbot
+from snowbot.standin import BotApiStandIn, Sent, SimUser
+from snowbot.texts import catalog
+from storage.records import TaskStatus
+
+SAMPLE_GAZETTEER = Path(__file__).resolve().parent.parent / "data" / "heihe_streets.csv"
+COORDINATOR = SimUser(1001, "王协调", "zh")
+SEED_PERSON_TIMES = 56_000
+SEED_DAYS = 6
+
+
+class RunningBot(Protocol):
+    service: Snowbot
+
+    async def stop(self) -> None: ...
+
+
+StartBot = Callable[[Config, Callable[[], float]], Awaitable[RunningBot]]
+
+
+class SimClock:
+    """The bot's clock during the demo: moved on by the script, not by the wall."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment.timestamp()
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta).total_seconds()
+
+
+@dataclass
+class Cast:
+    dispatchers: dict[str, SimUser]
+    groups: dict[str, int]
+    hq_group: int
+
+
+class Transcript:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def said(
+        self, who: SimUser, text: str, answer: Sent | None, first_line_only: bool = False
+    ) -> None:
+        self.line(f"👤 {who.first_name}: {text}")
+        if answer is not None:
+            body = answer.text.splitlines()[0] if first_line_only else answer.text
+            self.line("   🤖 " + body.replace("\n", "\n      "))
+
+
+async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartBot) -> int:
+    """Play the storm; print the transcript and the final tally. Returns the exit code."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="snowbot-demo-") as tmp:
+        api = BotApiStandIn(token="123456:DEMO-TOKEN")
+        await api.start()
+        gazetteer = (
+            config.city.gazetteer
+            if config.city.gazetteer and config.city.gazetteer.exists()
+            else SAMPLE_GAZETTEER
+        )
+        tz = config.city.timezone
+        demo_config = replace(
+            config,
+            telegram=TelegramConfig(token=api.token, base_url=api.base_url),
+            database=Path(tmp) / "demo.db",
+            city=replace(config.city, gazetteer=gazetteer),
+            coordinators=frozenset({COORDINATOR.id}),
+            language="zh",
+            schedule=replace(config.schedule, report_chats=()),
+        )
+        first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
+        clock = SimClock(first_day)
+        running = await start_bot(demo_config, clock)
+        try:
+            say = Transcript(quiet)
+            cast = await _set_up(api, running.service, say)
+            if scale == "seed":
+                updates = await _seed_storm(api, running.service, clock, cast, say)
+            else:
+                updates = await _small_storm(api, running.service, clock, cast, say)
+            tally = await running.service.tally()
+            chat = await api.ask(COORDINATOR, "/tally")
+        finally:
+            await running.stop()
+            await api.stop()
+        elapsed = time.perf_counter() - started
+    print()
+    print(render_tally(catalog("zh"), tally, tz=tz))
+    print()
+    print(
+        json.dumps(
+            {
+                k: tally.as_json()[k]
+                for k in ("person_times", "on_duty", "people", "tasks", "streets")
+            },
+            ensure_ascii=False,
+        )
+    )
+    agrees = f"出动：{tally.person_times} 人次" in chat.text
+    print(f"chat /tally and `snowbot tally --json` agree: {'yes' if agrees else 'NO'}")
+    print(
+        f"{updates} updates through the real bot in {elapsed:.1f} s "
+        f"({updates / elapsed:.0f} updates/s)"
+    )
+    return 0 if agrees else 1
+
+
+async def _set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
+    say.line("— Set-up: the coordinator appoints a dispatcher per district —")
+    say.said(COORDINATOR, "/start", await api.ask(COORDINATOR, "/start"), first_line_only=True)
+    districts = sorted(bot.directory.districts)
+    dispatchers: dict[str, SimUser] = {}
+    groups: dict[str, int] = {}
+    for i, district in enumerate(districts):
+        user = SimUser(2001 + i, f"{district}调度", "zh" if i % 2 == 0 else "en")
+        text = f"/grant {user.id} dispatcher {district}"
+        say.said(COORDINATOR, text, await api.ask(COORDINATOR, text))
+        say.said(user, "/start", await api.ask(user, "/start"), first_line_only=True)
+        group_id = -1_000_000 - i
+        api.group(group_id, f"{district}除雪群")
+        text = f"/bind {district}"
+        say.said(user, f"{text}   (in {district}除雪群)", await api.ask(user, text, group_id))
+        dispatchers[district] = user
+        groups[district] = group_id
+    hq = -2_000_000
+    api.group(hq, "市除雪指挥部")
+    say.said(
+        COORDINATOR, "/bind all   (in 市除雪指挥部)", await api.ask(COORDINATOR, "/bind all", hq)
+    )
+    return Cast(dispatchers, groups, hq)
+
+
+def _near(rng: random.Random, lat: float, lon: float) -> tuple[float, float]:
+    """A spot within about 150 m of a street."""
+    return lat + rng.uniform(-0.0012, 0.0012), lon + rng.uniform(-0.0018, 0.0018)
+
+
+async def _post_tasks(
+    api: BotApiStandIn,
+    bot: Snowbot,
+    cast: Cast,
+    rng: random.Random,
+    per_district: int,
+    say: Transcript | None,
+) -> list[tuple[int, str]]:
+    """Each dispatcher posts tasks on random streets of their district: (task id, district)."""
+    posted: list[tuple[int, str]] = []
+    for district, user in cast.dispatchers.items():
+        streets = [s for s in bot.directory.streets if s.district == district]
+        for street in rng.sample(streets, min(per_district, len(streets))):
+            text = f"/newtask {street.name} {rng.randint(2, 6)} {rng.choice(_NOTES)}"
+            answer = await api.ask(user, text)
+            if say is not None:
+                say.said(user, text, answer)
+            task_id = _task_id(answer.text)
+            if task_id is not None:
+                posted.append((task_id, district))
+    return posted
+
+
+_NOTES = ["学校门口结冰", "公交站积雪", "坡道需撒盐", "医院通道优先", "人行道积雪", "路口清雪"]
+
+
+def _task_id(text: str) -> int | None:
+    for word in text.replace("\n", " ").split():
+        if word.startswith("#") and word[1:].isdigit():
+            return int(word[1:])
+    return None
+
+
+async def _small_storm(
+    api: BotApiStandIn, bot: Snowbot, clock: SimClock, cast: Cast, say: Transcript
+) -> int:
+    rng = random.Random(2026)
+    before = api.updates_pushed
+    say.line("\n— 06:30 Dispatchers post the morning's tasks —")
+    tasks = await _post_tasks(api, bot, cast, rng, per_district=3, say=say)
+
+    say.line("\n— 07:00 Cadres and team leaders check in —")
+    clock.advance(minutes=30)
+    crowd: list[SimUser] = []
+    for i in range(150):
+        user = SimUser(10_000 + i, f"干部{i + 1:03d}", "zh" if i % 3 else "en")
+        street = rng.choice(bot.directory.streets)
+        lat, lon = _near(rng, street.lat, street.lon)
+        if i % 6 == 0:
+            team = rng.randint(5, 25)
+            answer = await api.ask(user, f"/checkin {team}")
+            if i < 12:
+                say.said(user, f"/checkin {team}", answer)
+        answer = await api.locate(user, lat, lon)
+        if i < 12 or i % 25 == 0:
+            say.said(user, f"📍 ({lat:.4f}, {lon:.4f})", answer, first_line_only=i >= 12)
+        crowd.append(user)
+    say.line(f"   … {len(crowd)} people checked in")
+
+    say.line("\n— 08:00 Cadres take tasks: by button and by /accept —")
+    clock.advance(hours=1)
+    for n, (task_id, _) in enumerate(tasks):
+        joiners = rng.sample(crowd, 7)
+        for k, user in enumerate(joiners):
+            answer = await api.ask(user, f"/accept {task_id}")
+            if n < 3 or (k == 6 and n < 6):
+                say.said(user, f"/accept {task_id}", answer, first_line_only=True)
+    # someone presses Accept on a group announcement that still has places
+    open_ones = [
+        s
+        for g in cast.groups.values()
+        for s in api.sent[g]
+        if any("Accept" in b.get("text", "") for b in s.buttons)
+    ]
+    if open_ones:
+        presser = crowd[1]
+        pressed = await api.click(presser, open_ones[0], "Accept")
+        say.line(f"👤 {presser.first_name} presses «认领 Accept» in the group → {pressed['text']}")
+
+    say.line("\n— 11:00 Tasks are reported done —")
+    clock.advance(hours=3)
+    for n, (task_id, district) in enumerate(tasks[: len(tasks) * 2 // 3]):
+        user = cast.dispatchers[district]
+        answer = await api.ask(user, f"/done {task_id} 已清扫")
+        if n < 4:
+            say.said(user, f"/done {task_id} 已清扫", answer)
+    cancel_id, district = tasks[-1]
+    canceller = cast.dispatchers[district]
+    say.said(canceller, f"/cancel {cancel_id}", await api.ask(canceller, f"/cancel {cancel_id}"))
+
+    say.line("\n— 12:00 The dispatchers look at their district —")
+    clock.advance(hours=1)
+    district, user = next(iter(cast.dispatchers.items()))
+    say.said(user, "/tally", await api.ask(user, "/tally"))
+    say.said(user, f"/unserved {district}", await api.ask(user, f"/unserved {district}"))
+
+    say.line("\n— 16:00 The first shifts end —")
+    clock.advance(hours=4)
+    for i, user in enumerate(crowd[::2]):
+        answer = await api.ask(user, "/checkout")
+        if i < 3:
+            say.said(user, "/checkout", answer)
+    say.line(f"   … {len(crowd[::2])} people checked out")
+    before_docs = api.count(COORDINATOR.id)
+    await api.say(COORDINATOR, "/export")
+    await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 2)
+    for sent in api.sent[COORDINATOR.id][before_docs:]:
+        rows = api.documents.get(sent.document or "", b"").count(b"\n") - 1
+        say.line(f"👤 {COORDINATOR.first_name}: /export\n   🤖 📎 {sent.document} ({rows} rows)")
+    return api.updates_pushed - before
+
+
+async def _seed_storm(
+    api: BotApiStandIn, bot: Snowbot, clock: SimClock, cast: Cast, say: Transcript
+) -> int:
+    """Six days, about 56,000 person-times, in waves the bot takes in batches."""
+    rng = random.Random(56_000)
+    before = api.updates_pushed
+    per_day = SEED_PERSON_TIMES // SEED_DAYS
+    pool = [SimUser(100_000 + i, f"干部{i}", "zh") for i in range(3000)]
+    start = datetime.fromtimestamp(clock(), bot.config.city.timezone)
+    last = await bot.tally()
+    print(
+        f"Seed-scale storm: {SEED_DAYS} days, ~{SEED_PERSON_TIMES:,} person-times, "
+        f"{len(bot.directory.districts)} districts",
+        flush=True,
+    )
+    for day in range(SEED_DAYS):
+        day_started = time.perf_counter()
+        clock.set(start + timedelta(days=day))
+        tasks = await _post_tasks(api, bot, cast, rng, per_district=4, say=None)
+        clock.advance(minutes=30)
+        # the day's crowd: singles and team leaders until the day's person-times are reached
+        crowd: list[tuple[SimUser, int]] = []
+        total = 0
+        for user in rng.sample(pool, len(pool)):
+            if total >= per_day:
+                break
+            team = rng.randint(5, 25) if rng.random() < 0.3 else 1
+            team = min(team, per_day - total)
+            crowd.append((user, team))
+            total += team
+        await _wave(api, [(u, f"/checkin {n}") for u, n in crowd if n > 1])
+        await _wave_locations(api, bot, rng, [u for u, _ in crowd])
+        clock.advance(hours=1)
+        joiners = [u for u, _ in crowd]
+        await _wave(
+            api, [(rng.choice(joiners), f"/accept {t}") for t, _ in tasks for _ in range(3)]
+        )
+        clock.advance(hours=4)
+        await _wave(api, [(cast.dispatchers[d], f"/done {t}") for t, d in tasks])
+        clock.advance(hours=5)
+        await _wave(api, [(u, "/checkout") for u, _ in crowd])
+        now = await bot.tally()
+        date = (start + timedelta(days=day)).date()
+        done_today = now.tasks[TaskStatus.DONE] - last.tasks[TaskStatus.DONE]
+        print(
+            f"Day {day + 1} ({date}): {now.person_times - last.person_times:,} person-times, "
+            f"{len(crowd):,} check-ins, {done_today} tasks done; "
+            f"total {now.person_times:,}; {time.perf_counter() - day_started:.1f} s",
+            flush=True,
+        )
+        last = now
+    return api.updates_pushed - before
+
+
+async def _wave(api: BotApiStandIn, messages: list[tuple[SimUser, str]]) -> None:
+    """Send many messages at once and wait until each sender has had an answer."""
+    expected = _expect(api, [user for user, _ in messages])
+    for user, text in messages:
+        await api.say(user, text)
+    await _answered(api, expected)
+
+
+async def _wave_locations(
+    api: BotApiStandIn, bot: Snowbot, rng: random.Random, users: list[SimUser]
+) -> None:
+    expected = _expect(api, users)
+    for user in users:
+        street = rng.choice(bot.directory.streets)
+        await api.share_location(user, *_near(rng, street.lat, street.lon))
+    await _answered(api, expected)
+
+
+def _expect(api: BotApiStandIn, users: list[SimUser]) -> dict[int, int]:
+    """chat id -> how many messages it must have once every user is answered."""
+    expected: dict[int, int] = {}
+    for user in users:
+        expected[user.id] = expected.get(user.id, api.count(user.id)) + 1
+    return expected
+
+
+async def _answered(api: BotApiStandIn, expected: dict[int, int]) -> None:
+    pending = list(expected.items())
+
+    def done() -> bool:
+        nonlocal pending
+        pending = [(chat, n) for chat, n in pending if api.count(chat) < n]
+        return not pending
+
+    await api.wait_for(done, timeout=600)
