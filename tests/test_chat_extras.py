@@ -1,0 +1,47 @@
+"""A photo as proof of done, and the error handler keeping the bot alive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snowbot.config import Config
+from snowbot.service import Snowbot
+from snowbot.standin import SimUser
+from tests.harness import bot_config, running_bot, stand_in
+
+COORD = SimUser(1, "Coordinator", "en")
+CADRE = SimUser(10, "Cadre", "en")
+STATION = (50.2401, 127.5001)
+
+
+async def test_a_photo_captioned_done_completes_and_keeps_the_proof(
+    config: Config, city_csv: Path
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        posted = await api.ask(COORD, "/newtask Station Road 1")
+        assert "#1" in posted.text
+        await api.locate(CADRE, *STATION)
+        assert "joined" in (await api.click(CADRE, posted, "Accept"))["text"]
+        before = api.count(CADRE.id)
+        await api.send_photo(CADRE, "/done 1 before and after")
+        answer = await api.reply(CADRE.id, before)
+        assert "#1" in answer.text and "done" in answer.text
+        task = await running.service.store.get_task((await running.service.incident()).id, 1)
+        assert task is not None and task.status == "done" and "before and after" in task.note
+
+
+async def test_an_unexpected_failure_is_apologised_for_and_the_bot_goes_on(
+    config: Config, city_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)):
+
+        async def broken(self: Snowbot, *args: object) -> None:
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(Snowbot, "tasks_for", broken)
+        answer = await api.ask(CADRE, "/tasks")
+        assert "something went wrong" in answer.text
+        monkeypatch.undo()
+        assert "open tasks" in (await api.ask(CADRE, "/tasks")).text.lower()
