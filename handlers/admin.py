@@ -21,8 +21,7 @@ def _user_id(text: str, usage: str) -> int:
 async def grant(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
     bot = service(context)
-    if me.person.role < Role.COORDINATOR:
-        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    service(context).require(me.person, Role.COORDINATOR)
     if len(args) < 2:
         raise Refused("grant.usage")
     target = _user_id(args[0], "grant.usage")
@@ -43,8 +42,7 @@ async def grant(update: Update, context: Context, me: Who) -> None:
 @action
 async def revoke(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
-    if me.person.role < Role.COORDINATOR:
-        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    service(context).require(me.person, Role.COORDINATOR)
     if len(args) != 1:
         raise Refused("grant.revoke_usage")
     target = _user_id(args[0], "grant.revoke_usage")
@@ -55,8 +53,7 @@ async def revoke(update: Update, context: Context, me: Who) -> None:
 @action
 async def bind(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
-    if me.person.role < Role.DISPATCHER:
-        raise Refused("refuse.role", role=Role.DISPATCHER.key)
+    service(context).require(me.person, Role.DISPATCHER)
     if me.private:
         raise Refused("bind.group_only")
     if not args:
@@ -72,8 +69,7 @@ async def bind(update: Update, context: Context, me: Who) -> None:
 async def incident(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
     bot = service(context)
-    if me.person.role < Role.COORDINATOR:
-        raise Refused("refuse.role", role=Role.COORDINATOR.key)
+    service(context).require(me.person, Role.COORDINATOR)
     if not args:
         current = await bot.incident()
         since = datetime.fromtimestamp(current.started_at, bot.config.city.timezone)

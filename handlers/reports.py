@@ -7,23 +7,27 @@ from telegram import Update
 from handlers.common import Context, Who, action, args_of, reply, service
 from snowbot.render import render_tally, render_unserved
 from snowbot.roles import Role
+from snowbot.tally import Tally
+
+
+async def _tally(context: Context, me: Who) -> tuple[Tally, str | None]:
+    """The tally, and the district named in the arguments (None: the whole city)."""
+    bot = service(context)
+    result = await bot.tally(me.person)
+    args = args_of(context)
+    return result, bot.district_named(" ".join(args)) if args else None
 
 
 @action
 async def tally(update: Update, context: Context, me: Who) -> None:
-    bot = service(context)
-    result = await bot.tally(me.person)
-    args = args_of(context)
-    district = bot.district_named(" ".join(args)) if args else None
-    await reply(update, render_tally(me.t, result, district, bot.config.city.timezone))
+    result, district = await _tally(context, me)
+    tz = service(context).config.city.timezone
+    await reply(update, render_tally(me.t, result, district, tz))
 
 
 @action
 async def unserved(update: Update, context: Context, me: Who) -> None:
-    bot = service(context)
-    result = await bot.tally(me.person)
-    args = args_of(context)
-    district = bot.district_named(" ".join(args)) if args else None
+    result, district = await _tally(context, me)
     await reply(update, render_unserved(me.t, result, district))
 
 

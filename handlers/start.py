@@ -6,7 +6,7 @@ from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
 from snowbot.roles import Role
-from snowbot.texts import Catalog
+from snowbot.texts import Catalog, catalog
 
 
 def help_text(t: Catalog, role: Role) -> str:
@@ -44,8 +44,6 @@ async def lang(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
     choice = args[0].lower() if len(args) == 1 else ""
     await bot.set_language(me.person, choice)
-    from snowbot.texts import catalog
-
     await reply(update, catalog(choice)("lang.set"))
 
 

@@ -129,7 +129,7 @@ class Snowbot:
         return await self.store.current_incident(self.default_incident_name(), self.clock())
 
     async def start_incident(self, actor: Person, name: str) -> Incident:
-        self._require(actor, Role.COORDINATOR)
+        self.require(actor, Role.COORDINATOR)
         name = " ".join(name.split())
         if not name:
             raise Refused("incident.usage")
@@ -175,7 +175,7 @@ class Snowbot:
     async def grant(
         self, actor: Person, target_id: int, role: Role, district_name: str | None
     ) -> tuple[User, str | None]:
-        self._require(actor, Role.COORDINATOR)
+        self.require(actor, Role.COORDINATOR)
         if target_id <= 0:
             raise Refused("grant.usage")
         if target_id in self.config.coordinators and role != Role.COORDINATOR:
@@ -195,7 +195,7 @@ class Snowbot:
         return user, district_name
 
     async def revoke(self, actor: Person, target_id: int) -> User:
-        self._require(actor, Role.COORDINATOR)
+        self.require(actor, Role.COORDINATOR)
         if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
         return await self.store.set_role(target_id, Role.CADRE.key, None, self.clock())
@@ -263,7 +263,7 @@ class Snowbot:
 
     async def post_task(self, actor: Person, words: list[str]) -> Posted:
         """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator."""
-        self._require(actor, Role.DISPATCHER)
+        self.require(actor, Role.DISPATCHER)
         if not words:
             raise Refused("newtask.usage")
         own = actor.user.district_id if actor.role == Role.DISPATCHER else None
@@ -330,7 +330,7 @@ class Snowbot:
         return Changed(change.task, change.outcome)
 
     async def cancel(self, person: Person, task_id: int) -> Changed:
-        self._require(person, Role.DISPATCHER)
+        self.require(person, Role.DISPATCHER)
         incident = await self.incident()
         task = await self.store.get_task(incident.id, task_id)
         if task is None:
@@ -365,7 +365,7 @@ class Snowbot:
 
     async def tally(self, actor: Person | None = None) -> Tally:
         if actor is not None:
-            self._require(actor, Role.DISPATCHER)
+            self.require(actor, Role.DISPATCHER)
         return await compute_tally(self.store, await self.incident(), self.clock())
 
     def district_named(self, text: str) -> str:
@@ -377,7 +377,7 @@ class Snowbot:
     async def export(self, actor: Person | None = None) -> dict[str, bytes]:
         """shifts.csv and tasks.csv of the current incident (coordinators only in chat)."""
         if actor is not None:
-            self._require(actor, Role.COORDINATOR)
+            self.require(actor, Role.COORDINATOR)
         incident = await self.incident()
         return export_csvs(
             await self.store.shift_rows(incident.id),
@@ -389,7 +389,7 @@ class Snowbot:
 
     async def bind(self, actor: Person, chat_id: int, target: str) -> str | None:
         """Bind a group to a district's announcements, or with "all" to the city reports."""
-        self._require(actor, Role.DISPATCHER)
+        self.require(actor, Role.DISPATCHER)
         if target.strip().lower() in ("all", "全部", "全市"):
             if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
                 raise Refused("bind.only_own")
@@ -415,7 +415,8 @@ class Snowbot:
 
     # -- rules -------------------------------------------------------------------
 
-    def _require(self, person: Person, role: Role) -> None:
+    def require(self, person: Person, role: Role) -> None:
+        """Refuse unless the person holds `role` or above right now."""
         if person.role < role:
             raise Refused("refuse.role", role=role.key)
 
