@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,30 @@ async def test_an_unexpected_failure_is_apologised_for_and_the_bot_goes_on(
         assert "something went wrong" in answer.text
         monkeypatch.undo()
         assert "open tasks" in (await api.ask(CADRE, "/tasks")).text.lower()
+
+
+async def test_live_location_moves_the_shift_but_never_opens_one(
+    config: Config, city_csv: Path
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        bot = running.service
+        await api.locate(CADRE, *STATION)
+        await api.share_location(CADRE, 50.2001, 127.5001, live_edit=True)  # River Road
+        person = await bot.person(CADRE.id)
+        assert person is not None
+
+        async def street_now() -> int | None:
+            shift = await bot.on_duty(person)
+            return shift.street_id if shift else None
+
+        river = next(s.id for s in bot.directory.streets if s.name == "River Road")
+        for _ in range(100):
+            if await street_now() == river:
+                break
+            await asyncio.sleep(0.05)
+        assert await street_now() == river
+        await api.ask(CADRE, "/checkout")
+        await api.share_location(CADRE, *STATION, live_edit=True)
+        assert "not on duty" in (await api.ask(CADRE, "/checkout")).text
+        tally = await bot.tally()
+        assert (tally.person_times, tally.on_duty) == (1, 0)
