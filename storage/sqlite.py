@@ -399,12 +399,11 @@ class SqliteStore:
 
     async def take_pending_checkin(self, user_id: int, since: float) -> int | None:
         """The headcount a recent /checkin asked for, forgotten once taken."""
-        async with self._write() as db:
+        async with self._write():
             row = await self._one(
                 "DELETE FROM pending_checkins WHERE user_id = ? RETURNING headcount, asked_at",
                 (user_id,),
             )
-            del db
         if row is None or row[1] < since:
             return None
         return int(row[0])
