@@ -36,9 +36,13 @@ async def announce(bot: Bot, service: Snowbot, task: Task, chats: list[int]) -> 
         await service.store.add_announcement(task.id, chat_id, sent.message_id)
 
 
-async def refresh(bot: Bot, service: Snowbot, task: Task) -> None:
-    """Bring every announcement of the task up to date ("2/3", done, cancelled)."""
-    for chat_id, message_id in await service.store.announcements(task.id):
+async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int]]:
+    """Bring every announcement of the task up to date ("2/3", done, cancelled).
+
+    Returns the (chat id, message id) of each announcement, edited or not.
+    """
+    places = await service.store.announcements(task.id)
+    for chat_id, message_id in places:
         t = await chat_catalog(service, chat_id)
         try:
             await bot.edit_message_text(
@@ -52,3 +56,4 @@ async def refresh(bot: Bot, service: Snowbot, task: Task) -> None:
                 log.warning("editing #%s in chat %s failed: %s", task.id, chat_id, exc)
         except TelegramError as exc:
             log.warning("editing #%s in chat %s failed: %s", task.id, chat_id, exc)
+    return places

@@ -13,7 +13,7 @@ from handlers.buttons import ACCEPT, accept_list, decode, task_buttons
 from handlers.common import Context, Who, action, args_of, reply, service, who
 from snowbot.refusals import Refused
 from snowbot.render import task_line
-from snowbot.service import Changed, Snowbot, parse_task_id
+from snowbot.service import Changed, parse_task_id
 
 log = logging.getLogger("snowbot.tasks")
 TASKS_SHOWN = 10
@@ -126,19 +126,13 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(me.t(refused.key, **refused.params), show_alert=True)
         return
     await query.answer(text)
-    await refresh(context.bot, bot, changed.task)
+    announcements = await refresh(context.bot, bot, changed.task)
     message = query.message
-    if message is not None and not await _is_announcement(
-        bot, message.chat.id, message.message_id, changed
-    ):
-        # a check-in reply or /tasks list: drop its stale buttons, say what happened
+    if message is not None and (message.chat.id, message.message_id) not in announcements:
+        # a check-in reply or /tasks list is not edited: say in the chat what happened
         try:
             await context.bot.send_message(
                 message.chat.id, text + "\n" + task_line(me.t, changed.task)
             )
         except TelegramError as exc:
             log.warning("confirming #%s failed: %s", press.task_id, exc)
-
-
-async def _is_announcement(bot: Snowbot, chat_id: int, message_id: int, changed: Changed) -> bool:
-    return (chat_id, message_id) in await bot.store.announcements(changed.task.id)
