@@ -231,7 +231,7 @@ class Snowbot:
         done = await self.store.check_in(
             incident.id, person.id, pending or 1, nearest.street, lat, lon, now, rejoin_after
         )
-        nearby = await self.nearby_tasks(lat, lon, only_wanting=True)
+        nearby = await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
         return CheckInResult(
             done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
         )
@@ -342,10 +342,17 @@ class Snowbot:
         return Changed(change.task, change.outcome)
 
     async def nearby_tasks(
-        self, lat: float | None, lon: float | None, only_wanting: bool = False
+        self,
+        lat: float | None,
+        lon: float | None,
+        only_wanting: bool = False,
+        incident: Incident | None = None,
     ) -> list[NearbyTask]:
-        """Live tasks, nearest first when a position is known, else oldest first."""
-        incident = await self.incident()
+        """Live tasks, nearest first when a position is known, else oldest first.
+
+        `incident`: the current incident when the caller has already read it.
+        """
+        incident = incident or await self.incident()
         tasks = await self.store.live_tasks(incident.id)
         if only_wanting:
             tasks = [t for t in tasks if t.accepted < t.needed]
