@@ -58,7 +58,9 @@ async def bind(update: Update, context: Context, me: Who) -> None:
         raise Refused("bind.group_only")
     if not args:
         raise Refused("bind.usage")
-    district = await service(context).bind(me.person, me.chat_id, " ".join(args))
+    chat = update.effective_chat
+    title = (chat.title or "") if chat else ""
+    district = await service(context).bind(me.person, me.chat_id, " ".join(args), title)
     if district is None:
         await reply(update, me.t("bind.ok_all"))
     else:

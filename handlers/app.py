@@ -24,9 +24,12 @@ from telegram.ext import (
 
 from handlers import admin, checkin, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context
+from handlers.delivery import Courier
 from handlers.errors import on_error
+from handlers.jobs import COURIER_KEY, start_jobs
 from snowbot.config import Config
 from snowbot.service import Snowbot
+from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
 
 log = logging.getLogger("snowbot")
@@ -67,6 +70,7 @@ def build_application(
         .build()
     )
     app.bot_data[SERVICE_KEY] = service
+    app.bot_data[COURIER_KEY] = Courier(app.bot, service)
     register(app)
     return app
 
@@ -134,6 +138,17 @@ class RunningBot:
     app: Application  # type: ignore[type-arg]
     service: Snowbot
 
+    @property
+    def courier(self) -> Courier:
+        found: Courier = self.app.bot_data[COURIER_KEY]
+        return found
+
+    async def tick(self) -> Swept:
+        """Run every sweep now and send what it queued, as the scheduler's jobs do."""
+        swept = await Sweeps(self.service).everything()
+        await self.courier.deliver()
+        return swept
+
     async def stop(self) -> None:
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
@@ -149,8 +164,13 @@ async def start_bot(
     rate_limiter: BaseRateLimiter[int] | None = None,
     poll_interval: float = 0.0,
     timeout: int = 10,
+    scheduled: bool = True,
 ) -> RunningBot:
-    """Open the database, import the gazetteer, and start polling; as `snowbot run` does."""
+    """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
+
+    `scheduled=False` leaves the sweeps to the caller's `RunningBot.tick()` (the demo,
+    whose clock is simulated); the outbox is delivered either way.
+    """
     service = await (Snowbot.open(config, clock) if clock else Snowbot.open(config))
     try:
         if config.city.gazetteer is not None:
@@ -168,6 +188,7 @@ async def start_bot(
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
+        start_jobs(app, scheduled)
         assert app.updater is not None
         await app.updater.start_polling(
             poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES

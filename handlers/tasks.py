@@ -8,9 +8,10 @@ import re
 from telegram import Update
 from telegram.error import TelegramError
 
-from handlers.announce import announce, refresh
+from handlers.announce import refresh
 from handlers.buttons import ACCEPT, accept_list, decode, task_buttons
 from handlers.common import Context, Who, action, args_of, reply, service, who
+from handlers.jobs import deliver_soon
 from snowbot.refusals import Refused
 from snowbot.render import task_line
 from snowbot.service import Changed, parse_task_id
@@ -22,7 +23,7 @@ TASKS_SHOWN = 10
 @action
 async def newtask(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
-    posted = await bot.post_task(me.person, args_of(context))
+    posted = await bot.post_task(me.person, args_of(context), here=me.chat_id)
     task = posted.task
     sent = await reply(
         update,
@@ -31,7 +32,8 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
     )
     if sent is not None:
         await bot.store.add_announcement(task.id, sent.chat_id, sent.message_id)
-    await announce(context.bot, bot, task, [c for c in posted.chats if c != me.chat_id])
+    if posted.chats:
+        deliver_soon(context)
 
 
 @action

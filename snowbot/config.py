@@ -248,10 +248,11 @@ def _bounded(delta: timedelta, minimum: int) -> timedelta:
 
 def _clock(value: Any, key: str, default: time) -> time:
     def parse(text: str) -> time:
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+        # seconds are allowed so that operators can try the daily report a moment ahead
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", text.strip())
         if not match:
             raise ValueError(f"{text!r} is not a time of day like 20:00")
-        return time(int(match.group(1)), int(match.group(2)))
+        return time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
 
     return _parsed(value, key, default, parse)
 

@@ -7,3 +7,5 @@ MAX_INCIDENT_NAME = 100
 NEARBY_TASKS = 5  # tasks offered with a check-in reply
 MAX_SUGGESTIONS = 5
 PENDING_CHECKIN_SECONDS = 3600  # how long "/checkin N" waits for the location
+MAX_TITLE = 128  # characters of a group's title kept with its binding (Telegram's own limit)
+MAX_MESSAGE = 4096  # characters Telegram takes in one message

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from snowbot.tally import Tally
 from snowbot.texts import Catalog
-from storage.records import Task, TaskStatus
+from storage.records import DayCounts, Task, TaskStatus
 
 UNSERVED_PER_DISTRICT = 20  # in chat; the CSV and --json have them all
+UNSERVED_IN_REPORT = 5  # per district in the scheduled report
 
 
 def distance(cat: Catalog, km: float) -> str:
@@ -19,6 +20,8 @@ def distance(cat: Catalog, km: float) -> str:
 
 
 def duration(cat: Catalog, seconds: float) -> str:
+    if seconds < 60:  # second-scale test settings, and very short shifts
+        return cat("duration.s", seconds=max(0, int(seconds)))
     minutes = int(seconds // 60)
     if minutes < 60:
         return cat("duration.m", minutes=minutes)
@@ -106,3 +109,37 @@ def render_unserved(
         if len(items) > per_district:
             lines.append(cat("unserved.more", count=len(items) - per_district))
     return "\n".join(lines)
+
+
+def render_report(cat: Catalog, tally: Tally, tz: ZoneInfo) -> str:
+    """The scheduled report: the tally, then the unserved streets, five per district."""
+    return "\n\n".join(
+        (
+            cat("report.header"),
+            render_tally(cat, tally, tz=tz),
+            render_unserved(cat, tally, per_district=UNSERVED_IN_REPORT),
+        )
+    )
+
+
+def render_day(
+    cat: Catalog, tally: Tally, day: DayCounts, since: float, until: float, tz: ZoneInfo
+) -> str:
+    """The daily summary: the 24 hours up to `until`, and where the incident stands."""
+    busiest = (
+        cat("report.busiest", district=day.busiest_district, person_times=day.busiest_person_times)
+        if day.busiest_district
+        else cat("report.busiest_none")
+    )
+    return cat(
+        "report.daily",
+        day=datetime.fromtimestamp(until, tz).strftime("%Y-%m-%d"),
+        since=datetime.fromtimestamp(since, tz).strftime("%m-%d %H:%M"),
+        until=datetime.fromtimestamp(until, tz).strftime("%m-%d %H:%M"),
+        person_times=day.person_times,
+        total=tally.person_times,
+        tasks_done=day.tasks_done,
+        served=day.streets_served,
+        unserved=tally.streets_unserved,
+        busiest=busiest,
+    )

@@ -31,6 +31,7 @@ from storage.records import (
     CloseOutcome,
     ImportCounts,
     Incident,
+    Outgoing,
     Shift,
     Street,
     Task,
@@ -77,7 +78,7 @@ class CheckOutResult:
 @dataclass(frozen=True)
 class Posted:
     task: Task
-    chats: list[int]  # groups bound to its district
+    chats: list[int]  # groups bound to its district, where it is announced
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,12 @@ class Snowbot:
             return "zh"
         if code.startswith("en"):
             return "en"
+        return self.config.language
+
+    async def chat_language(self, chat_id: int) -> str:
+        """A private chat speaks its user's language; groups the city's default."""
+        if chat_id > 0:
+            return self.language_of(await self.person(chat_id))
         return self.config.language
 
     async def set_language(self, person: Person, language: str) -> None:
@@ -261,8 +268,12 @@ class Snowbot:
 
     # -- tasks -------------------------------------------------------------------
 
-    async def post_task(self, actor: Person, words: list[str]) -> Posted:
-        """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator."""
+    async def post_task(self, actor: Person, words: list[str], here: int | None = None) -> Posted:
+        """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator.
+
+        The announcements to the district's groups (but not `here`, the chat it was
+        posted in) are queued in the same transaction as the task.
+        """
         self.require(actor, Role.DISPATCHER)
         if not words:
             raise Refused("newtask.usage")
@@ -291,10 +302,15 @@ class Snowbot:
         if len(note) > limits.MAX_NOTE:
             raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
         incident = await self.incident()
+        chats = [c for c in await self.chats_for_district(street.district_id) if c != here]
+        announce = [
+            Outgoing("announce", chat, await self.chat_language(chat), template="newtask.announce")
+            for chat in chats
+        ]
         task = await self.store.create_task(
-            incident.id, street.id, needed, note, actor.id, self.clock()
+            incident.id, street.id, needed, note, actor.id, self.clock(), announce
         )
-        return Posted(task, await self.chats_for_district(task.district_id))
+        return Posted(task, chats)
 
     async def accept(self, person: Person, task_id: int) -> Changed:
         incident = await self.incident()
@@ -394,19 +410,20 @@ class Snowbot:
 
     # -- groups ------------------------------------------------------------------
 
-    async def bind(self, actor: Person, chat_id: int, target: str) -> str | None:
+    async def bind(self, actor: Person, chat_id: int, target: str, title: str = "") -> str | None:
         """Bind a group to a district's announcements, or with "all" to the city reports."""
         self.require(actor, Role.DISPATCHER)
+        title = title[: limits.MAX_TITLE]
         if target.strip().lower() in ("all", "全部", "全市"):
             if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
                 raise Refused("bind.only_own")
-            await self.store.bind_chat(chat_id, None, actor.id, self.clock())
+            await self.store.bind_chat(chat_id, None, actor.id, self.clock(), title)
             return None
         district = self.directory.district(target)
         if district is None:
             raise Refused("refuse.unknown_district", district=target, known=self._district_list())
         self._require_district(actor, district.id)
-        await self.store.bind_chat(chat_id, district.id, actor.id, self.clock())
+        await self.store.bind_chat(chat_id, district.id, actor.id, self.clock(), title)
         return district.name
 
     async def chats_for_district(self, district_id: int) -> list[int]:

@@ -133,6 +133,7 @@ class BotApiStandIn:
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._chats: dict[int, dict[str, Any]] = {}
+        self._removed: set[int] = set()  # groups that have removed the bot
         self._by_id: dict[tuple[int, int], Sent] = {}
         self._window: list[float] = []
         self._runner: web.AppRunner | None = None
@@ -272,6 +273,10 @@ class BotApiStandIn:
         self, params: dict[str, Any], method: str, text: str, document: str | None = None
     ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        if chat_id in self._removed:
+            raise _ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+        if chat_id < 0 and chat_id not in self._chats:
+            raise _ApiError(400, "Bad Request: chat not found")
         if not text and document is None:
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
@@ -299,6 +304,10 @@ class BotApiStandIn:
         chat = {"id": chat_id, "type": "supergroup", "title": title}
         self._chats[chat_id] = chat
         return chat
+
+    def remove_bot(self, chat_id: int) -> None:
+        """The group's admins remove the bot: sending there is Forbidden from now on."""
+        self._removed.add(chat_id)
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         return self._chats.get(chat_id) or {"id": chat_id, "type": "private"}

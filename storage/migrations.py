@@ -134,6 +134,39 @@ MIGRATIONS: dict[int, str] = {
         asked_at REAL NOT NULL
     );
     """,
+    3: """
+    -- when the current stretch on duty began (check-in, or the last rejoin): max_shift counts
+    -- from here, so a cadre who comes back after a welfare closure is not closed again at once
+    ALTER TABLE shifts ADD COLUMN welfare_from REAL;
+    UPDATE shifts SET welfare_from = started_at;
+    -- 'welfare' when the scheduler closed the shift after max_shift
+    ALTER TABLE shifts ADD COLUMN closed_by TEXT;
+    CREATE INDEX shifts_welfare ON shifts(incident_id, welfare_from) WHERE ended_at IS NULL;
+
+    ALTER TABLE bindings ADD COLUMN title TEXT NOT NULL DEFAULT '';
+
+    -- messages the bot owes, queued in the transaction that caused them and sent after it;
+    -- (key, chat_id) is unique, so a sweep that runs twice queues nothing twice
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,              -- what it is about, e.g. 'tally:985112', 'escalate:12:1'
+        chat_id INTEGER NOT NULL,
+        lang TEXT NOT NULL,
+        text TEXT,                      -- sent as it is, or:
+        task_id INTEGER REFERENCES tasks(id),  -- the task shown as it is when sent,
+        template TEXT,                  -- in this catalog text, with its buttons
+        created_at REAL NOT NULL,
+        due_at REAL NOT NULL,           -- not before (retries back off)
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at REAL,
+        message_id INTEGER,
+        failed_at REAL,                 -- given up: the chat is gone or refused the message
+        error TEXT,
+        UNIQUE (key, chat_id),
+        CHECK (text IS NOT NULL OR (task_id IS NOT NULL AND template IS NOT NULL))
+    );
+    CREATE INDEX outbox_due ON outbox(due_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

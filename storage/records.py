@@ -77,6 +77,7 @@ class Shift:
     lon: float
     started_at: float
     ended_at: float | None
+    welfare_from: float  # when this stretch on duty began: max_shift counts from here
 
 
 class CheckInKind(StrEnum):
@@ -166,6 +167,43 @@ class TallyCounts:
 class Binding:
     chat_id: int
     district_id: int | None  # None: the city-wide reports ("/bind all")
+    bound_by: int = 0
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the bot owes a chat. It is queued in the transaction that caused it.
+
+    Either `text`, sent as it is, or a `task_id` with a catalog `template` whose {task}
+    is filled in when it is sent, so the task shows as it is then, with its buttons.
+    `(key, chat_id)` is queued at most once.
+    """
+
+    key: str
+    chat_id: int
+    lang: str
+    text: str | None = None
+    task_id: int | None = None
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    message: Outgoing
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """What happened between two moments of one incident (the daily summary)."""
+
+    person_times: int  # headcounts of the shifts that began in the window
+    tasks_done: int
+    streets_served: int
+    busiest_district: str | None
+    busiest_person_times: int
 
 
 @dataclass(frozen=True)

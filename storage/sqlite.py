@@ -25,10 +25,13 @@ from storage.records import (
     CheckIn,
     CheckInKind,
     CloseOutcome,
+    DayCounts,
     District,
     DistrictCounts,
     ImportCounts,
     Incident,
+    OutboxItem,
+    Outgoing,
     Shift,
     ShiftExportRow,
     Street,
@@ -51,7 +54,8 @@ _TASK_SELECT = """
     FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
 """
 _SHIFT_COLUMNS = (
-    "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at"
+    "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "
+    "welfare_from"
 )
 _USER_COLUMNS = "id, name, username, language, role, district_id, registered"
 
@@ -315,9 +319,9 @@ class SqliteStore:
             if row is not None:
                 shift = Shift(*row)
                 await db.execute(
-                    "UPDATE shifts SET ended_at = NULL, lat = ?, lon = ?, street_id = ? "
-                    "WHERE id = ?",
-                    (lat, lon, street.id, shift.id),
+                    "UPDATE shifts SET ended_at = NULL, closed_by = NULL, welfare_from = ?, "
+                    "lat = ?, lon = ?, street_id = ? WHERE id = ?",
+                    (now, lat, lon, street.id, shift.id),
                 )
                 await db.execute(
                     "UPDATE district_counters SET on_duty = on_duty + ? "
@@ -325,14 +329,16 @@ class SqliteStore:
                     (shift.headcount, incident_id, shift.district_id),
                 )
                 reopened = _moved(shift, street, lat, lon)
-                return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None))
-            cur = await db.execute(
+                return CheckIn(
+                    CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now)
+                )
+            row = await self._one(
                 "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
-                "lat, lon, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "lat, lon, started_at, welfare_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+                f"RETURNING {_SHIFT_COLUMNS}",
                 (incident_id, user_id, headcount, street.district_id, street.id, lat, lon, now),
             )
-            shift_id = cur.lastrowid
-            assert shift_id is not None
+            assert row is not None
             await db.execute(
                 "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, district_id) DO UPDATE SET "
@@ -344,37 +350,72 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
                 (incident_id, user_id),
             )
-            shift = Shift(
-                shift_id,
-                incident_id,
-                user_id,
-                headcount,
-                street.district_id,
-                street.id,
-                lat,
-                lon,
-                now,
-                None,
-            )
+            shift = Shift(*row)
             return CheckIn(CheckInKind.OPENED, shift)
 
     async def check_out(self, incident_id: int, user_id: int, now: float) -> Shift | None:
         """Close this user's open shift; None when they were not on duty."""
-        async with self._write() as db:
-            row = await self._one(
-                f"UPDATE shifts SET ended_at = ? WHERE incident_id = ? AND user_id = ? "
-                f"AND ended_at IS NULL RETURNING {_SHIFT_COLUMNS}",
-                (now, incident_id, user_id),
+        async with self._write():
+            return await self._close_shift(
+                "incident_id = ? AND user_id = ?", (incident_id, user_id), now, None
             )
-            if row is None:
-                return None
-            shift = Shift(*row)
-            await db.execute(
-                "UPDATE district_counters SET on_duty = on_duty - ? "
-                "WHERE incident_id = ? AND district_id = ?",
-                (shift.headcount, incident_id, shift.district_id),
+
+    async def _close_shift(
+        self, where: str, params: Sequence[Any], now: float, closed_by: str | None
+    ) -> Shift | None:
+        """Inside a write transaction: end the open shift matching `where`, and its on-duty."""
+        row = await self._one(
+            f"UPDATE shifts SET ended_at = ?, closed_by = ? WHERE {where} AND ended_at IS NULL "
+            f"RETURNING {_SHIFT_COLUMNS}",
+            (now, closed_by, *params),
+        )
+        if row is None:
+            return None
+        shift = Shift(*row)
+        await self._db.execute(
+            "UPDATE district_counters SET on_duty = on_duty - ? "
+            "WHERE incident_id = ? AND district_id = ?",
+            (shift.headcount, shift.incident_id, shift.district_id),
+        )
+        return shift
+
+    async def overdue_shifts(self, incident_id: int, since_before: float) -> list[Shift]:
+        """Open shifts whose stretch on duty began at or before `since_before`, oldest first."""
+        rows = await self._all(
+            f"SELECT {_SHIFT_COLUMNS} FROM shifts WHERE incident_id = ? AND ended_at IS NULL "
+            "AND welfare_from <= ? ORDER BY welfare_from, id",
+            (incident_id, since_before),
+        )
+        return [Shift(*r) for r in rows]
+
+    async def warn_shift(self, shift: Shift, messages: Sequence[Outgoing], now: float) -> int:
+        """Queue a welfare reminder, only while that stretch of the shift is still open."""
+        async with self._write():
+            if not await self._shift_unchanged(shift):
+                return 0
+            return await self._enqueue(messages, now)
+
+    async def close_shift_for_welfare(
+        self, shift: Shift, messages: Sequence[Outgoing], now: float
+    ) -> Shift | None:
+        """Close a shift after max_shift and queue its message, in one transaction.
+
+        Nothing happens if the cadre checked out or rejoined meanwhile.
+        """
+        async with self._write():
+            closed = await self._close_shift(
+                "id = ? AND welfare_from = ?", (shift.id, shift.welfare_from), now, "welfare"
             )
-            return shift
+            if closed is not None:
+                await self._enqueue(messages, now)
+            return closed
+
+    async def _shift_unchanged(self, shift: Shift) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM shifts WHERE id = ? AND ended_at IS NULL AND welfare_from = ?",
+            (shift.id, shift.welfare_from),
+        )
+        return row is not None
 
     async def move_shift(
         self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float
@@ -426,7 +467,12 @@ class SqliteStore:
         note: str,
         created_by: int,
         now: float,
+        announce: Sequence[Outgoing] = (),
     ) -> Task:
+        """Post a task and queue its announcements in one transaction.
+
+        Each of `announce` is about the new task: its id is filled in and added to the key.
+        """
         async with self._write() as db:
             cur = await db.execute(
                 "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at) "
@@ -435,6 +481,9 @@ class SqliteStore:
             )
             task_id = cur.lastrowid
             assert task_id is not None
+            await self._enqueue(
+                [replace(m, key=f"{m.key}:{task_id}", task_id=task_id) for m in announce], now
+            )
         task = await self.get_task(incident_id, task_id)
         assert task is not None
         return task
@@ -444,6 +493,23 @@ class SqliteStore:
             _TASK_SELECT + " WHERE t.id = ? AND t.incident_id = ?", (task_id, incident_id)
         )
         return _task(row) if row else None
+
+    async def unaccepted_tasks(self, incident_id: int, created_before: float) -> list[Task]:
+        """Open tasks nobody has accepted, posted at or before `created_before`."""
+        rows = await self._all(
+            _TASK_SELECT + " WHERE t.incident_id = ? AND t.status = 'open' AND t.created_at <= ? "
+            "ORDER BY t.id",
+            (incident_id, created_before),
+        )
+        return [_task(r) for r in rows]
+
+    async def escalate_task(self, task_id: int, messages: Sequence[Outgoing], now: float) -> int:
+        """Queue an escalation, only while the task is still open with nobody on it."""
+        async with self._write():
+            row = await self._one(
+                "SELECT 1 FROM tasks WHERE id = ? AND status = 'open' AND accepted = 0", (task_id,)
+            )
+            return 0 if row is None else await self._enqueue(messages, now)
 
     async def live_tasks(self, incident_id: int) -> list[Task]:
         """Tasks still wanting people or completion (open and in progress), oldest first."""
@@ -614,23 +680,33 @@ class SqliteStore:
 
     # -- chats -----------------------------------------------------------------
 
-    async def bind_chat(self, chat_id: int, district_id: int | None, by: int, now: float) -> None:
+    async def bind_chat(
+        self, chat_id: int, district_id: int | None, by: int, now: float, title: str = ""
+    ) -> None:
         async with self._write() as db:
             await db.execute(
-                "INSERT INTO bindings (chat_id, district_id, bound_by, bound_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
+                "INSERT INTO bindings (chat_id, district_id, bound_by, bound_at, title) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
                 "district_id = excluded.district_id, bound_by = excluded.bound_by, "
-                "bound_at = excluded.bound_at",
-                (chat_id, district_id, by, now),
+                "bound_at = excluded.bound_at, title = excluded.title",
+                (chat_id, district_id, by, now, title),
             )
 
-    async def unbind_chat(self, chat_id: int) -> bool:
+    async def unbind_chat(
+        self, chat_id: int, notices: Sequence[Outgoing] = (), now: float = 0.0
+    ) -> bool:
+        """Forget a group's binding and queue `notices` about it, in one transaction."""
         async with self._write() as db:
             cur = await db.execute("DELETE FROM bindings WHERE chat_id = ?", (chat_id,))
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            await self._enqueue(notices, now)
+            return True
 
     async def bindings(self) -> list[Binding]:
-        rows = await self._all("SELECT chat_id, district_id FROM bindings ORDER BY chat_id")
+        rows = await self._all(
+            "SELECT chat_id, district_id, bound_by, title FROM bindings ORDER BY chat_id"
+        )
         return [Binding(*r) for r in rows]
 
     async def add_announcement(self, task_id: int, chat_id: int, message_id: int) -> None:
@@ -646,6 +722,112 @@ class SqliteStore:
             "SELECT chat_id, message_id FROM announcements WHERE task_id = ?", (task_id,)
         )
         return [(int(c), int(m)) for c, m in rows]
+
+    # -- the outbox --------------------------------------------------------------
+
+    async def _enqueue(self, messages: Iterable[Outgoing], now: float) -> int:
+        """Inside a write transaction: queue messages; (key, chat) already queued are skipped."""
+        queued = 0
+        for m in messages:
+            cur = await self._db.execute(
+                "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
+                "created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (m.key, m.chat_id, m.lang, m.text, m.task_id, m.template, now, now),
+            )
+            queued += cur.rowcount
+        return queued
+
+    async def enqueue(self, messages: Sequence[Outgoing], now: float) -> int:
+        """Queue messages; returns how many were new."""
+        async with self._write():
+            return await self._enqueue(messages, now)
+
+    async def queued(self, key: str) -> bool:
+        """Whether anything was ever queued under this key (sent or not)."""
+        return await self._one("SELECT 1 FROM outbox WHERE key = ? LIMIT 1", (key,)) is not None
+
+    async def due_outbox(self, now: float, limit: int) -> list[OutboxItem]:
+        """Messages waiting to be sent and due by now, oldest first."""
+        rows = await self._all(
+            "SELECT id, key, chat_id, lang, text, task_id, template, attempts FROM outbox "
+            "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? ORDER BY id LIMIT ?",
+            (now, limit),
+        )
+        return [OutboxItem(r[0], Outgoing(*r[1:7]), r[7]) for r in rows]
+
+    async def outbox_sent(self, item: OutboxItem, message_id: int, now: float) -> None:
+        """Record a delivery; a task's message becomes one of its announcements."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                (now, message_id, item.id),
+            )
+            if item.message.task_id is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO announcements (task_id, chat_id, message_id) "
+                    "VALUES (?, ?, ?)",
+                    (item.message.task_id, item.message.chat_id, message_id),
+                )
+
+    async def outbox_retry(self, item: OutboxItem, due_at: float, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET due_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+                (due_at, error[:500], item.id),
+            )
+
+    async def outbox_failed(self, item: OutboxItem, now: float, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+                (now, error[:500], item.id),
+            )
+
+    async def outbox_counts(self) -> tuple[int, int, int]:
+        """(waiting, sent, failed), for the operator and the tests."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(sent_at IS NULL AND failed_at IS NULL), 0), "
+            "COALESCE(SUM(sent_at IS NOT NULL), 0), COALESCE(SUM(failed_at IS NOT NULL), 0) "
+            "FROM outbox"
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    # -- the day's summary -------------------------------------------------------
+
+    async def day_counts(self, incident_id: int, since: float, until: float) -> DayCounts:
+        """Turnout, tasks done and streets served in [since, until), in one snapshot."""
+        async with self._lock:
+            await self._db.execute("BEGIN")
+            try:
+                districts = await self._all(
+                    "SELECT d.name, SUM(sh.headcount) AS n FROM shifts sh "
+                    "JOIN districts d ON d.id = sh.district_id WHERE sh.incident_id = ? "
+                    "AND sh.started_at >= ? AND sh.started_at < ? "
+                    "GROUP BY d.name ORDER BY n DESC, d.name",
+                    (incident_id, since, until),
+                )
+                done = await self._one(
+                    "SELECT COUNT(*) FROM tasks WHERE incident_id = ? AND status = 'done' "
+                    "AND done_at >= ? AND done_at < ?",
+                    (incident_id, since, until),
+                )
+                served = await self._one(
+                    "SELECT COUNT(*) FROM served_streets WHERE incident_id = ? "
+                    "AND served_at >= ? AND served_at < ?",
+                    (incident_id, since, until),
+                )
+            finally:
+                await self._db.execute("COMMIT")
+        busiest = districts[0] if districts else None
+        return DayCounts(
+            person_times=sum(int(n) for _, n in districts),
+            tasks_done=int(done[0]) if done else 0,
+            streets_served=int(served[0]) if served else 0,
+            busiest_district=busiest[0] if busiest else None,
+            busiest_person_times=int(busiest[1]) if busiest else 0,
+        )
 
 
 _DISTRICT_TALLY = """

@@ -1,0 +1,115 @@
+"""The scheduler's decisions (SPEC §5) as pure functions of the time, the state and the config.
+
+Nothing here waits, reads the database or sends: `snowbot.sweeps` asks these
+questions and queues what they answer. Every decision is named by a key
+("tally:985112", "daily:2026-11-26", "escalate:12:2", "warn:40:1700000000") that
+the outbox keeps, so asking twice, or again after a restart, queues nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+from snowbot.config import ScheduleConfig
+
+# The reminder comes this long before max_shift closes a shift, or a fifth of
+# max_shift when that is shorter (so a 10s test shift is warned at 8s).
+WELFARE_LEAD = timedelta(minutes=15)
+# How often escalations and shifts are swept: often enough for the shortest
+# configured duration, never busier than once a second, never lazier than 30 s.
+SWEEP_MIN_SECONDS = 1.0
+SWEEP_MAX_SECONDS = 30.0
+
+
+def _offset(now: float, tz: ZoneInfo) -> float:
+    """The city's UTC offset at `now`, so periods line up with its clocks."""
+    delta = datetime.fromtimestamp(now, tz).utcoffset()
+    return delta.total_seconds() if delta else 0.0
+
+
+def tally_slot(now: float, every: timedelta, tz: ZoneInfo) -> int:
+    """Which periodic report is due at `now`: reports every 30m fall at :00 and :30 city time."""
+    return int((now + _offset(now, tz)) // every.total_seconds())
+
+
+def seconds_to_next_tally(now: float, every: timedelta, tz: ZoneInfo) -> float:
+    period = every.total_seconds()
+    return period - (now + _offset(now, tz)) % period
+
+
+def tally_key(slot: int) -> str:
+    return f"tally:{slot}"
+
+
+def daily_due(now: float, at: time, tz: ZoneInfo) -> date | None:
+    """The city's date when today's summary time has passed, else None.
+
+    Only today's summary is ever due: a bot that was down all evening sends
+    today's when it comes back, but does not replay earlier days.
+    """
+    local = datetime.fromtimestamp(now, tz)
+    return local.date() if local.time().replace(tzinfo=None) >= at else None
+
+
+def day_window(day: date, at: time, tz: ZoneInfo) -> tuple[float, float]:
+    """The 24 hours a day's summary covers: from the previous summary time to this one."""
+    end = datetime.combine(day, at, tz)
+    start = datetime.combine(day - timedelta(days=1), at, tz)
+    return start.timestamp(), end.timestamp()
+
+
+def daily_key(day: date) -> str:
+    return f"daily:{day.isoformat()}"
+
+
+def escalation_round(created_at: float, now: float, after: timedelta) -> int:
+    """How many whole `after` periods a task has waited: 0 means not yet due.
+
+    A task is escalated once per round, however often the sweep runs; a bot
+    that was down for three rounds escalates once when it is back, not three times.
+    """
+    waited = now - created_at
+    return int(waited // after.total_seconds()) if waited > 0 else 0
+
+
+def escalate_key(task_id: int, round_: int) -> str:
+    return f"escalate:{task_id}:{round_}"
+
+
+def welfare_lead(max_shift: timedelta) -> timedelta:
+    return min(WELFARE_LEAD, max_shift / 5)
+
+
+class Care(Enum):
+    """What a shift needs from the welfare sweep."""
+
+    NOTHING = "nothing"
+    WARN = "warn"  # the reminder is due
+    CLOSE = "close"  # max_shift is reached
+
+
+def shift_care(welfare_from: float, now: float, max_shift: timedelta) -> Care:
+    on_duty = now - welfare_from
+    if on_duty >= max_shift.total_seconds():
+        return Care.CLOSE
+    if on_duty >= (max_shift - welfare_lead(max_shift)).total_seconds():
+        return Care.WARN
+    return Care.NOTHING
+
+
+def warn_key(shift_id: int, welfare_from: float) -> str:
+    # per stretch on duty: a cadre who rejoins is warned again before the next closure
+    return f"warn:{shift_id}:{welfare_from:.3f}"
+
+
+def closed_key(shift_id: int, welfare_from: float) -> str:
+    return f"welfare-closed:{shift_id}:{welfare_from:.3f}"
+
+
+def sweep_every(schedule: ScheduleConfig) -> float:
+    """Seconds between sweeps: half the shortest thing they watch, within 1–30 s."""
+    shortest = min(schedule.escalate_unaccepted_after, welfare_lead(schedule.max_shift))
+    half = shortest.total_seconds() / 2
+    return max(SWEEP_MIN_SECONDS, min(SWEEP_MAX_SECONDS, half))

@@ -1,0 +1,195 @@
+"""The scheduler's work (SPEC §5): find what is due in the database and queue its messages.
+
+Each sweep is idempotent. What it decides comes from `snowbot.schedule`; what it
+owes a chat goes into the outbox in the same transaction as any change it makes
+(a closed shift), under a key the outbox accepts once. So a sweep that runs twice,
+or again after a restart, sends nothing twice and forgets nothing due.
+Sending is the Telegram adapter's job (`handlers.delivery`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snowbot import schedule
+from snowbot.config import ScheduleConfig
+from snowbot.render import duration, render_day, render_report
+from snowbot.schedule import Care
+from snowbot.service import Snowbot
+from snowbot.texts import catalog
+from storage.records import Outgoing, Shift, Task
+
+# Jobs may fire a few milliseconds before their moment; a decision taken then
+# must already see the new period.
+EARLY_TOLERANCE = 0.5
+
+
+@dataclass(frozen=True)
+class Swept:
+    """How many messages each kind of sweep queued."""
+
+    reports: int = 0
+    daily: int = 0
+    escalations: int = 0
+    warnings: int = 0
+    closed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.reports + self.daily + self.escalations + self.warnings + self.closed
+
+
+class Sweeps:
+    def __init__(self, bot: Snowbot) -> None:
+        self.bot = bot
+
+    @property
+    def _schedule(self) -> ScheduleConfig:
+        return self.bot.config.schedule
+
+    def _now(self) -> float:
+        return self.bot.clock() + EARLY_TOLERANCE
+
+    async def everything(self) -> Swept:
+        """All that is due now: run at start-up and by the periodic sweep."""
+        reports = await self.tally_report()
+        daily = await self.daily_report()
+        escalations = await self.escalations()
+        warnings, closed = await self.welfare()
+        return Swept(reports, daily, escalations, warnings, closed)
+
+    # -- reports -----------------------------------------------------------------
+
+    async def tally_report(self) -> int:
+        """The tally and the unserved streets for the current period, to every report chat."""
+        now = self._now()
+        tz = self.bot.config.city.timezone
+        key = schedule.tally_key(schedule.tally_slot(now, self._schedule.tally_every, tz))
+        chats = await self.bot.report_chats()
+        if not chats or await self.bot.store.queued(key):
+            return 0
+        tally = await self.bot.tally()
+        texts: dict[str, str] = {}
+        messages = []
+        for chat in chats:
+            lang = await self.bot.chat_language(chat)
+            if lang not in texts:
+                texts[lang] = render_report(catalog(lang), tally, tz)
+            messages.append(Outgoing(key, chat, lang, text=texts[lang]))
+        return await self.bot.store.enqueue(messages, self.bot.clock())
+
+    async def daily_report(self) -> int:
+        """Today's summary, once its time of day has come."""
+        now = self._now()
+        tz = self.bot.config.city.timezone
+        at = self._schedule.daily_report_at
+        day = schedule.daily_due(now, at, tz)
+        if day is None:
+            return 0
+        key = schedule.daily_key(day)
+        chats = await self.bot.report_chats()
+        if not chats or await self.bot.store.queued(key):
+            return 0
+        incident = await self.bot.incident()
+        since, until = schedule.day_window(day, at, tz)
+        since = max(since, incident.started_at)
+        counts = await self.bot.store.day_counts(incident.id, since, until)
+        tally = await self.bot.tally()
+        messages = []
+        for chat in chats:
+            lang = await self.bot.chat_language(chat)
+            text = render_day(catalog(lang), tally, counts, since, until, tz)
+            messages.append(Outgoing(key, chat, lang, text=text))
+        return await self.bot.store.enqueue(messages, self.bot.clock())
+
+    # -- tasks nobody took ---------------------------------------------------------
+
+    async def escalations(self) -> int:
+        """Re-announce each task nobody accepted for a whole period, and tell its dispatcher."""
+        now = self._now()
+        after = self._schedule.escalate_unaccepted_after
+        incident = await self.bot.incident()
+        queued = 0
+        for task in await self.bot.store.unaccepted_tasks(incident.id, now - after.total_seconds()):
+            key = schedule.escalate_key(
+                task.id, schedule.escalation_round(task.created_at, now, after)
+            )
+            if await self.bot.store.queued(key):
+                continue
+            messages = await self._escalation(task, key)
+            queued += await self.bot.store.escalate_task(task.id, messages, self.bot.clock())
+        return queued
+
+    async def _escalation(self, task: Task, key: str) -> list[Outgoing]:
+        groups = await self.bot.chats_for_district(task.district_id)
+        messages = [
+            Outgoing(
+                key,
+                chat,
+                await self.bot.chat_language(chat),
+                task_id=task.id,
+                template="escalate.announce",
+            )
+            for chat in groups
+        ]
+        lang = await self.bot.chat_language(task.created_by)
+        t = catalog(lang)
+        params = {
+            "id": task.id,
+            "street": task.street,
+            "district": task.district,
+            "waited": duration(t, self.bot.clock() - task.created_at),
+        }
+        text = (
+            t("escalate.dispatcher", groups=len(groups), **params)
+            if groups
+            else t("escalate.dispatcher_no_group", **params)
+        )
+        messages.append(Outgoing(key, task.created_by, lang, text=text))
+        return messages
+
+    # -- people in the cold ----------------------------------------------------------
+
+    async def welfare(self) -> tuple[int, int]:
+        """Warn cadres whose shift nears max_shift; close the shifts that reached it.
+
+        Returns (reminders queued, shifts closed).
+        """
+        now = self._now()
+        max_shift = self._schedule.max_shift
+        warn_from = now - (max_shift - schedule.welfare_lead(max_shift)).total_seconds()
+        incident = await self.bot.incident()
+        warned = closed = 0
+        for shift in await self.bot.store.overdue_shifts(incident.id, warn_from):
+            care = schedule.shift_care(shift.welfare_from, now, max_shift)
+            if care == Care.CLOSE:
+                closed += await self._close(shift)
+            elif care == Care.WARN:
+                warned += await self._warn(shift)
+        return warned, closed
+
+    async def _warn(self, shift: Shift) -> int:
+        key = schedule.warn_key(shift.id, shift.welfare_from)
+        if await self.bot.store.queued(key):
+            return 0
+        lang = await self.bot.chat_language(shift.user_id)
+        t = catalog(lang)
+        on_duty = self.bot.clock() - shift.welfare_from
+        left = round(self._schedule.max_shift.total_seconds() - on_duty)
+        text = t("welfare.warning", duration=duration(t, on_duty), left=duration(t, max(left, 1)))
+        message = Outgoing(key, shift.user_id, lang, text=text)
+        return await self.bot.store.warn_shift(shift, [message], self.bot.clock())
+
+    async def _close(self, shift: Shift) -> int:
+        lang = await self.bot.chat_language(shift.user_id)
+        t = catalog(lang)
+        text = t(
+            "welfare.closed",
+            duration=duration(t, self.bot.clock() - shift.welfare_from),
+            count=shift.headcount,
+        )
+        message = Outgoing(
+            schedule.closed_key(shift.id, shift.welfare_from), shift.user_id, lang, text=text
+        )
+        closed = await self.bot.store.close_shift_for_welfare(shift, [message], self.bot.clock())
+        return 0 if closed is None else 1

@@ -1,0 +1,139 @@
+"""The scheduler inside the real bot, with second-scale settings, over the fake Bot API.
+
+These tests wait a few real seconds: that is the point (the JobQueue's own timers).
+What they check is what arrives, never how fast.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from snowbot.config import Config
+from snowbot.standin import BotApiStandIn, SimUser
+from tests.harness import bot_config, running_bot, stand_in
+
+COORD = SimUser(1, "Coordinator Wang", "en")
+DISPATCH = SimUser(50, "Dispatcher Li", "en")
+CADRE = SimUser(10, "Cadre Zhao", "en")
+REPORTS = -100300
+NORTH_GROUP = -100200
+GONE = -100999  # a report chat that does not exist (any more)
+STATION = (50.2401, 127.5001)
+
+
+def scheduled(config: Config, api: BotApiStandIn, city_csv: Path, **durations: float) -> Config:
+    """The test config with second-scale schedule settings, reports in English."""
+    cfg = bot_config(config, api, city_csv)
+    settings = {k: timedelta(seconds=v) for k, v in durations.items()}
+    daily = (datetime.now(cfg.city.timezone) + timedelta(seconds=5)).time().replace(microsecond=0)
+    return replace(
+        cfg,
+        language="en",
+        schedule=replace(cfg.schedule, report_chats=(REPORTS,), daily_report_at=daily, **settings),
+    )
+
+
+def reports(api: BotApiStandIn) -> list[str]:
+    return [s.text for s in api.sent[REPORTS] if "Scheduled report" in s.text]
+
+
+def sent_rows(database: Path, chat_id: int) -> int:
+    """How many messages the outbox recorded as sent to a chat."""
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL", (chat_id,)
+        ).fetchone()
+    return int(row[0])
+
+
+async def test_reports_escalation_welfare_daily_and_restart(config: Config, city_csv: Path) -> None:
+    async with stand_in() as api:
+        api.group(REPORTS, "City HQ")
+        api.group(NORTH_GROUP, "North crews")
+        cfg = scheduled(
+            config, api, city_csv, tally_every=2, escalate_unaccepted_after=3, max_shift=4
+        )
+        async with running_bot(cfg):
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher North")
+            await api.ask(DISPATCH, "/bind North", chat_id=NORTH_GROUP)
+            # reports arrive, and repeat
+            await api.wait_for(lambda: len(reports(api)) >= 2, timeout=10)
+            assert "person-times" in reports(api)[0] and "nobody has cleared" in reports(api)[0]
+
+            # a task nobody takes is escalated to its dispatcher, by #ID, and re-announced
+            posted = await api.ask(DISPATCH, "/newtask Station Road 2")
+            assert "#1" in posted.text
+            told = await api.wait_for(
+                lambda: [s for s in api.sent[DISPATCH.id] if "Nobody has accepted" in s.text],
+                timeout=10,
+            )
+            assert "#1" in told[0].text and "Station Road" in told[0].text
+            again = await api.wait_for(
+                lambda: [s for s in api.sent[NORTH_GROUP] if "Still nobody" in s.text]
+            )
+            assert "#1" in again[0].text and again[0].button("Accept")
+
+            # a long shift: a kind reminder, then closed, its person-time kept
+            await api.locate(CADRE, *STATION)
+            await api.wait_for(
+                lambda: any("will be closed" in s.text for s in api.sent[CADRE.id]), timeout=10
+            )
+            await api.wait_for(
+                lambda: any("shift is closed" in s.text for s in api.sent[CADRE.id]), timeout=10
+            )
+            closed = next(s.text for s in api.sent[CADRE.id] if "shift is closed" in s.text)
+            assert "1 person-time(s) stay counted" in closed
+            tally = await api.ask(DISPATCH, "/tally")
+            assert "1 person-times" in tally.text and "on duty: 0" in tally.text
+
+            # the day's summary at its time (5 s after the start; what it counts is
+            # tested in test_sweeps, where the clock is ours)
+            summary = await api.wait_for(
+                lambda: [s for s in api.sent[REPORTS] if "Day summary" in s.text], timeout=10
+            )
+            assert "Turnout:" in summary[0].text and "Busiest district" in summary[0].text
+
+        # after a restart, reports resume
+        before = len(reports(api))
+        async with running_bot(cfg):
+            await api.wait_for(lambda: len(reports(api)) >= before + 2, timeout=10)
+        # nothing was sent twice: every message in these chats is one row of the outbox
+        assert api.count(REPORTS) == sent_rows(cfg.database, REPORTS)
+        escalations = [s for s in api.sent[DISPATCH.id] if "Nobody has accepted" in s.text]
+        assert len(escalations) == sent_rows(cfg.database, DISPATCH.id) - _unbound_notes(api)
+        assert len([s for s in api.sent[REPORTS] if "Day summary" in s.text]) == 1
+        assert len([s for s in api.sent[CADRE.id] if "will be closed" in s.text]) == 1
+
+
+def _unbound_notes(api: BotApiStandIn) -> int:
+    return len([s for s in api.sent[DISPATCH.id] if "can no longer post" in s.text])
+
+
+async def test_gone_chats_are_skipped_and_a_removed_group_is_unbound(
+    config: Config, city_csv: Path
+) -> None:
+    async with stand_in() as api:
+        api.group(REPORTS, "City HQ")
+        api.group(NORTH_GROUP, "North crews")
+        cfg = scheduled(config, api, city_csv, tally_every=1)
+        cfg = replace(cfg, schedule=replace(cfg.schedule, report_chats=(GONE, REPORTS)))
+        async with running_bot(cfg) as running:
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher North")
+            await api.ask(DISPATCH, "/bind North", chat_id=NORTH_GROUP)
+            # the missing report chat does not stop the others
+            await api.wait_for(lambda: len(reports(api)) >= 2, timeout=10)
+            api.remove_bot(NORTH_GROUP)
+            await api.ask(DISPATCH, "/newtask Station Road 2")
+            note = await api.wait_for(
+                lambda: [s for s in api.sent[DISPATCH.id] if "can no longer post" in s.text],
+                timeout=10,
+            )
+            assert "North crews" in note[0].text and "/bind North" in note[0].text
+            assert NORTH_GROUP not in [b.chat_id for b in await running.service.store.bindings()]
+            # and the bot carries on
+            assert "Hello" in (await api.ask(CADRE, "/start")).text
+            count = len(reports(api))
+            await api.wait_for(lambda: len(reports(api)) > count, timeout=10)
