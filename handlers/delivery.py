@@ -43,48 +43,59 @@ _GONE = (
 
 
 class Courier:
-    """Delivers the outbox; one delivery run at a time, started again if asked meanwhile."""
+    """Delivers the outbox, one run at a time.
+
+    Calls that arrive while a run is going wait for it and, if it began before
+    they asked, for one more; calls that a newer run already covers return at
+    once. So a burst of requests costs one or two runs, and whoever awaits
+    `deliver()` knows that everything queued before the call has been tried.
+    """
 
     def __init__(self, bot: Bot, service: Snowbot) -> None:
         self.bot = bot
         self.service = service
         self._running = asyncio.Lock()
-        self._again = False
+        self._asked = 0  # requests so far
+        self._covered = 0  # requests that a run begun after them has answered
 
     async def deliver(self) -> int:
-        """Send everything that is due; returns how many messages went out."""
-        if self._running.locked():
-            self._again = True  # the run in progress will look once more
-            return 0
-        sent = 0
+        """Send everything that is due; returns how many messages this call sent."""
+        self._asked += 1
+        asked = self._asked
         async with self._running:
+            if self._covered >= asked:
+                return 0
+            self._covered = self._asked
+            sent = 0
             while True:
-                self._again = False
                 delivered, full = await self._round()
                 sent += delivered
-                if not (self._again or full):
+                if not full:
                     return sent
 
     async def _round(self) -> tuple[int, bool]:
-        """One batch; returns (sent, whether the batch was full and more may wait)."""
+        """One batch; returns (sent, whether to go on: the batch was full and all went well)."""
         items = await self.service.store.due_outbox(self.service.clock(), BATCH)
         by_chat: defaultdict[int, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_chat[item.message.chat_id].append(item)
         gate = asyncio.Semaphore(PARALLEL_CHATS)
+        waiting = False  # something must wait for a retry: no point in another round now
 
         async def chat_run(queue: list[OutboxItem]) -> int:
+            nonlocal waiting
             async with gate:
                 done = 0
                 for item in queue:
                     outcome = await self._send(item)
-                    if outcome is None:  # come back later: keep this chat's order
+                    if outcome is None:  # come back later, and keep this chat's order
+                        waiting = True
                         break
                     done += outcome
                 return done
 
         counts = await asyncio.gather(*(chat_run(q) for q in by_chat.values()))
-        return sum(counts), len(items) == BATCH
+        return sum(counts), len(items) == BATCH and not waiting
 
     async def _send(self, item: OutboxItem) -> int | None:
         """1 when sent, 0 when dropped for good, None when it must wait and be tried again."""

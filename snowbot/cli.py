@@ -69,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # the demo's output is its transcript; the bot's own log would drown it
+    level = logging.WARNING if args.handler is _demo else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the URL holds the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -158,7 +158,9 @@ async def _demo(args: argparse.Namespace, config: Config) -> int:
     async def start(demo_config: Config, clock: Callable[[], float]) -> RunningBot:
         # The stand-in is on this machine: Telegram's flood limits do not apply to it.
         unlimited = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
-        return await start_bot(demo_config, clock, rate_limiter=unlimited, timeout=1)
+        return await start_bot(
+            demo_config, clock, rate_limiter=unlimited, timeout=1, scheduled=False
+        )
 
     return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=start)
 

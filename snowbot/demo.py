@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from snowbot.config import Config, TelegramConfig
+from snowbot.config import Config, ScheduleConfig, TelegramConfig
 from snowbot.render import render_tally
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, Sent, SimUser
+from snowbot.sweeps import Swept
 from snowbot.texts import catalog
 from storage.records import TaskStatus
 
@@ -34,6 +35,7 @@ SEED_DAYS = 6
 class RunningBot(Protocol):
     service: Snowbot
 
+    async def tick(self) -> Swept: ...
     async def stop(self) -> None: ...
 
 
@@ -99,7 +101,9 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
             city=replace(config.city, gazetteer=gazetteer),
             coordinators=frozenset({COORDINATOR.id}),
             language="zh",
-            schedule=replace(config.schedule, report_chats=()),
+            # the story below is told for the default schedule: tally every 30 min,
+            # escalation after 30 min, shifts closed after 8 h, the summary at 20:00
+            schedule=ScheduleConfig(),
         )
         first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
         clock = SimClock(first_day)
@@ -108,9 +112,9 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
             say = Transcript(quiet)
             cast = await _set_up(api, running.service, say)
             if scale == "seed":
-                updates = await _seed_storm(api, running.service, clock, cast, say)
+                updates = await _seed_storm(api, running, clock, cast, say)
             else:
-                updates = await _small_storm(api, running.service, clock, cast, say)
+                updates = await _small_storm(api, running, clock, cast, say)
             tally = await running.service.tally()
             chat = await api.ask(COORDINATOR, "/tally")
         finally:
@@ -201,9 +205,24 @@ def _task_id(text: str) -> int | None:
     return None
 
 
+async def _scheduler(
+    running: RunningBot, api: BotApiStandIn, say: Transcript, watch: list[int]
+) -> list[Sent]:
+    """Run the scheduler's sweeps at this moment of the story; what they sent to `watch`."""
+    before = {chat: api.count(chat) for chat in watch}
+    swept = await running.tick()
+    say.line(
+        f"   ⏰ scheduler: {swept.reports} report(s), {swept.daily} day summary(ies), "
+        f"{swept.escalations} escalation message(s), {swept.warnings} reminder(s), "
+        f"{swept.closed} shift(s) closed"
+    )
+    return [sent for chat in watch for sent in api.sent[chat][before[chat] :]]
+
+
 async def _small_storm(
-    api: BotApiStandIn, bot: Snowbot, clock: SimClock, cast: Cast, say: Transcript
+    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
+    bot = running.service
     rng = random.Random(2026)
     before = api.updates_pushed
     say.line("\n— 06:30 Dispatchers post the morning's tasks —")
@@ -226,6 +245,11 @@ async def _small_storm(
             say.said(user, f"📍 ({lat:.4f}, {lon:.4f})", answer, first_line_only=i >= 12)
         crowd.append(user)
     say.line(f"   … {len(crowd)} people checked in")
+
+    say.line("\n— 07:00 The scheduler: nobody has taken the tasks for 30 minutes —")
+    first = next(iter(cast.dispatchers.values()))
+    for sent in (await _scheduler(running, api, say, [first.id, cast.hq_group]))[:2]:
+        say.line("   🤖 → " + sent.text.splitlines()[0] + " …")
 
     say.line("\n— 08:00 Cadres take tasks: by button and by /accept —")
     clock.advance(hours=1)
@@ -263,27 +287,47 @@ async def _small_storm(
     district, user = next(iter(cast.dispatchers.items()))
     say.said(user, "/tally", await api.ask(user, "/tally"))
     say.said(user, f"/unserved {district}", await api.ask(user, f"/unserved {district}"))
+    for sent in await _scheduler(running, api, say, [cast.hq_group]):
+        say.line("   🤖 → 市除雪指挥部: " + "\n      ".join(sent.text.splitlines()[:4]) + " …")
 
-    say.line("\n— 16:00 The first shifts end —")
-    clock.advance(hours=4)
+    say.line("\n— 14:00 The first shifts end —")
+    clock.advance(hours=2)
     for i, user in enumerate(crowd[::2]):
         answer = await api.ask(user, "/checkout")
         if i < 3:
             say.said(user, "/checkout", answer)
     say.line(f"   … {len(crowd[::2])} people checked out")
+
+    say.line("\n— 14:45 and 15:00 Eight hours in the cold: a reminder, then the shift closes —")
+    clock.advance(minutes=45)
+    stayed = crowd[1::2]
+    for sent in (await _scheduler(running, api, say, [stayed[0].id]))[:1]:
+        say.line(f"   🤖 → {stayed[0].first_name}: {sent.text}")
+    clock.advance(minutes=15)
+    for sent in (await _scheduler(running, api, say, [stayed[0].id]))[:1]:
+        say.line(f"   🤖 → {stayed[0].first_name}: {sent.text}")
+
+    clock.advance(hours=1)
     before_docs = api.count(COORDINATOR.id)
     await api.say(COORDINATOR, "/export")
     await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 2)
     for sent in api.sent[COORDINATOR.id][before_docs:]:
         rows = api.documents.get(sent.document or "", b"").count(b"\n") - 1
         say.line(f"👤 {COORDINATOR.first_name}: /export\n   🤖 📎 {sent.document} ({rows} rows)")
+
+    say.line("\n— 20:00 The day's summary goes to the city HQ group —")
+    clock.advance(hours=4)
+    for sent in await _scheduler(running, api, say, [cast.hq_group]):
+        if "日报" in sent.text:
+            say.line("   🤖 → 市除雪指挥部: " + sent.text.replace("\n", "\n      "))
     return api.updates_pushed - before
 
 
 async def _seed_storm(
-    api: BotApiStandIn, bot: Snowbot, clock: SimClock, cast: Cast, say: Transcript
+    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
     """Six days, about 56,000 person-times, in waves the bot takes in batches."""
+    bot = running.service
     rng = random.Random(56_000)
     before = api.updates_pushed
     per_day = SEED_PERSON_TIMES // SEED_DAYS
@@ -319,15 +363,18 @@ async def _seed_storm(
         )
         clock.advance(hours=4)
         await _wave(api, [(cast.dispatchers[d], f"/done {t}") for t, d in tasks])
-        clock.advance(hours=5)
+        clock.advance(hours=2)  # 14:00, before the 8-hour welfare limit
         await _wave(api, [(u, "/checkout") for u, _ in crowd])
+        clock.set(start + timedelta(days=day, hours=13, minutes=30))  # 20:00: the day's summary
+        swept = await running.tick()
         now = await bot.tally()
         date = (start + timedelta(days=day)).date()
         done_today = now.tasks[TaskStatus.DONE] - last.tasks[TaskStatus.DONE]
         print(
             f"Day {day + 1} ({date}): {now.person_times - last.person_times:,} person-times, "
             f"{len(crowd):,} check-ins, {done_today} tasks done; "
-            f"total {now.person_times:,}; {time.perf_counter() - day_started:.1f} s",
+            f"total {now.person_times:,}; summary to HQ: {swept.daily}; "
+            f"{time.perf_counter() - day_started:.1f} s",
             flush=True,
         )
         last = now
