@@ -34,6 +34,23 @@ def test_durations() -> None:
             parse_duration(bad)
 
 
+def test_second_scale_schedules_for_trying_it_out(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "schedule": {
+                "tally_every": "5s",
+                "escalate_unaccepted_after": "6s",
+                "max_shift": "10s",
+                "daily_report_at": "14:03:30",
+            }
+        },
+        base_dir=tmp_path,
+    )
+    assert config.schedule.tally_every == timedelta(seconds=5)
+    assert config.schedule.max_shift == timedelta(seconds=10)
+    assert config.schedule.daily_report_at == time(14, 3, 30)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -44,6 +61,7 @@ def test_durations() -> None:
         ({"schedule": {"max_shift": 8}}, "schedule.max_shift: 8 must be a string"),
         ({"schedule": {"tally_every": "0s"}}, "schedule.tally_every: must be at least 1s"),
         ({"schedule": {"daily_report_at": "25:00"}}, "schedule.daily_report_at: '25:00'"),
+        ({"schedule": {"daily_report_at": "20:00:61"}}, "schedule.daily_report_at: '20:00:61'"),
         ({"city": {"timezone": "Mars/Olympus"}}, "city.timezone: 'Mars/Olympus' is not an IANA"),
         ({"access": {"coordinators": ["alice"]}}, "access.coordinators: 'alice' is not"),
         ({"access": {"coordinators": 5}}, "access.coordinators: 5 must be a list"),
