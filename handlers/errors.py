@@ -1,4 +1,4 @@
-"""The last line of defence: log the failure with its update id, apologise, keep running."""
+"""The last line of defence: log the failure with its update id or job, apologise, go on."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ log = logging.getLogger("snowbot.errors")
 
 
 async def on_error(update: object, context: Context) -> None:
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
     if not isinstance(update, Update):
+        # a scheduled job: it runs again at its next time, and what it owed is still due
+        job = context.job.name if context.job else "?"
+        log.error("job %s failed: %r", job, context.error, exc_info=context.error)
         return
+    log.error("update %s failed: %r", update.update_id, context.error, exc_info=context.error)
     try:
         bot = service(context)
         user = update.effective_user

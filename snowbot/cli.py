@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the URL holds the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job: with second-scale settings, several a second
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
         handler: Command = args.handler

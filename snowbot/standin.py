@@ -114,11 +114,12 @@ class BotApiStandIn:
         *,
         rate_limit: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        port: int = 0,  # 0: any free port
     ) -> None:
         self.token = token
         self.rate_limit = rate_limit  # messages per second, as Telegram enforces
         self.on_event = on_event
-        self.port = 0
+        self.port = port
         self.calls: defaultdict[str, int] = defaultdict(int)
         self.sent: defaultdict[int, list[Sent]] = defaultdict(list)
         self.answers: dict[str, dict[str, Any]] = {}
@@ -149,7 +150,7 @@ class BotApiStandIn:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 

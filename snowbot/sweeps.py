@@ -19,8 +19,8 @@ from snowbot.service import Snowbot
 from snowbot.texts import catalog
 from storage.records import Outgoing, Shift, Task
 
-# Jobs may fire a few milliseconds before their moment; a decision taken then
-# must already see the new period.
+# The report jobs are timed to the start of their period and may fire a few
+# milliseconds early; the decision they take must already see the new period.
 EARLY_TOLERANCE = 0.5
 
 
@@ -47,7 +47,8 @@ class Sweeps:
     def _schedule(self) -> ScheduleConfig:
         return self.bot.config.schedule
 
-    def _now(self) -> float:
+    def _period_now(self) -> float:
+        """The time for deciding which report period it is."""
         return self.bot.clock() + EARLY_TOLERANCE
 
     async def everything(self) -> Swept:
@@ -62,7 +63,7 @@ class Sweeps:
 
     async def tally_report(self) -> int:
         """The tally and the unserved streets for the current period, to every report chat."""
-        now = self._now()
+        now = self._period_now()
         tz = self.bot.config.city.timezone
         key = schedule.tally_key(schedule.tally_slot(now, self._schedule.tally_every, tz))
         chats = await self.bot.report_chats()
@@ -80,7 +81,7 @@ class Sweeps:
 
     async def daily_report(self) -> int:
         """Today's summary, once its time of day has come."""
-        now = self._now()
+        now = self._period_now()
         tz = self.bot.config.city.timezone
         at = self._schedule.daily_report_at
         day = schedule.daily_due(now, at, tz)
@@ -106,7 +107,7 @@ class Sweeps:
 
     async def escalations(self) -> int:
         """Re-announce each task nobody accepted for a whole period, and tell its dispatcher."""
-        now = self._now()
+        now = self.bot.clock()
         after = self._schedule.escalate_unaccepted_after
         incident = await self.bot.incident()
         queued = 0
@@ -155,7 +156,7 @@ class Sweeps:
 
         Returns (reminders queued, shifts closed).
         """
-        now = self._now()
+        now = self.bot.clock()
         max_shift = self._schedule.max_shift
         warn_from = now - (max_shift - schedule.welfare_lead(max_shift)).total_seconds()
         incident = await self.bot.incident()
