@@ -91,6 +91,7 @@ async def _complete(
 ) -> None:
     changed = await service(context).complete(me.person, task_id, note, proof)
     await reply(update, me.t("done.ok", id=task_id))
+    deliver_soon(context)  # a far-away report queued a word for the dispatcher
     await refresh(context.bot, service(context), changed.task)
 
 
@@ -124,6 +125,7 @@ async def button(update: Update, context: Context) -> None:
         else:
             changed = await bot.complete(me.person, press.task_id)
             text = me.t("done.ok", id=press.task_id)
+            deliver_soon(context)
     except Refused as refused:
         await query.answer(me.t(refused.key, **refused.params), show_alert=True)
         return

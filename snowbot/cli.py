@@ -59,9 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     imp = sub.add_parser(
-        "import-streets", parents=[common], help="import a gazetteer CSV (district,street,lat,lon)"
+        "import-streets",
+        parents=[common],
+        help="import a gazetteer: CSV (district,street,lat,lon) or GeoJSON lines",
+        description="Import streets from CSV (district,street,lat,lon) or from GeoJSON "
+        "(a FeatureCollection of LineString/MultiLineString features, as exported from "
+        "OpenStreetMap, with the street's name in properties.name). Re-importing the same "
+        "file changes nothing; a file with any bad row or feature is refused whole.",
     )
     imp.add_argument("file", metavar="FILE")
+    imp.add_argument(
+        "--district-property",
+        metavar="NAME",
+        help="GeoJSON: the property holding each street's district "
+        "(default: [city] district_property, else 'district')",
+    )
+    imp.add_argument(
+        "--district", metavar="NAME", help="GeoJSON: one district for every street of the file"
+    )
     imp.set_defaults(handler=_import_streets)
     return parser
 
@@ -132,7 +147,9 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
 
 async def _import_streets(args: argparse.Namespace, config: Config) -> int:
     async def work(bot: Snowbot) -> int:
-        counts = await bot.import_streets(Path(args.file))
+        counts = await bot.import_streets(
+            Path(args.file), district_property=args.district_property, district=args.district
+        )
         print(
             f"{args.file}: {counts.added} added, {counts.moved} moved, "
             f"{counts.unchanged} unchanged; {len(bot.directory.streets)} streets in all"

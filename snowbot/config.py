@@ -39,6 +39,7 @@ class CityConfig:
     name: str = "Heihe"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     gazetteer: Path | None = None
+    district_property: str = "district"  # in a GeoJSON gazetteer
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,17 @@ class ScheduleConfig:
     rejoin_window: timedelta = timedelta(minutes=30)
 
 
+GEOCODERS = ("", "nominatim")
+
+
 @dataclass(frozen=True)
 class GeoConfig:
     max_distance_km: float = 15.0
+    done_radius_m: float = 1000.0
+    geocoder: str = ""  # "" (off) or "nominatim"
+    user_agent: str = ""  # Nominatim's usage policy asks every application to name itself
+    geocoder_domain: str = "nominatim.openstreetmap.org"
+    geocoder_timeout: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ class Config:
 _KNOWN: dict[str, set[str]] = {
     "telegram": {"token", "base_url"},
     "storage": {"database"},
-    "city": {"name", "timezone", "gazetteer"},
+    "city": {"name", "timezone", "gazetteer", "district_property"},
     "access": {"coordinators"},
     "bot": {"language"},
     "schedule": {
@@ -92,7 +101,14 @@ _KNOWN: dict[str, set[str]] = {
         "max_shift",
         "rejoin_window",
     },
-    "geo": {"max_distance_km"},
+    "geo": {
+        "max_distance_km",
+        "done_radius_m",
+        "geocoder",
+        "user_agent",
+        "geocoder_domain",
+        "geocoder_timeout",
+    },
 }
 
 
@@ -169,6 +185,8 @@ def parse_config(
         name=_opt_str(get("city", "name"), "city.name") or CityConfig.name,
         timezone=tz,
         gazetteer=(base_dir / gazetteer) if gazetteer else None,
+        district_property=_opt_str(get("city", "district_property"), "city.district_property")
+        or CityConfig.district_property,
     )
 
     coordinators = _int_list(get("access", "coordinators"), "access.coordinators")
@@ -199,11 +217,7 @@ def parse_config(
         ),
     )
 
-    max_km = get("geo", "max_distance_km")
-    if max_km is None:
-        max_km = GeoConfig.max_distance_km
-    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not 0 < max_km <= 20000:
-        raise ConfigError(f"geo.max_distance_km: {max_km!r} is not a distance in km above 0")
+    geo = _geo(get)
     return Config(
         telegram=telegram,
         database=db_path,
@@ -211,8 +225,43 @@ def parse_config(
         coordinators=frozenset(coordinators),
         language=language,
         schedule=schedule,
-        geo=GeoConfig(max_distance_km=float(max_km)),
+        geo=geo,
     )
+
+
+def _geo(get: Callable[[str, str], Any]) -> GeoConfig:
+    defaults = GeoConfig()
+    max_km = _positive(get("geo", "max_distance_km"), "geo.max_distance_km", "km", 20000)
+    radius = _positive(get("geo", "done_radius_m"), "geo.done_radius_m", "m", 20_000_000)
+    geocoder = _opt_str(get("geo", "geocoder"), "geo.geocoder") or ""
+    if geocoder not in GEOCODERS:
+        raise ConfigError(f'geo.geocoder: {geocoder!r} is not "" (off) or "nominatim"')
+    user_agent = (_opt_str(get("geo", "user_agent"), "geo.user_agent") or "").strip()
+    if geocoder and not user_agent:
+        raise ConfigError(
+            'geo.user_agent: required with a geocoder; name your deployment, e.g. "snowbot-heihe"'
+        )
+    domain = _opt_str(get("geo", "geocoder_domain"), "geo.geocoder_domain")
+    if domain is not None and not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?(/\S*)?", domain):
+        raise ConfigError(f"geo.geocoder_domain: {domain!r} is not a host name like example.org")
+    return GeoConfig(
+        max_distance_km=max_km if max_km is not None else defaults.max_distance_km,
+        done_radius_m=radius if radius is not None else defaults.done_radius_m,
+        geocoder=geocoder,
+        user_agent=user_agent,
+        geocoder_domain=domain or defaults.geocoder_domain,
+        geocoder_timeout=_duration(
+            get("geo", "geocoder_timeout"), "geo.geocoder_timeout", defaults.geocoder_timeout
+        ),
+    )
+
+
+def _positive(value: Any, key: str, unit: str, most: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= most:
+        raise ConfigError(f"{key}: {value!r} is not a distance in {unit} above 0")
+    return float(value)
 
 
 def _opt_str(value: Any, key: str) -> str | None:

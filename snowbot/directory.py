@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from snowbot.geo import Nearest, StreetIndex
+from snowbot.geo import Lines, Nearest, StreetIndex
 from snowbot.limits import MAX_SUGGESTIONS
 from storage.records import District, Street
 
@@ -26,7 +27,12 @@ class StreetMatch:
 
 
 class Directory:
-    def __init__(self, streets: list[Street], districts: list[District]) -> None:
+    def __init__(
+        self,
+        streets: list[Street],
+        districts: list[District],
+        lines: Mapping[int, Lines] | None = None,
+    ) -> None:
         self.streets = streets
         self.by_id = {s.id: s for s in streets}
         self.districts = {d.name: d for d in districts}
@@ -35,11 +41,15 @@ class Directory:
         for street in streets:
             self._by_name[normalise(street.name)].append(street)
         self._district_by_norm = {normalise(d.name): d for d in districts}
-        self.index = StreetIndex(streets)
+        self.index = StreetIndex(streets, lines)
         self._max_words = max((len(n.split(" ")) for n in self._by_name), default=1)
 
     def nearest(self, lat: float, lon: float, within_km: float) -> Nearest | None:
         return self.index.nearest(lat, lon, within_km)
+
+    def distance_km(self, street_id: int, lat: float, lon: float) -> float | None:
+        """From a position to a street's nearest point (along its lines, if it has them)."""
+        return self.index.distance_km(street_id, lat, lon)
 
     def district(self, text: str) -> District | None:
         return self._district_by_norm.get(normalise(text))

@@ -1,25 +1,45 @@
-"""Reading a gazetteer file: CSV `district,street,lat,lon`, refused whole on any bad row."""
+"""Reading a gazetteer file, refused whole on any bad row or feature.
+
+Two formats: CSV `district,street,lat,lon` (a street is a point), and GeoJSON
+as exported from OpenStreetMap (a FeatureCollection of LineString and
+MultiLineString features; a street is its lines). In GeoJSON the features of
+one street (OSM cuts streets into many ways) are joined by district and name.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 from snowbot.errors import GazetteerError
-from storage.records import StreetRow
+from snowbot.geo import midpoint
+from storage.records import Lines, StreetRow
 
 COLUMNS = ("district", "street", "lat", "lon")
 MAX_NAME = 200
+DISTRICT_PROPERTY = "district"  # the GeoJSON property that names a street's district
+GEOJSON_SUFFIXES = (".geojson", ".json")
 
 
-def read_gazetteer(path: Path) -> list[StreetRow]:
-    """Parse a gazetteer file; GazetteerError names the line and the reason."""
+def read_gazetteer(
+    path: Path, district_property: str = DISTRICT_PROPERTY, district: str | None = None
+) -> list[StreetRow]:
+    """Parse a gazetteer file, CSV or GeoJSON by its name or first character.
+
+    GazetteerError names the line (CSV) or the feature (GeoJSON) and the reason.
+    For GeoJSON, each street's district is its `district_property`, or `district`
+    for the whole file.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise GazetteerError(f"{path}: cannot be read ({exc.strerror})") from None
+    if path.suffix.lower() in GEOJSON_SUFFIXES or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return parse_gazetteer_geojson(data, str(path), district_property, district)
     return parse_gazetteer_csv(data, str(path))
 
 
@@ -77,12 +97,7 @@ def _row(fields: list[str], at: dict[str, int], width: int, where: str) -> Stree
     district = fields[at["district"]].strip()
     street = fields[at["street"]].strip()
     for column, value in (("district", district), ("street", street)):
-        if not value:
-            raise GazetteerError(f"{where}: empty {column} name")
-        if len(value) > MAX_NAME:
-            raise GazetteerError(f"{where}: {column} name longer than {MAX_NAME} characters")
-        if any(ord(ch) < 32 for ch in value):
-            raise GazetteerError(f"{where}: {column} name has control characters")
+        _check_name(value, column, where)
     lat = _number(fields[at["lat"]], "lat", where)
     lon = _number(fields[at["lon"]], "lon", where)
     if not -90 <= lat <= 90:
@@ -100,3 +115,115 @@ def _number(text: str, column: str, where: str) -> float:
     if not math.isfinite(value):
         raise GazetteerError(f"{where}: {column} {text.strip()!r} is not a finite number")
     return value
+
+
+def _check_name(value: str, column: str, where: str) -> None:
+    if not value:
+        raise GazetteerError(f"{where}: empty {column} name")
+    if len(value) > MAX_NAME:
+        raise GazetteerError(f"{where}: {column} name longer than {MAX_NAME} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise GazetteerError(f"{where}: {column} name has control characters")
+
+
+# -- GeoJSON -------------------------------------------------------------------------
+
+
+def parse_gazetteer_geojson(
+    data: bytes,
+    source: str = "gazetteer",
+    district_property: str = DISTRICT_PROPERTY,
+    district: str | None = None,
+) -> list[StreetRow]:
+    """Parse a GeoJSON FeatureCollection of named line streets into street rows."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise GazetteerError(f"{source}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise GazetteerError(
+            f"{source}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+        ) from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise GazetteerError(f"{source}: not a GeoJSON FeatureCollection")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise GazetteerError(f"{source}: the FeatureCollection has no features list")
+    if district is not None:
+        _check_name(district.strip(), "district", f"{source}: --district")
+        district = district.strip()
+    streets: dict[tuple[str, str], list[tuple[tuple[float, float], ...]]] = {}
+    for index, feature in enumerate(features):
+        where = f"{source}: features[{index}]"
+        name, district_name, parts = _feature(feature, where, district_property, district)
+        streets.setdefault((district_name, name), []).extend(parts)
+    if not streets:
+        raise GazetteerError(f"{source}: no features")
+    rows = []
+    for (district_name, name), parts in streets.items():
+        lines: Lines = tuple(parts)
+        lat, lon = midpoint(lines)
+        rows.append(StreetRow(district_name, name, round(lat, 7), round(lon, 7), lines))
+    return rows
+
+
+def _feature(
+    feature: Any, where: str, district_property: str, district: str | None
+) -> tuple[str, str, list[tuple[tuple[float, float], ...]]]:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise GazetteerError(f"{where}: not a GeoJSON Feature")
+    properties = feature.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise GazetteerError(f"{where}: properties is not an object")
+    name = properties.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise GazetteerError(
+            f"{where}: no street name in properties.name (export only named streets)"
+        )
+    _check_name(name.strip(), "street", where)
+    if district is None:
+        found = properties.get(district_property)
+        if not isinstance(found, str) or not found.strip():
+            raise GazetteerError(
+                f"{where}: no district in properties.{district_property} "
+                "(name the property with --district-property, or give --district)"
+            )
+        district = found.strip()
+        _check_name(district, "district", where)
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, dict):
+        raise GazetteerError(f"{where}: no geometry")
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "LineString":
+        parts = [_line(coords, where)]
+    elif kind == "MultiLineString":
+        if not isinstance(coords, list) or not coords:
+            raise GazetteerError(f"{where}: MultiLineString without lines")
+        parts = [_line(line, f"{where} line {k}") for k, line in enumerate(coords)]
+    else:
+        raise GazetteerError(f"{where}: geometry {kind!r} is not a LineString or MultiLineString")
+    return name.strip(), district, parts
+
+
+def _line(coords: Any, where: str) -> tuple[tuple[float, float], ...]:
+    if not isinstance(coords, list) or len(coords) < 2:
+        raise GazetteerError(f"{where}: a line needs at least 2 positions")
+    return tuple(_position(p, f"{where} position {k}") for k, p in enumerate(coords))
+
+
+def _position(position: Any, where: str) -> tuple[float, float]:
+    """A GeoJSON position is [lon, lat]: returned as (lat, lon), like everything else."""
+    if (
+        not isinstance(position, list)
+        or len(position) < 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
+    ):
+        raise GazetteerError(f"{where}: not a [longitude, latitude] position")
+    lon, lat = float(position[0]), float(position[1])
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise GazetteerError(f"{where}: not a finite position")
+    if not -180 <= lon <= 180:
+        raise GazetteerError(f"{where}: longitude {lon} is outside -180..180")
+    if not -90 <= lat <= 90:
+        raise GazetteerError(f"{where}: latitude {lat} is outside -90..90")
+    return lat, lon

@@ -21,8 +21,10 @@ from snowbot.export import export_csvs
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geo import geodesic_km, valid_position
 from snowbot.refusals import Refused
+from snowbot.render import distance as render_distance
 from snowbot.roles import Role, effective_role
 from snowbot.tally import Tally, compute_tally
+from snowbot.texts import catalog
 from storage import open_store
 from storage.interface import Store
 from storage.records import (
@@ -112,11 +114,17 @@ class Snowbot:
     # -- the city ----------------------------------------------------------------
 
     async def reload_streets(self) -> None:
-        self.directory = Directory(await self.store.streets(), await self.store.districts())
+        streets, districts = await self.store.streets(), await self.store.districts()
+        self.directory = Directory(streets, districts, await self.store.street_lines())
 
-    async def import_streets(self, path: Path) -> ImportCounts:
-        """Import a gazetteer file: refused whole on any bad row, idempotent."""
-        counts = await self.store.import_streets(read_gazetteer(path))
+    async def import_streets(
+        self, path: Path, district_property: str | None = None, district: str | None = None
+    ) -> ImportCounts:
+        """Import a gazetteer file (CSV or GeoJSON): refused whole on any bad row, idempotent."""
+        rows = read_gazetteer(
+            path, district_property or self.config.city.district_property, district
+        )
+        counts = await self.store.import_streets(rows)
         await self.reload_streets()
         return counts
 
@@ -251,7 +259,9 @@ class Snowbot:
         if nearest is None or nearest.km > self.config.geo.max_distance_km:
             return False
         incident = await self.incident()
-        return await self.store.move_shift(incident.id, person.id, nearest.street.id, lat, lon)
+        return await self.store.move_shift(
+            incident.id, person.id, nearest.street.id, lat, lon, self.clock()
+        )
 
     async def check_out(self, person: Person) -> CheckOutResult:
         incident = await self.incident()
@@ -338,12 +348,47 @@ class Snowbot:
             raise Refused("done.not_yours", id=task_id)
         if note is not None and len(note) > limits.MAX_NOTE:
             raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+        done_km = await self._reported_from(person, task, incident)
+        notices = []
+        if (
+            done_km is not None
+            and done_km * 1000 > self.config.geo.done_radius_m
+            and task.created_by != person.id
+        ):
+            notices.append(await self._far_done_notice(person, task, done_km))
         change = await self.store.complete_task(
-            incident.id, task_id, person.id, self.clock(), note or None, proof_file_id
+            incident.id,
+            task_id,
+            person.id,
+            self.clock(),
+            note or None,
+            proof_file_id,
+            done_km,
+            notices,
         )
         if change.outcome != CloseOutcome.DONE or change.task is None:
             raise _task_refusal(change.outcome, task_id, change.task)
         return Changed(change.task, change.outcome)
+
+    async def _reported_from(self, person: Person, task: Task, incident: Incident) -> float | None:
+        """How far from the task's street this person is, if their position is recent."""
+        shift = await self.store.open_shift(incident.id, person.id)
+        if shift is None or self.clock() - shift.located_at > limits.RECENT_POSITION_SECONDS:
+            return None
+        return self.directory.distance_km(task.street_id, shift.lat, shift.lon)
+
+    async def _far_done_notice(self, person: Person, task: Task, km: float) -> Outgoing:
+        """The dispatcher's warning: a task reported done far from its street."""
+        lang = await self.chat_language(task.created_by)
+        t = catalog(lang)
+        text = t(
+            "done.far",
+            id=task.id,
+            street=task.street,
+            name=person.user.name or str(person.id),
+            distance=render_distance(t, km),
+        )
+        return Outgoing(f"done-far:{task.id}", task.created_by, lang, text=text)
 
     async def cancel(self, person: Person, task_id: int) -> Changed:
         self.require(person, Role.DISPATCHER)
@@ -373,10 +418,18 @@ class Snowbot:
         if only_wanting:
             tasks = [t for t in tasks if t.accepted < t.needed]
         if lat is None or lon is None:
+            # no position: the tasks still wanting people first (nobody yet, then some),
+            # each oldest first
+            tasks.sort(key=lambda t: (t.accepted >= t.needed, t.accepted > 0, t.created_at, t.id))
             return [NearbyTask(t, None) for t in tasks]
-        listed = [NearbyTask(t, geodesic_km(lat, lon, t.lat, t.lon)) for t in tasks]
+        listed = [NearbyTask(t, self._task_km(t, lat, lon)) for t in tasks]
         listed.sort(key=lambda n: (n.km, n.task.id))
         return listed
+
+    def _task_km(self, task: Task, lat: float, lon: float) -> float:
+        """To the task's street, along its lines when it has them."""
+        km = self.directory.distance_km(task.street_id, lat, lon)
+        return km if km is not None else geodesic_km(lat, lon, task.lat, task.lon)
 
     async def tasks_for(self, person: Person) -> list[NearbyTask]:
         shift = await self.on_duty(person)

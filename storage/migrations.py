@@ -167,6 +167,19 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX outbox_due ON outbox(due_at, id) WHERE sent_at IS NULL AND failed_at IS NULL;
     """,
+    4: """
+    -- a street's lines (GeoJSON import): JSON [[[lat, lon], ...], ...], lat first like
+    -- everything here; NULL for a point street (CSV), whose lat/lon is all there is.
+    -- For a line street lat/lon is the point halfway along it.
+    ALTER TABLE streets ADD COLUMN lines TEXT;
+
+    -- when the shift's position was last reported (check-in, rejoin, live location)
+    ALTER TABLE shifts ADD COLUMN located_at REAL;
+    UPDATE shifts SET located_at = started_at;
+
+    -- how far from its street a task was reported done, when the reporter's position was known
+    ALTER TABLE tasks ADD COLUMN done_km REAL;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

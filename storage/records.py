@@ -48,14 +48,22 @@ class Street:
     lon: float
 
 
+Lines = tuple[tuple[tuple[float, float], ...], ...]  # parts of (lat, lon) vertices
+
+
 @dataclass(frozen=True)
 class StreetRow:
-    """One street as read from a gazetteer file, before it has an id."""
+    """One street as read from a gazetteer file, before it has an id.
+
+    A CSV street is a point; a GeoJSON street has `lines`, and lat/lon is then
+    the point halfway along them.
+    """
 
     district: str
     name: str
     lat: float
     lon: float
+    lines: Lines | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class Shift:
     started_at: float
     ended_at: float | None
     welfare_from: float  # when this stretch on duty began: max_shift counts from here
+    located_at: float  # when its position was last reported
 
 
 class CheckInKind(StrEnum):

@@ -9,6 +9,7 @@ from interleaving statements on the shared connection.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from storage.records import (
     DistrictCounts,
     ImportCounts,
     Incident,
+    Lines,
     OutboxItem,
     Outgoing,
     Shift,
@@ -55,7 +57,7 @@ _TASK_SELECT = """
 """
 _SHIFT_COLUMNS = (
     "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "
-    "welfare_from"
+    "welfare_from, located_at"
 )
 _USER_COLUMNS = "id, name, username, language, role, district_id, registered"
 
@@ -236,15 +238,19 @@ class SqliteStore:
 
     async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts:
         """Add new streets and move changed ones, all in one transaction; ids stay stable."""
-        added = moved = unchanged = 0
         async with self._write() as db:
             districts: dict[str, int] = {
                 name: did for did, name in await self._all("SELECT id, name FROM districts")
             }
             existing = {
-                (r[0], r[1]): (r[2], r[3], r[4])
-                for r in await self._all("SELECT district_id, name, id, lat, lon FROM streets")
+                (r[0], r[1]): (r[2], r[3], r[4], r[5])
+                for r in await self._all(
+                    "SELECT district_id, name, id, lat, lon, lines FROM streets"
+                )
             }
+            added: list[tuple[int, str, float, float, str | None]] = []
+            moved: list[tuple[float, float, str | None, int]] = []
+            unchanged = 0
             for row in rows:
                 did = districts.get(row.district)
                 if did is None:
@@ -253,22 +259,22 @@ class SqliteStore:
                     )
                     assert cur.lastrowid is not None
                     did = districts[row.district] = cur.lastrowid
+                lines = _lines_json(row.lines)
                 found = existing.get((did, row.name))
                 if found is None:
-                    await db.execute(
-                        "INSERT INTO streets (district_id, name, lat, lon) VALUES (?, ?, ?, ?)",
-                        (did, row.name, row.lat, row.lon),
-                    )
-                    added += 1
-                elif (found[1], found[2]) != (row.lat, row.lon):
-                    await db.execute(
-                        "UPDATE streets SET lat = ?, lon = ? WHERE id = ?",
-                        (row.lat, row.lon, found[0]),
-                    )
-                    moved += 1
+                    added.append((did, row.name, row.lat, row.lon, lines))
+                elif (found[1], found[2], found[3]) != (row.lat, row.lon, lines):
+                    moved.append((row.lat, row.lon, lines, found[0]))
                 else:
                     unchanged += 1
-        return ImportCounts(added=added, moved=moved, unchanged=unchanged)
+            await db.executemany(
+                "INSERT INTO streets (district_id, name, lat, lon, lines) VALUES (?, ?, ?, ?, ?)",
+                added,
+            )
+            await db.executemany(
+                "UPDATE streets SET lat = ?, lon = ?, lines = ? WHERE id = ?", moved
+            )
+        return ImportCounts(added=len(added), moved=len(moved), unchanged=unchanged)
 
     async def streets(self) -> list[Street]:
         rows = await self._all(
@@ -276,6 +282,15 @@ class SqliteStore:
             "FROM streets s JOIN districts d ON d.id = s.district_id ORDER BY s.id"
         )
         return [Street(*r) for r in rows]
+
+    async def street_lines(self) -> dict[int, Lines]:
+        """The lines of every line street (GeoJSON), by street id; point streets have none."""
+        rows = await self._all("SELECT id, lines FROM streets WHERE lines IS NOT NULL")
+        return {
+            int(street_id): tuple(tuple((lat, lon) for lat, lon in part) for part in parts)
+            for street_id, text in rows
+            for parts in [json.loads(text)]
+        }
 
     async def districts(self) -> list[District]:
         rows = await self._all("SELECT id, name FROM districts ORDER BY name")
@@ -306,10 +321,11 @@ class SqliteStore:
             )
             if row is not None:
                 await db.execute(
-                    "UPDATE shifts SET lat = ?, lon = ?, street_id = ? WHERE id = ?",
-                    (lat, lon, street.id, row[0]),
+                    "UPDATE shifts SET lat = ?, lon = ?, street_id = ?, located_at = ? "
+                    "WHERE id = ?",
+                    (lat, lon, street.id, now, row[0]),
                 )
-                return CheckIn(CheckInKind.UPDATED, _moved(Shift(*row), street, lat, lon))
+                return CheckIn(CheckInKind.UPDATED, _moved(Shift(*row), street, lat, lon, now))
             row = await self._one(
                 f"SELECT {_SHIFT_COLUMNS} FROM shifts "
                 "WHERE incident_id = ? AND user_id = ? AND ended_at >= ? "
@@ -319,8 +335,8 @@ class SqliteStore:
             if row is not None:
                 shift = Shift(*row)
                 await db.execute(
-                    "UPDATE shifts SET ended_at = NULL, closed_by = NULL, welfare_from = ?, "
-                    "lat = ?, lon = ?, street_id = ? WHERE id = ?",
+                    "UPDATE shifts SET ended_at = NULL, closed_by = NULL, welfare_from = ?1, "
+                    "located_at = ?1, lat = ?2, lon = ?3, street_id = ?4 WHERE id = ?5",
                     (now, lat, lon, street.id, shift.id),
                 )
                 await db.execute(
@@ -328,13 +344,14 @@ class SqliteStore:
                     "WHERE incident_id = ? AND district_id = ?",
                     (shift.headcount, incident_id, shift.district_id),
                 )
-                reopened = _moved(shift, street, lat, lon)
+                reopened = _moved(shift, street, lat, lon, now)
                 return CheckIn(
                     CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now)
                 )
             row = await self._one(
                 "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
-                "lat, lon, started_at, welfare_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+                "lat, lon, started_at, welfare_from, located_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) "
                 f"RETURNING {_SHIFT_COLUMNS}",
                 (incident_id, user_id, headcount, street.district_id, street.id, lat, lon, now),
             )
@@ -418,14 +435,14 @@ class SqliteStore:
         return row is not None
 
     async def move_shift(
-        self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float
+        self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float, now: float
     ) -> bool:
         """Move an open shift's position; False when the user is not on duty."""
         async with self._write() as db:
             cur = await db.execute(
-                "UPDATE shifts SET lat = ?, lon = ?, street_id = ? "
+                "UPDATE shifts SET lat = ?, lon = ?, street_id = ?, located_at = ? "
                 "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
-                (lat, lon, street_id, incident_id, user_id),
+                (lat, lon, street_id, now, incident_id, user_id),
             )
             return cur.rowcount > 0
 
@@ -570,17 +587,23 @@ class SqliteStore:
         now: float,
         note: str | None,
         proof_file_id: str | None,
+        done_km: float | None = None,
+        notices: Sequence[Outgoing] = (),
     ) -> TaskChange:
-        """Mark done and serve its street, in one transaction; done once, however often asked."""
+        """Mark done and serve its street, in one transaction; done once, however often asked.
+
+        `done_km`: how far from the street it was reported, when known; `notices` are
+        queued only if this call is the one that marked it done.
+        """
         async with self._write() as db:
             row = await self._one(
-                "UPDATE tasks SET status = 'done', done_at = ?, done_by = ?, "
-                "proof_file_id = COALESCE(?, proof_file_id), "
-                "note = CASE WHEN ? IS NULL OR ? = '' THEN note "
-                "WHEN note = '' THEN ? ELSE note || ' | ' || ? END "
-                "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress') "
+                "UPDATE tasks SET status = 'done', done_at = ?1, done_by = ?2, done_km = ?3, "
+                "proof_file_id = COALESCE(?4, proof_file_id), "
+                "note = CASE WHEN ?5 IS NULL OR ?5 = '' THEN note "
+                "WHEN note = '' THEN ?5 ELSE note || ' | ' || ?5 END "
+                "WHERE id = ?6 AND incident_id = ?7 AND status IN ('open', 'in_progress') "
                 "RETURNING street_id",
-                (now, user_id, proof_file_id, note, note, note, note, task_id, incident_id),
+                (now, user_id, done_km, proof_file_id, note, task_id, incident_id),
             )
             if row is not None:
                 await db.execute(
@@ -588,6 +611,7 @@ class SqliteStore:
                     "VALUES (?, ?, ?)",
                     (incident_id, row[0], now),
                 )
+                await self._enqueue(notices, now)
                 outcome = CloseOutcome.DONE
             else:
                 outcome = await self._why_not_closed(incident_id, task_id, "done")
@@ -859,6 +883,13 @@ _UNSERVED = """
 """
 
 
+def _lines_json(lines: Lines | None) -> str | None:
+    """Lines as stored: compact JSON, lat first; the same lines always give the same text."""
+    if not lines:
+        return None
+    return json.dumps([[[lat, lon] for lat, lon in part] for part in lines], separators=(",", ":"))
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
     out: list[str] = []
@@ -908,5 +939,5 @@ def _task(row: Sequence[Any]) -> Task:
     )
 
 
-def _moved(shift: Shift, street: Street, lat: float, lon: float) -> Shift:
-    return replace(shift, street_id=street.id, lat=lat, lon=lon)
+def _moved(shift: Shift, street: Street, lat: float, lon: float, now: float) -> Shift:
+    return replace(shift, street_id=street.id, lat=lat, lon=lon, located_at=now)

@@ -22,6 +22,11 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.schedule.daily_report_at == time(20, 0)
     assert config.city.gazetteer == ROOT / "data" / "heihe_streets.csv"
     assert config.database == ROOT / "snowbot.db"
+    # every key the config understands is documented there
+    from snowbot.config import _KNOWN
+
+    for section, keys in _KNOWN.items():
+        assert set(data.get(section, {})) == keys, section
 
 
 def test_durations() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from snowbot.gazetteer import read_gazetteer
 from storage import open_store
 from storage.migrations import LATEST
-from storage.records import AcceptOutcome, StreetRow
+from storage.records import AcceptOutcome
 from storage.sqlite import SqliteStore
 
 
@@ -29,25 +29,35 @@ async def test_migrations_on_an_empty_file(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_migrations_from_the_previous_version_keep_the_data(
-    tmp_path: Path, city_csv: Path
-) -> None:
+async def test_migrations_from_the_first_version_keep_the_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    # build a database at LATEST - 1 with data in it, as an older snowbot left it
+    # a database as the first release left it, written with that release's schema
     import aiosqlite
 
     db = await aiosqlite.connect(str(path), isolation_level=None)
     old = SqliteStore(db)
-    await old.migrate(target=LATEST - 1)
-    assert await old.schema_version() == LATEST - 1
-    await old.import_streets([StreetRow("North", "Old Street", 50.0, 127.0)])
-    incident = await old.current_incident("first", 1.0)
+    await old.migrate(target=1)
+    assert await old.schema_version() == 1
+    for sql in (
+        "INSERT INTO districts (id, name) VALUES (1, 'North')",
+        "INSERT INTO streets (id, district_id, name, lat, lon) "
+        "VALUES (1, 1, 'Old Street', 50, 127)",
+        "INSERT INTO incidents (id, name, started_at) VALUES (1, 'first', 1.0)",
+        "INSERT INTO users (id, name, registered, created_at) VALUES (10, 'Zhao', 1, 1.0)",
+        "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, lat, lon, "
+        "started_at) VALUES (1, 10, 3, 1, 1, 50, 127, 100.0)",
+    ):
+        await db.execute(sql)
     await old.close()
 
     store = await open_store(path)
     assert await store.schema_version() == LATEST
     assert [s.name for s in await store.streets()] == ["Old Street"]
-    assert (await store.current_incident("ignored", 2.0)).id == incident.id
+    assert await store.street_lines() == {}
+    assert (await store.current_incident("ignored", 2.0)).id == 1
+    shift = await store.open_shift(1, 10)
+    # later columns are filled in for old rows: max_shift counts from the shift's start
+    assert shift is not None and shift.headcount == 3 and shift.welfare_from == 100.0
     await store.close()
 
 
