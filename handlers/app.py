@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from handlers.delivery import Courier
 from handlers.errors import on_error
 from handlers.jobs import COURIER_KEY, start_jobs
 from snowbot.config import Config
+from snowbot.geocoding import Geocoder
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
@@ -165,13 +167,14 @@ async def start_bot(
     poll_interval: float = 0.0,
     timeout: int = 10,
     scheduled: bool = True,
+    geocoder: Geocoder | None = None,
 ) -> RunningBot:
     """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
 
     `scheduled=False` leaves the sweeps to the caller's `RunningBot.tick()` (the demo,
     whose clock is simulated); the outbox is delivered either way.
     """
-    service = await (Snowbot.open(config, clock) if clock else Snowbot.open(config))
+    service = await Snowbot.open(config, clock or time.time, geocoder)
     try:
         if config.city.gazetteer is not None:
             counts = await service.import_streets(config.city.gazetteer)

@@ -11,8 +11,8 @@ from snowbot.texts import Catalog
 from storage.records import Task, TaskStatus
 
 VERSION = "v1"
-ACCEPT, DONE = "a", "d"
-_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}])\|(\d{{1,9}})")
+ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)
+_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}])\|(\d{{1,9}})")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ def task_buttons(t: Catalog, task: Task) -> InlineKeyboardMarkup | None:
         InlineKeyboardButton(f"{t('button.done')} #{task.id}", callback_data=encode(DONE, task.id))
     )
     return InlineKeyboardMarkup([row])
+
+
+def post_button(t: Catalog, proposal_id: int, street: str) -> InlineKeyboardMarkup:
+    """The dispatcher's confirmation of a geocoded task."""
+    label = t("button.post", street=street)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=encode(POST, proposal_id))]]
+    )
 
 
 def accept_list(t: Catalog, tasks: list[Task]) -> InlineKeyboardMarkup | None:

@@ -9,12 +9,12 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from handlers.announce import refresh
-from handlers.buttons import ACCEPT, accept_list, decode, task_buttons
+from handlers.buttons import ACCEPT, POST, accept_list, decode, post_button, task_buttons
 from handlers.common import Context, Who, action, args_of, reply, service, who
 from handlers.jobs import deliver_soon
 from snowbot.refusals import Refused
-from snowbot.render import task_line
-from snowbot.service import Changed, parse_task_id
+from snowbot.render import distance, task_line
+from snowbot.service import Changed, Proposed, parse_task_id
 
 log = logging.getLogger("snowbot.tasks")
 TASKS_SHOWN = 10
@@ -24,6 +24,20 @@ TASKS_SHOWN = 10
 async def newtask(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
     posted = await bot.post_task(me.person, args_of(context), here=me.chat_id)
+    if isinstance(posted, Proposed):
+        await reply(
+            update,
+            me.t(
+                "newtask.geocoded",
+                query=posted.query,
+                street=posted.street.name,
+                district=posted.street.district,
+                distance=distance(me.t, posted.km),
+                needed=posted.needed,
+            ),
+            reply_markup=post_button(me.t, posted.id, posted.street.name),
+        )
+        return
     task = posted.task
     sent = await reply(
         update,
@@ -117,6 +131,9 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(me.t("button.stale"), show_alert=True)
         return
     bot = service(context)
+    if press.action == POST:
+        await _post_proposal(update, context, me, press.task_id)
+        return
     try:
         changed: Changed
         if press.action == ACCEPT:
@@ -140,3 +157,32 @@ async def button(update: Update, context: Context) -> None:
             )
         except TelegramError as exc:
             log.warning("confirming #%s failed: %s", press.task_id, exc)
+
+
+async def _post_proposal(update: Update, context: Context, me: Who, proposal_id: int) -> None:
+    """The dispatcher pressed "Post" under a geocoded /newtask: the proposal becomes the task."""
+    query = update.callback_query
+    assert query is not None
+    bot = service(context)
+    try:
+        posted = await bot.post_proposal(me.person, proposal_id, here=me.chat_id)
+    except Refused as refused:
+        await query.answer(me.t(refused.key, **refused.params), show_alert=True)
+        return
+    task = posted.task
+    await query.answer(me.t("newtask.posted_short", id=task.id))
+    deliver_soon(context)
+    message = query.message
+    if message is None:
+        return
+    try:
+        await context.bot.edit_message_text(
+            me.t("newtask.posted", task=task_line(me.t, task)),
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            reply_markup=task_buttons(me.t, task),
+        )
+    except TelegramError as exc:
+        log.warning("showing posted #%s failed: %s", task.id, exc)
+        return
+    await bot.store.add_announcement(task.id, message.chat.id, message.message_id)

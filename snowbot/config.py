@@ -242,7 +242,7 @@ def _geo(get: Callable[[str, str], Any]) -> GeoConfig:
             'geo.user_agent: required with a geocoder; name your deployment, e.g. "snowbot-heihe"'
         )
     domain = _opt_str(get("geo", "geocoder_domain"), "geo.geocoder_domain")
-    if domain is not None and not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?(/\S*)?", domain):
+    if domain is not None and not re.fullmatch(r"(https?://)?[A-Za-z0-9.-]+(:\d+)?(/\S*)?", domain):
         raise ConfigError(f"geo.geocoder_domain: {domain!r} is not a host name like example.org")
     return GeoConfig(
         max_distance_km=max_km if max_km is not None else defaults.max_distance_km,

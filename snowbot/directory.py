@@ -47,6 +47,14 @@ class Directory:
     def nearest(self, lat: float, lon: float, within_km: float) -> Nearest | None:
         return self.index.nearest(lat, lon, within_km)
 
+    def box(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """(south-west, north-east) corners of the city's streets, as (lat, lon)."""
+        if not self.streets:
+            return None
+        lats = [s.lat for s in self.streets]
+        lons = [s.lon for s in self.streets]
+        return (min(lats), min(lons)), (max(lats), max(lons))
+
     def distance_km(self, street_id: int, lat: float, lon: float) -> float | None:
         """From a position to a street's nearest point (along its lines, if it has them)."""
         return self.index.distance_km(street_id, lat, lon)

@@ -10,3 +10,5 @@ PENDING_CHECKIN_SECONDS = 3600  # how long "/checkin N" waits for the location
 MAX_TITLE = 128  # characters of a group's title kept with its binding (Telegram's own limit)
 MAX_MESSAGE = 4096  # characters Telegram takes in one message
 RECENT_POSITION_SECONDS = 1800  # a position older than this says nothing about a /done
+MAX_GEOCODE_QUERY = 200  # characters of a place name sent to the geocoder
+PROPOSAL_SECONDS = 3600  # how long a geocoded /newtask waits for its confirmation

@@ -7,6 +7,8 @@ returned only after it committed.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from snowbot.directory import Directory
 from snowbot.export import export_csvs
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geo import geodesic_km, valid_position
+from snowbot.geocoding import Geocoder, geocoder_for
 from snowbot.refusals import Refused
 from snowbot.render import distance as render_distance
 from snowbot.roles import Role, effective_role
@@ -84,6 +87,17 @@ class Posted:
 
 
 @dataclass(frozen=True)
+class Proposed:
+    """A /newtask name the geocoder placed near a street: posted once its dispatcher confirms."""
+
+    id: int
+    query: str
+    street: Street
+    km: float
+    needed: int
+
+
+@dataclass(frozen=True)
 class Changed:
     """An accept, done or cancel that took effect, and the task after it."""
 
@@ -93,22 +107,35 @@ class Changed:
 
 class Snowbot:
     def __init__(
-        self, store: Store, config: Config, directory: Directory, clock: Clock = time.time
+        self,
+        store: Store,
+        config: Config,
+        directory: Directory,
+        clock: Clock = time.time,
+        geocoder: Geocoder | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.directory = directory
         self.clock = clock
+        self.geocoder = geocoder
 
     @classmethod
-    async def open(cls, config: Config, clock: Clock = time.time) -> Snowbot:
-        """Open the database and load the city into memory."""
+    async def open(
+        cls, config: Config, clock: Clock = time.time, geocoder: Geocoder | None = None
+    ) -> Snowbot:
+        """Open the database and load the city into memory.
+
+        `geocoder`: for tests; by default the one the config names, if any.
+        """
         store = await open_store(config.database)
-        bot = cls(store, config, Directory([], []), clock)
+        bot = cls(store, config, Directory([], []), clock, geocoder or geocoder_for(config.geo))
         await bot.reload_streets()
         return bot
 
     async def close(self) -> None:
+        if self.geocoder is not None:
+            await self.geocoder.close()
         await self.store.close()
 
     # -- the city ----------------------------------------------------------------
@@ -278,11 +305,14 @@ class Snowbot:
 
     # -- tasks -------------------------------------------------------------------
 
-    async def post_task(self, actor: Person, words: list[str], here: int | None = None) -> Posted:
+    async def post_task(
+        self, actor: Person, words: list[str], here: int | None = None
+    ) -> Posted | Proposed:
         """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator.
 
         The announcements to the district's groups (but not `here`, the chat it was
-        posted in) are queued in the same transaction as the task.
+        posted in) are queued in the same transaction as the task. A name that is no
+        street may be geocoded: then the task waits as a proposal for confirmation.
         """
         self.require(actor, Role.DISPATCHER)
         if not words:
@@ -290,6 +320,9 @@ class Snowbot:
         own = actor.user.district_id if actor.role == Role.DISPATCHER else None
         match = self.directory.match_leading(words, own)
         if not match.streets:
+            proposed = await self._propose(actor, words)
+            if proposed is not None:
+                return proposed
             raise Refused(
                 "newtask.unknown_street",
                 text=" ".join(words[:3]),
@@ -303,23 +336,75 @@ class Snowbot:
             )
         street = match.streets[0]
         self._require_district(actor, street.district_id)
-        rest = match.rest
-        needed = 1
-        if rest and _looks_numeric(rest[0]):
-            needed = _check_count_text(rest[0], limits.MAX_NEEDED, "newtask.bad_count")
-            rest = rest[1:]
-        note = " ".join(rest)
-        if len(note) > limits.MAX_NOTE:
-            raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+        needed, note = _needed_and_note(match.rest)
         incident = await self.incident()
-        chats = [c for c in await self.chats_for_district(street.district_id) if c != here]
-        announce = [
-            Outgoing("announce", chat, await self.chat_language(chat), template="newtask.announce")
-            for chat in chats
-        ]
+        chats, announce = await self._announcements(street.district_id, here)
         task = await self.store.create_task(
             incident.id, street.id, needed, note, actor.id, self.clock(), announce
         )
+        return Posted(task, chats)
+
+    async def _announcements(
+        self, district_id: int, here: int | None
+    ) -> tuple[list[int], list[Outgoing]]:
+        """The district's groups (but not `here`) and a new task's announcement to each."""
+        chats = [c for c in await self.chats_for_district(district_id) if c != here]
+        return chats, [
+            Outgoing("announce", chat, await self.chat_language(chat), template="newtask.announce")
+            for chat in chats
+        ]
+
+    async def _propose(self, actor: Person, words: list[str]) -> Proposed | None:
+        """Geocode a name that is no street and snap it to the nearest street, if configured.
+
+        None (so: suggestions from the gazetteer) when there is no geocoder, or it is
+        slow, fails, finds nothing, or finds a place far from every street.
+        """
+        if self.geocoder is None:
+            return None
+        place = list(itertools.takewhile(lambda w: not _looks_numeric(w), words))
+        needed, note = _needed_and_note(words[len(place) :])
+        query = " ".join(place)[: limits.MAX_GEOCODE_QUERY]
+        if not query:
+            return None
+        try:
+            found = await asyncio.wait_for(
+                self.geocoder.locate(query, self.directory.box()),
+                timeout=self.config.geo.geocoder_timeout.total_seconds(),
+            )
+        except TimeoutError:
+            return None
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(*found, max_km) if found else None
+        if nearest is None or nearest.km > max_km:
+            return None
+        self._require_district(actor, nearest.street.district_id)
+        proposal_id = await self.store.propose_task(
+            actor.id, nearest.street.id, needed, note, query, self.clock()
+        )
+        return Proposed(proposal_id, query, nearest.street, nearest.km, needed)
+
+    async def post_proposal(
+        self, actor: Person, proposal_id: int, here: int | None = None
+    ) -> Posted:
+        """The dispatcher confirms a geocoded task: it is posted, once."""
+        self.require(actor, Role.DISPATCHER)
+        found = await self.store.proposal(proposal_id)
+        if (
+            found is None
+            or found[0] != actor.id
+            or self.clock() - found[4] > limits.PROPOSAL_SECONDS
+        ):
+            raise Refused("newtask.proposal_gone")
+        street = self.directory.by_id.get(found[1])
+        if street is None:
+            raise Refused("newtask.proposal_gone")
+        self._require_district(actor, street.district_id)
+        incident = await self.incident()
+        chats, announce = await self._announcements(street.district_id, here)
+        task = await self.store.post_proposal(proposal_id, incident.id, self.clock(), announce)
+        if task is None:
+            raise Refused("newtask.proposal_gone")
         return Posted(task, chats)
 
     async def accept(self, person: Person, task_id: int) -> Changed:
@@ -524,6 +609,18 @@ _NUMERIC = re.compile(r"[-+]?[\d.,eE]*\d[\d.,eE]*")
 
 def _looks_numeric(text: str) -> bool:
     return bool(_NUMERIC.fullmatch(text))
+
+
+def _needed_and_note(rest: list[str]) -> tuple[int, str]:
+    """What follows the street in /newtask: [N] [NOTE…]."""
+    needed = 1
+    if rest and _looks_numeric(rest[0]):
+        needed = _check_count_text(rest[0], limits.MAX_NEEDED, "newtask.bad_count")
+        rest = rest[1:]
+    note = " ".join(rest)
+    if len(note) > limits.MAX_NOTE:
+        raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+    return needed, note
 
 
 def _check_count_text(text: str, limit: int, key: str) -> int:

@@ -179,6 +179,17 @@ MIGRATIONS: dict[int, str] = {
 
     -- how far from its street a task was reported done, when the reporter's position was known
     ALTER TABLE tasks ADD COLUMN done_km REAL;
+
+    -- a /newtask whose place the geocoder found, waiting for its dispatcher's confirmation
+    CREATE TABLE task_proposals (
+        id INTEGER PRIMARY KEY,
+        dispatcher_id INTEGER NOT NULL,
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        needed INTEGER NOT NULL CHECK (needed >= 1),
+        note TEXT NOT NULL DEFAULT '',
+        query TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
     """,
 }
 

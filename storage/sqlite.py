@@ -490,20 +490,80 @@ class SqliteStore:
 
         Each of `announce` is about the new task: its id is filled in and added to the key.
         """
-        async with self._write() as db:
-            cur = await db.execute(
-                "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (incident_id, street_id, needed, note, created_by, now),
-            )
-            task_id = cur.lastrowid
-            assert task_id is not None
-            await self._enqueue(
-                [replace(m, key=f"{m.key}:{task_id}", task_id=task_id) for m in announce], now
+        async with self._write():
+            task_id = await self._insert_task(
+                incident_id, street_id, needed, note, created_by, now, announce
             )
         task = await self.get_task(incident_id, task_id)
         assert task is not None
         return task
+
+    async def _insert_task(
+        self,
+        incident_id: int,
+        street_id: int,
+        needed: int,
+        note: str,
+        created_by: int,
+        now: float,
+        announce: Sequence[Outgoing],
+    ) -> int:
+        """Inside a write transaction: the task's row and its queued announcements."""
+        cur = await self._db.execute(
+            "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (incident_id, street_id, needed, note, created_by, now),
+        )
+        task_id = cur.lastrowid
+        assert task_id is not None
+        await self._enqueue(
+            [replace(m, key=f"{m.key}:{task_id}", task_id=task_id) for m in announce], now
+        )
+        return task_id
+
+    async def propose_task(
+        self, dispatcher_id: int, street_id: int, needed: int, note: str, query: str, now: float
+    ) -> int:
+        """Keep a geocoded /newtask until its dispatcher confirms it; returns its id."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (dispatcher_id, street_id, needed, note, query, now),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    async def proposal(self, proposal_id: int) -> tuple[int, int, int, str, float] | None:
+        """(dispatcher id, street id, needed, note, created at) of a waiting proposal."""
+        row = await self._one(
+            "SELECT dispatcher_id, street_id, needed, note, created_at FROM task_proposals "
+            "WHERE id = ?",
+            (proposal_id,),
+        )
+        return (int(row[0]), int(row[1]), int(row[2]), str(row[3]), float(row[4])) if row else None
+
+    async def post_proposal(
+        self,
+        proposal_id: int,
+        incident_id: int,
+        now: float,
+        announce: Sequence[Outgoing] = (),
+    ) -> Task | None:
+        """Turn a proposal into a task, once: None when it was already posted or withdrawn."""
+        async with self._write():
+            row = await self._one(
+                "DELETE FROM task_proposals WHERE id = ? "
+                "RETURNING street_id, needed, note, dispatcher_id",
+                (proposal_id,),
+            )
+            if row is None:
+                return None
+            street_id, needed, note, dispatcher_id = row
+            task_id = await self._insert_task(
+                incident_id, street_id, needed, note, dispatcher_id, now, announce
+            )
+        return await self.get_task(incident_id, task_id)
 
     async def get_task(self, incident_id: int, task_id: int) -> Task | None:
         row = await self._one(

@@ -134,3 +134,39 @@ def test_tally_works_while_another_process_writes(workdir: Path) -> None:
 def test_missing_gazetteer_file_is_one_line(workdir: Path) -> None:
     result = snowbot(workdir, "import-streets", "nope.csv")
     assert result.returncode == 2 and "cannot be read" in result.stderr
+
+
+def test_import_geojson_lines_with_a_district_for_the_whole_file(workdir: Path) -> None:
+    lines = SAMPLE_CSV.parent / "heihe_lines.geojson"
+    done = snowbot(workdir, "import-streets", str(lines))
+    assert done.returncode == 0, done.stderr
+    assert "5 added" in done.stdout
+    again = snowbot(workdir, "import-streets", str(lines))
+    assert "0 added, 0 moved, 5 unchanged" in again.stdout
+    tally = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    assert {d["district"] for d in tally["districts"]} == {"爱辉区", "北安市"}
+    # one district for every street of a file without district properties
+    bare = workdir / "bare.geojson"
+    bare.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "New Road"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[127.4, 50.2], [127.41, 50.2]],
+                        },
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    refused = snowbot(workdir, "import-streets", str(bare))
+    assert refused.returncode == 2 and "features[0]: no district" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    placed = snowbot(workdir, "import-streets", str(bare), "--district", "新区")
+    assert placed.returncode == 0 and "1 added" in placed.stdout
