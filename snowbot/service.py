@@ -273,7 +273,11 @@ class Snowbot:
         done = await self.store.check_in(
             incident.id, person.id, pending or 1, nearest.street, lat, lon, now, rejoin_after
         )
-        nearby = await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
+        nearby = [
+            n
+            for n in await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
+            if n.km is not None and n.km <= max_km  # "nearby": not in another town
+        ]
         return CheckInResult(
             done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
         )

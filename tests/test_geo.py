@@ -240,3 +240,14 @@ async def test_a_done_far_from_the_street_is_accepted_but_told_to_the_dispatcher
     await bot.complete(cadre, near.id)
     again = [i for i in await bot.store.due_outbox(bot.clock(), 100) if i.message.chat_id == 50]
     assert len(again) == 1
+
+
+async def test_the_check_in_reply_offers_only_tasks_within_reach(bot: Snowbot) -> None:
+    from dataclasses import replace
+
+    bot.config = replace(bot.config, geo=replace(bot.config.geo, max_distance_km=3))
+    coordinator = await person(bot, 1)
+    await bot.post_task(coordinator, ["River", "Road"])  # 4.5 km south
+    near = (await bot.post_task(coordinator, ["School", "Lane"])).task
+    checked = await bot.check_in(await person(bot, 10), 50.2401, 127.5001)
+    assert [n.task.id for n in checked.nearby] == [near.id]
