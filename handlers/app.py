@@ -28,6 +28,7 @@ from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
 from handlers.jobs import COURIER_KEY, start_jobs
+from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
 from snowbot.geocoding import Geocoder
 from snowbot.service import Snowbot
@@ -68,6 +69,7 @@ def build_application(
         .base_url(config.telegram.base_url)
         .defaults(Defaults(tzinfo=config.city.timezone))
         .rate_limiter(limiter)
+        .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(_post_init)
         .build()
     )

@@ -9,11 +9,15 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snowbot.config import Config, load_config
 from snowbot.errors import SnowbotError
 from snowbot.service import Snowbot
+
+if TYPE_CHECKING:
+    from snowbot.demo import RunningBot as DemoBot
+    from snowbot.demo import StartBot, Storm
 
 Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
@@ -47,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(handler=_demo)
+
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="the storm benchmark: every figure beside its baseline, in one run",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
+    bench.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    # the memory figure measures a bot in a process of its own, started through this option
+    bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)
+    bench.set_defaults(handler=_bench)
 
     tally = sub.add_parser("tally", parents=[common], help="the current incident's tally")
     tally.add_argument("--json", action="store_true", help="print the tally as JSON")
@@ -85,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # the demo's output is its transcript; the bot's own log would drown it
-    level = logging.WARNING if args.handler is _demo else logging.INFO
+    level = logging.WARNING if args.handler in (_demo, _bench) else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the URL holds the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -168,21 +183,57 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def _demo(args: argparse.Namespace, config: Config) -> int:
+def _demo_starter() -> StartBot:
+    """How the demo (and the benchmark's seed storm) starts the real bot."""
     from telegram.ext import AIORateLimiter
 
     from handlers.app import start_bot
-    from snowbot.demo import RunningBot, run_demo
 
-    async def start(demo_config: Config, clock: Callable[[], float]) -> RunningBot:
+    async def start(demo_config: Config, clock: Callable[[], float]) -> DemoBot:
         # The stand-in is on this machine: Telegram's flood limits do not apply to it.
         unlimited = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
         return await start_bot(
             demo_config, clock, rate_limiter=unlimited, timeout=1, scheduled=False
         )
 
-    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=start)
+    return start
+
+
+async def _demo(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.demo import run_demo
+
+    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=_demo_starter())
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+async def _bench(args: argparse.Namespace, config: Config) -> int:
+    from telegram.ext import AIORateLimiter
+
+    from handlers.app import RunningBot, start_bot
+    from handlers.baseline import start_bare_bot
+    from snowbot import bench
+    from snowbot.demo import play_storm
+
+    async def start(bench_config: Config, telegram_limits: bool) -> RunningBot:
+        # Telegram's flood limits, or none: on a local stand-in they would only measure sleeps
+        limiter = None if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+        return await start_bot(bench_config, rate_limiter=limiter, timeout=1, scheduled=False)
+
+    async def seed(demo_config: Config) -> Storm:
+        return await play_storm(
+            demo_config, scale="seed", quiet=True, start_bot=_demo_starter(), progress=sys.stderr
+        )
+
+    kit = bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, run_demo_seed=seed)
+    if args.memory_probe:
+        sizes = bench.QUICK if args.quick else bench.FULL
+        print(f"{await bench.memory_probe(kit, config, sizes, args.memory_probe):.1f}")
+        return 0
+    figures = await bench.run_bench(
+        kit, config, quick=args.quick, progress=not args.json, config_file=args.config
+    )
+    print(bench.as_json(figures) if args.json else bench.as_table(figures))
+    return 0 if all(f.met for f in figures) else 1

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from snowbot.config import Config, ScheduleConfig, TelegramConfig
 from snowbot.render import render_tally
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, Sent, SimUser
 from snowbot.sweeps import Swept
+from snowbot.tally import Tally
 from snowbot.texts import catalog
 from storage.records import TaskStatus
 
@@ -66,12 +68,18 @@ class Cast:
 
 
 class Transcript:
-    def __init__(self, quiet: bool) -> None:
+    """The conversation (unless quiet) and the progress lines (to `out`)."""
+
+    def __init__(self, quiet: bool, out: TextIO | None = None) -> None:
         self.quiet = quiet
+        self.out = out or sys.stdout
 
     def line(self, text: str) -> None:
         if not self.quiet:
             print(text, flush=True)
+
+    def progress(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
 
     def said(
         self, who: SimUser, text: str, answer: Sent | None, first_line_only: bool = False
@@ -82,8 +90,50 @@ class Transcript:
             self.line("   🤖 " + body.replace("\n", "\n      "))
 
 
+@dataclass(frozen=True)
+class Storm:
+    """How a played storm ended."""
+
+    tally: Tally
+    chat_tally: str  # the coordinator's /tally at the end
+    seconds: float
+    updates: int
+
+
 async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartBot) -> int:
     """Play the storm; print the transcript and the final tally. Returns the exit code."""
+    storm = await play_storm(config, scale=scale, quiet=quiet, start_bot=start_bot)
+    tally, tz = storm.tally, config.city.timezone
+    print()
+    print(render_tally(catalog("zh"), tally, tz=tz))
+    print()
+    print(
+        json.dumps(
+            {
+                k: tally.as_json()[k]
+                for k in ("person_times", "on_duty", "people", "tasks", "streets")
+            },
+            ensure_ascii=False,
+        )
+    )
+    agrees = f"出动：{tally.person_times} 人次" in storm.chat_tally
+    print(f"chat /tally and `snowbot tally --json` agree: {'yes' if agrees else 'NO'}")
+    print(
+        f"{storm.updates} updates through the real bot in {storm.seconds:.1f} s "
+        f"({storm.updates / storm.seconds:.0f} updates/s)"
+    )
+    return 0 if agrees else 1
+
+
+async def play_storm(
+    config: Config,
+    *,
+    scale: str,
+    quiet: bool,
+    start_bot: StartBot,
+    progress: TextIO | None = None,
+) -> Storm:
+    """The storm through the real bot on a throw-away database (the demo, and the bench)."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="snowbot-demo-") as tmp:
         api = BotApiStandIn(token="123456:DEMO-TOKEN")
@@ -109,7 +159,7 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
         clock = SimClock(first_day)
         running = await start_bot(demo_config, clock)
         try:
-            say = Transcript(quiet)
+            say = Transcript(quiet, progress)
             cast = await _set_up(api, running.service, say)
             if scale == "seed":
                 updates = await _seed_storm(api, running, clock, cast, say)
@@ -121,25 +171,7 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
             await running.stop()
             await api.stop()
         elapsed = time.perf_counter() - started
-    print()
-    print(render_tally(catalog("zh"), tally, tz=tz))
-    print()
-    print(
-        json.dumps(
-            {
-                k: tally.as_json()[k]
-                for k in ("person_times", "on_duty", "people", "tasks", "streets")
-            },
-            ensure_ascii=False,
-        )
-    )
-    agrees = f"出动：{tally.person_times} 人次" in chat.text
-    print(f"chat /tally and `snowbot tally --json` agree: {'yes' if agrees else 'NO'}")
-    print(
-        f"{updates} updates through the real bot in {elapsed:.1f} s "
-        f"({updates / elapsed:.0f} updates/s)"
-    )
-    return 0 if agrees else 1
+    return Storm(tally, chat.text, elapsed, updates)
 
 
 async def _set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
@@ -334,10 +366,9 @@ async def _seed_storm(
     pool = [SimUser(100_000 + i, f"干部{i}", "zh") for i in range(3000)]
     start = datetime.fromtimestamp(clock(), bot.config.city.timezone)
     last = await bot.tally()
-    print(
+    say.progress(
         f"Seed-scale storm: {SEED_DAYS} days, ~{SEED_PERSON_TIMES:,} person-times, "
-        f"{len(bot.directory.districts)} districts",
-        flush=True,
+        f"{len(bot.directory.districts)} districts"
     )
     for day in range(SEED_DAYS):
         day_started = time.perf_counter()
@@ -370,12 +401,11 @@ async def _seed_storm(
         now = await bot.tally()
         date = (start + timedelta(days=day)).date()
         done_today = now.tasks[TaskStatus.DONE] - last.tasks[TaskStatus.DONE]
-        print(
+        say.progress(
             f"Day {day + 1} ({date}): {now.person_times - last.person_times:,} person-times, "
             f"{len(crowd):,} check-ins, {done_today} tasks done; "
             f"total {now.person_times:,}; summary to HQ: {swept.daily}; "
-            f"{time.perf_counter() - day_started:.1f} s",
-            flush=True,
+            f"{time.perf_counter() - day_started:.1f} s"
         )
         last = now
     return api.updates_pushed - before
