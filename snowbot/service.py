@@ -119,6 +119,9 @@ class Snowbot:
         self.directory = directory
         self.clock = clock
         self.geocoder = geocoder
+        # The current incident changes only by start_incident, in this process (the CLI
+        # only reads); keeping it saves a query on every update.
+        self._incident: Incident | None = None
 
     @classmethod
     async def open(
@@ -162,7 +165,11 @@ class Snowbot:
         return f"{self.config.city.name} {day:%Y-%m-%d}"
 
     async def incident(self) -> Incident:
-        return await self.store.current_incident(self.default_incident_name(), self.clock())
+        if self._incident is None:
+            self._incident = await self.store.current_incident(
+                self.default_incident_name(), self.clock()
+            )
+        return self._incident
 
     async def start_incident(self, actor: Person, name: str) -> Incident:
         self.require(actor, Role.COORDINATOR)
@@ -172,6 +179,7 @@ class Snowbot:
         if len(name) > limits.MAX_INCIDENT_NAME:
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
         _, new = await self.store.start_incident(name, self.clock())
+        self._incident = new
         return new
 
     # -- people ------------------------------------------------------------------
@@ -266,12 +274,17 @@ class Snowbot:
             )
         now = self.clock()
         incident = await self.incident()
-        pending = await self.store.take_pending_checkin(
-            person.id, now - limits.PENDING_CHECKIN_SECONDS
-        )
         rejoin_after = now - self.config.schedule.rejoin_window.total_seconds()
         done = await self.store.check_in(
-            incident.id, person.id, pending or 1, nearest.street, lat, lon, now, rejoin_after
+            incident.id,
+            person.id,
+            1,  # unless a "/checkin N" is waiting for this location
+            nearest.street,
+            lat,
+            lon,
+            now,
+            rejoin_after,
+            pending_since=now - limits.PENDING_CHECKIN_SECONDS,
         )
         nearby = [
             n
@@ -296,7 +309,6 @@ class Snowbot:
 
     async def check_out(self, person: Person) -> CheckOutResult:
         incident = await self.incident()
-        await self.store.take_pending_checkin(person.id, self.clock())
         shift = await self.store.check_out(incident.id, person.id, self.clock())
         if shift is None:
             raise Refused("checkout.not_on_duty")

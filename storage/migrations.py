@@ -173,6 +173,9 @@ MIGRATIONS: dict[int, str] = {
     -- For a line street lat/lon is the point halfway along it.
     ALTER TABLE streets ADD COLUMN lines TEXT;
 
+    -- open shifts are found by welfare_from now (shifts_welfare); one index less per check-in
+    DROP INDEX shifts_open;
+
     -- when the shift's position was last reported (check-in, rejoin, live location)
     ALTER TABLE shifts ADD COLUMN located_at REAL;
     UPDATE shifts SET located_at = started_at;
