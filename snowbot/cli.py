@@ -222,12 +222,12 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
         limiter = None if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0)
         return await start_bot(bench_config, rate_limiter=limiter, timeout=1, scheduled=False)
 
-    async def seed(demo_config: Config) -> Storm:
+    async def storm(demo_config: Config, scale: str) -> Storm:
         return await play_storm(
-            demo_config, scale="seed", quiet=True, start_bot=_demo_starter(), progress=sys.stderr
+            demo_config, scale=scale, quiet=True, start_bot=_demo_starter(), progress=sys.stderr
         )
 
-    kit = bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, run_demo_seed=seed)
+    kit = bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
     if args.memory_probe:
         sizes = bench.QUICK if args.quick else bench.FULL
         print(f"{await bench.memory_probe(kit, config, sizes, args.memory_probe):.1f}")

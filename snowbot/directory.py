@@ -42,10 +42,23 @@ class Directory:
             self._by_name[normalise(street.name)].append(street)
         self._district_by_norm = {normalise(d.name): d for d in districts}
         self.index = StreetIndex(streets, lines)
+        # for the tally: districts by name, each with its streets by name (the order of
+        # `snowbot tally --json`)
+        by_district: dict[str, list[Street]] = defaultdict(list)
+        for street in streets:
+            by_district[street.district].append(street)
+        self._by_district = [
+            (name, sorted(by_district.get(name, []), key=lambda s: s.name))
+            for name in sorted(self.districts)
+        ]
         self._max_words = max((len(n.split(" ")) for n in self._by_name), default=1)
 
     def nearest(self, lat: float, lon: float, within_km: float) -> Nearest | None:
         return self.index.nearest(lat, lon, within_km)
+
+    def streets_by_district(self) -> list[tuple[str, list[Street]]]:
+        """Every district by name, with its streets by name."""
+        return self._by_district
 
     def box(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """(south-west, north-east) corners of the city's streets, as (lat, lon)."""

@@ -543,7 +543,7 @@ class Snowbot:
     async def tally(self, actor: Person | None = None) -> Tally:
         if actor is not None:
             self.require(actor, Role.DISPATCHER)
-        return await compute_tally(self.store, await self.incident(), self.clock())
+        return await compute_tally(self.store, await self.incident(), self.clock(), self.directory)
 
     def district_named(self, text: str) -> str:
         district = self.directory.district(text)

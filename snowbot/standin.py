@@ -166,7 +166,10 @@ class BotApiStandIn:
         self.calls[method] += 1
         if self.failing is not None:
             return _error(self.failing, "Stand-in failing on purpose")
-        params = await _params(request, self.documents)
+        try:
+            params = await _params(request, self.documents)
+        except ConnectionResetError:  # the bot hung up mid-request (it is stopping)
+            return _error(400, "Bad Request: connection lost")
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from snowbot.directory import Directory
 from storage.interface import Store
 from storage.records import DistrictCounts, Incident, TaskStatus, UnservedStreet
 
@@ -60,20 +61,37 @@ class Tally:
         }
 
 
-async def compute_tally(store: Store, incident: Incident, at: float) -> Tally:
-    """The tally of one incident, from one consistent read of the store."""
+async def compute_tally(store: Store, incident: Incident, at: float, directory: Directory) -> Tally:
+    """The tally of one incident: one snapshot of the database, over the city's streets."""
     counts = await store.tally_counts(incident)
-    total = sum(d.streets_total for d in counts.districts)
-    unserved = sum(d.streets_unserved for d in counts.districts)
+    served, first_live = counts.served, counts.first_live
+    districts = []
+    unserved: list[UnservedStreet] = []
+    for name, streets in directory.streets_by_district():
+        district_id = directory.districts[name].id
+        person_times, on_duty = counts.on_duty.get(district_id, (0, 0))
+        waiting = [s for s in streets if s.id not in served]
+        unserved.extend(UnservedStreet(name, s.name, first_live.get(s.id)) for s in waiting)
+        districts.append(
+            DistrictCounts(
+                name,
+                person_times,
+                on_duty,
+                counts.done.get(district_id, 0),
+                len(streets),
+                len(waiting),
+            )
+        )
+    total = sum(d.streets_total for d in districts)
     return Tally(
         incident=incident,
-        person_times=sum(d.person_times for d in counts.districts),
-        on_duty=sum(d.on_duty for d in counts.districts),
+        person_times=sum(d.person_times for d in districts),
+        on_duty=sum(d.on_duty for d in districts),
         people=counts.people,
         tasks=counts.tasks,
         streets_total=total,
-        streets_served=total - unserved,
-        districts=counts.districts,
-        unserved_streets=counts.unserved,
+        streets_served=total - len(unserved),
+        districts=districts,
+        unserved_streets=unserved,
         at=at,
     )

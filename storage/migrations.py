@@ -176,6 +176,11 @@ MIGRATIONS: dict[int, str] = {
     -- open shifts are found by welfare_from now (shifts_welfare); one index less per check-in
     DROP INDEX shifts_open;
 
+    -- people with at least one shift, kept with incident_people, so the tally need not count
+    ALTER TABLE incidents ADD COLUMN people INTEGER NOT NULL DEFAULT 0;
+    UPDATE incidents SET people =
+        (SELECT COUNT(*) FROM incident_people p WHERE p.incident_id = incidents.id);
+
     -- when the shift's position was last reported (check-in, rejoin, live location)
     ALTER TABLE shifts ADD COLUMN located_at REAL;
     UPDATE shifts SET located_at = started_at;

@@ -163,13 +163,19 @@ class UnservedStreet:
 
 @dataclass(frozen=True)
 class TallyCounts:
-    """Everything the tally shows, as the database counts it."""
+    """What the database counts for the tally, all from one moment.
+
+    The city's streets are known to the domain already; with these, it makes
+    every figure of the tally (`snowbot.tally.compute_tally`).
+    """
 
     incident: Incident
     people: int
     tasks: dict[TaskStatus, int]
-    districts: list[DistrictCounts]
-    unserved: list[UnservedStreet]
+    on_duty: dict[int, tuple[int, int]]  # district id -> (person-times, on duty)
+    done: dict[int, int]  # district id -> tasks done
+    served: frozenset[int]  # street ids served
+    first_live: dict[int, int]  # street id -> its oldest open or in-progress task
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from storage.records import (
     CloseOutcome,
     DayCounts,
     District,
-    DistrictCounts,
     ImportCounts,
     Incident,
     Lines,
@@ -43,7 +42,6 @@ from storage.records import (
     TaskChange,
     TaskExportRow,
     TaskStatus,
-    UnservedStreet,
     User,
 )
 
@@ -418,10 +416,12 @@ class SqliteStore:
                 "on_duty = on_duty + excluded.on_duty",
                 (incident_id, street.district_id, count, count),
             )
-            db.execute(
+            first = db.execute(
                 "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
                 (incident_id, user_id),
             )
+            if first.rowcount:
+                db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
             return CheckIn(CheckInKind.OPENED, Shift(*row))
 
         return await self._transact(work)
@@ -722,25 +722,45 @@ class SqliteStore:
     # -- the tally -------------------------------------------------------------
 
     async def tally_counts(self, incident: Incident) -> TallyCounts:
-        """All the tally's numbers, read in one snapshot of the database."""
+        """The tally's raw numbers, read in one snapshot of the database."""
         iid = incident.id
 
         def work(db: sqlite3.Connection) -> TallyCounts:
-            people = _q1(db, "SELECT COUNT(*) FROM incident_people WHERE incident_id = ?", (iid,))
-            statuses = _qa(
+            people = _q1(db, "SELECT people FROM incidents WHERE id = ?", (iid,))
+            tasks = {status: 0 for status in TaskStatus}
+            for status, count in _qa(
                 db,
                 "SELECT status, COUNT(*) FROM tasks WHERE incident_id = ? GROUP BY status",
                 (iid,),
-            )
-            tasks = {status: 0 for status in TaskStatus}
-            for status, count in statuses:
+            ):
                 tasks[TaskStatus(status)] = count
+            counters = _qa(
+                db,
+                "SELECT district_id, person_times, on_duty FROM district_counters "
+                "WHERE incident_id = ?",
+                (iid,),
+            )
+            done = _qa(
+                db,
+                "SELECT s.district_id, COUNT(*) FROM tasks t JOIN streets s ON s.id = t.street_id "
+                "WHERE t.incident_id = ? AND t.status = 'done' GROUP BY s.district_id",
+                (iid,),
+            )
+            served = _qa(db, "SELECT street_id FROM served_streets WHERE incident_id = ?", (iid,))
+            live = _qa(
+                db,
+                "SELECT street_id, MIN(id) FROM tasks WHERE incident_id = ? "
+                "AND status IN ('open', 'in_progress') GROUP BY street_id",
+                (iid,),
+            )
             return TallyCounts(
                 incident=incident,
                 people=int(people[0]) if people else 0,
                 tasks=tasks,
-                districts=[DistrictCounts(*r) for r in _qa(db, _DISTRICT_TALLY, (iid, iid, iid))],
-                unserved=[UnservedStreet(*r) for r in _qa(db, _UNSERVED, (iid, iid))],
+                on_duty={d: (p, o) for d, p, o in counters},
+                done=dict(done),
+                served=frozenset(r[0] for r in served),
+                first_live=dict(live),
             )
 
         return await self._snapshot(work)
@@ -1096,35 +1116,6 @@ def _why_not_closed(
     if row is None:
         return CloseOutcome.UNKNOWN
     return CloseOutcome.ALREADY if row[0] == wanted else CloseOutcome.CLOSED
-
-
-_DISTRICT_TALLY = """
-    SELECT d.name,
-           COALESCE(c.person_times, 0), COALESCE(c.on_duty, 0),
-           COALESCE(done.n, 0), COALESCE(st.total, 0), COALESCE(st.total, 0) - COALESCE(sv.n, 0)
-    FROM districts d
-    LEFT JOIN district_counters c ON c.district_id = d.id AND c.incident_id = ?
-    LEFT JOIN (SELECT district_id, COUNT(*) AS total FROM streets GROUP BY district_id) st
-           ON st.district_id = d.id
-    LEFT JOIN (SELECT s.district_id, COUNT(*) AS n FROM served_streets x
-               JOIN streets s ON s.id = x.street_id WHERE x.incident_id = ?
-               GROUP BY s.district_id) sv ON sv.district_id = d.id
-    LEFT JOIN (SELECT s.district_id, COUNT(*) AS n FROM tasks t
-               JOIN streets s ON s.id = t.street_id
-               WHERE t.incident_id = ? AND t.status = 'done' GROUP BY s.district_id) done
-           ON done.district_id = d.id
-    ORDER BY d.name
-"""
-
-_UNSERVED = """
-    SELECT d.name, s.name,
-           (SELECT MIN(t.id) FROM tasks t WHERE t.incident_id = ?1 AND t.street_id = s.id
-              AND t.status IN ('open', 'in_progress'))
-    FROM streets s JOIN districts d ON d.id = s.district_id
-    WHERE NOT EXISTS (SELECT 1 FROM served_streets x
-                      WHERE x.incident_id = ?2 AND x.street_id = s.id)
-    ORDER BY d.name, s.name
-"""
 
 
 def _lines_json(lines: Lines | None) -> str | None:
