@@ -12,12 +12,13 @@ from handlers.announce import refresh
 from handlers.buttons import ACCEPT, POST, accept_list, decode, post_button, task_buttons
 from handlers.common import Context, Who, action, args_of, reply, service, who
 from handlers.jobs import deliver_soon
+from snowbot import limits
 from snowbot.refusals import Refused
 from snowbot.render import distance, task_line
 from snowbot.service import Changed, Proposed, parse_task_id
 
 log = logging.getLogger("snowbot.tasks")
-TASKS_SHOWN = 10
+TASKS_SHOWN = limits.TASKS_LISTED
 
 
 @action

@@ -68,9 +68,11 @@ class Directory:
         lons = [s.lon for s in self.streets]
         return (min(lats), min(lons)), (max(lats), max(lons))
 
-    def distance_km(self, street_id: int, lat: float, lon: float) -> float | None:
+    def distance_km(
+        self, street_id: int, lat: float, lon: float, exact: bool = True
+    ) -> float | None:
         """From a position to a street's nearest point (along its lines, if it has them)."""
-        return self.index.distance_km(street_id, lat, lon)
+        return self.index.distance_km(street_id, lat, lon, exact)
 
     def district(self, text: str) -> District | None:
         return self._district_by_norm.get(normalise(text))

@@ -178,13 +178,18 @@ class StreetIndex:
             return self._far(lat, lon)  # nothing provably nearest nearby: far from the city
         return self._settle(lat, lon, seen, best)
 
-    def distance_km(self, street_id: int, lat: float, lon: float) -> float | None:
-        """Geodesic km from a position to one street's nearest point (None: unknown id)."""
+    def distance_km(
+        self, street_id: int, lat: float, lon: float, exact: bool = True
+    ) -> float | None:
+        """Km from a position to one street's nearest point (None: unknown id).
+
+        Geodesic when `exact`, else the cheap great-circle figure, good for ranking.
+        """
         i = self._position.get(street_id)
         if i is None:
             return None
         _, c_lat, c_lon = self._closest(i, lat, lon, *_scales(lat))
-        return geodesic_km(lat, lon, c_lat, c_lon)
+        return (geodesic_km if exact else haversine_km)(lat, lon, c_lat, c_lon)
 
     def scan(self, lat: float, lon: float) -> Nearest | None:
         """Geodesic distance to every street, no index: the slow reference for tests and bench."""

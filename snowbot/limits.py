@@ -12,3 +12,4 @@ MAX_MESSAGE = 4096  # characters Telegram takes in one message
 RECENT_POSITION_SECONDS = 1800  # a position older than this says nothing about a /done
 MAX_GEOCODE_QUERY = 200  # characters of a place name sent to the geocoder
 PROPOSAL_SECONDS = 3600  # how long a geocoded /newtask waits for its confirmation
+TASKS_LISTED = 10  # tasks shown by /tasks (the rest are counted)

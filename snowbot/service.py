@@ -509,10 +509,12 @@ class Snowbot:
         lon: float | None,
         only_wanting: bool = False,
         incident: Incident | None = None,
+        exact: int = limits.TASKS_LISTED,
     ) -> list[NearbyTask]:
         """Live tasks, nearest first when a position is known, else oldest first.
 
-        `incident`: the current incident when the caller has already read it.
+        `incident`: the current incident when the caller has already read it. The
+        first `exact` are measured geodesically; the rest only ranked.
         """
         incident = incident or await self.incident()
         tasks = await self.store.live_tasks(incident.id)
@@ -523,13 +525,16 @@ class Snowbot:
             # each oldest first
             tasks.sort(key=lambda t: (t.accepted >= t.needed, t.accepted > 0, t.created_at, t.id))
             return [NearbyTask(t, None) for t in tasks]
-        listed = [NearbyTask(t, self._task_km(t, lat, lon)) for t in tasks]
+        # rank every task cheaply, then measure the ones anyone will see exactly
+        listed = [NearbyTask(t, self._task_km(t, lat, lon, exact=False)) for t in tasks]
         listed.sort(key=lambda n: (n.km, n.task.id))
-        return listed
+        shown = [NearbyTask(n.task, self._task_km(n.task, lat, lon)) for n in listed[:exact]]
+        shown.sort(key=lambda n: (n.km, n.task.id))
+        return shown + listed[exact:]
 
-    def _task_km(self, task: Task, lat: float, lon: float) -> float:
+    def _task_km(self, task: Task, lat: float, lon: float, exact: bool = True) -> float:
         """To the task's street, along its lines when it has them."""
-        km = self.directory.distance_km(task.street_id, lat, lon)
+        km = self.directory.distance_km(task.street_id, lat, lon, exact)
         return km if km is not None else geodesic_km(lat, lon, task.lat, task.lon)
 
     async def tasks_for(self, person: Person) -> list[NearbyTask]:
