@@ -14,6 +14,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -24,7 +25,7 @@ from telegram.ext import (
 )
 
 from handlers import admin, checkin, reports, start, tasks
-from handlers.common import SERVICE_KEY, Context
+from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
 from handlers.jobs import COURIER_KEY, start_jobs
@@ -80,6 +81,7 @@ def build_application(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, _first_delivery), group=-2)
     app.add_handler(TypeHandler(Update, _log_update), group=-1)
     command_handlers = {
         "start": start.start,
@@ -111,6 +113,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
     )
     app.add_error_handler(on_error)
+
+
+async def _first_delivery(update: Update, context: Context) -> None:
+    """A redelivered update (the same update_id again) goes no further."""
+    if not await service(context).first_delivery(update.update_id):
+        log.info("update %s was delivered again: ignored", update.update_id)
+        raise ApplicationHandlerStop
 
 
 async def _log_update(update: Update, context: Context) -> None:

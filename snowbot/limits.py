@@ -13,3 +13,4 @@ RECENT_POSITION_SECONDS = 1800  # a position older than this says nothing about 
 MAX_GEOCODE_QUERY = 200  # characters of a place name sent to the geocoder
 PROPOSAL_SECONDS = 3600  # how long a geocoded /newtask waits for its confirmation
 TASKS_LISTED = 10  # tasks shown by /tasks (the rest are counted)
+SEEN_UPDATES_SECONDS = 2 * 86400  # Telegram keeps unconfirmed updates for 24 hours

@@ -596,6 +596,19 @@ class Snowbot:
                 chats.append(binding.chat_id)
         return chats
 
+    # -- updates -----------------------------------------------------------------
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """Whether this Telegram update is new; a redelivered one is to be ignored.
+
+        It is recorded before it is handled: if the bot dies before its reply, the
+        update is not handled again, but nothing of it was acknowledged either.
+        """
+        return await self.store.first_delivery(update_id, self.clock())
+
+    async def forget_old_updates(self) -> int:
+        return await self.store.forget_updates(self.clock() - limits.SEEN_UPDATES_SECONDS)
+
     # -- rules -------------------------------------------------------------------
 
     def require(self, person: Person, role: Role) -> None:

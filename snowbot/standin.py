@@ -105,6 +105,9 @@ class Sent:
         return message
 
 
+REDELIVERABLE = 10_000  # the latest updates kept for `redeliver`
+
+
 class BotApiStandIn:
     """The stand-in server and the simulated people, in one object."""
 
@@ -128,6 +131,7 @@ class BotApiStandIn:
         self.total_sent = 0  # messages sent to any chat, for waiting on a whole wave
         self.failing: int | None = None  # an HTTP status to answer every call with
         self._updates: list[dict[str, Any]] = []
+        self._pushed: dict[int, dict[str, Any]] = {}  # every update ever pushed, to redeliver
         self._update_ids = itertools.count(1)
         self._last_update_id = 0
         self._message_ids = itertools.count(1)
@@ -336,10 +340,20 @@ class BotApiStandIn:
     async def push(self, update: dict[str, Any]) -> int:
         update_id = self._last_update_id = next(self._update_ids)
         update["update_id"] = update_id
+        self._pushed[update_id] = update
+        self._pushed.pop(update_id - REDELIVERABLE, None)  # bounded: a long storm pushes many
         async with self._changed:
             self._updates.append(update)
             self._changed.notify_all()
         return update_id
+
+    async def redeliver(self, update_ids: list[int]) -> None:
+        """Deliver updates again with their old ids, as Telegram does after a crash."""
+        again = [dict(self._pushed[i], update_id=i) for i in update_ids]
+        async with self._changed:
+            self._updates.extend(again)
+            self._updates.sort(key=lambda u: int(u["update_id"]))
+            self._changed.notify_all()
 
     async def say(self, user: SimUser, text: str, chat_id: int | None = None) -> int:
         message = self._message(user, chat_id)

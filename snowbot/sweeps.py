@@ -57,6 +57,7 @@ class Sweeps:
         daily = await self.daily_report()
         escalations = await self.escalations()
         warnings, closed = await self.welfare()
+        await self.bot.forget_old_updates()  # keeps the record of updates bounded
         return Swept(reports, daily, escalations, warnings, closed)
 
     # -- reports -----------------------------------------------------------------

@@ -188,6 +188,14 @@ MIGRATIONS: dict[int, str] = {
     -- how far from its street a task was reported done, when the reporter's position was known
     ALTER TABLE tasks ADD COLUMN done_km REAL;
 
+    -- updates already taken in: Telegram delivers again what the bot did not confirm
+    -- before a crash, and a second delivery must change nothing (kept two days)
+    CREATE TABLE seen_updates (
+        update_id INTEGER PRIMARY KEY,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX seen_updates_at ON seen_updates(seen_at);
+
     -- a /newtask whose place the geocoder found, waiting for its dispatcher's confirmation
     CREATE TABLE task_proposals (
         id INTEGER PRIMARY KEY,

@@ -846,6 +846,28 @@ class SqliteStore:
         )
         return [(int(c), int(m)) for c, m in rows]
 
+    # -- updates ---------------------------------------------------------------
+
+    async def first_delivery(self, update_id: int, now: float) -> bool:
+        """Record a Telegram update as taken in; False when it was already (a redelivery)."""
+
+        def work(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+                (update_id, now),
+            )
+            return cur.rowcount == 1
+
+        return await self._transact(work)
+
+    async def forget_updates(self, before: float) -> int:
+        """Drop the record of updates seen before `before`; Telegram has forgotten them too."""
+
+        def work(db: sqlite3.Connection) -> int:
+            return db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (before,)).rowcount
+
+        return await self._transact(work)
+
     # -- the outbox --------------------------------------------------------------
 
     async def enqueue(self, messages: Sequence[Outgoing], now: float) -> int:
