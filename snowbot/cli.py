@@ -73,6 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="DIR", required=True, help="the folder to write to")
     export.set_defaults(handler=_export)
 
+    back = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="a consistent copy of the database, even while the bot runs",
+    )
+    back.add_argument("file", metavar="FILE", help="where to write the copy (must not exist)")
+    back.set_defaults(handler=_backup)
+
+    rest = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="replace the database with a backup (stop the bot first)",
+        description="Replace the database with FILE, after checking that it is a snowbot "
+        "database this version can read. The database it replaces is kept beside it.",
+    )
+    rest.add_argument("file", metavar="FILE")
+    rest.set_defaults(handler=_restore)
+
     imp = sub.add_parser(
         "import-streets",
         parents=[common],
@@ -158,6 +176,38 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
         return 0
 
     return await _with_bot(config, work)
+
+
+async def _backup(args: argparse.Namespace, config: Config) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        size = backup(config.database, Path(args.file))
+    except BackupError as exc:
+        raise SnowbotError(str(exc)) from None
+    print(f"{args.file}: a copy of {config.database} ({size:,} bytes)")
+    return 0
+
+
+async def _restore(args: argparse.Namespace, config: Config) -> int:
+    from storage.backup import BackupError, restore
+
+    try:
+        kept = restore(Path(args.file), config.database)
+    except BackupError as exc:
+        raise SnowbotError(str(exc)) from None
+    # opening it brings an older backup's schema up to date
+    bot = await Snowbot.open(config)
+    try:
+        tally = await bot.tally()
+    finally:
+        await bot.close()
+    where = f"; the previous one is kept as {kept}" if kept else ""
+    print(
+        f"{config.database}: restored from {args.file} (incident {tally.incident.name!r}, "
+        f"{tally.person_times} person-times){where}"
+    )
+    return 0
 
 
 async def _import_streets(args: argparse.Namespace, config: Config) -> int:

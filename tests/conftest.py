@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -65,3 +68,30 @@ async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator
 
 async def person(bot: Snowbot, user_id: int, name: str = "") -> Person:
     return await bot.meet(user_id, name or f"user{user_id}", None, None)
+
+
+# -- the command line, as an operator runs it ----------------------------------------
+
+
+def snowbot(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "snowbot", *args, "--config", str(tmp_path / "config.toml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=full_env,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config.toml").write_text(
+        '[storage]\ndatabase = "city.db"\n[city]\ntimezone = "Asia/Shanghai"\n', "utf-8"
+    )
+    (tmp_path / "city.csv").write_text(SMALL_CITY, "utf-8")
+    return tmp_path

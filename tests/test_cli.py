@@ -3,46 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import SAMPLE_CSV, SMALL_CITY
-
-
-def snowbot(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "snowbot", *args, "--config", str(tmp_path / "config.toml")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=full_env,
-        timeout=60,
-    )
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "config.toml").write_text(
-        '[storage]\ndatabase = "city.db"\n[city]\ntimezone = "Asia/Shanghai"\n', "utf-8"
-    )
-    (tmp_path / "city.csv").write_text(SMALL_CITY, "utf-8")
-    return tmp_path
+from tests.conftest import SAMPLE_CSV, SMALL_CITY, snowbot
 
 
 def test_help_lists_every_command(workdir: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "snowbot", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for command in ("run", "demo", "tally", "export", "import-streets"):
+    for command in (
+        "run",
+        "demo",
+        "tally",
+        "export",
+        "import-streets",
+        "backup",
+        "restore",
+        "bench",
+    ):
         assert command in out
 
 
