@@ -6,7 +6,9 @@ What they check is what arrives, never how fast.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -137,3 +139,39 @@ async def test_gone_chats_are_skipped_and_a_removed_group_is_unbound(
             assert "Hello" in (await api.ask(CADRE, "/start")).text
             count = len(reports(api))
             await api.wait_for(lambda: len(reports(api)) > count, timeout=10)
+
+
+async def test_reports_queued_while_telegram_fails_arrive_afterwards_once_each(
+    config: Config, city_csv: Path
+) -> None:
+    async with stand_in() as api:
+        api.group(REPORTS, "City HQ")
+        cfg = scheduled(config, api, city_csv, tally_every=1)
+
+        def unsent_before(moment: float) -> int:
+            with sqlite3.connect(cfg.database) as db:
+                row = db.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND created_at <= ?",
+                    (moment,),
+                ).fetchone()
+            return int(row[0])
+
+        async with running_bot(cfg):
+            await api.wait_for(lambda: len(reports(api)) >= 1, timeout=10)
+            api.failing = 502  # Telegram is down: every call fails
+            await asyncio.sleep(3.5)
+            back = time.time()
+            assert unsent_before(back) >= 2  # the reports of those seconds wait in the outbox
+            api.failing = None
+            for _ in range(300):  # they go out once Telegram answers again (with backoff)
+                if unsent_before(back) == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert unsent_before(back) == 0
+        # each report arrived once: every message in the chat is one sent row, one period each
+        with sqlite3.connect(cfg.database) as db:
+            sent_keys = db.execute(
+                "SELECT COUNT(DISTINCT key) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL",
+                (REPORTS,),
+            ).fetchone()[0]
+        assert api.count(REPORTS) == sent_rows(cfg.database, REPORTS) == sent_keys
