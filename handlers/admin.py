@@ -81,5 +81,5 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         return
     if args[0].lower() != "start" or len(args) < 2:
         raise Refused("incident.usage")
-    new = await bot.start_incident(me.person, " ".join(args[1:]))
+    new = await bot.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, me.t("incident.started", name=new.name))

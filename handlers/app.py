@@ -23,11 +23,13 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from handlers import admin, checkin, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
+from handlers.inbox import InboxBot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
@@ -37,6 +39,7 @@ from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
 
 log = logging.getLogger("snowbot")
+HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
 COMMANDS = (
     "start",
@@ -64,12 +67,19 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
+    # built here rather than by the builder, for the inbox; the builder's own defaults
+    bot = InboxBot(
+        token=config.require_token(),
+        base_url=config.telegram.base_url,
+        defaults=Defaults(tzinfo=config.city.timezone),
+        rate_limiter=limiter,
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+    bot.keep_with(service.keep_updates)
     app = (
         ApplicationBuilder()
-        .token(config.require_token())
-        .base_url(config.telegram.base_url)
-        .defaults(Defaults(tzinfo=config.city.timezone))
-        .rate_limiter(limiter)
+        .bot(bot)
         .concurrent_updates(PerPersonUpdateProcessor())
         .post_init(_post_init)
         .build()
@@ -82,6 +92,7 @@ def build_application(
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, _first_delivery), group=-2)
+    app.add_handler(TypeHandler(Update, _handled), group=HANDLED_GROUP)
     app.add_handler(TypeHandler(Update, _log_update), group=-1)
     command_handlers = {
         "start": start.start,
@@ -116,10 +127,15 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _first_delivery(update: Update, context: Context) -> None:
-    """A redelivered update (the same update_id again) goes no further."""
-    if not await service(context).first_delivery(update.update_id):
+    """An update handled before (the same update_id again) goes no further."""
+    if await service(context).already_handled(update.update_id):
         log.info("update %s was delivered again: ignored", update.update_id)
         raise ApplicationHandlerStop
+
+
+async def _handled(update: Update, context: Context) -> None:
+    """After every other handler: this update need not be handled again."""
+    await service(context).handled(update.update_id)
 
 
 async def _log_update(update: Update, context: Context) -> None:
@@ -202,6 +218,7 @@ async def start_bot(
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
+        await replay(app, await service.unhandled_updates())
         start_jobs(app, scheduled)
         assert app.updater is not None
         await app.updater.start_polling(

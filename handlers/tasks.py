@@ -24,7 +24,9 @@ TASKS_SHOWN = limits.TASKS_LISTED
 @action
 async def newtask(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
-    posted = await bot.post_task(me.person, args_of(context), here=me.chat_id)
+    posted = await bot.post_task(
+        me.person, args_of(context), here=me.chat_id, origin=update.update_id
+    )
     if isinstance(posted, Proposed):
         await reply(
             update,

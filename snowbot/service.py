@@ -171,14 +171,14 @@ class Snowbot:
             )
         return self._incident
 
-    async def start_incident(self, actor: Person, name: str) -> Incident:
+    async def start_incident(self, actor: Person, name: str, origin: int | None = None) -> Incident:
         self.require(actor, Role.COORDINATOR)
         name = " ".join(name.split())
         if not name:
             raise Refused("incident.usage")
         if len(name) > limits.MAX_INCIDENT_NAME:
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
-        _, new = await self.store.start_incident(name, self.clock())
+        _, new = await self.store.start_incident(name, self.clock(), origin)
         self._incident = new
         return new
 
@@ -322,7 +322,7 @@ class Snowbot:
     # -- tasks -------------------------------------------------------------------
 
     async def post_task(
-        self, actor: Person, words: list[str], here: int | None = None
+        self, actor: Person, words: list[str], here: int | None = None, origin: int | None = None
     ) -> Posted | Proposed:
         """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator.
 
@@ -356,7 +356,7 @@ class Snowbot:
         incident = await self.incident()
         chats, announce = await self._announcements(street.district_id, here)
         task = await self.store.create_task(
-            incident.id, street.id, needed, note, actor.id, self.clock(), announce
+            incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin
         )
         return Posted(task, chats)
 
@@ -598,13 +598,27 @@ class Snowbot:
 
     # -- updates -----------------------------------------------------------------
 
-    async def first_delivery(self, update_id: int) -> bool:
-        """Whether this Telegram update is new; a redelivered one is to be ignored.
+    async def already_handled(self, update_id: int) -> bool:
+        """Whether this Telegram update was handled before (a redelivery, to be ignored).
 
-        It is recorded before it is handled: if the bot dies before its reply, the
-        update is not handled again, but nothing of it was acknowledged either.
+        An update is marked once it has been handled. If the bot dies in between, the
+        update comes again and is handled again: every action is safe to repeat
+        (checking in while on duty adds nothing, a second accept is "already"), and
+        the two that are not, posting a task and starting an incident, find what
+        they made the first time by the update's id (`origin`).
         """
-        return await self.store.first_delivery(update_id, self.clock())
+        return await self.store.update_seen(update_id)
+
+    async def handled(self, update_id: int) -> None:
+        await self.store.mark_update(update_id, self.clock())
+
+    async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
+        """Keep updates as fetched, before Telegram hears they were received."""
+        await self.store.keep_updates(updates, self.clock())
+
+    async def unhandled_updates(self) -> list[str]:
+        """Updates kept but not handled when the bot last stopped (killed mid-burst)."""
+        return await self.store.unhandled_updates()
 
     async def forget_old_updates(self) -> int:
         return await self.store.forget_updates(self.clock() - limits.SEEN_UPDATES_SECONDS)

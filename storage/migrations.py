@@ -195,6 +195,20 @@ MIGRATIONS: dict[int, str] = {
         seen_at REAL NOT NULL
     );
     CREATE INDEX seen_updates_at ON seen_updates(seen_at);
+    -- every update as fetched, kept before Telegram is told it was received: one the bot
+    -- had not handled when it died is handled at the next start
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX inbox_at ON inbox(received_at);
+    -- the update that created a task or started an incident: delivered again after a crash
+    -- (before it was marked seen), it finds what it made instead of making it twice
+    ALTER TABLE tasks ADD COLUMN origin INTEGER;
+    CREATE UNIQUE INDEX tasks_origin ON tasks(origin) WHERE origin IS NOT NULL;
+    ALTER TABLE incidents ADD COLUMN origin INTEGER;
+    CREATE UNIQUE INDEX incidents_origin ON incidents(origin) WHERE origin IS NOT NULL;
 
     -- a /newtask whose place the geocoder found, waiting for its dispatcher's confirmation
     CREATE TABLE task_proposals (

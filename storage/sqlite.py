@@ -204,10 +204,19 @@ class SqliteStore:
 
         return await self._transact(work)
 
-    async def start_incident(self, name: str, now: float) -> tuple[Incident | None, Incident]:
-        """End the current incident (closing its open shifts) and open a new one."""
+    async def start_incident(
+        self, name: str, now: float, origin: int | None = None
+    ) -> tuple[Incident | None, Incident]:
+        """End the current incident (closing its open shifts) and open a new one.
+
+        `origin`: the update that asked; asked again, nothing more happens.
+        """
 
         def work(db: sqlite3.Connection) -> tuple[Incident | None, Incident]:
+            if origin:
+                made = _q1(db, f"SELECT {_INCIDENT} FROM incidents WHERE origin = ?", (origin,))
+                if made is not None:
+                    return None, Incident(*made)
             old = _q1(db, f"SELECT {_INCIDENT} FROM incidents WHERE ended_at IS NULL")
             previous = None
             if old is not None:
@@ -220,7 +229,10 @@ class SqliteStore:
                 )
                 db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", (now, old[0]))
                 previous = Incident(old[0], old[1], old[2], now)
-            cur = db.execute("INSERT INTO incidents (name, started_at) VALUES (?, ?)", (name, now))
+            cur = db.execute(
+                "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?)",
+                (name, now, origin),
+            )
             assert cur.lastrowid is not None
             return previous, Incident(cur.lastrowid, name, now, None)
 
@@ -526,16 +538,25 @@ class SqliteStore:
         created_by: int,
         now: float,
         announce: Sequence[Outgoing] = (),
+        origin: int | None = None,
     ) -> Task:
         """Post a task and queue its announcements in one transaction.
 
         Each of `announce` is about the new task: its id is filled in and added to the key.
+        `origin`: the update that asked for it; asked again, the same task is returned.
         """
 
         def work(db: sqlite3.Connection) -> Task:
+            made = _q1(db, "SELECT id FROM tasks WHERE origin = ?", (origin,)) if origin else None
+            if made is not None:
+                found = _get_task(db, incident_id, made[0])
+                if found is not None:
+                    return found
             task_id = _insert_task(
                 db, incident_id, street_id, needed, note, created_by, now, announce
             )
+            if origin:
+                db.execute("UPDATE tasks SET origin = ? WHERE id = ?", (origin, task_id))
             task = _get_task(db, incident_id, task_id)
             assert task is not None
             return task
@@ -848,22 +869,46 @@ class SqliteStore:
 
     # -- updates ---------------------------------------------------------------
 
-    async def first_delivery(self, update_id: int, now: float) -> bool:
-        """Record a Telegram update as taken in; False when it was already (a redelivery)."""
+    async def update_seen(self, update_id: int) -> bool:
+        """Whether a Telegram update was already handled (then this is a redelivery)."""
+        row = await self._one("SELECT 1 FROM seen_updates WHERE update_id = ?", (update_id,))
+        return row is not None
 
-        def work(db: sqlite3.Connection) -> bool:
-            cur = db.execute(
+    async def mark_update(self, update_id: int, now: float) -> None:
+        """Record a Telegram update as handled."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
                 (update_id, now),
             )
-            return cur.rowcount == 1
 
-        return await self._transact(work)
+        await self._transact(work)
+
+    async def keep_updates(self, updates: Sequence[tuple[int, str]], now: float) -> None:
+        """Keep fetched updates (id, JSON body) until they are handled."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
+                [(update_id, body, now) for update_id, body in updates],
+            )
+
+        await self._transact(work)
+
+    async def unhandled_updates(self) -> list[str]:
+        """Bodies of the updates kept but never handled, oldest first."""
+        rows = await self._all(
+            "SELECT body FROM inbox WHERE update_id NOT IN (SELECT update_id FROM seen_updates) "
+            "ORDER BY update_id"
+        )
+        return [str(r[0]) for r in rows]
 
     async def forget_updates(self, before: float) -> int:
         """Drop the record of updates seen before `before`; Telegram has forgotten them too."""
 
         def work(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM inbox WHERE received_at < ?", (before,))
             return db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (before,)).rowcount
 
         return await self._transact(work)

@@ -1,0 +1,50 @@
+"""No fetched update is lost to a crash.
+
+python-telegram-bot's updater confirms updates to Telegram with its next
+getUpdates call, whether or not they have been handled yet. So the bot keeps
+each batch in the database as it is fetched, before that next call; at start-up,
+those it kept but never handled (it was killed mid-burst) are handled first.
+A replayed update that Telegram also delivers again is handled once: each
+person's updates are handled in order, and a handled one is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ExtBot
+
+log = logging.getLogger("snowbot.inbox")
+
+Keeper = Callable[[list[tuple[int, str]]], Awaitable[None]]
+
+
+class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
+    """An ExtBot that hands every fetched batch of updates to `keeper` before returning it."""
+
+    keeper: Keeper | None = None
+
+    def keep_with(self, keeper: Keeper) -> None:
+        with self._unfrozen():  # a Bot is frozen once built
+            self.keeper = keeper
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await super().get_updates(*args, **kwargs)
+        if updates and self.keeper is not None:
+            await self.keeper([(u.update_id, u.to_json()) for u in updates])
+        return updates
+
+
+async def replay(app: Application, bodies: list[str]) -> int:  # type: ignore[type-arg]
+    """Queue the updates kept but never handled; returns how many."""
+    for body in bodies:
+        await app.update_queue.put(Update.de_json(json.loads(body), app.bot))
+    if bodies:
+        log.warning(
+            "%d updates fetched before the last stop were not handled: handling them", len(bodies)
+        )
+    return len(bodies)
