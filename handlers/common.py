@@ -16,6 +16,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from snowbot import limits
 from snowbot.refusals import Refused
 from snowbot.service import Person, Snowbot
 from snowbot.texts import Catalog, catalog
@@ -46,7 +47,8 @@ async def who(update: Update, context: Context) -> Who | None:
     if user is None or chat is None or user.is_bot:
         return None
     bot = service(context)
-    person = await bot.meet(user.id, user.full_name[:200], user.username, user.language_code)
+    name = user.full_name[: limits.MAX_PERSON_NAME]
+    person = await bot.meet(user.id, name, user.username, user.language_code)
     return Who(person, catalog(bot.language_of(person)), chat.id, chat.type == ChatType.PRIVATE)
 
 

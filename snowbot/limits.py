@@ -4,6 +4,7 @@ MAX_TEAM = 500  # headcount of one check-in (a team leader with their team)
 MAX_NEEDED = 500  # people one task may ask for
 MAX_NOTE = 500  # characters of a task or done note
 MAX_INCIDENT_NAME = 100
+MAX_PERSON_NAME = 200  # characters of a Telegram name kept (the rest is dropped, not refused)
 NEARBY_TASKS = 5  # tasks offered with a check-in reply
 MAX_SUGGESTIONS = 5
 PENDING_CHECKIN_SECONDS = 3600  # how long "/checkin N" waits for the location
