@@ -179,12 +179,17 @@ class RunningBot:
         return swept
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await stop_application(self.app)
         await self.service.close()
+
+
+async def stop_application(app: Application) -> None:  # type: ignore[type-arg]
+    """Stop polling, then the Application, whatever state it got to."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
 
 
 async def start_bot(

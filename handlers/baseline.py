@@ -15,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.app import stop_application
 from handlers.ordering import PerPersonUpdateProcessor
 
 
@@ -23,11 +24,7 @@ class BareBot:
     app: Application  # type: ignore[type-arg]
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await stop_application(self.app)
 
 
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

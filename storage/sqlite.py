@@ -553,10 +553,8 @@ class SqliteStore:
                 if found is not None:
                     return found
             task_id = _insert_task(
-                db, incident_id, street_id, needed, note, created_by, now, announce
+                db, incident_id, street_id, needed, note, created_by, now, announce, origin
             )
-            if origin:
-                db.execute("UPDATE tasks SET origin = ? WHERE id = ?", (origin, task_id))
             task = _get_task(db, incident_id, task_id)
             assert task is not None
             return task
@@ -1140,12 +1138,13 @@ def _insert_task(
     created_by: int,
     now: float,
     announce: Sequence[Outgoing],
+    origin: int | None = None,
 ) -> int:
     """The task's row and its queued announcements."""
     cur = db.execute(
-        "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (incident_id, street_id, needed, note, created_by, now),
+        "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at, "
+        "origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, street_id, needed, note, created_by, now, origin),
     )
     task_id = cur.lastrowid
     assert task_id is not None
