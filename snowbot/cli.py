@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from snowbot.config import Config, load_config
 from snowbot.errors import SnowbotError
+from snowbot.redact import hide_token
 from snowbot.service import Snowbot
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
+        hide_token(config.telegram.token)
         handler: Command = args.handler
         return asyncio.run(handler(args, config))
     except SnowbotError as exc:
