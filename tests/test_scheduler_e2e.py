@@ -175,3 +175,30 @@ async def test_reports_queued_while_telegram_fails_arrive_afterwards_once_each(
                 (REPORTS,),
             ).fetchone()[0]
         assert api.count(REPORTS) == sent_rows(cfg.database, REPORTS) == sent_keys
+
+
+async def test_announcements_beyond_the_flood_limit_arrive_once_each(
+    config: Config, city_csv: Path
+) -> None:
+    groups = [-200_000 - g for g in range(6)]
+    async with stand_in() as api:
+        for chat in groups:
+            api.group(chat, f"North crew {chat}")
+        async with running_bot(bot_config(config, api, city_csv)) as running:
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher North")
+            for chat in groups:
+                await api.ask(DISPATCH, "/bind North", chat_id=chat)
+            api.rate_limit = 2  # messages a second; beyond it the stand-in answers 429
+            posted = await api.ask(DISPATCH, "/newtask Station Road 2", timeout=30)
+            assert "#1" in posted.text
+            announced = [lambda c=c: [s for s in api.sent[c] if "#1" in s.text] for c in groups]
+            await api.wait_for(lambda: all(found() for found in announced), timeout=60)
+            api.rate_limit = None
+            for _ in range(100):  # each is recorded as sent once Telegram's answer is in
+                waiting, sent, failed = await running.service.store.outbox_counts()
+                if not waiting:
+                    break
+                await asyncio.sleep(0.05)
+        assert (waiting, failed) == (0, 0) and sent == len(groups)
+        assert all(len([s for s in api.sent[c] if "#1" in s.text]) == 1 for c in groups)
+        assert api.calls["sendMessage"] > sent + 2  # some were refused with 429 and retried
