@@ -124,8 +124,7 @@ class StreetIndex:
         return min(MAX_CELL_DEG, max(MIN_CELL_DEG, size))
 
     def _key(self, lat: float, lon: float) -> int:
-        cy, cx = math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg)
-        return (cy + _OFFSET) * (2 * _OFFSET) + (cx + _OFFSET)
+        return _pack(math.floor(lat / self.cell_deg), math.floor(lon / self.cell_deg))
 
     def _cells_of(self, i: int) -> set[int]:
         """Every cell street i passes through (each segment cut into pieces shorter than a cell)."""
@@ -250,7 +249,7 @@ class StreetIndex:
         cell = self.cell_deg
         bounds: list[tuple[float, int]] = []
         for key in self._cells:
-            cy, cx = key // (2 * _OFFSET) - _OFFSET, key % (2 * _OFFSET) - _OFFSET
+            cy, cx = _unpack(key)
             y = min(max(lat, cy * cell), (cy + 1) * cell)
             x = min(max(lon, cx * cell), (cx + 1) * cell)
             bounds.append((haversine_km(lat, lon, y, x) * 0.99, key))  # a lower bound
@@ -282,15 +281,21 @@ def _scales(lat: float) -> tuple[float, float]:
 def _ring(cy: int, cx: int, r: int) -> Iterable[int]:
     """The keys of the cells at Chebyshev distance r from (cy, cx)."""
 
-    def key(y: int, x: int) -> int:
-        return (y + _OFFSET) * (2 * _OFFSET) + (x + _OFFSET)
-
     if r == 0:
-        yield key(cy, cx)
+        yield _pack(cy, cx)
         return
     for dx in range(-r, r + 1):
-        yield key(cy - r, cx + dx)
-        yield key(cy + r, cx + dx)
+        yield _pack(cy - r, cx + dx)
+        yield _pack(cy + r, cx + dx)
     for dy in range(-r + 1, r):
-        yield key(cy + dy, cx - r)
-        yield key(cy + dy, cx + r)
+        yield _pack(cy + dy, cx - r)
+        yield _pack(cy + dy, cx + r)
+
+
+def _pack(cy: int, cx: int) -> int:
+    """A cell's (row, column) as one int key."""
+    return (cy + _OFFSET) * (2 * _OFFSET) + (cx + _OFFSET)
+
+
+def _unpack(key: int) -> tuple[int, int]:
+    return key // (2 * _OFFSET) - _OFFSET, key % (2 * _OFFSET) - _OFFSET

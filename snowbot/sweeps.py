@@ -9,6 +9,7 @@ Sending is the Telegram adapter's job (`handlers.delivery`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from snowbot import schedule
@@ -16,7 +17,7 @@ from snowbot.config import ScheduleConfig
 from snowbot.render import duration, render_day, render_report
 from snowbot.schedule import Care
 from snowbot.service import Snowbot
-from snowbot.texts import catalog
+from snowbot.texts import Catalog, catalog
 from storage.records import Outgoing, Shift, Task
 
 # The report jobs are timed to the start of their period and may fire a few
@@ -71,14 +72,7 @@ class Sweeps:
         if not chats or await self.bot.store.queued(key):
             return 0
         tally = await self.bot.tally()
-        texts: dict[str, str] = {}
-        messages = []
-        for chat in chats:
-            lang = await self.bot.chat_language(chat)
-            if lang not in texts:
-                texts[lang] = render_report(catalog(lang), tally, tz)
-            messages.append(Outgoing(key, chat, lang, text=texts[lang]))
-        return await self.bot.store.enqueue(messages, self.bot.clock())
+        return await self._queue_for(chats, key, lambda t: render_report(t, tally, tz))
 
     async def daily_report(self) -> int:
         """Today's summary, once its time of day has come."""
@@ -97,11 +91,19 @@ class Sweeps:
         since = max(since, incident.started_at)
         counts = await self.bot.store.day_counts(incident.id, since, until)
         tally = await self.bot.tally()
+        return await self._queue_for(
+            chats, key, lambda t: render_day(t, tally, counts, since, until, tz)
+        )
+
+    async def _queue_for(self, chats: list[int], key: str, render: Callable[[Catalog], str]) -> int:
+        """Queue one report to each chat, in its language; each language rendered once."""
+        texts: dict[str, str] = {}
         messages = []
         for chat in chats:
             lang = await self.bot.chat_language(chat)
-            text = render_day(catalog(lang), tally, counts, since, until, tz)
-            messages.append(Outgoing(key, chat, lang, text=text))
+            if lang not in texts:
+                texts[lang] = render(catalog(lang))
+            messages.append(Outgoing(key, chat, lang, text=texts[lang]))
         return await self.bot.store.enqueue(messages, self.bot.clock())
 
     # -- tasks nobody took ---------------------------------------------------------
