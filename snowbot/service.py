@@ -443,10 +443,12 @@ class Snowbot:
         task = await self.store.get_task(incident.id, task_id)
         if task is None:
             raise Refused("task.unknown", id=task_id)
-        if person.role >= Role.DISPATCHER:
+        # whoever joined the task may report it; a dispatcher may also close one they did
+        # not join, in their own district
+        if not await self.store.has_accepted(task_id, person.id):
+            if person.role < Role.DISPATCHER:
+                raise Refused("done.not_yours", id=task_id)
             self._require_district(person, task.district_id)
-        elif not await self.store.has_accepted(task_id, person.id):
-            raise Refused("done.not_yours", id=task_id)
         if note is not None and len(note) > limits.MAX_NOTE:
             raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
         done_km = await self._reported_from(person, task, incident)

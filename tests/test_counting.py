@@ -204,6 +204,27 @@ async def test_dispatcher_bound_to_a_district_posts_only_there(bot: Snowbot) -> 
     assert task.district == "North"
 
 
+async def test_a_bound_dispatcher_closes_outside_their_district_only_what_they_joined(
+    bot: Snowbot,
+) -> None:
+    coordinator = await person(bot, 1)
+    await bot.grant(coordinator, 60, Role.DISPATCHER, "North")
+    north = await person(bot, 60)
+    south_boss = await dispatcher(bot, 70)
+    first = (await bot.post_task(south_boss, ["River", "Road", "2"])).task  # type: ignore[arg-type]
+    second = (await bot.post_task(south_boss, ["Mill", "Street"])).task  # type: ignore[arg-type]
+    for refused_action in (bot.complete, bot.cancel):
+        with pytest.raises(Refused) as refused:
+            await refused_action(north, first.id)
+        assert refused.value.key == "refuse.other_district"
+    # helping out in the south on a shift of their own, they report what they joined
+    await bot.check_in(north, *RIVER)
+    await bot.accept(north, first.id)
+    assert (await bot.complete(north, first.id)).task.status == TaskStatus.DONE
+    with pytest.raises(Refused):
+        await bot.complete(north, second.id)
+
+
 async def test_grant_before_the_user_ever_wrote(bot: Snowbot) -> None:
     coordinator = await person(bot, 1)
     await bot.grant(coordinator, 777, Role.DISPATCHER, None)
