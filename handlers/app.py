@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -126,6 +127,12 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_error_handler(on_error)
 
 
+def _polling_failed(exc: TelegramError) -> None:
+    """python-telegram-bot logs a whole traceback for each failed poll and tries again
+    (waiting up to 30 s); in an outage of an hour one line each is plenty."""
+    log.warning("fetching updates failed: %s; trying again", exc)
+
+
 async def _first_delivery(update: Update, context: Context) -> None:
     """An update handled before (the same update_id again) goes no further."""
     if await service(context).already_handled(update.update_id):
@@ -227,7 +234,10 @@ async def start_bot(
         start_jobs(app, scheduled)
         assert app.updater is not None
         await app.updater.start_polling(
-            poll_interval=poll_interval, timeout=timeout, allowed_updates=Update.ALL_TYPES
+            poll_interval=poll_interval,
+            timeout=timeout,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=_polling_failed,
         )
     except BaseException:
         await service.close()
