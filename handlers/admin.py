@@ -33,10 +33,12 @@ async def grant(update: Update, context: Context, me: Who) -> None:
     role_text = me.t(f"role.{role.key}")
     if district_name:
         await reply(
-            update, me.t("grant.ok_district", user=target, role=role_text, district=district_name)
+            update,
+            context,
+            me.t("grant.ok_district", user=target, role=role_text, district=district_name),
         )
     else:
-        await reply(update, me.t("grant.ok", user=target, role=role_text))
+        await reply(update, context, me.t("grant.ok", user=target, role=role_text))
 
 
 @action
@@ -47,7 +49,7 @@ async def revoke(update: Update, context: Context, me: Who) -> None:
         raise Refused("grant.revoke_usage")
     target = _user_id(args[0], "grant.revoke_usage")
     await service(context).revoke(me.person, target)
-    await reply(update, me.t("grant.revoked", user=target))
+    await reply(update, context, me.t("grant.revoked", user=target))
 
 
 @action
@@ -62,9 +64,9 @@ async def bind(update: Update, context: Context, me: Who) -> None:
     title = (chat.title or "") if chat else ""
     district = await service(context).bind(me.person, me.chat_id, " ".join(args), title)
     if district is None:
-        await reply(update, me.t("bind.ok_all"))
+        await reply(update, context, me.t("bind.ok_all"))
     else:
-        await reply(update, me.t("bind.ok_district", district=district))
+        await reply(update, context, me.t("bind.ok_district", district=district))
 
 
 @action
@@ -76,10 +78,12 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         current = await bot.incident()
         since = datetime.fromtimestamp(current.started_at, bot.config.city.timezone)
         await reply(
-            update, me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M"))
+            update,
+            context,
+            me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M")),
         )
         return
     if args[0].lower() != "start" or len(args) < 2:
         raise Refused("incident.usage")
     new = await bot.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
-    await reply(update, me.t("incident.started", name=new.name))
+    await reply(update, context, me.t("incident.started", name=new.name))

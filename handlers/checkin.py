@@ -27,7 +27,7 @@ async def checkin(update: Update, context: Context, me: Who) -> None:
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    await reply(update, me.t("checkin.ask", count=headcount), reply_markup=keyboard)
+    await reply(update, context, me.t("checkin.ask", count=headcount), reply_markup=keyboard)
 
 
 @action
@@ -64,7 +64,7 @@ async def location(update: Update, context: Context, me: Who) -> None:
     else:
         lines.append(t("checkin.no_tasks"))
     markup = accept_list(t, [n.task for n in result.nearby])
-    await reply(update, "\n".join(lines), reply_markup=markup or ReplyKeyboardRemove())
+    await reply(update, context, "\n".join(lines), reply_markup=markup or ReplyKeyboardRemove())
 
 
 @action
@@ -72,6 +72,7 @@ async def checkout(update: Update, context: Context, me: Who) -> None:
     result = await service(context).check_out(me.person)
     await reply(
         update,
+        context,
         me.t(
             "checkout.done", duration=duration(me.t, result.seconds), count=result.shift.headcount
         ),

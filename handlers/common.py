@@ -7,13 +7,24 @@ reply, and bad input never escapes as an exception.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Message, Update
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    TelegramObject,
+    Update,
+)
 from telegram.constants import ChatType
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from snowbot import limits
@@ -66,17 +77,73 @@ def action(handler: Handler) -> Callable[[Update, Context], Coroutine[Any, Any, 
         try:
             await handler(update, context, me)
         except Refused as refused:
-            await reply(update, me.t(refused.key, **refused.params))
+            await reply(update, context, me.t(refused.key, **refused.params))
 
     return wrapped
 
 
-async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
-    """Answer in the chat the update came from."""
+async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> Message | None:
+    """Answer in the chat the update came from.
+
+    What the answer confirms is already committed, so it must not be lost to an outage:
+    when Telegram cannot take it now (a network error, a 5xx, a flood wait that outlasted
+    the rate limiter's retries), the outbox sends it, with its buttons, once Telegram can;
+    None is returned then. A timeout may have delivered it after all: then it comes twice,
+    which is better than a cadre on the street never hearing that the check-in counted.
+    """
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(text[:4096], do_quote=False, **kwargs)
+    text = text[: limits.MAX_MESSAGE]
+    try:
+        return await message.reply_text(text, do_quote=False, **kwargs)
+    except BadRequest:  # the message itself is wrong: sending it later would not help
+        raise
+    except (NetworkError, RetryAfter) as exc:
+        await _keep(update, context, message.chat_id, text, kwargs.get("reply_markup"), exc)
+        return None
+
+
+async def say(update: Update, context: Context, chat_id: int, text: str) -> None:
+    """Send a message an update owes to a chat other than its own, kept like a reply."""
+    text = text[: limits.MAX_MESSAGE]
+    try:
+        await context.bot.send_message(chat_id, text)
+    except BadRequest as exc:
+        log.warning("telling chat %s failed: %s", chat_id, exc)
+    except (NetworkError, RetryAfter) as exc:
+        await _keep(update, context, chat_id, text, None, exc)
+
+
+async def _keep(
+    update: Update,
+    context: Context,
+    chat_id: int,
+    text: str,
+    markup: TelegramObject | None,
+    exc: Exception,
+) -> None:
+    await service(context).reply_later(
+        update.update_id, chat_id, text, markup.to_json() if markup else None
+    )
+    log.warning("the reply to update %s waits in the outbox: %s", update.update_id, exc)
+
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+
+
+def markup_from_json(text: str | None, bot: Bot) -> Markup | None:
+    """The buttons or keyboard of a reply kept in the outbox (see `reply`)."""
+    if not text:
+        return None
+    data = json.loads(text)
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, bot)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, bot)
+    if "remove_keyboard" in data:
+        return ReplyKeyboardRemove.de_json(data, bot)
+    return ForceReply.de_json(data, bot)
 
 
 def args_of(context: Context) -> list[str]:

@@ -19,7 +19,8 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from handlers.buttons import task_buttons
-from snowbot.outbox import chat_gone, compose, retry_delay
+from handlers.common import Markup, markup_from_json
+from snowbot.outbox import chat_gone, compose, knock_delay, retry_delay
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
 from storage.records import OutboxItem
@@ -48,7 +49,14 @@ class Courier:
     Calls that arrive while a run is going wait for it and, if it began before
     they asked, for one more; calls that a newer run already covers return at
     once. So a burst of requests costs one or two runs, and whoever awaits
-    `deliver()` knows that everything queued before the call has been tried.
+    `deliver()` knows that everything queued before the call has been tried,
+    unless Telegram is known to be unreachable: then nothing is tried until the
+    next knock is due.
+
+    A network error or a 5xx is Telegram's trouble when nothing else got through
+    in the same round: the messages stay first in line and the courier knocks
+    again after a short, growing wait (`knock_delay`). When other messages did
+    get through, the trouble is the message's own and it backs off alone.
     """
 
     def __init__(self, bot: Bot, service: Snowbot) -> None:
@@ -57,6 +65,13 @@ class Courier:
         self._running = asyncio.Lock()
         self._asked = 0  # requests so far
         self._covered = 0  # requests that a run begun after them has answered
+        self._failed_rounds = 0  # rounds in a row in which Telegram could not be reached
+        self._knock_at = 0.0  # while Telegram is unreachable: when to try again
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether the last round found Telegram unreachable."""
+        return self._failed_rounds > 0
 
     async def deliver(self) -> int:
         """Send everything that is due; returns how many messages this call sent."""
@@ -66,6 +81,8 @@ class Courier:
             if self._covered >= asked:
                 return 0
             self._covered = self._asked
+            if self.service.clock() < self._knock_at:
+                return 0
             sent = 0
             while True:
                 delivered, full = await self._round()
@@ -80,35 +97,74 @@ class Courier:
         for item in items:
             by_chat[item.message.chat_id].append(item)
         gate = asyncio.Semaphore(PARALLEL_CHATS)
-        waiting = False  # something must wait for a retry: no point in another round now
+        answered = 0  # messages Telegram answered, whatever it said
+        sent = 0
+        unreachable: list[tuple[OutboxItem, NetworkError]] = []
 
-        async def chat_run(queue: list[OutboxItem]) -> int:
-            nonlocal waiting
+        async def chat_run(queue: list[OutboxItem]) -> bool:
+            """Send a chat's messages in order; False when one must wait (and the rest after it)."""
+            nonlocal answered, sent
             async with gate:
-                done = 0
                 for item in queue:
-                    outcome = await self._send(item)
-                    if outcome is None:  # come back later, and keep this chat's order
-                        waiting = True
-                        break
-                    done += outcome
-                return done
+                    if unreachable and not answered:  # nothing got through since: stop knocking
+                        return False
+                    try:
+                        outcome = await self._send(item)
+                    except NetworkError as exc:  # connection trouble, timeouts and 5xx
+                        unreachable.append((item, exc))
+                        return False
+                    answered += 1
+                    if outcome is None:
+                        return False
+                    sent += outcome
+                return True
 
-        counts = await asyncio.gather(*(chat_run(q) for q in by_chat.values()))
-        return sum(counts), len(items) == BATCH and not waiting
+        finished = await asyncio.gather(*(chat_run(q) for q in by_chat.values()))
+        await self._after_round(unreachable, answered > 0)
+        return sent, len(items) == BATCH and all(finished)
+
+    async def _after_round(
+        self, unreachable: list[tuple[OutboxItem, NetworkError]], answered: bool
+    ) -> None:
+        """Put back what could not be sent: the message's own trouble, or Telegram's."""
+        now = self.service.clock()
+        if answered or not unreachable:
+            if self._failed_rounds:
+                log.warning("Telegram answers again; the waiting messages go out")
+            self._failed_rounds = 0
+            self._knock_at = 0.0
+            for item, exc in unreachable:
+                await self._later(item, retry_delay(item.attempts), exc)
+            return
+        wait = knock_delay(self._failed_rounds)
+        self._failed_rounds += 1
+        self._knock_at = now + wait
+        for item, exc in unreachable:  # first in line again at the next knock
+            await self.service.store.outbox_retry(item, now, str(exc))
+        log.warning(
+            "Telegram cannot be reached (%s); the outbox waits, next try in %.0f s",
+            unreachable[0][1],
+            wait,
+        )
 
     async def _send(self, item: OutboxItem) -> int | None:
-        """1 when sent, 0 when dropped for good, None when it must wait and be tried again."""
+        """1 when sent, 0 when dropped for good, None when it must wait and be tried again.
+
+        A network error or a 5xx is raised to the round, which decides whose trouble it is.
+        """
         store = self.service.store
         letter = await compose(self.service, item)
         if letter is None:
             await store.outbox_failed(item, self.service.clock(), "task of an ended incident")
             return 0
-        markup = task_buttons(catalog(letter.lang), letter.task) if letter.task else None
+        if letter.task is not None:
+            markup: Markup | None = task_buttons(catalog(letter.lang), letter.task)
+        else:
+            markup = markup_from_json(letter.markup, self.bot)
         try:
             message = await self.bot.send_message(letter.chat_id, letter.text, reply_markup=markup)
         except RetryAfter as exc:
-            wait = exc.retry_after
+            wait = exc.retry_after  # a timedelta (see handlers/__init__.py), or whole seconds
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
             await self._later(item, float(seconds), exc)
             return None
@@ -122,9 +178,8 @@ class Courier:
                 log.error("outbox #%s to chat %s refused: %s", item.id, letter.chat_id, exc)
                 await store.outbox_failed(item, self.service.clock(), str(exc))
             return 0
-        except NetworkError as exc:  # connection trouble, timeouts and 5xx
-            await self._later(item, retry_delay(item.attempts), exc)
-            return None
+        except NetworkError:
+            raise
         except TelegramError as exc:
             log.error("outbox #%s to chat %s failed: %s", item.id, letter.chat_id, exc)
             await self._later(item, retry_delay(item.attempts), exc)

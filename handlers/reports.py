@@ -22,13 +22,13 @@ async def _tally(context: Context, me: Who) -> tuple[Tally, str | None]:
 async def tally(update: Update, context: Context, me: Who) -> None:
     result, district = await _tally(context, me)
     tz = service(context).config.city.timezone
-    await reply(update, render_tally(me.t, result, district, tz))
+    await reply(update, context, render_tally(me.t, result, district, tz))
 
 
 @action
 async def unserved(update: Update, context: Context, me: Who) -> None:
     result, district = await _tally(context, me)
-    await reply(update, render_unserved(me.t, result, district))
+    await reply(update, context, render_unserved(me.t, result, district))
 
 
 @action

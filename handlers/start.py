@@ -23,6 +23,7 @@ async def start(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
     await reply(
         update,
+        context,
         me.t(
             "start.welcome",
             name=me.person.user.name or str(me.person.id),
@@ -35,7 +36,7 @@ async def start(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def help_command(update: Update, context: Context, me: Who) -> None:
-    await reply(update, help_text(me.t, me.person.role))
+    await reply(update, context, help_text(me.t, me.person.role))
 
 
 @action
@@ -44,10 +45,10 @@ async def lang(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
     choice = args[0].lower() if len(args) == 1 else ""
     await bot.set_language(me.person, choice)
-    await reply(update, catalog(choice)("lang.set"))
+    await reply(update, context, catalog(choice)("lang.set"))
 
 
 @action
 async def unknown_command(update: Update, context: Context, me: Who) -> None:
     if me.private:
-        await reply(update, me.t("refuse.unknown_command"))
+        await reply(update, context, me.t("refuse.unknown_command"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 
 from handlers.announce import refresh
 from handlers.buttons import ACCEPT, POST, accept_list, decode, post_button, task_buttons
-from handlers.common import Context, Who, action, args_of, reply, service, who
+from handlers.common import Context, Who, action, args_of, reply, say, service, who
 from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.refusals import Refused
@@ -30,6 +30,7 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
     if isinstance(posted, Proposed):
         await reply(
             update,
+            context,
             me.t(
                 "newtask.geocoded",
                 query=posted.query,
@@ -44,6 +45,7 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
     task = posted.task
     sent = await reply(
         update,
+        context,
         me.t("newtask.posted", task=task_line(me.t, task)),
         reply_markup=task_buttons(me.t, task),
     )
@@ -57,14 +59,16 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
 async def tasks(update: Update, context: Context, me: Who) -> None:
     listed = await service(context).tasks_for(me.person)
     if not listed:
-        await reply(update, me.t("tasks.none"))
+        await reply(update, context, me.t("tasks.none"))
         return
     shown = listed[:TASKS_SHOWN]
     lines = [me.t("tasks.header", count=len(listed))]
     lines.extend(task_line(me.t, n.task, n.km) for n in shown)
     if len(listed) > len(shown):
         lines.append(me.t("tasks.more", count=len(listed) - len(shown)))
-    await reply(update, "\n".join(lines), reply_markup=accept_list(me.t, [n.task for n in shown]))
+    await reply(
+        update, context, "\n".join(lines), reply_markup=accept_list(me.t, [n.task for n in shown])
+    )
 
 
 def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
@@ -79,7 +83,9 @@ def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
 async def accept(update: Update, context: Context, me: Who) -> None:
     task_id, _ = _task_id(context, "accept.usage")
     changed = await service(context).accept(me.person, task_id)
-    await reply(update, me.t("accept.ok", id=task_id) + "\n" + task_line(me.t, changed.task))
+    await reply(
+        update, context, me.t("accept.ok", id=task_id) + "\n" + task_line(me.t, changed.task)
+    )
     await refresh(context.bot, service(context), changed.task)
 
 
@@ -107,7 +113,7 @@ async def _complete(
     update: Update, context: Context, me: Who, task_id: int, note: str | None, proof: str | None
 ) -> None:
     changed = await service(context).complete(me.person, task_id, note, proof)
-    await reply(update, me.t("done.ok", id=task_id))
+    await reply(update, context, me.t("done.ok", id=task_id))
     deliver_soon(context)  # a far-away report queued a word for the dispatcher
     await refresh(context.bot, service(context), changed.task)
 
@@ -116,7 +122,7 @@ async def _complete(
 async def cancel(update: Update, context: Context, me: Who) -> None:
     task_id, _ = _task_id(context, "cancel.usage")
     changed = await service(context).cancel(me.person, task_id)
-    await reply(update, me.t("cancel.ok", id=task_id))
+    await reply(update, context, me.t("cancel.ok", id=task_id))
     await refresh(context.bot, service(context), changed.task)
 
 
@@ -127,11 +133,11 @@ async def button(update: Update, context: Context) -> None:
         return
     me = await who(update, context)
     if me is None:
-        await query.answer()
+        await _toast(query)
         return
     press = decode(query.data)
     if press is None:
-        await query.answer(me.t("button.stale"), show_alert=True)
+        await _toast(query, me.t("button.stale"), alert=True)
         return
     bot = service(context)
     if press.action == POST:
@@ -147,19 +153,23 @@ async def button(update: Update, context: Context) -> None:
             text = me.t("done.ok", id=press.task_id)
             deliver_soon(context)
     except Refused as refused:
-        await query.answer(me.t(refused.key, **refused.params), show_alert=True)
+        await _toast(query, me.t(refused.key, **refused.params), alert=True)
         return
-    await query.answer(text)
+    await _toast(query, text)
     announcements = await refresh(context.bot, bot, changed.task)
     message = query.message
     if message is not None and (message.chat.id, message.message_id) not in announcements:
         # a check-in reply or /tasks list is not edited: say in the chat what happened
-        try:
-            await context.bot.send_message(
-                message.chat.id, text + "\n" + task_line(me.t, changed.task)
-            )
-        except TelegramError as exc:
-            log.warning("confirming #%s failed: %s", press.task_id, exc)
+        await say(update, context, message.chat.id, text + "\n" + task_line(me.t, changed.task))
+
+
+async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press. The answer is a passing notice: if Telegram cannot take it
+    now, it is not worth keeping, and what the press did still stands and is shown."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.warning("answering a button press failed: %s", exc)
 
 
 async def _post_proposal(update: Update, context: Context, me: Who, proposal_id: int) -> None:
@@ -170,10 +180,10 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     try:
         posted = await bot.post_proposal(me.person, proposal_id, here=me.chat_id)
     except Refused as refused:
-        await query.answer(me.t(refused.key, **refused.params), show_alert=True)
+        await _toast(query, me.t(refused.key, **refused.params), alert=True)
         return
     task = posted.task
-    await query.answer(me.t("newtask.posted_short", id=task.id))
+    await _toast(query, me.t("newtask.posted_short", id=task.id))
     deliver_soon(context)
     message = query.message
     if message is None:

@@ -14,6 +14,10 @@ from storage.records import Binding, OutboxItem, Outgoing, Task
 
 RETRY_FIRST_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
+# While Telegram cannot be reached at all, one message knocks now and then; the wait grows
+# but stays short, so that what waited goes out soon after Telegram is back.
+KNOCK_FIRST_SECONDS = 1.0
+KNOCK_MAX_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,18 @@ class Letter:
     lang: str
     text: str
     task: Task | None
+    markup: str | None = None  # a queued reply's own buttons or keyboard, Bot API JSON
 
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff: 2 s, 4 s, 8 s … at most 5 minutes."""
     return min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2.0 ** min(attempts, 20))
+
+
+def knock_delay(failed_rounds: int) -> float:
+    """How long to wait before knocking again after `failed_rounds` rounds that got nothing
+    through: 1 s, 2 s, 4 s, 8 s, then every 15 s for as long as the outage lasts."""
+    return min(KNOCK_MAX_SECONDS, KNOCK_FIRST_SECONDS * 2.0 ** min(failed_rounds, 20))
 
 
 async def compose(bot: Snowbot, item: OutboxItem) -> Letter | None:
@@ -48,7 +59,7 @@ async def compose(bot: Snowbot, item: OutboxItem) -> Letter | None:
         text = t(message.template, task=task_line(t, task))
     if len(text) > limits.MAX_MESSAGE:
         text = text[: limits.MAX_MESSAGE - 1] + "…"
-    return Letter(message.chat_id, message.lang, text, task)
+    return Letter(message.chat_id, message.lang, text, task, message.markup)
 
 
 async def chat_gone(bot: Snowbot, chat_id: int) -> bool:

@@ -8,6 +8,7 @@ returned only after it committed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import re
 import time
@@ -613,6 +614,19 @@ class Snowbot:
 
     async def handled(self, update_id: int) -> None:
         await self.store.mark_update(update_id, self.clock())
+
+    async def reply_later(
+        self, update_id: int, chat_id: int, text: str, markup: str | None = None
+    ) -> None:
+        """A reply Telegram could not take when it was made: the outbox sends it later.
+
+        Keyed by the update and the text, so an update handled again after a crash
+        queues the same reply once.
+        """
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+        # rendered already: the language is not needed again
+        later = Outgoing(f"reply:{update_id}:{digest}", chat_id, "", text=text, markup=markup)
+        await self.store.enqueue([later], self.clock())
 
     async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
         """Keep updates as fetched, before Telegram hears they were received."""

@@ -129,7 +129,8 @@ class BotApiStandIn:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.documents: dict[str, bytes] = {}
         self.total_sent = 0  # messages sent to any chat, for waiting on a whole wave
-        self.failing: int | None = None  # an HTTP status to answer every call with
+        self.failing: int | None = None  # an HTTP status to answer every call with,
+        self.failing_only: frozenset[str] | None = None  # or only calls of these methods
         self._updates: list[dict[str, Any]] = []
         self._pushed: dict[int, dict[str, Any]] = {}  # every update ever pushed, to redeliver
         self._update_ids = itertools.count(1)
@@ -152,7 +153,8 @@ class BotApiStandIn:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # a stop does not wait for long polls to run out (see `unplug`)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -163,12 +165,20 @@ class BotApiStandIn:
             await self._runner.cleanup()
             self._runner = None
 
+    async def unplug(self) -> None:
+        """Telegram out of reach: connections are refused until `plug`; all else is kept."""
+        await self.stop()
+
+    async def plug(self) -> None:
+        """Reachable again, on the same port."""
+        await self.start()
+
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         self.calls[method] += 1
-        if self.failing is not None:
+        if self.failing is not None and (self.failing_only is None or method in self.failing_only):
             return _error(self.failing, "Stand-in failing on purpose")
         try:
             params = await _params(request, self.documents)

@@ -221,6 +221,15 @@ MIGRATIONS: dict[int, str] = {
         created_at REAL NOT NULL
     );
     """,
+    5: """
+    -- a chat's waiting messages, oldest first: a message put back for a retry holds back
+    -- the newer ones of its chat, so a chat never sees the 12:30 report before the 12:00 one
+    CREATE INDEX outbox_chat_waiting ON outbox(chat_id, id)
+        WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- a reply Telegram could not take when it was made (an outage) waits here with its
+    -- buttons or keyboard, as Bot API JSON
+    ALTER TABLE outbox ADD COLUMN markup TEXT;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -190,9 +190,9 @@ class Binding:
 class Outgoing:
     """A message the bot owes a chat. It is queued in the transaction that caused it.
 
-    Either `text`, sent as it is, or a `task_id` with a catalog `template` whose {task}
-    is filled in when it is sent, so the task shows as it is then, with its buttons.
-    `(key, chat_id)` is queued at most once.
+    Either `text`, sent as it is (with `markup`, Bot API JSON, if any), or a `task_id`
+    with a catalog `template` whose {task} is filled in when it is sent, so the task
+    shows as it is then, with its buttons. `(key, chat_id)` is queued at most once.
     """
 
     key: str
@@ -201,6 +201,7 @@ class Outgoing:
     text: str | None = None
     task_id: int | None = None
     template: str | None = None
+    markup: str | None = None
 
 
 @dataclass(frozen=True)

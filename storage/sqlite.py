@@ -922,13 +922,19 @@ class SqliteStore:
         return await self._one("SELECT 1 FROM outbox WHERE key = ? LIMIT 1", (key,)) is not None
 
     async def due_outbox(self, now: float, limit: int) -> list[OutboxItem]:
-        """Messages waiting to be sent and due by now, oldest first."""
+        """Messages waiting to be sent and due by now, oldest first; none of a chat whose
+        older message waits for a retry (each chat gets its messages in order)."""
         rows = await self._all(
-            "SELECT id, key, chat_id, lang, text, task_id, template, attempts FROM outbox "
-            "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? ORDER BY id LIMIT ?",
-            (now, limit),
+            "SELECT id, key, chat_id, lang, text, task_id, template, markup, attempts "
+            "FROM outbox AS o "
+            "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
+            "AND older.sent_at IS NULL AND older.failed_at IS NULL AND older.id < o.id "
+            "AND older.due_at > ?) "
+            "ORDER BY id LIMIT ?",
+            (now, now, limit),
         )
-        return [OutboxItem(r[0], Outgoing(*r[1:7]), r[7]) for r in rows]
+        return [OutboxItem(r[0], Outgoing(*r[1:8]), r[8]) for r in rows]
 
     async def outbox_sent(self, item: OutboxItem, message_id: int, now: float) -> None:
         """Record a delivery; a task's message becomes one of its announcements."""
@@ -1090,8 +1096,8 @@ def _enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) -
     for m in messages:
         cur = db.execute(
             "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
-            "created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.key, m.chat_id, m.lang, m.text, m.task_id, m.template, now, now),
+            "markup, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.key, m.chat_id, m.lang, m.text, m.task_id, m.template, m.markup, now, now),
         )
         queued += cur.rowcount
     return queued

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,11 +41,13 @@ def reports(api: BotApiStandIn) -> list[str]:
     return [s.text for s in api.sent[REPORTS] if "Scheduled report" in s.text]
 
 
-def sent_rows(database: Path, chat_id: int) -> int:
-    """How many messages the outbox recorded as sent to a chat."""
+def sent_rows(database: Path, chat_id: int, kind: str = "") -> int:
+    """How many messages (of a kind: 'escalate', 'reply'…) the outbox sent to a chat."""
     with sqlite3.connect(database) as db:
         row = db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL", (chat_id,)
+            "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL "
+            "AND key LIKE ? || '%'",
+            (chat_id, kind),
         ).fetchone()
     return int(row[0])
 
@@ -141,40 +142,63 @@ async def test_gone_chats_are_skipped_and_a_removed_group_is_unbound(
             await api.wait_for(lambda: len(reports(api)) > count, timeout=10)
 
 
-async def test_reports_queued_while_telegram_fails_arrive_afterwards_once_each(
+def waiting_rows(database: Path) -> list[tuple[str, int]]:
+    """(key, chat) of every message the outbox still has to send."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT key, chat_id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        ).fetchall()
+    return [(str(key), int(chat)) for key, chat in rows]
+
+
+async def test_a_minute_without_telegram_loses_nothing_and_doubles_nothing(
     config: Config, city_csv: Path
 ) -> None:
+    """The issue's outage: 20 s in which every send fails with 502 while updates still
+    come in, then 40 s in which nothing answers at all (connections refused)."""
     async with stand_in() as api:
         api.group(REPORTS, "City HQ")
-        cfg = scheduled(config, api, city_csv, tally_every=1)
-
-        def unsent_before(moment: float) -> int:
-            with sqlite3.connect(cfg.database) as db:
-                row = db.execute(
-                    "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND created_at <= ?",
-                    (moment,),
-                ).fetchone()
-            return int(row[0])
-
+        api.group(NORTH_GROUP, "North crews")
+        cfg = scheduled(config, api, city_csv, tally_every=10, escalate_unaccepted_after=20)
         async with running_bot(cfg):
-            await api.wait_for(lambda: len(reports(api)) >= 1, timeout=10)
-            api.failing = 502  # Telegram is down: every call fails
-            await asyncio.sleep(3.5)
-            back = time.time()
-            assert unsent_before(back) >= 2  # the reports of those seconds wait in the outbox
-            api.failing = None
-            for _ in range(300):  # they go out once Telegram answers again (with backoff)
-                if unsent_before(back) == 0:
-                    break
-                await asyncio.sleep(0.1)
-            assert unsent_before(back) == 0
-        # each report arrived once: every message in the chat is one sent row, one period each
-        with sqlite3.connect(cfg.database) as db:
-            sent_keys = db.execute(
-                "SELECT COUNT(DISTINCT key) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL",
-                (REPORTS,),
-            ).fetchone()[0]
-        assert api.count(REPORTS) == sent_rows(cfg.database, REPORTS) == sent_keys
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher North")
+            await api.ask(DISPATCH, "/bind North", chat_id=NORTH_GROUP)
+            await api.ask(DISPATCH, "/newtask Station Road 2")  # #1, which nobody takes
+            await api.wait_for(lambda: any("#1" in s.text for s in api.sent[NORTH_GROUP]))
+
+            api.failing, api.failing_only = 502, frozenset({"sendMessage", "editMessageText"})
+            await api.say(DISPATCH, "/newtask School Lane 1")  # #2, posted in the outage
+            await api.share_location(CADRE, *STATION)  # a check-in in the outage
+            await asyncio.sleep(20)
+            await api.unplug()
+            await asyncio.sleep(40)
+            held = waiting_rows(cfg.database)
+            api.failing = api.failing_only = None
+            await api.plug()
+
+            # what that minute produced waited in the outbox: reports, escalations of #1
+            # (to the dispatcher and re-announced in the group) and #2's announcement
+            kinds = {key.split(":")[0] for key, _ in held}
+            assert {"tally", "escalate", "announce"} <= kinds, held
+            assert len([k for k, _ in held if k.startswith("tally")]) >= 4
+            assert ("announce:2", NORTH_GROUP) in held
+            # it all goes out once Telegram is back, and the bot takes commands again
+            await api.wait_for(lambda: not set(held) & set(waiting_rows(cfg.database)), timeout=60)
+            listed = await api.ask(CADRE, "/tasks", timeout=60)  # PTB's polling waits ≤ 30 s
+            assert "#2" in listed.text
+            # the replies Telegram refused in the outage came afterwards, with their buttons
+            posted = [s for s in api.sent[DISPATCH.id] if "Task posted:\n#2" in s.text]
+            on_duty = [s for s in api.sent[CADRE.id] if "On duty at Station Road" in s.text]
+            assert len(posted) == 1 and posted[0].button("Accept")
+            assert len(on_duty) == 1 and on_duty[0].button("#1")
+
+        # once each: every message in these chats is one sent row of the outbox
+        assert api.count(REPORTS) == sent_rows(cfg.database, REPORTS)
+        bind_reply = 1
+        assert api.count(NORTH_GROUP) == sent_rows(cfg.database, NORTH_GROUP) + bind_reply
+        assert len([s for s in api.sent[NORTH_GROUP] if "New task:\n#2" in s.text]) == 1
+        escalations = [s for s in api.sent[DISPATCH.id] if "Nobody has accepted" in s.text]
+        assert len(escalations) == sent_rows(cfg.database, DISPATCH.id, "escalate") >= 1
 
 
 async def test_announcements_beyond_the_flood_limit_arrive_once_each(
