@@ -1,4 +1,5 @@
-"""/grant, /revoke, /bind and /incident: the coordinators' and dispatchers' controls."""
+"""/grant, /revoke, /bind and /incident: the coordinators' and dispatchers' controls;
+and a bound group that moves to a new id."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.delivery import moved
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 
@@ -87,3 +89,18 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         raise Refused("incident.usage")
     new = await bot.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, context, me.t("incident.started", name=new.name))
+
+
+async def migrated(update: Update, context: Context) -> None:
+    """A group was upgraded to a supergroup, which has a new id: what was bound follows.
+
+    Telegram says so twice, in the old group (`migrate_to_chat_id`) and in the new one
+    (`migrate_from_chat_id`); either is enough, the second changes nothing.
+    """
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        await moved(service(context), message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        await moved(service(context), message.migrate_from_chat_id, message.chat_id)

@@ -117,6 +117,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(MessageHandler(filters.LOCATION, checkin.location))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, admin.migrated))
     app.add_handler(
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/done"), tasks.done_photo)
     )

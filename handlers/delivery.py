@@ -16,7 +16,14 @@ import logging
 from collections import defaultdict
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
@@ -171,6 +178,9 @@ class Courier:
         except Forbidden as exc:
             await self._gone(item, exc)
             return 0
+        except ChatMigrated as exc:  # the group is a supergroup now: everything follows it
+            await moved(self.service, letter.chat_id, exc.new_chat_id)
+            return None
         except BadRequest as exc:
             if any(words in str(exc).lower() for words in _GONE):
                 await self._gone(item, exc)
@@ -204,3 +214,14 @@ class Courier:
             log.warning("chat %s is gone (%s): unbound, its dispatchers are told", chat, exc)
         else:
             log.warning("chat %s cannot be written to (%s); skipped", chat, exc)
+
+
+async def moved(service: Snowbot, old_id: int, new_id: int) -> None:
+    """Follow a group to its new id as a supergroup (told by an update or by a refusal)."""
+    if not await service.move_chat(old_id, new_id):
+        return
+    log.warning("chat %s became supergroup %s: its binding and messages follow it", old_id, new_id)
+    if service.is_report_chat(old_id):
+        log.warning(
+            "report chat %s is now %s: please put the new id in report_chats", old_id, new_id
+        )

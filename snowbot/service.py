@@ -592,12 +592,25 @@ class Snowbot:
         return [b.chat_id for b in await self.store.bindings() if b.district_id == district_id]
 
     async def report_chats(self) -> list[int]:
-        """Where city-wide reports go: `report_chats` and groups bound with /bind all."""
-        chats = list(self.config.schedule.report_chats)
+        """Where city-wide reports go: `report_chats` (at their new ids if they moved)
+        and groups bound with /bind all."""
+        moved = await self.store.moved_chats()
+        chats: list[int] = []
+        for chat in self.config.schedule.report_chats:
+            if moved.get(chat, chat) not in chats:
+                chats.append(moved.get(chat, chat))
         for binding in await self.store.bindings():
             if binding.district_id is None and binding.chat_id not in chats:
                 chats.append(binding.chat_id)
         return chats
+
+    async def move_chat(self, old_id: int, new_id: int) -> bool:
+        """A group was upgraded to a supergroup, which has a new id: its binding, its waiting
+        messages and, for a `report_chats` entry, the reports follow it. True when news."""
+        return await self.store.move_chat(old_id, new_id, self.clock())
+
+    def is_report_chat(self, chat_id: int) -> bool:
+        return chat_id in self.config.schedule.report_chats
 
     # -- updates -----------------------------------------------------------------
 

@@ -140,6 +140,7 @@ class BotApiStandIn:
         self._changed = asyncio.Condition()
         self._chats: dict[int, dict[str, Any]] = {}
         self._removed: set[int] = set()  # groups that have removed the bot
+        self._upgraded: dict[int, int] = {}  # groups that became supergroups: their new ids
         self._by_id: dict[tuple[int, int], Sent] = {}
         self._window: list[float] = []
         self._runner: web.AppRunner | None = None
@@ -188,19 +189,11 @@ class BotApiStandIn:
         if handler is None:
             return _error(404, "Not Found: method not found")
         if method in ("sendMessage", "sendDocument") and self._over_rate():
-            return web.json_response(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1},
-                },
-                status=429,
-            )
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         try:
             result = await handler(params)
         except _ApiError as exc:
-            return _error(exc.code, exc.description)
+            return _error(exc.code, exc.description, exc.parameters)
         return web.json_response({"ok": True, "result": result})
 
     def _over_rate(self) -> bool:
@@ -293,6 +286,12 @@ class BotApiStandIn:
         chat_id = int(params["chat_id"])
         if chat_id in self._removed:
             raise _ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+        if chat_id in self._upgraded:
+            raise _ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self._upgraded[chat_id]},
+            )
         if chat_id < 0 and chat_id not in self._chats:
             raise _ApiError(400, "Bad Request: chat not found")
         if not text and document is None:
@@ -326,6 +325,17 @@ class BotApiStandIn:
     def remove_bot(self, chat_id: int) -> None:
         """The group's admins remove the bot: sending there is Forbidden from now on."""
         self._removed.add(chat_id)
+
+    async def upgrade_group(self, old_id: int, new_id: int, tell: bool) -> None:
+        """The group becomes a supergroup with a new id, as Telegram does when a group grows
+        or gets public; with `tell`, the bot hears it in an update, else only when it sends."""
+        self._upgraded[old_id] = new_id
+        self._chats[new_id] = {**self._chats[old_id], "id": new_id, "type": "supergroup"}
+        self._chats[old_id]["type"] = "group"
+        if tell:
+            message = self._message(SimUser(999_999, "Group admin"), old_id)
+            message["migrate_to_chat_id"] = new_id
+            await self.push({"message": message})
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         return self._chats.get(chat_id) or {"id": chat_id, "type": "private"}
@@ -468,16 +478,20 @@ class BotApiStandIn:
 
 
 class _ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(
+        self, code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
 
 
-def _error(code: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": code, "description": description}, status=code
-    )
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
 
 
 async def _params(request: web.Request, documents: dict[str, bytes]) -> dict[str, Any]:

@@ -853,6 +853,40 @@ class SqliteStore:
         )
         return [Binding(*r) for r in rows]
 
+    async def move_chat(self, old_id: int, new_id: int, now: float) -> bool:
+        """A group became a supergroup with a new id: its binding and its waiting messages
+        move with it. Returns whether this was news (not moved before)."""
+
+        def work(db: sqlite3.Connection) -> bool:
+            known = _q1(db, "SELECT new_id FROM moved_chats WHERE old_id = ?", (old_id,))
+            db.execute(
+                "INSERT INTO moved_chats (old_id, new_id, moved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id",
+                (old_id, new_id, now),
+            )
+            # a binding the new id already has is the newer one: it stays
+            db.execute(
+                "UPDATE OR IGNORE bindings SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            db.execute("DELETE FROM bindings WHERE chat_id = ?", (old_id,))
+            db.execute(
+                "UPDATE OR IGNORE outbox SET chat_id = ? "
+                "WHERE chat_id = ? AND sent_at IS NULL AND failed_at IS NULL",
+                (new_id, old_id),
+            )
+            # what stayed behind is already queued for the new id under the same key
+            db.execute(
+                "UPDATE outbox SET failed_at = ?, error = 'the chat moved' "
+                "WHERE chat_id = ? AND sent_at IS NULL AND failed_at IS NULL",
+                (now, old_id),
+            )
+            return known is None or known[0] != new_id
+
+        return await self._transact(work)
+
+    async def moved_chats(self) -> dict[int, int]:
+        return dict(await self._all("SELECT old_id, new_id FROM moved_chats"))
+
     async def add_announcement(self, task_id: int, chat_id: int, message_id: int) -> None:
         def work(db: sqlite3.Connection) -> None:
             _announced(db, task_id, chat_id, message_id)

@@ -89,3 +89,28 @@ def test_retry_after_is_read_in_the_form_ptb_keeps() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PTB warns on the deprecated whole seconds
         assert RetryAfter(3).retry_after == timedelta(seconds=3)
+
+
+async def test_a_chat_that_moves_takes_its_binding_and_waiting_messages(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "outbox.db")
+    try:
+        await store.bind_chat(-100, None, 1, now=1.0, title="HQ")
+        await store.enqueue(
+            [
+                Outgoing("tally:1", -100, "en", text="12:00"),
+                Outgoing("tally:2", -100, "en", text="12:30"),
+                Outgoing("tally:2", -200, "en", text="12:30"),  # already queued at the new id
+            ],
+            now=1.0,
+        )
+        assert await store.move_chat(-100, -200, now=2.0)
+        assert not await store.move_chat(-100, -200, now=3.0)  # told twice: no news
+        assert [b.chat_id for b in await store.bindings()] == [-200]
+        assert await store.moved_chats() == {-100: -200}
+        due = await store.due_outbox(3.0, 10)
+        assert sorted((i.message.key, i.message.chat_id) for i in due) == [
+            ("tally:1", -200),
+            ("tally:2", -200),
+        ]
+    finally:
+        await store.close()

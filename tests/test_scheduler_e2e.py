@@ -142,6 +142,48 @@ async def test_gone_chats_are_skipped_and_a_removed_group_is_unbound(
             await api.wait_for(lambda: len(reports(api)) > count, timeout=10)
 
 
+async def test_groups_that_become_supergroups_are_followed_to_their_new_ids(
+    config: Config, city_csv: Path
+) -> None:
+    south_group, new_south, new_north, new_reports = -100400, -100401, -100201, -100301
+    async with stand_in() as api:
+        api.group(REPORTS, "City HQ")
+        api.group(NORTH_GROUP, "North crews")
+        api.group(south_group, "South crews")
+        cfg = scheduled(config, api, city_csv, tally_every=1)
+        async with running_bot(cfg) as running:
+            store = running.service.store
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher North")
+            await api.ask(DISPATCH, "/bind North", chat_id=NORTH_GROUP)
+            await api.ask(COORD, "/bind South", chat_id=south_group)
+            await api.wait_for(lambda: len(reports(api)) >= 1)
+            # the bot hears of South's upgrade in an update; of the others only when it
+            # sends there and Telegram answers with the new id
+            await api.upgrade_group(south_group, new_south, tell=True)
+            for _ in range(100):
+                if new_south in {b.chat_id for b in await store.bindings()}:
+                    break
+                await asyncio.sleep(0.05)
+            await api.upgrade_group(NORTH_GROUP, new_north, tell=False)
+            await api.upgrade_group(REPORTS, new_reports, tell=False)
+            await api.ask(DISPATCH, "/newtask Station Road 2")
+            await api.ask(COORD, "/newtask River Road 1")
+            north = await api.wait_for(lambda: [s for s in api.sent[new_north] if "#1" in s.text])
+            await api.wait_for(lambda: [s for s in api.sent[new_south] if "#2" in s.text])
+            await api.wait_for(lambda: [s for s in api.sent[new_reports] if "Scheduled" in s.text])
+            assert {b.chat_id for b in await store.bindings()} == {new_north, new_south}
+            # the announcement in the new group works as before
+            await api.locate(CADRE, *STATION)
+            assert "joined" in (await api.click(CADRE, north[0], "Accept"))["text"]
+            count = len(api.sent[new_reports])
+            await api.wait_for(lambda: len(api.sent[new_reports]) > count)
+        # nothing more reached the old ids, and no report period came twice
+        assert not [s for s in api.sent[NORTH_GROUP] if "#1" in s.text]
+        assert not [s for s in api.sent[south_group] if "#2" in s.text]
+        texts = [s.text for s in api.sent[REPORTS] + api.sent[new_reports]]
+        assert len(texts) == sent_rows(cfg.database, new_reports) + sent_rows(cfg.database, REPORTS)
+
+
 def waiting_rows(database: Path) -> list[tuple[str, int]]:
     """(key, chat) of every message the outbox still has to send."""
     with sqlite3.connect(database) as db:
