@@ -80,4 +80,7 @@ async def _sweep(context: Context) -> None:
 
 
 async def _deliver(context: Context) -> None:
-    await courier(context).deliver()
+    # a delivery may outlast the poll interval (one announcement to 200 groups at Telegram's
+    # rate takes 7 s), and APScheduler would then skip this job with a warning every 2 s:
+    # the job only starts a delivery, and the courier folds overlapping ones together
+    deliver_soon(context)
