@@ -1,11 +1,16 @@
-"""Task announcements, edited as people join and finish (they are sent by the outbox)."""
+"""Task announcements, edited as people join and finish (they are sent by the outbox).
+
+An edit Telegram cannot take now (an outage, a flood wait) is not lost: the task is
+marked stale and the courier edits it again once Telegram answers, so a group never
+keeps showing "0/3 open" for a task three people took during the outage.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Bot
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from handlers.buttons import task_buttons
 from snowbot.render import task_line
@@ -15,6 +20,8 @@ from storage.records import Task
 
 log = logging.getLogger("snowbot.announce")
 
+STALE_BATCH = 20  # stale tasks edited per delivery
+
 
 async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int]]:
     """Bring every announcement of the task up to date ("2/3", done, cancelled).
@@ -22,6 +29,34 @@ async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int
     Returns the (chat id, message id) of each announcement, edited or not.
     """
     places = await service.store.announcements(task.id)
+    if not await _edit(bot, service, task, places):
+        await service.store.mark_stale([task.id], service.clock())
+    return places
+
+
+async def refresh_stale(bot: Bot, service: Snowbot) -> int:
+    """Edit the announcements that an outage left behind; returns how many tasks were done.
+
+    Stops at the first that still cannot be edited (Telegram is not back after all), and
+    leaves it and the rest marked.
+    """
+    store = service.store
+    taken = await store.take_stale(STALE_BATCH)
+    if not taken:
+        return 0
+    incident = await service.incident()
+    for done, task_id in enumerate(taken):
+        task = await store.get_task(incident.id, task_id)
+        if task is None:  # a task of an ended incident: its announcements stay as they were
+            continue
+        if not await _edit(bot, service, task, await store.announcements(task_id)):
+            await store.mark_stale(taken[done:], service.clock())
+            return done
+    return len(taken)
+
+
+async def _edit(bot: Bot, service: Snowbot, task: Task, places: list[tuple[int, int]]) -> bool:
+    """Edit each announcement; False when Telegram could not take an edit now."""
     for chat_id, message_id in places:
         t = catalog(await service.chat_language(chat_id))
         try:
@@ -34,6 +69,9 @@ async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 log.warning("editing #%s in chat %s failed: %s", task.id, chat_id, exc)
+        except (NetworkError, RetryAfter) as exc:
+            log.warning("editing #%s in chat %s failed: %s; again later", task.id, chat_id, exc)
+            return False
         except TelegramError as exc:
             log.warning("editing #%s in chat %s failed: %s", task.id, chat_id, exc)
-    return places
+    return True

@@ -1,12 +1,16 @@
-"""Sending the outbox: announcements, scheduled reports, escalations and welfare messages.
+"""Sending the outbox: announcements, scheduled reports, escalations, welfare messages,
+and replies that Telegram could not take when they were made.
 
 Messages are queued in the database by the transaction that caused them; the
 courier sends them afterwards, oldest first within each chat, and records each
 one as sent once Telegram has taken it. Telegram's flood limits are the rate
-limiter's business, not ours: a 429 that outlasts its retries, a network error
-or a 5xx puts the message back with a backoff. A chat that is gone (the bot was
-removed, the group deleted) is not retried: a bound group is unbound and its
-dispatchers are told.
+limiter's business, not ours: a 429 that outlasts its retries puts the message
+back for as long as Telegram asks. A network error or a 5xx is an outage when
+nothing else gets through: then the courier knocks now and then (see `Courier`).
+A chat that is gone (the bot was removed, the group deleted) is not retried: a
+bound group is unbound and its dispatchers are told. A group that became a
+supergroup is followed to its new id. After each delivery, announcements that an
+outage kept from being edited are brought up to date.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from handlers.announce import refresh_stale
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
 from snowbot.outbox import chat_gone, compose, knock_delay, retry_delay
@@ -95,7 +100,10 @@ class Courier:
                 delivered, full = await self._round()
                 sent += delivered
                 if not full:
-                    return sent
+                    break
+            if not self.unreachable:  # edits an outage kept from the announcements
+                await refresh_stale(self.bot, self.service)
+            return sent
 
     async def _round(self) -> tuple[int, bool]:
         """One batch; returns (sent, whether to go on: the batch was full and all went well)."""

@@ -853,6 +853,34 @@ class SqliteStore:
         )
         return [Binding(*r) for r in rows]
 
+    async def mark_stale(self, task_ids: Sequence[int], now: float) -> None:
+        """These tasks' announcements could not all be edited: bring them up to date later."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT OR IGNORE INTO stale_announcements (task_id, since) VALUES (?, ?)",
+                [(task_id, now) for task_id in task_ids],
+            )
+
+        await self._transact(work)
+
+    async def take_stale(self, limit: int) -> list[int]:
+        """Up to `limit` tasks with stale announcements, oldest first, no longer marked
+        (whoever takes them edits them, and marks again what still fails)."""
+
+        def work(db: sqlite3.Connection) -> list[int]:
+            rows = db.execute(
+                "DELETE FROM stale_announcements WHERE task_id IN (SELECT task_id "
+                "FROM stale_announcements ORDER BY since LIMIT ?) RETURNING task_id",
+                (limit,),
+            ).fetchall()
+            return [int(r[0]) for r in rows]
+
+        # the common case, nothing stale, costs a read and no write transaction
+        if not (await self._one("SELECT EXISTS (SELECT 1 FROM stale_announcements)"))[0]:
+            return []
+        return await self._transact(work)
+
     async def move_chat(self, old_id: int, new_id: int, now: float) -> bool:
         """A group became a supergroup with a new id: its binding and its waiting messages
         move with it. Returns whether this was news (not moved before)."""
