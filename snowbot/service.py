@@ -596,9 +596,10 @@ class Snowbot:
         and groups bound with /bind all."""
         moved = await self.store.moved_chats()
         chats: list[int] = []
-        for chat in self.config.schedule.report_chats:
-            if moved.get(chat, chat) not in chats:
-                chats.append(moved.get(chat, chat))
+        for configured in self.config.schedule.report_chats:
+            chat = moved.get(configured, configured)
+            if chat not in chats:
+                chats.append(chat)
         for binding in await self.store.bindings():
             if binding.district_id is None and binding.chat_id not in chats:
                 chats.append(binding.chat_id)

@@ -229,14 +229,14 @@ MIGRATIONS: dict[int, str] = {
     -- a reply Telegram could not take when it was made (an outage) waits here with its
     -- buttons or keyboard, as Bot API JSON
     ALTER TABLE outbox ADD COLUMN markup TEXT;
-    -- a group upgraded to a supergroup gets a new id; a report chat in the config keeps
-    -- its old one, which this maps to the new
     -- tasks whose announcements could not be edited (Telegram unreachable): they are
     -- brought up to date ("2/3", done) when it answers again
     CREATE TABLE stale_announcements (
         task_id INTEGER PRIMARY KEY REFERENCES tasks(id),
         since REAL NOT NULL
     );
+    -- a group upgraded to a supergroup gets a new id; a report chat in the config keeps
+    -- its old one, which this maps to the new
     CREATE TABLE moved_chats (
         old_id INTEGER PRIMARY KEY,
         new_id INTEGER NOT NULL,
