@@ -11,16 +11,19 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator Wang", "en")
-DISPATCH = SimUser(50, "Dispatcher Li", "en")
-CADRE = SimUser(10, "Cadre Zhao", "en")
-LEADER = SimUser(11, "Leader Sun", "en")
-THIRD = SimUser(12, "Cadre Qian", "en")
-NORTH_GROUP = -100200
-CITY_GROUP = -100300
-STATION = (50.2401, 127.5001)
+from tests.harness import (
+    CADRE,
+    CITY_GROUP,
+    COORD,
+    DISPATCH,
+    LEADER,
+    NORTH_GROUP,
+    STATION,
+    THIRD,
+    bot_config,
+    running_bot,
+    stand_in,
+)
 
 
 async def test_the_whole_loop(config: Config, city_csv: Path) -> None:

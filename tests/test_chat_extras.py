@@ -9,12 +9,7 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.service import Snowbot
-from snowbot.standin import SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-CADRE = SimUser(10, "Cadre", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import CADRE, COORD, STATION, bot_config, running_bot, stand_in
 
 
 async def test_a_photo_captioned_done_completes_and_keeps_the_proof(

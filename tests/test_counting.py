@@ -8,10 +8,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from storage.records import CheckInKind, TaskStatus
-from tests.conftest import FakeClock, person
-
-STATION = (50.2401, 127.5001)  # beside Station Road, North
-RIVER = (50.2001, 127.5001)  # beside River Road, South
+from tests.harness import RIVER, STATION, FakeClock, person
 
 
 async def dispatcher(bot: Snowbot, user_id: int = 50) -> object:

@@ -15,7 +15,7 @@ from snowbot.geo import StreetIndex, midpoint
 from snowbot.refusals import Refused
 from snowbot.service import Snowbot
 from storage.records import Street
-from tests.conftest import ROOT, person
+from tests.harness import ROOT, person
 
 
 def street(i: int, lat: float, lon: float, name: str = "") -> Street:

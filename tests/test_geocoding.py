@@ -18,8 +18,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Posted, Proposed, Snowbot
 from snowbot.standin import SimUser
-from tests.conftest import FakeClock, person
-from tests.harness import bot_config, stand_in
+from tests.harness import FakeClock, bot_config, person, stand_in
 
 COLLEGE = (50.2402, 127.5004)  # "Heihe College": beside Station Road
 

@@ -21,7 +21,7 @@ from snowbot.roles import Role
 from snowbot.service import parse_count, parse_task_id
 from snowbot.standin import SimUser
 from storage.records import District, Street
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import CADRE, COORD, bot_config, running_bot, stand_in
 
 # text as people and attackers type it: controls, astral planes, SQL, very long runs
 HOSTILE = st.one_of(
@@ -137,8 +137,6 @@ def test_config_values_are_accepted_or_named(data: dict[str, dict[str, object]])
         assert ":" in str(exc)
 
 
-CADRE = SimUser(10, "Cadre", "en")
-COORD = SimUser(1, "Coordinator", "en")
 HOSTILE_MESSAGES = [
     "/newtask '; DROP TABLE tasks; --",
     "/checkin 1 OR 1=1",

@@ -13,9 +13,7 @@ from pathlib import Path
 from snowbot.config import load_config
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.conftest import ROOT
-
-STATION = (50.2401, 127.5001)
+from tests.harness import ROOT, STATION
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:

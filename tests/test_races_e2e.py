@@ -7,11 +7,7 @@ from pathlib import Path
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-DISPATCH = SimUser(50, "Dispatcher", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import COORD, DISPATCH, STATION, bot_config, running_bot, stand_in
 
 
 async def _crowd(api: BotApiStandIn, first: int, n: int) -> list[SimUser]:

@@ -7,11 +7,7 @@ from pathlib import Path
 from snowbot.config import Config
 from snowbot.service import Snowbot
 from snowbot.standin import SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-CADRE = SimUser(10, "Cadre", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import CADRE, COORD, STATION, bot_config, running_bot, stand_in
 
 
 async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path) -> None:

@@ -5,13 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from snowbot.config import Config
-from snowbot.standin import SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-NORTH_DISPATCHER = SimUser(60, "North dispatcher", "en")
-CADRE = SimUser(10, "Cadre", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import CADRE, COORD, NORTH_DISPATCHER, STATION, bot_config, running_bot, stand_in
 
 
 async def test_refusals(config: Config, city_csv: Path) -> None:

@@ -14,16 +14,20 @@ from pathlib import Path
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import (
+    CADRE,
+    COORD,
+    DISPATCH,
+    NORTH_GROUP,
+    STATION,
+    bot_config,
+    running_bot,
+    stand_in,
+)
 
-COORD = SimUser(1, "Coordinator Wang", "en")
-DISPATCH = SimUser(50, "Dispatcher Li", "en")
-CADRE = SimUser(10, "Cadre Zhao", "en")
 HELPER = SimUser(11, "Cadre Sun", "en")
 REPORTS = -100300
-NORTH_GROUP = -100200
 GONE = -100999  # a report chat that does not exist (any more)
-STATION = (50.2401, 127.5001)
 
 
 def scheduled(config: Config, api: BotApiStandIn, city_csv: Path, **durations: float) -> Config:

@@ -21,12 +21,11 @@ from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
 from storage.records import Outgoing
-from tests.conftest import FakeClock, person
+from tests.harness import STATION, FakeClock, person
 
 REPORTS = -500  # a report chat from the config
 HQ = -600  # a group bound with /bind all
 NORTH_GROUP = -700
-STATION = (50.2401, 127.5001)
 HOUR = 3600.0
 
 
