@@ -5,10 +5,13 @@ Helpers the tests import live in `tests/harness.py`, not here.
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from snowbot.config import Config, parse_config
@@ -48,3 +51,14 @@ def workdir(tmp_path: Path) -> Path:
     )
     (tmp_path / "city.csv").write_text(SMALL_CITY, "utf-8")
     return tmp_path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A safety net under the try/finally of every fixture: a database a failed test left
+    open has a live aiosqlite thread, which would keep the process from exiting (pytest
+    prints "1 failed" and hangs). Stop every such thread so the run ends with its result."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for obj in gc.get_objects():
+            if isinstance(obj, aiosqlite.Connection):
+                obj.stop()

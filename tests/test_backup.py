@@ -53,8 +53,10 @@ async def test_a_backup_taken_while_the_bot_writes_is_consistent(workdir: Path) 
 
 async def test_restore_refuses_what_is_not_a_usable_snowbot_database(workdir: Path) -> None:
     bot = await _bot(workdir)
-    await bot.check_in(await person(bot, 10), *STATION)
-    await bot.close()
+    try:
+        await bot.check_in(await person(bot, 10), *STATION)
+    finally:
+        await bot.close()
     (workdir / "notes.txt").write_text("not a database", "utf-8")
     other = sqlite3.connect(workdir / "other.db")
     other.execute("CREATE TABLE things (x)")

@@ -18,7 +18,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Posted, Proposed, Snowbot
 from snowbot.standin import SimUser
-from tests.harness import FakeClock, bot_config, person, stand_in
+from tests.harness import FakeClock, bot_config, opened_bot, person, stand_in
 
 COLLEGE = (50.2402, 127.5004)  # "Heihe College": beside Station Road
 
@@ -38,20 +38,11 @@ class StandInGeocoder:
         pass
 
 
-async def open_bot(
-    config: Config, clock: FakeClock, city_csv: Path, geocoder: StandInGeocoder | None
-) -> Snowbot:
-    service = await Snowbot.open(config, clock, geocoder)
-    await service.import_streets(city_csv)
-    return service
-
-
 @pytest.fixture
 async def geo_bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator[Snowbot]:
     geocoder = StandInGeocoder({"Heihe College": COLLEGE, "Far Farm": (50.6, 127.5)})
-    service = await open_bot(config, clock, city_csv, geocoder)
-    yield service
-    await service.close()
+    async with opened_bot(config, clock, city_csv, geocoder=geocoder) as service:
+        yield service
 
 
 async def test_a_geocoded_place_is_snapped_to_a_street_and_posted_once_confirmed(
@@ -104,15 +95,12 @@ async def test_a_slow_geocoder_falls_back_to_suggestions_in_time(
 ) -> None:
     config = replace(config, geo=replace(config.geo, geocoder_timeout=timedelta(seconds=1)))
     slow = StandInGeocoder({"Heihe College": COLLEGE}, delay=30)
-    service = await open_bot(config, clock, city_csv, slow)
-    try:
+    async with opened_bot(config, clock, city_csv, geocoder=slow) as service:
         with pytest.raises(Refused) as refused:
             await asyncio.wait_for(
                 service.post_task(await person(service, 1), ["Heihe", "College"]), timeout=5
             )
         assert refused.value.key == "newtask.unknown_street"
-    finally:
-        await service.close()
 
 
 async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> None:

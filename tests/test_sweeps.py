@@ -21,7 +21,7 @@ from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
 from storage.records import Outgoing
-from tests.harness import STATION, FakeClock, person
+from tests.harness import STATION, FakeClock, opened_bot, person
 
 REPORTS = -500  # a report chat from the config
 HQ = -600  # a group bound with /bind all
@@ -32,10 +32,8 @@ HOUR = 3600.0
 @pytest.fixture
 async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator[Snowbot]:
     config = replace(config, schedule=replace(config.schedule, report_chats=(REPORTS,)))
-    service = await Snowbot.open(config, clock)
-    await service.import_streets(city_csv)
-    yield service
-    await service.close()
+    async with opened_bot(config, clock, city_csv) as service:
+        yield service
 
 
 async def drain(bot: Snowbot) -> list[Outgoing]:
@@ -77,11 +75,8 @@ async def test_the_tally_goes_to_every_report_chat_once_per_period(
 
 
 async def test_no_report_chats_means_no_report(config: Config, clock: FakeClock) -> None:
-    service = await Snowbot.open(config, clock)
-    try:
+    async with opened_bot(config, clock) as service:
         assert await Sweeps(service).tally_report() == 0
-    finally:
-        await service.close()
 
 
 async def test_the_daily_summary_counts_the_day_and_comes_once(
@@ -200,12 +195,8 @@ async def test_a_sweep_after_a_restart_sends_nothing_twice(
     clock.advance(8 * HOUR)
     first = await Sweeps(bot).everything()
     assert first.reports == 2 and first.escalations == 2 and first.closed == 1
-    reopened = await Snowbot.open(bot.config, clock)
-    try:
-        again = await Sweeps(reopened).everything()
-        assert again.total == 0
-    finally:
-        await reopened.close()
+    async with opened_bot(bot.config, clock) as reopened:
+        assert (await Sweeps(reopened).everything()).total == 0
 
 
 async def test_a_sweep_that_was_down_for_three_periods_escalates_once(
