@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -34,6 +34,7 @@ from handlers.inbox import InboxBot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
+from snowbot.errors import ConfigError
 from snowbot.geocoding import Geocoder
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
@@ -249,7 +250,13 @@ async def start_bot(
 async def run_polling(config: Config) -> None:
     """`snowbot run`: poll until SIGINT or SIGTERM."""
     config.require_token()
-    running = await start_bot(config)
+    try:
+        running = await start_bot(config)
+    except InvalidToken:  # its message holds the token: never print it
+        raise ConfigError(
+            "telegram.token: Telegram refused this token (revoked? ask @BotFather for the "
+            "current one)"
+        ) from None
     log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
