@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import subprocess
@@ -159,13 +160,15 @@ def no_errors(caplog: pytest.LogCaptureFixture, api: BotApiStandIn | None = None
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], what: str, timeout: float = 10.0, every: float = 0.02
+    check: Callable[[], Awaitable[T] | T], what: str, timeout: float = 10.0, every: float = 0.02
 ) -> T:
-    """Await `check()` until it returns something truthy, and return it; past the deadline,
-    fail naming `what` (a wait that ends silently would let the test go on regardless)."""
+    """Call (and await) `check()` until it returns something truthy, and return that; past
+    the deadline, fail naming `what` (a wait that ends silently lets the test go on as if)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        result = await check()
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
