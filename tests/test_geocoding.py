@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from snowbot import limits
 from snowbot.config import Config
 from snowbot.geocoding import Box, NominatimGeocoder
 from snowbot.refusals import Refused
@@ -72,13 +73,31 @@ async def test_only_the_dispatcher_who_asked_can_confirm(geo_bot: Snowbot) -> No
     await geo_bot.grant(coordinator, 51, Role.DISPATCHER, "North")
     asked = await geo_bot.post_task(await person(geo_bot, 50), ["Heihe", "College"])
     assert isinstance(asked, Proposed)
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as refused:
         await geo_bot.post_proposal(await person(geo_bot, 51), asked.id)
+    assert refused.value.key == "newtask.proposal_gone"
+    assert (await geo_bot.post_proposal(await person(geo_bot, 50), asked.id)).task.id == 1
     # a dispatcher bound to South cannot post a place in North
     await geo_bot.grant(coordinator, 52, Role.DISPATCHER, "South")
     with pytest.raises(Refused) as other:
         await geo_bot.post_task(await person(geo_bot, 52), ["Heihe", "College"])
     assert other.value.key == "refuse.other_district"
+
+
+async def test_a_proposal_waits_an_hour_for_its_confirmation_and_no_longer(
+    geo_bot: Snowbot, clock: FakeClock
+) -> None:
+    coordinator = await person(geo_bot, 1)
+    on_time = await geo_bot.post_task(coordinator, ["Heihe", "College"])
+    late = await geo_bot.post_task(coordinator, ["Heihe", "College", "2"])
+    assert isinstance(on_time, Proposed) and isinstance(late, Proposed)
+    clock.advance(limits.PROPOSAL_SECONDS)  # the last moment it can still be posted
+    assert (await geo_bot.post_proposal(coordinator, on_time.id)).task.needed == 1
+    clock.advance(1)
+    with pytest.raises(Refused) as refused:
+        await geo_bot.post_proposal(coordinator, late.id)
+    assert refused.value.key == "newtask.proposal_gone"
+    assert (await geo_bot.tally()).tasks["open"] == 1
 
 
 @pytest.mark.parametrize("words", [["Nowhere", "Lane"], ["Far", "Farm"]])
