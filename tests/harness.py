@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -136,6 +138,19 @@ async def stand_in() -> AsyncIterator[BotApiStandIn]:
         yield api
     finally:
         await api.stop()
+
+
+def location_update(update_id: int, user: SimUser, lat: float, lon: float) -> str:
+    """A Telegram update (as JSON) in which `user` shares a location in a private chat."""
+    chat = {"id": user.id, "type": "private", "first_name": user.first_name}
+    message = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user.as_json(),
+        "location": {"latitude": lat, "longitude": lon},
+    }
+    return json.dumps({"update_id": update_id, "message": message})
 
 
 # -- checks that fail loudly ---------------------------------------------------------------
