@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.buttons import decode, encode
-from snowbot.config import parse_config
+from snowbot.config import Config, parse_config
 from snowbot.directory import Directory
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError, GazetteerError
@@ -21,7 +21,7 @@ from snowbot.roles import Role
 from snowbot.service import parse_count, parse_task_id
 from snowbot.standin import SimUser
 from storage.records import District, Street
-from tests.harness import CADRE, COORD, bot_config, running_bot, stand_in
+from tests.harness import CADRE, COORD, bot_config, no_errors, running_bot, stand_in
 
 # text as people and attackers type it: controls, astral planes, SQL, very long runs
 HOSTILE = st.one_of(
@@ -173,11 +173,8 @@ HOSTILE_MESSAGES = [
 
 @pytest.mark.parametrize("user", [CADRE, COORD], ids=["cadre", "coordinator"])
 async def test_thirty_hostile_messages_are_answered_and_change_no_count(
-    config: object, city_csv: Path, user: SimUser
+    config: Config, city_csv: Path, user: SimUser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from snowbot.config import Config
-
-    assert isinstance(config, Config)
     async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
         before = (await running.service.tally()).as_json()
         for text in HOSTILE_MESSAGES:
@@ -193,3 +190,5 @@ async def test_thirty_hostile_messages_are_answered_and_change_no_count(
         before_start = api.count(user.id)
         await api.say(user, "/start")
         await api.wait_for(lambda: any("Hello" in m.text for m in api.sent[user.id][before_start:]))
+    # every one was understood or refused: none reached the error handler
+    no_errors(caplog, api)
