@@ -9,7 +9,17 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.service import Snowbot
-from tests.harness import CADRE, COORD, STATION, bot_config, running_bot, stand_in
+from tests.harness import (
+    CADRE,
+    COORD,
+    NORTH_GROUP,
+    STATION,
+    bot_config,
+    no_errors,
+    running_bot,
+    said,
+    stand_in,
+)
 
 
 async def test_a_photo_captioned_done_completes_and_keeps_the_proof(
@@ -68,3 +78,28 @@ async def test_live_location_moves_the_shift_but_never_opens_one(
         assert "not on duty" in (await api.ask(CADRE, "/checkout")).text
         tally = await bot.tally()
         assert (tally.person_times, tally.on_duty) == (1, 0)
+
+
+async def test_a_cancel_ends_the_task_everywhere(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        api.group(NORTH_GROUP, "North crews")
+        await api.ask(COORD, "/bind North", chat_id=NORTH_GROUP)
+        before = api.count(NORTH_GROUP)
+        posted = await api.ask(COORD, "/newtask Station Road 2")
+        announcement = await api.reply(NORTH_GROUP, before)
+        await api.locate(CADRE, *STATION)
+        assert "joined" in (await api.click(CADRE, announcement, "Accept"))["text"]
+
+        cancelled = await api.ask(COORD, "/cancel 1")
+        assert cancelled.text == said("cancel.ok", id=1)
+        # the announcements lose their buttons and say so (the group in Chinese)
+        await api.wait_for(lambda: "已取消" in announcement.text and not announcement.buttons)
+        await api.wait_for(lambda: "cancelled" in posted.text and not posted.buttons)
+        tally = await running.service.tally()
+        assert tally.tasks == {"open": 0, "in_progress": 0, "done": 0, "cancelled": 1}
+        assert (await api.ask(CADRE, "/done 1")).text == said("task.is_cancelled", id=1)
+        assert (await api.ask(COORD, "/cancel 1")).text == said("task.is_cancelled", id=1)
+        assert "#1" not in (await api.ask(CADRE, "/tasks")).text
+    no_errors(caplog, api)
