@@ -8,7 +8,7 @@ from pathlib import Path
 
 from snowbot.gazetteer import read_gazetteer
 from storage.migrations import LATEST
-from storage.records import AcceptOutcome
+from storage.records import AcceptOutcome, Outgoing
 from storage.sqlite import SqliteStore
 from tests.harness import opened_store
 
@@ -113,3 +113,22 @@ async def test_reimporting_the_same_file_changes_nothing(tmp_path: Path, city_cs
         second = await store.import_streets(rows)
         assert (first.added, second.added, second.moved, second.unchanged) == (7, 0, 0, 7)
         assert await store.streets() == before
+
+
+async def test_a_write_that_fails_in_a_group_commit_leaves_nothing_and_spoils_nothing(
+    tmp_path: Path,
+) -> None:
+    """Writes arriving together commit together; one that fails halfway (here its second
+    message names a task that does not exist) must take back its first half and let the
+    others commit."""
+    no_task = Outgoing("b", 1, "en", task_id=999, template="newtask.announce")
+    half = [Outgoing("a", 1, "en", text="kept?"), no_task]
+    whole = [Outgoing("c", 2, "en", text="other chat")]
+    async with opened_store(tmp_path / "batch.db") as store:
+        failed, done = await asyncio.gather(
+            store.enqueue(half, now=1.0), store.enqueue(whole, now=1.0), return_exceptions=True
+        )
+        assert isinstance(failed, sqlite3.IntegrityError) and done == 1
+        assert [i.message.key for i in await store.due_outbox(2.0, 10)] == ["c"]
+        # and the connection is sound for what comes next
+        assert await store.enqueue([Outgoing("d", 3, "en", text="later")], now=2.0) == 1
