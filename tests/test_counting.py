@@ -166,10 +166,13 @@ async def test_refusals_change_nothing(bot: Snowbot) -> None:
         await bot.check_in(cadre, 51.0, 127.5)
     assert far.value.key == "checkin.too_far"
     for lat, lon in ((0.0, 0.0), (91.0, 0.0), (float("nan"), 1.0)):
-        with pytest.raises(Refused):
+        with pytest.raises(Refused) as impossible:
             await bot.check_in(cadre, lat, lon)
-    with pytest.raises(Refused):
-        await bot.ask_check_in(cadre, 0)
+        assert impossible.value.key == "checkin.bad_location"
+    for count in (0, 501):
+        with pytest.raises(Refused) as team:
+            await bot.ask_check_in(cadre, count)
+        assert team.value.key == "checkin.bad_count"
     with pytest.raises(Refused) as off_duty:
         await bot.accept(cadre, 1)
     assert off_duty.value.key == "accept.not_on_duty"
@@ -218,8 +221,9 @@ async def test_a_bound_dispatcher_closes_outside_their_district_only_what_they_j
     await bot.check_in(north, *RIVER)
     await bot.accept(north, first.id)
     assert (await bot.complete(north, first.id)).task.status == TaskStatus.DONE
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as not_joined:
         await bot.complete(north, second.id)
+    assert not_joined.value.key == "refuse.other_district"
 
 
 async def test_grant_before_the_user_ever_wrote(bot: Snowbot) -> None:
@@ -229,8 +233,10 @@ async def test_grant_before_the_user_ever_wrote(bot: Snowbot) -> None:
     assert newcomer.role == Role.DISPATCHER
     await bot.revoke(coordinator, 777)
     assert (await person(bot, 777)).role == Role.CADRE
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as stays:
         await bot.revoke(coordinator, 1)  # config coordinators stay
+    assert stays.value.key == "grant.config_coordinator"
+    assert (await person(bot, 1)).role == Role.COORDINATOR
 
 
 async def test_tally_agrees_with_a_full_recount(bot: Snowbot, clock: FakeClock) -> None:

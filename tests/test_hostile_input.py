@@ -3,7 +3,7 @@ refuses it cleanly; through the real bot, nothing changes and everyone gets an a
 
 from __future__ import annotations
 
-import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -80,9 +80,22 @@ def test_callback_data_decodes_or_is_refused(data: str | None) -> None:
 @given(HOSTILE)
 def test_roles_and_durations(text: str) -> None:
     role = Role.parse(text)
-    assert role is None or isinstance(role, Role)
-    with contextlib.suppress(ValueError):
-        parse_duration(text)
+    if role is not None:  # only a role's own name, as typed
+        assert text.strip().lower() in ROLE_NAMES[role]
+    try:
+        duration = parse_duration(text)
+    except ValueError as refused:
+        assert "is not a duration like 45s, 30m or 8h" in str(refused)
+    else:
+        assert duration.total_seconds() >= 0
+        assert re.fullmatch(r"(\d+[smhd])+", text.strip().lower())
+
+
+ROLE_NAMES = {
+    Role.CADRE: {"cadre", "volunteer", "干部", "志愿者"},
+    Role.DISPATCHER: {"dispatcher", "调度", "调度员"},
+    Role.COORDINATOR: {"coordinator", "协调", "协调员"},
+}
 
 
 @FAST
@@ -95,16 +108,28 @@ def test_street_names_match_or_suggest(words: list[str]) -> None:
     ]
     directory = Directory(streets, [District(1, "North"), District(2, "South")])
     match = directory.match_leading(words)
-    assert len(match.streets) <= 3 and len(match.rest) <= len(words)
-    directory.suggest(" ".join(words))
+    # what matched is a leading run of the words, and the rest is what follows it
+    assert match.rest == words[len(words) - len(match.rest) :]
+    if match.streets:
+        assert len(match.streets) == 1  # no two streets here share a name
+        assert len(match.rest) < len(words)
+    else:
+        assert match.rest == words
+    suggested = directory.suggest(" ".join(words))
+    assert len(suggested) <= 5 and all(s in streets for s in suggested)
 
 
 @FAST
 @given(st.binary(max_size=400))
 def test_gazetteer_files_import_or_are_refused_whole(data: bytes) -> None:
     for parse in (parse_gazetteer_csv, parse_gazetteer_geojson):
-        with contextlib.suppress(GazetteerError):
-            parse(data, "f")
+        try:
+            rows = parse(data, "f")
+        except GazetteerError as refused:
+            assert str(refused).startswith("f")  # names the file (and the line or feature)
+        else:
+            assert rows and all(-90 <= r.lat <= 90 and -180 <= r.lon <= 180 for r in rows)
+            assert all(r.name.strip() and r.district.strip() for r in rows)
 
 
 @FAST

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -250,5 +250,5 @@ def test_durations_below_a_minute_read_in_seconds() -> None:
     from snowbot.render import duration
 
     assert duration(catalog("en"), 8.6) == "8 s"
+    assert duration(catalog("en"), 1) == "1 s"  # the shortest a schedule setting may be
     assert duration(catalog("zh"), 90) == "1 分钟"
-    assert timedelta(seconds=1)  # the smallest configurable duration (see config)
