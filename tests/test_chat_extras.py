@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from tests.harness import (
     NORTH_GROUP,
     STATION,
     bot_config,
+    eventually,
     no_errors,
     running_bot,
     said,
@@ -63,16 +63,13 @@ async def test_live_location_moves_the_shift_but_never_opens_one(
         person = await bot.person(CADRE.id)
         assert person is not None
 
-        async def street_now() -> int | None:
-            shift = await bot.on_duty(person)
-            return shift.street_id if shift else None
-
         river = next(s.id for s in bot.directory.streets if s.name == "River Road")
-        for _ in range(100):
-            if await street_now() == river:
-                break
-            await asyncio.sleep(0.05)
-        assert await street_now() == river
+
+        async def at_the_river() -> bool:
+            shift = await bot.on_duty(person)
+            return shift is not None and shift.street_id == river
+
+        await eventually(at_the_river, "the live location moves the shift to River Road")
         await api.ask(CADRE, "/checkout")
         await api.share_location(CADRE, *STATION, live_edit=True)
         assert "not on duty" in (await api.ask(CADRE, "/checkout")).text
