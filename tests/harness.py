@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -189,6 +191,38 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not within {timeout} s: {what}")
         await asyncio.sleep(every)
+
+
+def recount(database: Path) -> dict[str, Any]:
+    """The current incident's totals, counted again from the raw rows with plain SQL: an
+    oracle that shares nothing with the tally's own counters and queries."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        (incident,) = db.execute("SELECT id FROM incidents WHERE ended_at IS NULL").fetchone()
+        person_times, on_duty, people = db.execute(
+            "SELECT COALESCE(SUM(headcount), 0), "
+            "COALESCE(SUM(headcount) FILTER (WHERE ended_at IS NULL), 0), "
+            "COUNT(DISTINCT user_id) FROM shifts WHERE incident_id = ?",
+            (incident,),
+        ).fetchone()
+        tasks = dict.fromkeys(("open", "in_progress", "done", "cancelled"), 0)
+        tasks.update(
+            db.execute(
+                "SELECT status, COUNT(*) FROM tasks WHERE incident_id = ? GROUP BY status",
+                (incident,),
+            ).fetchall()
+        )
+        (total,) = db.execute("SELECT COUNT(*) FROM streets").fetchone()
+        (served,) = db.execute(
+            "SELECT COUNT(DISTINCT street_id) FROM tasks WHERE incident_id = ? AND status = 'done'",
+            (incident,),
+        ).fetchone()
+    return {
+        "person_times": person_times,
+        "on_duty": on_duty,
+        "people": people,
+        "tasks": tasks,
+        "streets": {"total": total, "served": served, "unserved": total - served},
+    }
 
 
 # -- the command line, as an operator runs it --------------------------------------------

@@ -8,12 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from snowbot.config import load_config
-from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.harness import ROOT, STATION, stand_in
+from tests.harness import ROOT, STATION, opened_bot, recount, stand_in
 
 # `snowbot run`, with one library grown chatty: it logs every Bot API URL it calls, and the
 # URL holds the token (httpx does this at INFO). What `snowbot run` wires up must clean it.
@@ -89,18 +89,15 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
             bot.kill()
         await api.stop()
 
-    service = await Snowbot.open(load_config(str(config)))
-    try:
-        incident = await service.incident()
+    async with opened_bot(load_config(str(config)), time.time) as service:
         for user_id in acknowledged:
-            assert await service.store.open_shift(incident.id, user_id) is not None, user_id
-        tally = await service.tally()
-        # the counters agree with the raw rows: no shift without its count, none twice
-        raw = await service.store.recount(incident.id)
-        assert (tally.person_times, tally.on_duty, tally.people) == raw
-        assert tally.person_times == len(people)
-    finally:
-        await service.close()
+            cadre = await service.person(user_id)
+            assert cadre is not None and await service.on_duty(cadre) is not None, user_id
+        tally = (await service.tally()).as_json()
+    # the counters agree with the raw rows: no shift without its count, none twice
+    counted = recount(tmp_path / "kill.db")
+    assert {k: tally[k] for k in counted} == counted
+    assert counted["person_times"] == len(people)
     text = log.read_text("utf-8")
     assert "/bot<token>/getUpdates" in text  # the chatty library did log the URLs,
     assert api.token not in text  # and the token never reached the log
