@@ -103,11 +103,12 @@ async def test_done_serves_the_street(bot: Snowbot) -> None:
     done = await bot.complete(cadre, task.id, "cleared")
     assert done.task.status == TaskStatus.DONE
     tally = await bot.tally()
-    assert tally.streets_served == 1
+    assert (tally.streets_served, tally.streets_unserved) == (1, 6)
     assert "Station Road" not in {u.street for u in tally.unserved_streets}
     assert tally.tasks[TaskStatus.DONE] == 1
     assert tally.district("North") is not None
     assert tally.district("North").tasks_done == 1  # type: ignore[union-attr]
+    assert tally.district("South").tasks_done == 0  # type: ignore[union-attr]
     with pytest.raises(Refused) as twice:
         await bot.complete(cadre, task.id)
     assert twice.value.key == "task.is_done"
