@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.harness import (
@@ -19,13 +21,16 @@ from tests.harness import (
     STATION,
     THIRD,
     bot_config,
+    no_errors,
     running_bot,
     said,
     stand_in,
 )
 
 
-async def test_the_whole_loop(config: Config, city_csv: Path) -> None:
+async def test_the_whole_loop(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with stand_in() as api:
         cfg = bot_config(config, api, city_csv)
         api.group(NORTH_GROUP, "North district")
@@ -39,6 +44,7 @@ async def test_the_whole_loop(config: Config, city_csv: Path) -> None:
             answer = await api.ask(COORD, "/tally")
             assert "27 person-times" in answer.text
         assert api.commands["zh"] and api.commands[""]
+        no_errors(caplog, api)
 
 
 async def _loop(api: BotApiStandIn) -> None:
