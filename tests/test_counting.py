@@ -85,6 +85,7 @@ async def test_task_needing_two_refuses_the_third_accept(bot: Snowbot) -> None:
     with pytest.raises(Refused) as refused:
         await bot.accept(people[2], task.id)
     assert refused.value.key == "accept.full"
+    assert refused.value.params == {"id": task.id, "needed": 2}  # "it needs 2"
     with pytest.raises(Refused) as again:
         await bot.accept(people[0], task.id)
     assert again.value.key == "accept.already"

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 
 from snowbot import limits
+from snowbot.config import Config
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
-from tests.harness import FAR, RIVER, STATION, FakeClock, person
+from tests.harness import FAR, RIVER, STATION, FakeClock, opened_bot, person
 
 
 async def dispatcher(bot: Snowbot, user_id: int = 50, district: str | None = None) -> Person:
@@ -87,9 +89,13 @@ async def test_only_a_dispatcher_for_the_whole_city_binds_a_group_to_all(bot: Sn
     assert other.value.key == "refuse.other_district"
     assert await bot.report_chats() == [] and await bot.chats_for_district(2) == []
     assert await bot.bind(north, -100, "North", "North crews") == "North"
+    with pytest.raises(Refused) as unknown:
+        await bot.bind(north, -100, "Atlantis", "?")
+    assert unknown.value.key == "refuse.unknown_district"
     citywide = await dispatcher(bot, 61)
-    assert await bot.bind(citywide, -200, "all", "HQ") is None
-    assert await bot.report_chats() == [-200]
+    for chat, word in ((-200, "all"), (-201, "全部"), (-202, "全市")):
+        assert await bot.bind(citywide, chat, word, "HQ") is None
+    assert sorted(await bot.report_chats()) == [-202, -201, -200]
 
 
 @pytest.mark.parametrize("role", [Role.CADRE, Role.DISPATCHER])
@@ -164,3 +170,29 @@ async def test_what_a_spreadsheet_would_run_is_exported_as_text(bot: Snowbot) ->
     (shift,) = csv.DictReader(io.StringIO(files["shifts.csv"].decode()))
     assert shift["name"] == "'=cmd|' /C calc'!A0"
     assert shift["lat"] == "50.2401" and shift["headcount"] == "1"  # numbers are left alone
+
+
+async def test_unknown_tasks_and_an_empty_city_are_refused_by_name(
+    bot: Snowbot, config: Config, clock: FakeClock
+) -> None:
+    boss = await dispatcher(bot)
+    for act in (bot.complete(boss, 999), bot.cancel(boss, 999)):
+        with pytest.raises(Refused) as unknown:
+            await act
+        assert unknown.value.key == "task.unknown" and unknown.value.params["id"] == 999
+    empty = replace(config, database=config.database.with_name("empty.db"))
+    async with opened_bot(empty, clock) as no_streets:
+        with pytest.raises(Refused) as refused:
+            await no_streets.check_in(await person(no_streets, 10), *STATION)
+        assert refused.value.key == "checkin.no_streets"
+
+
+async def test_a_check_in_offers_only_tasks_that_still_want_people(bot: Snowbot) -> None:
+    boss = await dispatcher(bot)
+    full = (await bot.post_task(boss, ["Station", "Road"])).task  # type: ignore[union-attr]
+    wanting = (await bot.post_task(boss, ["School", "Lane", "2"])).task  # type: ignore[union-attr]
+    first = await person(bot, 10)
+    await bot.check_in(first, *STATION)
+    await bot.accept(first, full.id)
+    offered = await bot.check_in(await person(bot, 11), *STATION)
+    assert [n.task.id for n in offered.nearby] == [wanting.id]
