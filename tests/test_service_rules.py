@@ -176,7 +176,8 @@ async def test_unknown_tasks_and_an_empty_city_are_refused_by_name(
     bot: Snowbot, config: Config, clock: FakeClock
 ) -> None:
     boss = await dispatcher(bot)
-    for act in (bot.complete(boss, 999), bot.cancel(boss, 999)):
+    await bot.check_in(boss, *STATION)
+    for act in (bot.accept(boss, 999), bot.complete(boss, 999), bot.cancel(boss, 999)):
         with pytest.raises(Refused) as unknown:
             await act
         assert unknown.value.key == "task.unknown" and unknown.value.params["id"] == 999
