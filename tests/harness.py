@@ -2,11 +2,13 @@
 
 - the city: `SMALL_CITY` (two districts), `SAMPLE_CSV`, and places in it (`STATION`…);
 - the cast: the people who talk to the bot in end-to-end tests (`COORD`, `CADRE`…);
-- clocks and fakes: `FakeClock`, `person`;
+- clocks and fakes: `FakeClock`, `person`, `location_update` (a Telegram update as JSON);
+- opened and always closed: `opened_store`, `opened_bot`;
 - the real bot against the local Bot API stand-in: `stand_in`, `bot_config`, `running_bot`;
 - the command line as an operator runs it: `run_cli`;
 - checks that fail loudly: `said` (a reply is this catalog text), `no_errors` (nothing reached
-  the error handler), `eventually` (a condition comes true before a deadline).
+  the error handler), `eventually` (a condition comes true before a deadline), `recount`
+  (a database's totals in plain SQL, to hold the tally against).
 """
 
 from __future__ import annotations
