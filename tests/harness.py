@@ -37,6 +37,7 @@ from snowbot.service import Person, Snowbot
 from snowbot.standin import BotApiStandIn, SimUser
 from snowbot.texts import catalog
 from storage import open_store
+from storage.records import Outgoing, Task
 
 T = TypeVar("T")
 
@@ -85,6 +86,29 @@ class FakeClock:
 async def person(bot: Snowbot, user_id: int, name: str = "") -> Person:
     """The user as the bot meets them (registered on first contact)."""
     return await bot.meet(user_id, name or f"user{user_id}", None, None)
+
+
+# -- the few places a test looks past the service into its store: here, so that a storage
+# rebuilt underneath changes this file and no test
+
+
+async def task_of(bot: Snowbot, task_id: int) -> Task | None:
+    """Task `task_id` of the current incident as stored, whatever its status."""
+    return await bot.store.get_task((await bot.incident()).id, task_id)
+
+
+async def waiting(bot: Snowbot, chat_id: int | None = None) -> list[Outgoing]:
+    """What the outbox holds for a chat (or for all), not yet sent."""
+    items = await bot.store.due_outbox(bot.clock(), 10_000)
+    return [i.message for i in items if chat_id is None or i.message.chat_id == chat_id]
+
+
+async def drain(bot: Snowbot) -> list[Outgoing]:
+    """Everything due, marked as sent: the courier's part, without Telegram."""
+    items = await bot.store.due_outbox(bot.clock(), 10_000)
+    for n, item in enumerate(items):
+        await bot.store.outbox_sent(item, 1000 + n, bot.clock())
+    return [item.message for item in items]
 
 
 # -- opened and always closed: a failing test must not leave a database thread behind ---

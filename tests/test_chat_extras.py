@@ -19,6 +19,7 @@ from tests.harness import (
     running_bot,
     said,
     stand_in,
+    task_of,
 )
 
 
@@ -34,7 +35,7 @@ async def test_a_photo_captioned_done_completes_and_keeps_the_proof(
         await api.send_photo(CADRE, "/done 1 before and after")
         answer = await api.reply(CADRE.id, before)
         assert "#1" in answer.text and "done" in answer.text
-        task = await running.service.store.get_task((await running.service.incident()).id, 1)
+        task = await task_of(running.service, 1)
         assert task is not None and task.status == "done" and "before and after" in task.note
 
 

@@ -8,7 +8,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from storage.records import CheckInKind, TaskStatus
-from tests.harness import RIVER, STATION, FakeClock, person, recount
+from tests.harness import RIVER, STATION, FakeClock, person, recount, task_of
 
 
 async def dispatcher(bot: Snowbot, user_id: int = 50) -> object:
@@ -89,7 +89,7 @@ async def test_task_needing_two_refuses_the_third_accept(bot: Snowbot) -> None:
     with pytest.raises(Refused) as again:
         await bot.accept(people[0], task.id)
     assert again.value.key == "accept.already"
-    stored = await bot.store.get_task(task.incident_id, task.id)
+    stored = await task_of(bot, task.id)
     assert stored is not None and stored.accepted == 2
 
 

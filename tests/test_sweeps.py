@@ -21,7 +21,7 @@ from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
 from storage.records import Outgoing
-from tests.harness import STATION, FakeClock, opened_bot, person
+from tests.harness import STATION, FakeClock, drain, opened_bot, person
 
 REPORTS = -500  # a report chat from the config
 HQ = -600  # a group bound with /bind all
@@ -34,14 +34,6 @@ async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator
     config = replace(config, schedule=replace(config.schedule, report_chats=(REPORTS,)))
     async with opened_bot(config, clock, city_csv) as service:
         yield service
-
-
-async def drain(bot: Snowbot) -> list[Outgoing]:
-    """Everything due, marked as sent (the courier's part, without Telegram)."""
-    items = await bot.store.due_outbox(bot.clock(), 10_000)
-    for n, item in enumerate(items):
-        await bot.store.outbox_sent(item, 1000 + n, bot.clock())
-    return [item.message for item in items]
 
 
 async def setup_city(bot: Snowbot) -> tuple[Person, Person]:
@@ -213,7 +205,7 @@ async def test_a_group_that_is_gone_is_unbound_and_its_dispatchers_told(bot: Sno
     coordinator, _ = await setup_city(bot)
     await bot.grant(coordinator, 51, Role.DISPATCHER, "North")
     assert await chat_gone(bot, NORTH_GROUP)
-    assert NORTH_GROUP not in [b.chat_id for b in await bot.store.bindings()]
+    assert await bot.chats_for_district(bot.directory.districts["North"].id) == []
     told = await drain(bot)
     assert sorted(m.chat_id for m in told) == [50, 51]
     assert all("North crews" in (m.text or "") and "/bind North" in (m.text or "") for m in told)
