@@ -85,7 +85,7 @@ async def incident(update: Update, context: Context, me: Who) -> None:
             me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M")),
         )
         return
-    if args[0].lower() != "start" or len(args) < 2:
+    if args[0].lower() not in ("start", "开始") or len(args) < 2:
         raise Refused("incident.usage")
     new = await bot.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, context, me.t("incident.started", name=new.name))

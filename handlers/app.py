@@ -8,9 +8,10 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -34,8 +35,9 @@ from handlers.inbox import InboxBot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
-from snowbot.errors import ConfigError
+from snowbot.errors import SnowbotError
 from snowbot.geocoding import Geocoder
+from snowbot.redact import redact
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
@@ -46,6 +48,7 @@ HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 COMMANDS = (
     "start",
     "help",
+    "whoami",
     "lang",
     "checkin",
     "checkout",
@@ -75,8 +78,8 @@ def build_application(
         base_url=config.telegram.base_url,
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=config.telegram.proxy),
     )
     bot.keep_with(service.keep_updates)
     app = (
@@ -99,6 +102,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     command_handlers = {
         "start": start.start,
         "help": start.help_command,
+        "whoami": start.whoami,
         "lang": start.lang,
         "checkin": checkin.checkin,
         "checkout": checkin.checkout,
@@ -192,6 +196,30 @@ class RunningBot:
         await self.service.close()
 
 
+def unreachable(config: Config, exc: TelegramError) -> str:
+    """One line for the operator on why the bot could not start talking to Telegram.
+
+    PTB's own messages may quote the token, so none of them is passed on unredacted.
+    """
+    server = urlsplit(config.telegram.base_url)
+    where = f"the Bot API at {server.scheme}://{server.netloc}"
+    via = f" through the proxy {_proxy_host(config)}" if config.telegram.proxy else ""
+    if isinstance(exc, InvalidToken):
+        return f"{where} rejected the token: check [telegram] token (or SNOWBOT_TOKEN) and base_url"
+    if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+        return (
+            f"cannot reach {where}{via} ({redact(str(exc), config.telegram.token)}): check the "
+            "network, [telegram] proxy (Telegram is blocked in some countries) and base_url"
+        )
+    return f"{where} refused to start the bot: {redact(exc.message, config.telegram.token)}"
+
+
+def _proxy_host(config: Config) -> str:
+    """The proxy's address without its user name and password."""
+    proxy = urlsplit(config.telegram.proxy or "")
+    return f"{proxy.scheme}://{proxy.hostname}" + (f":{proxy.port}" if proxy.port else "")
+
+
 async def stop_application(app: Application) -> None:  # type: ignore[type-arg]
     """Stop polling, then the Application, whatever state it got to."""
     if app.updater is not None and app.updater.running:
@@ -250,13 +278,15 @@ async def start_bot(
 async def run_polling(config: Config) -> None:
     """`snowbot run`: poll until SIGINT or SIGTERM."""
     config.require_token()
+    if not config.coordinators:
+        log.warning(
+            "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
+            "put the id it shows in [access] coordinators and restart"
+        )
     try:
         running = await start_bot(config)
-    except InvalidToken:  # its message holds the token: never print it
-        raise ConfigError(
-            "telegram.token: Telegram refused this token (revoked? ask @BotFather for the "
-            "current one)"
-        ) from None
+    except TelegramError as exc:
+        raise SnowbotError(unreachable(config, exc)) from None
     log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -29,6 +29,7 @@ from telegram.ext import ContextTypes
 
 from snowbot import limits
 from snowbot.refusals import Refused
+from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.texts import Catalog, catalog
 
@@ -77,9 +78,14 @@ def action(handler: Handler) -> Callable[[Update, Context], Coroutine[Any, Any, 
         try:
             await handler(update, context, me)
         except Refused as refused:
-            await reply(update, context, me.t(refused.key, **refused.params))
+            await reply(update, context, me.t(refused.key, **localised(me.t, refused.params)))
 
     return wrapped
+
+
+def localised(t: Catalog, params: dict[str, Any]) -> dict[str, Any]:
+    """A refusal's values as the reader's language names them (a role, not its key)."""
+    return {k: t(f"role.{v.key}") if isinstance(v, Role) else v for k, v in params.items()}
 
 
 async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> Message | None:

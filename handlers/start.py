@@ -27,11 +27,21 @@ async def start(update: Update, context: Context, me: Who) -> None:
         me.t(
             "start.welcome",
             name=me.person.user.name or str(me.person.id),
-            city=bot.config.city.name,
+            city=bot.config.city.display_name(me.t.language),
             role=me.t(f"role.{me.person.role.key}"),
+            id=me.person.id,
             help=help_text(me.t, me.person.role),
         ),
     )
+
+
+@action
+async def whoami(update: Update, context: Context, me: Who) -> None:
+    """Telegram ids, which operators need for the config: the sender's and, in a group, its."""
+    text = me.t("whoami.person", id=me.person.id, role=me.t(f"role.{me.person.role.key}"))
+    if not me.private:
+        text += "\n" + me.t("whoami.group", id=me.chat_id)
+    await reply(update, context, text)
 
 
 @action

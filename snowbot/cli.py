@@ -6,14 +6,18 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import sqlite3
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snowbot import __version__
 from snowbot.config import Config, load_config
 from snowbot.errors import SnowbotError
-from snowbot.redact import hide_token
+from snowbot.redact import hide_token, redact
 from snowbot.service import Snowbot
 
 if TYPE_CHECKING:
@@ -24,16 +28,17 @@ Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    config_help = "the config file (default: $SNOWBOT_CONFIG, else ./config.toml)"
+    # --config is taken before the command or after it: `snowbot --config F tally` and
+    # `snowbot tally --config F`; after it, SUPPRESS keeps an absent one from undoing one before
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="FILE",
-        help="the config file (default: $SNOWBOT_CONFIG, else ./config.toml)",
-    )
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=config_help)
     parser = argparse.ArgumentParser(
         prog="snowbot",
         description="A Telegram bot that runs a city's volunteer snow-clearing effort.",
     )
+    parser.add_argument("--config", metavar="FILE", help=config_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = sub.add_parser("run", parents=[common], help="run the bot (long polling)")
@@ -125,20 +130,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # APScheduler logs every run of every job: with second-scale settings, several a second
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Known before the config is read, so that a mistake in the config cannot show it either
+    token = os.environ.get("SNOWBOT_TOKEN")
+    hide_token(token)
+    _log_thread_failures()
     try:
         config = load_config(args.config)
-        hide_token(config.telegram.token)
+        token = config.telegram.token
+        hide_token(token)
         handler: Command = args.handler
         return asyncio.run(handler(args, config))
     except SnowbotError as exc:
-        print(f"snowbot: {exc}", file=sys.stderr)
+        print(f"snowbot: {redact(str(exc), token)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # an unforeseen failure is still one line, and never the token
+        what = redact(f"{type(exc).__name__}: {exc}", token)
+        print(f"snowbot: unexpected error: {what}", file=sys.stderr)
+        return 1
 
 
-async def _with_bot(config: Config, work: Callable[[Snowbot], Awaitable[int]]) -> int:
-    bot = await Snowbot.open(config)
+def _log_thread_failures() -> None:
+    """A failure in a worker thread is one line of the (token-free) log, not a traceback."""
+
+    def hook(failure: threading.ExceptHookArgs) -> None:
+        name = failure.thread.name if failure.thread else "?"
+        logging.getLogger("snowbot").error(
+            "thread %s failed: %s: %s", name, failure.exc_type.__name__, failure.exc_value
+        )
+
+    threading.excepthook = hook
+
+
+def check_database(config: Config, *, create: bool) -> Path:
+    """The database file the config names, checked before anything opens it.
+
+    A command that only reads (`tally`, `export`) never creates a database: an empty
+    one made by a mistyped path would report zeros as if they were the storm's.
+    """
+    path = config.database.resolve()
+    hint = "check [storage] database" + (f" in {config.source}" if config.source else "")
+    if path.is_dir():
+        raise SnowbotError(f"{path}: is a folder, not a database file; {hint}")
+    if not path.parent.is_dir():
+        raise SnowbotError(f"{path}: the folder {path.parent} does not exist; {hint}")
+    if not create and not path.exists():
+        raise SnowbotError(
+            f"{path}: no database here; {hint} (or give --config), "
+            "or start the bot or import streets first"
+        )
+    return path
+
+
+async def _with_bot(
+    config: Config, work: Callable[[Snowbot], Awaitable[int]], *, create: bool = True
+) -> int:
+    path = check_database(config, create=create)
+    if not create:
+        print(f"snowbot: reading {path}", file=sys.stderr)
+    try:
+        bot = await Snowbot.open(config)
+    except sqlite3.Error as exc:
+        raise SnowbotError(f"{path}: cannot open the database ({exc})") from None
     try:
         return await work(bot)
     finally:
@@ -157,10 +211,11 @@ async def _tally(args: argparse.Namespace, config: Config) -> int:
             print(render_tally(catalog(config.language), tally, tz=config.city.timezone))
         return 0
 
-    return await _with_bot(config, work)
+    return await _with_bot(config, work, create=False)
 
 
 async def _export(args: argparse.Namespace, config: Config) -> int:
+    check_database(config, create=False)  # before the folder is made: a refusal changes nothing
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +232,7 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
             print(out / name)
         return 0
 
-    return await _with_bot(config, work)
+    return await _with_bot(config, work, create=False)
 
 
 async def _backup(args: argparse.Namespace, config: Config) -> int:
@@ -231,6 +286,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     # only for the commands that talk to Telegram, so the domain never imports it.
     from handlers.app import run_polling
 
+    check_database(config, create=True)
     await run_polling(config)
     return 0
 

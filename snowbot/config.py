@@ -28,18 +28,28 @@ MIN_SCHEDULE_SECONDS = 1
 T = TypeVar("T")
 
 
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
 @dataclass(frozen=True)
 class TelegramConfig:
     token: str | None = None
     base_url: str = "https://api.telegram.org/bot"
+    # for the Bot API and the geocoder: Telegram cannot be reached directly everywhere
+    proxy: str | None = None
 
 
 @dataclass(frozen=True)
 class CityConfig:
     name: str = "Heihe"
+    name_zh: str = "黑河"  # how Chinese texts name the city
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     gazetteer: Path | None = None
     district_property: str = "district"  # in a GeoJSON gazetteer
+
+    def display_name(self, language: str) -> str:
+        """The city's name as texts in `language` give it."""
+        return self.name_zh if language == "zh" else self.name
 
 
 @dataclass(frozen=True)
@@ -88,9 +98,9 @@ class Config:
 # -- reading -----------------------------------------------------------------
 
 _KNOWN: dict[str, set[str]] = {
-    "telegram": {"token", "base_url"},
+    "telegram": {"token", "base_url", "proxy"},
     "storage": {"database"},
-    "city": {"name", "timezone", "gazetteer", "district_property"},
+    "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
     "access": {"coordinators"},
     "bot": {"language"},
     "schedule": {
@@ -166,7 +176,10 @@ def parse_config(
     base_url = _opt_str(get("telegram", "base_url"), "telegram.base_url")
     if base_url is not None and not re.match(r"^https?://\S+$", base_url):
         raise ConfigError(f"telegram.base_url: {base_url!r} is not an http(s) URL")
-    telegram = TelegramConfig(token=token or None, base_url=base_url or TelegramConfig.base_url)
+    proxy = _proxy(_opt_str(get("telegram", "proxy"), "telegram.proxy"))
+    telegram = TelegramConfig(
+        token=token or None, base_url=base_url or TelegramConfig.base_url, proxy=proxy
+    )
 
     database = _opt_str(get("storage", "database"), "storage.database")
     db_path = base_dir / (database or "snowbot.db")
@@ -181,8 +194,12 @@ def parse_config(
             f"city.timezone: {tz_name!r} is not an IANA time zone like Asia/Shanghai"
         ) from None
     gazetteer = _opt_str(get("city", "gazetteer"), "city.gazetteer")
+    name = _opt_str(get("city", "name"), "city.name")
+    name_zh = _opt_str(get("city", "name_zh"), "city.name_zh")
     city = CityConfig(
-        name=_opt_str(get("city", "name"), "city.name") or CityConfig.name,
+        name=name or CityConfig.name,
+        # a city named only once is named so in every language
+        name_zh=name_zh or name or CityConfig.name_zh,
         timezone=tz,
         gazetteer=(base_dir / gazetteer) if gazetteer else None,
         district_property=_opt_str(get("city", "district_property"), "city.district_property")
@@ -227,6 +244,18 @@ def parse_config(
         schedule=schedule,
         geo=geo,
     )
+
+
+def _proxy(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"([a-z0-9]+)://(?:[^@/\s]+@)?[^@/\s:]+(:\d{1,5})?/?", value.strip())
+    if match is None or match.group(1) not in PROXY_SCHEMES:
+        raise ConfigError(
+            f"telegram.proxy: not a proxy address like socks5://127.0.0.1:1080 or "
+            f"http://proxy.example:3128 (schemes: {', '.join(PROXY_SCHEMES)})"
+        )
+    return value.strip()
 
 
 def _geo(get: Callable[[str, str], Any]) -> GeoConfig:

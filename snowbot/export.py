@@ -1,4 +1,5 @@
-"""The incident as CSV (SPEC §6): shifts.csv and tasks.csv, UTF-8, ISO 8601 times with offset."""
+"""The incident as CSV: shifts.csv and tasks.csv, UTF-8 with a byte-order mark, ISO 8601 times
+with offset (README, "Command line")."""
 
 from __future__ import annotations
 
@@ -90,7 +91,9 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer.writerow(header)
     for row in rows:
         writer.writerow([_safe(v) for v in row])
-    return out.getvalue().encode("utf-8")
+    # With a byte-order mark, Excel on a Chinese Windows reads the file as UTF-8 rather than
+    # GBK; it is still UTF-8, and every CSV reader that knows UTF-8 skips the mark.
+    return out.getvalue().encode("utf-8-sig")
 
 
 def _safe(value: Any) -> Any:

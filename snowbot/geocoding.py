@@ -9,6 +9,7 @@ policy asks, and never for longer than `geocoder_timeout`. Any failure is just
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any, Protocol
 
@@ -28,12 +29,14 @@ class Geocoder(Protocol):
 
 
 class NominatimGeocoder:
-    """geopy's Nominatim on aiohttp, one request a second, with a timeout."""
+    """geopy's Nominatim on httpx (through the proxy, if any), one request a second, with a
+    timeout."""
 
-    def __init__(self, config: GeoConfig) -> None:
-        from geopy.adapters import AioHTTPAdapter
+    def __init__(self, config: GeoConfig, proxy: str | None = None) -> None:
         from geopy.extra.rate_limiter import AsyncRateLimiter
         from geopy.geocoders import Nominatim
+
+        from snowbot.geocoder_http import HttpxAdapter
 
         self._timeout = config.geocoder_timeout.total_seconds()
         # "host", or "http://host:port" for a self-hosted server without TLS
@@ -43,7 +46,7 @@ class NominatimGeocoder:
             domain=domain,
             scheme=scheme or "https",
             timeout=self._timeout,
-            adapter_factory=AioHTTPAdapter,
+            adapter_factory=functools.partial(HttpxAdapter, proxy=proxy),
         )
         self._geocode: Any = AsyncRateLimiter(
             self._nominatim.geocode,
@@ -71,8 +74,8 @@ class NominatimGeocoder:
         await self._nominatim.adapter.__aexit__(None, None, None)
 
 
-def geocoder_for(config: GeoConfig) -> Geocoder | None:
+def geocoder_for(config: GeoConfig, proxy: str | None = None) -> Geocoder | None:
     """The configured geocoder, or None when geocoding is off."""
     if config.geocoder == "nominatim":
-        return NominatimGeocoder(config)
+        return NominatimGeocoder(config, proxy)
     return None

@@ -11,6 +11,20 @@ import logging
 REDACTED = "<token>"
 
 
+def redact(text: str, token: str | None) -> str:
+    """`text` with the token, and its secret half on its own, replaced by a marker.
+
+    A Bot API token is "<bot id>:<secret>"; an error may quote either form.
+    """
+    if not token:
+        return text
+    text = text.replace(token, REDACTED)
+    _, _, secret = token.partition(":")
+    if len(secret) >= 8:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 class TokenFilter(logging.Filter):
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -18,16 +32,17 @@ class TokenFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if self.token in text:
-            record.msg = text.replace(self.token, REDACTED)
+        cleaned = redact(text, self.token)
+        if cleaned != text:
+            record.msg = cleaned
             record.args = None
-        if record.exc_info and self.token in logging.Formatter().formatException(record.exc_info):
-            # the traceback is rendered here, cleaned, and kept as text
-            record.msg = f"{record.msg}\n" + logging.Formatter().formatException(
-                record.exc_info
-            ).replace(self.token, REDACTED)
-            record.exc_info = None
-            record.exc_text = None
+        if record.exc_info:
+            trace = logging.Formatter().formatException(record.exc_info)
+            if redact(trace, self.token) != trace:
+                # the traceback is rendered here, cleaned, and kept as text
+                record.msg = f"{record.msg}\n" + redact(trace, self.token)
+                record.exc_info = None
+                record.exc_text = None
         return True
 
 

@@ -26,6 +26,7 @@ class Role(IntEnum):
 _NAMES = {
     "cadre": Role.CADRE,
     "volunteer": Role.CADRE,
+    "队员": Role.CADRE,
     "干部": Role.CADRE,
     "志愿者": Role.CADRE,
     "dispatcher": Role.DISPATCHER,

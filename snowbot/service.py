@@ -133,7 +133,13 @@ class Snowbot:
         `geocoder`: for tests; by default the one the config names, if any.
         """
         store = await open_store(config.database)
-        bot = cls(store, config, Directory([], []), clock, geocoder or geocoder_for(config.geo))
+        bot = cls(
+            store,
+            config,
+            Directory([], []),
+            clock,
+            geocoder or geocoder_for(config.geo, config.telegram.proxy),
+        )
         await bot.reload_streets()
         return bot
 
@@ -163,7 +169,7 @@ class Snowbot:
 
     def default_incident_name(self) -> str:
         day = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
-        return f"{self.config.city.name} {day:%Y-%m-%d}"
+        return f"{self.config.city.display_name(self.config.language)} {day:%Y-%m-%d}"
 
     async def incident(self) -> Incident:
         if self._incident is None:
@@ -658,7 +664,7 @@ class Snowbot:
     def require(self, person: Person, role: Role) -> None:
         """Refuse unless the person holds `role` or above right now."""
         if person.role < role:
-            raise Refused("refuse.role", role=role.key)
+            raise Refused("refuse.role", role=role)
 
     def _require_district(self, person: Person, district_id: int) -> None:
         own = person.user.district_id

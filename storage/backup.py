@@ -92,9 +92,7 @@ def restore(source: Path, database: Path) -> Path | None:
     check(source)
     kept = None
     if database.exists():
-        kept = database.with_name(
-            f"{database.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
+        kept = _free_name(database, f"before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
         backup(database, kept)
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
@@ -109,6 +107,16 @@ def restore(source: Path, database: Path) -> Path | None:
     except sqlite3.Error as exc:
         raise BackupError(f"{database}: restore failed ({exc}); the old one is {kept}") from None
     return kept
+
+
+def _free_name(database: Path, label: str) -> Path:
+    """`<database>.<label>`, or with -2, -3 … when that is taken (two restores in a second)."""
+    candidate = database.with_name(f"{database.name}.{label}")
+    n = 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".partial").exists():
+        n += 1
+        candidate = database.with_name(f"{database.name}.{label}-{n}")
+    return candidate
 
 
 __all__ = ["BackupError", "backup", "check", "restore"]

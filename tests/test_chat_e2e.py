@@ -76,7 +76,7 @@ async def _loop(api: BotApiStandIn) -> None:
     assert "headcount: 1" in cadre_in.text
 
     # the Accept button in the bound group works
-    answer = await api.click(CADRE, announcement, "Accept")
+    answer = await api.click(CADRE, announcement, "认领")
     assert "joined task #1" in answer["text"]
     await api.wait_for(lambda: "1/2" in announcement.text)
     accepted = await api.ask(LEADER, "/accept 1")
@@ -111,9 +111,9 @@ async def _loop(api: BotApiStandIn) -> None:
         )
     )
     assert sorted(d.document for d in docs) == ["shifts.csv", "tasks.csv"]
-    shifts = list(csv.DictReader(io.StringIO(api.documents["shifts.csv"].decode())))
+    shifts = list(csv.DictReader(io.StringIO(api.documents["shifts.csv"].decode("utf-8-sig"))))
     assert sum(int(r["headcount"]) for r in shifts) == 27
-    tasks = list(csv.DictReader(io.StringIO(api.documents["tasks.csv"].decode())))
+    tasks = list(csv.DictReader(io.StringIO(api.documents["tasks.csv"].decode("utf-8-sig"))))
     assert tasks[0]["status"] == "done" and tasks[0]["accepted"] == "2"
 
 
@@ -130,6 +130,8 @@ async def test_chinese_is_the_default_and_telegram_or_lang_may_say_otherwise(
             user = SimUser(uid, "张三", code)
             assert hello in (await api.ask(user, "/start")).text, code
         user = SimUser(90, "张三", None)
+        hello = await api.ask(user, "/start")
+        assert "您好" in hello.text and "队员" in hello.text
         switched = await api.ask(user, "/lang en")
         assert switched.text == "Language: English."
         assert "Hello" in (await api.ask(user, "/start")).text

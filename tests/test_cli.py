@@ -90,8 +90,8 @@ def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
     assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     result = run_cli(workdir, "export", "--out", "out")
     assert result.returncode == 0, result.stderr
-    shifts = (workdir / "out" / "shifts.csv").read_text("utf-8").splitlines()
-    tasks = (workdir / "out" / "tasks.csv").read_text("utf-8").splitlines()
+    shifts = (workdir / "out" / "shifts.csv").read_text("utf-8-sig").splitlines()
+    tasks = (workdir / "out" / "tasks.csv").read_text("utf-8-sig").splitlines()
     assert shifts[0] == "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at"
     assert tasks[0] == (
         "id,district,street,needed,accepted,status,created_by,created_at,done_at,note"
