@@ -122,6 +122,12 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(MessageHandler(filters.LOCATION, checkin.location))
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
+            checkin.plain_text,
+        )
+    )
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, admin.migrated))
     app.add_handler(
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/done"), tasks.done_photo)

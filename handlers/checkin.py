@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from handlers.buttons import accept_list
@@ -21,13 +23,46 @@ async def checkin(update: Update, context: Context, me: Who) -> None:
     if len(args) > 1:
         raise Refused("checkin.bad_count", value=" ".join(args)[:20], max=limits.MAX_TEAM)
     headcount = parse_count(args[0], limits.MAX_TEAM, "checkin.bad_count") if args else 1
+    await _ask_location(update, context, me, headcount)
+
+
+async def _ask_location(update: Update, context: Context, me: Who, headcount: int) -> None:
     await service(context).ask_check_in(me.person, headcount)
-    keyboard = ReplyKeyboardMarkup(
+    await reply(
+        update, context, me.t("checkin.ask", count=headcount), reply_markup=_location_button(me)
+    )
+
+
+def _location_button(me: Who) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
         [[KeyboardButton(me.t("checkin.button"), request_location=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    await reply(update, context, me.t("checkin.ask", count=headcount), reply_markup=keyboard)
+
+
+# Words people type instead of the commands, with gloves on: "签到", "签到 5", "check in"
+_CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+)?", re.IGNORECASE)
+_CHECK_OUT = re.compile(r"(?:签退|check ?out)", re.IGNORECASE)
+
+
+@action
+async def plain_text(update: Update, context: Context, me: Who) -> None:
+    """Text that is no command, in a private chat: 签到 and 签退 do what they say; anything
+    else (a street typed where the location was asked for) is told what to do."""
+    message = update.effective_message
+    if message is None or not message.text or not me.private:
+        return
+    text = message.text.strip().rstrip("。.!！")
+    wants_in = _CHECK_IN.fullmatch(text)
+    if wants_in:
+        count = wants_in.group(1)
+        headcount = parse_count(count, limits.MAX_TEAM, "checkin.bad_count") if count else 1
+        await _ask_location(update, context, me, headcount)
+    elif _CHECK_OUT.fullmatch(text):
+        await checkout(update, context)
+    else:
+        await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
 
 
 @action

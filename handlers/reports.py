@@ -11,11 +11,10 @@ from snowbot.tally import Tally
 
 
 async def _tally(context: Context, me: Who) -> tuple[Tally, str | None]:
-    """The tally, and the district named in the arguments (None: the whole city)."""
+    """The tally, and the district it is about (None: the whole city)."""
     bot = service(context)
     result = await bot.tally(me.person)
-    args = args_of(context)
-    return result, bot.district_named(" ".join(args)) if args else None
+    return result, bot.district_in_view(me.person, " ".join(args_of(context)))
 
 
 @action

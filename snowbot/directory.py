@@ -75,7 +75,13 @@ class Directory:
         return self.index.distance_km(street_id, lat, lon, exact)
 
     def district(self, text: str) -> District | None:
-        return self._district_by_norm.get(normalise(text))
+        """The district named by `text`, or by a prefix only one district has ("爱辉" → 爱辉区)."""
+        wanted = normalise(text)
+        exact = self._district_by_norm.get(wanted)
+        if exact is not None or not wanted:
+            return exact
+        starting = [d for name, d in self._district_by_norm.items() if name.startswith(wanted)]
+        return starting[0] if len(starting) == 1 else None
 
     def match_leading(self, words: list[str], district_id: int | None = None) -> StreetMatch:
         """The longest run of leading words that names a street, or a street id.

@@ -24,6 +24,7 @@ from snowbot.export import export_csvs
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geo import geodesic_km, valid_position
 from snowbot.geocoding import Geocoder, geocoder_for
+from snowbot.numerals import chinese_number, count_text
 from snowbot.refusals import Refused
 from snowbot.render import distance as render_distance
 from snowbot.roles import Role, effective_role
@@ -559,6 +560,18 @@ class Snowbot:
             self.require(actor, Role.DISPATCHER)
         return await compute_tally(self.store, await self.incident(), self.clock(), self.directory)
 
+    def district_in_view(self, actor: Person, text: str) -> str | None:
+        """What a /tally or /unserved is about: the district named, the whole city for
+        "all" (全市), and with nothing named a bound dispatcher's own district."""
+        if text.strip().lower() in ALL_WORDS:
+            return None
+        if text.strip():
+            return self.district_named(text)
+        own = actor.user.district_id
+        if actor.role == Role.DISPATCHER and own is not None:
+            return self.directory.district_names.get(own)
+        return None
+
     def district_named(self, text: str) -> str:
         district = self.directory.district(text)
         if district is None:
@@ -582,7 +595,7 @@ class Snowbot:
         """Bind a group to a district's announcements, or with "all" to the city reports."""
         self.require(actor, Role.DISPATCHER)
         title = title[: limits.MAX_TITLE]
-        if target.strip().lower() in ("all", "全部", "全市"):
+        if target.strip().lower() in ALL_WORDS:
             if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
                 raise Refused("bind.only_own")
             await self.store.bind_chat(chat_id, None, actor.id, self.clock(), title)
@@ -688,6 +701,8 @@ def _street_list(streets: list[Street]) -> str:
     return "\n".join(f"• {s.name} ({s.district}) — id {s.id}" for s in streets)
 
 
+# what names the whole city in /bind, /tally and /unserved
+ALL_WORDS = ("all", "全部", "全市")
 _NUMERIC = re.compile(r"[-+]?[\d.,eE]*\d[\d.,eE]*")
 
 
@@ -698,8 +713,8 @@ def _looks_numeric(text: str) -> bool:
 def _needed_and_note(rest: list[str]) -> tuple[int, str]:
     """What follows the street in /newtask: [N] [NOTE…]."""
     needed = 1
-    if rest and _looks_numeric(rest[0]):
-        needed = _check_count_text(rest[0], limits.MAX_NEEDED, "newtask.bad_count")
+    if rest and (_looks_numeric(rest[0]) or chinese_number(rest[0]) is not None):
+        needed = _check_count_text(count_text(rest[0]), limits.MAX_NEEDED, "newtask.bad_count")
         rest = rest[1:]
     note = " ".join(rest)
     if len(note) > limits.MAX_NOTE:
@@ -708,7 +723,7 @@ def _needed_and_note(rest: list[str]) -> tuple[int, str]:
 
 
 def _check_count_text(text: str, limit: int, key: str) -> int:
-    if not re.fullmatch(r"\+?\d{1,6}", text):
+    if not re.fullmatch(r"\+?[0-9]{1,6}", text):  # ASCII only: "١٢٣" is refused, not read
         raise Refused(key, value=text[:20], max=limit)
     return _check_count(int(text), limit, key)
 
@@ -720,8 +735,8 @@ def _check_count(value: int, limit: int, key: str) -> int:
 
 
 def parse_count(text: str, limit: int, key: str) -> int:
-    """A whole number 1..limit typed by a user, or a Refused naming `key`."""
-    return _check_count_text(text.strip(), limit, key)
+    """A whole number 1..limit typed by a user ("3", "三", "十五"), or a Refused naming `key`."""
+    return _check_count_text(count_text(text.strip()), limit, key)
 
 
 def parse_task_id(text: str) -> int:

@@ -1,0 +1,93 @@
+"""A dispatcher's and a cadre's first hour, in Chinese, through the real bot: the words
+people actually type, and replies with no English in them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from snowbot.config import Config
+from snowbot.standin import BotApiStandIn, SimUser
+from tests.conftest import SAMPLE_CSV
+from tests.harness import bot_config, running_bot, stand_in
+
+COORD = SimUser(1, "王协调", "zh")
+DISPATCH = SimUser(50, "李调度", "zh")
+CADRE = SimUser(10, "赵队员", "zh")
+GROUP = -100500
+CENTRAL = (50.23896, 127.47865)  # 中央街, 爱辉区
+
+
+@pytest.fixture
+async def api(config: Config, caplog: pytest.LogCaptureFixture) -> AsyncIterator[BotApiStandIn]:
+    async with stand_in() as api, running_bot(bot_config(config, api, SAMPLE_CSV)):
+        api.group(GROUP, "爱辉区除雪群")
+        yield api
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_chinese_command_words(api: BotApiStandIn) -> None:
+    granted = await api.ask(COORD, f"/grant {DISPATCH.id} 调度员 爱辉")
+    assert granted.text == f"用户 {DISPATCH.id} 现在是爱辉区的调度员。"
+    whole = await api.ask(COORD, "/bind 全市", chat_id=GROUP)
+    assert whole.text == "本群将接收全市通报。"
+    started = await api.ask(COORD, "/incident 开始 第二场雪")
+    assert started.text.startswith("新的应急响应：第二场雪。")
+    assert (await api.ask(COORD, "/incident")).text.startswith("当前应急响应：第二场雪")
+
+
+async def test_a_refusal_names_the_role_in_chinese(api: BotApiStandIn) -> None:
+    refused = await api.ask(CADRE, "/newtask 中央街 3")
+    assert refused.text == "只有调度员及以上才能这样做。"
+    refused = await api.ask(CADRE, "/grant 5 调度员")
+    assert refused.text == "只有协调员及以上才能这样做。"
+
+
+async def test_chinese_numerals_are_counts(api: BotApiStandIn) -> None:
+    await api.ask(COORD, f"/grant {DISPATCH.id} 调度员")
+    posted = await api.ask(DISPATCH, "/newtask 中央街 三 结冰")
+    assert "0/3 人" in posted.text and "备注：结冰" in posted.text
+    fifteen = await api.ask(DISPATCH, "/newtask 中央街 十五")
+    assert "0/15 人" in fifteen.text
+    two = await api.ask(DISPATCH, "/newtask 中央街 两 路口")
+    assert "0/2 人" in two.text and "备注：路口" in two.text
+    # digits of another script are refused, not read
+    other = await api.ask(DISPATCH, "/newtask 中央街 ٣")
+    assert "不是有效人数" in other.text
+    team = await api.ask(CADRE, "/checkin 五")
+    assert "人数：5" in team.text
+
+
+async def test_plain_words_check_in_and_out(api: BotApiStandIn) -> None:
+    asked = await api.ask(CADRE, "签到")
+    assert "发送位置" in asked.text and "人数：1" in asked.text
+    assert asked.reply_markup and asked.reply_markup["keyboard"][0][0]["request_location"]
+    team = await api.ask(CADRE, "签到 5")
+    assert "人数：5" in team.text
+    # a street typed where the location was asked for is told what to do, with the button
+    typed = await api.ask(CADRE, "中央街")
+    assert "请点击下方按钮发送您的位置" in typed.text
+    assert typed.reply_markup and typed.reply_markup["keyboard"][0][0]["request_location"]
+    opened = await api.locate(CADRE, *CENTRAL)
+    assert opened.text.startswith("✅ 已签到：5 人，位于爱辉区中央街")
+    out = await api.ask(CADRE, "签退")
+    assert out.text.startswith("👋 已签退") and "5 人" in out.text
+    english = await api.ask(SimUser(11, "Tom", "en"), "check in")
+    assert "Share your location" in english.text
+
+
+async def test_a_bound_dispatcher_sees_their_district_first(api: BotApiStandIn) -> None:
+    await api.ask(COORD, f"/grant {DISPATCH.id} 调度员 爱辉区")
+    own = await api.ask(DISPATCH, "/tally")
+    assert "爱辉区" in own.text and "北安市" not in own.text
+    city = await api.ask(DISPATCH, "/tally 全市")
+    assert "爱辉区" in city.text and "北安市" in city.text
+    prefix = await api.ask(COORD, "/unserved 北安")
+    assert "北安市" in prefix.text and "爱辉区" not in prefix.text
+    unknown = await api.ask(COORD, "/tally 火星")
+    assert unknown.text.startswith("没有名为“火星”的区县")
+    whole = (await api.ask(COORD, "/tally")).text  # a coordinator: the city
+    assert "爱辉区" in whole and "北安市" in whole
