@@ -32,6 +32,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.texts import Catalog, catalog
+from storage.records import Street
 
 log = logging.getLogger("snowbot.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -84,8 +85,21 @@ def action(handler: Handler) -> Callable[[Update, Context], Coroutine[Any, Any, 
 
 
 def localised(t: Catalog, params: dict[str, Any]) -> dict[str, Any]:
-    """A refusal's values as the reader's language names them (a role, not its key)."""
-    return {k: t(f"role.{v.key}") if isinstance(v, Role) else v for k, v in params.items()}
+    """A refusal's values as the reader's language writes them: a role by its name, a list
+    of names joined as the language joins them, suggested streets one a line."""
+    return {name: _localised(t, value) for name, value in params.items()}
+
+
+def _localised(t: Catalog, value: Any) -> Any:
+    if isinstance(value, Role):
+        return t(f"role.{value.key}")
+    if isinstance(value, list) and all(isinstance(v, Street) for v in value):
+        return "\n".join(
+            t("suggest.street", street=s.name, district=s.district, id=s.id) for s in value
+        )
+    if isinstance(value, list):
+        return t("suggest.separator").join(str(v) for v in value)
+    return value
 
 
 async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> Message | None:

@@ -356,7 +356,7 @@ class Snowbot:
             raise Refused(
                 "newtask.ambiguous",
                 text=match.streets[0].name,
-                suggestions=_street_list(match.streets),
+                suggestions=match.streets,
             )
         street = match.streets[0]
         self._require_district(actor, street.district_id)
@@ -686,19 +686,16 @@ class Snowbot:
                 "refuse.other_district", district=self.directory.district_names.get(own, "?")
             )
 
-    def _district_list(self) -> str:
-        return ", ".join(sorted(self.directory.districts))
+    def _district_list(self) -> list[str]:
+        """The districts' names, for a refusal to list (the adapter joins them)."""
+        return sorted(self.directory.districts)
 
-    def _suggestions(self, words: list[str]) -> str:
+    def _suggestions(self, words: list[str]) -> list[Street]:
         for k in range(min(len(words), 4), 0, -1):
             found = self.directory.suggest(" ".join(words[:k]))
             if found:
-                return _street_list(found)
-        return ""
-
-
-def _street_list(streets: list[Street]) -> str:
-    return "\n".join(f"• {s.name} ({s.district}) — id {s.id}" for s in streets)
+                return found
+        return []
 
 
 # what names the whole city in /bind, /tally and /unserved

@@ -91,3 +91,15 @@ async def test_a_bound_dispatcher_sees_their_district_first(api: BotApiStandIn) 
     assert unknown.text.startswith("没有名为“火星”的区县")
     whole = (await api.ask(COORD, "/tally")).text  # a coordinator: the city
     assert "爱辉区" in whole and "北安市" in whole
+
+
+async def test_suggestions_and_lists_read_as_chinese(api: BotApiStandIn) -> None:
+    unknown = await api.ask(COORD, "/newtask 中央大道")
+    assert unknown.text.startswith(
+        "没有名为“中央大道”的街道。您是不是要找：\n• 中央街（爱辉区，街道编号 "
+    )
+    assert "id" not in unknown.text
+    district = await api.ask(COORD, "/tally 火星")
+    assert "爱辉区、" in district.text and ", " not in district.text
+    english = await api.ask(SimUser(2, "Tom", "en"), "/lang en")
+    assert english.text == "Language: English."
