@@ -182,7 +182,8 @@ async def _set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
     groups: dict[str, int] = {}
     for i, district in enumerate(districts):
         user = SimUser(2001 + i, f"{district}调度", "zh" if i % 2 == 0 else "en")
-        text = f"/grant {user.id} dispatcher {district}"
+        # Chinese command words for the Chinese-speaking, as people type them
+        text = f"/grant {user.id} 调度员 {district}"
         say.said(COORDINATOR, text, await api.ask(COORDINATOR, text))
         say.said(user, "/start", await api.ask(user, "/start"), first_line_only=True)
         group_id = -1_000_000 - i
@@ -194,7 +195,7 @@ async def _set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
     hq = -2_000_000
     api.group(hq, "市除雪指挥部")
     say.said(
-        COORDINATOR, "/bind all   (in 市除雪指挥部)", await api.ask(COORDINATOR, "/bind all", hq)
+        COORDINATOR, "/bind 全市   (in 市除雪指挥部)", await api.ask(COORDINATOR, "/bind 全市", hq)
     )
     return Cast(dispatchers, groups, hq)
 
@@ -227,6 +228,8 @@ async def _post_tasks(
     return posted
 
 
+# the Accept button as each language labels it
+ACCEPT_LABELS = (catalog("zh")("button.accept"), catalog("en")("button.accept"))
 _NOTES = ["学校门口结冰", "公交站积雪", "坡道需撒盐", "医院通道优先", "人行道积雪", "路口清雪"]
 
 
@@ -264,7 +267,7 @@ async def _small_storm(
     clock.advance(minutes=30)
     crowd: list[SimUser] = []
     for i in range(150):
-        user = SimUser(10_000 + i, f"干部{i + 1:03d}", "zh" if i % 3 else "en")
+        user = SimUser(10_000 + i, f"队员{i + 1:03d}", "zh" if i % 3 else "en")
         street = rng.choice(bot.directory.streets)
         lat, lon = _near(rng, street.lat, street.lon)
         if i % 6 == 0:
@@ -278,30 +281,40 @@ async def _small_storm(
         crowd.append(user)
     say.line(f"   … {len(crowd)} people checked in")
 
-    say.line("\n— 07:00 The scheduler: nobody has taken the tasks for 30 minutes —")
-    first = next(iter(cast.dispatchers.values()))
-    for sent in (await _scheduler(running, api, say, [first.id, cast.hq_group]))[:2]:
-        say.line("   🤖 → " + sent.text.splitlines()[0] + " …")
+    say.line("\n— 07:10 Cadres take tasks: by button and by /accept —")
+    clock.advance(minutes=10)
+    # one task nobody takes, for the scheduler to chase at 07:30
+    neglected, neglected_district = tasks[-2]
+    # someone presses Accept on a group announcement that still has places
+    open_ones = [
+        (s, b)
+        for g in cast.groups.values()
+        for s in api.sent[g]
+        for b in s.buttons
+        if b.get("text", "").startswith(ACCEPT_LABELS) and f"#{neglected} " not in s.text
+    ]
+    if open_ones:
+        presser = crowd[1]
+        announcement, button = open_ones[0]
+        pressed = await api.click(presser, announcement, button["text"])
+        say.line(
+            f"👤 {presser.first_name} presses «{button['text']}» in the group → {pressed['text']}"
+        )
 
-    say.line("\n— 08:00 Cadres take tasks: by button and by /accept —")
-    clock.advance(hours=1)
     for n, (task_id, _) in enumerate(tasks):
+        if task_id == neglected:
+            continue
         joiners = rng.sample(crowd, 7)
         for k, user in enumerate(joiners):
             answer = await api.ask(user, f"/accept {task_id}")
             if n < 3 or (k == 6 and n < 6):
                 say.said(user, f"/accept {task_id}", answer, first_line_only=True)
-    # someone presses Accept on a group announcement that still has places
-    open_ones = [
-        s
-        for g in cast.groups.values()
-        for s in api.sent[g]
-        if any("Accept" in b.get("text", "") for b in s.buttons)
-    ]
-    if open_ones:
-        presser = crowd[1]
-        pressed = await api.click(presser, open_ones[0], "Accept")
-        say.line(f"👤 {presser.first_name} presses «认领 Accept» in the group → {pressed['text']}")
+    say.line("\n— 07:30 The scheduler: one task nobody has taken for an hour —")
+    clock.advance(minutes=20)
+    watch = [cast.dispatchers[neglected_district].id, cast.groups[neglected_district]]
+    for sent in await _scheduler(running, api, say, watch):
+        say.line("   🤖 → " + sent.text.splitlines()[0] + " …")
+    clock.advance(minutes=30)
 
     say.line("\n— 11:00 Tasks are reported done —")
     clock.advance(hours=3)
