@@ -3,6 +3,7 @@ and a bound group that moves to a new id."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from telegram import Update
@@ -14,7 +15,9 @@ from snowbot.roles import Role
 
 
 def _user_id(text: str, usage: str) -> int:
-    if not text.lstrip("-").isdigit() or len(text) > 15 or int(text) <= 0:
+    # ASCII digits only: str.isdigit() takes "²" (which int() refuses) and int() reads
+    # "١٢٣" as 123, so a look-alike could name somebody else
+    if not re.fullmatch(r"[0-9]{1,15}", text) or int(text) <= 0:
         raise Refused(usage)
     return int(text)
 

@@ -3,7 +3,9 @@
 A morning rush is thousands of people each sending a location: handling them
 concurrently lets the storage commit many check-ins together (group commit). But
 "/checkin 5" and then the location must be handled in that order, as must two
-presses of one button, so each person's updates wait for the one before.
+presses of one button, so each person's updates wait for the one before; and a person
+waiting for their own earlier update holds none of the shared places, so one person's
+flood delays only that person.
 """
 
 from __future__ import annotations
@@ -16,23 +18,30 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 MAX_CONCURRENT_UPDATES = 256
+# python-telegram-bot's own limit is taken before `do_process_update` is called, that is
+# before a person's turn comes: one person's thousand locations would hold every slot while
+# they wait for each other, and everyone else would wait behind them. So PTB's limit is set
+# out of reach and the real one is taken here, once it is this person's turn.
+_UNLIMITED = 1_000_000
 
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNLIMITED)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._queues: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _person(update)
         if key is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._queues.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:  # asyncio.Lock is first come, first served
+            async with lock, self._slots:  # asyncio.Lock is first come, first served
                 await coroutine
         finally:
             self._waiting[key] -= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
+from snowbot.refusals import Refused
 from snowbot.render import render_tally, render_unserved
 from snowbot.roles import Role
 from snowbot.tally import Tally
@@ -34,6 +35,8 @@ async def unserved(update: Update, context: Context, me: Who) -> None:
 async def export(update: Update, context: Context, me: Who) -> None:
     bot = service(context)
     files = await bot.export(me.person)
+    if not me.private:  # names and positions of people: not for a whole group to read
+        raise Refused("refuse.private_only")
     incident = await bot.incident()
     message = update.effective_message
     assert message is not None and me.person.role == Role.COORDINATOR

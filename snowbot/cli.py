@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import sys
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -133,11 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Known before the config is read, so that a mistake in the config cannot show it either
     token = os.environ.get("SNOWBOT_TOKEN")
     hide_token(token)
+    # Everything this process writes (the database, its backups, exports) holds names and
+    # positions of people: readable by the operator's account only
+    os.umask(0o077)
     _log_thread_failures()
     try:
         config = load_config(args.config)
         token = config.telegram.token
         hide_token(token)
+        _warn_if_readable(config)
         handler: Command = args.handler
         return asyncio.run(handler(args, config))
     except SnowbotError as exc:
@@ -226,13 +231,47 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
         files = await bot.export()
         for name, data in files.items():
             try:
-                (out / name).write_bytes(data)
+                _write_new(out / name, data)
             except OSError as exc:
                 raise SnowbotError(f"{out / name}: cannot write ({exc.strerror})") from None
             print(out / name)
         return 0
 
     return await _with_bot(config, work, create=False)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a file whole, readable by its owner only, replacing what is there.
+
+    Written beside it and renamed into place: a symlink planted at `path` is replaced,
+    never followed, and a reader never sees half a file.
+    """
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _warn_if_readable(config: Config) -> None:
+    """A config file that holds the token should be readable by its owner only."""
+    source, token = config.source, config.telegram.token
+    if source is None or not token:
+        return
+    try:
+        shared = source.stat().st_mode & 0o077 and token in source.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    if shared:
+        logging.getLogger("snowbot").warning(
+            "%s holds the bot token and other users of this machine can read it: "
+            "chmod 600 %s (or give the token in SNOWBOT_TOKEN)",
+            source,
+            source,
+        )
 
 
 async def _backup(args: argparse.Namespace, config: Config) -> int:
@@ -250,7 +289,7 @@ async def _restore(args: argparse.Namespace, config: Config) -> int:
     from storage.backup import BackupError, restore
 
     try:
-        kept = restore(Path(args.file), config.database)
+        kept = await restore(Path(args.file), config.database)
     except BackupError as exc:
         raise SnowbotError(str(exc)) from None
     # opening it brings an older backup's schema up to date

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -87,7 +88,9 @@ def export_csvs(
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF, as RFC 4180 has it: a field holding a lone CR or LF is then quoted, so a note
+    # cannot end its row early and start a new one with a formula
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
         writer.writerow([_safe(v) for v in row])
@@ -96,8 +99,13 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+# What makes a spreadsheet read a cell as a formula: these first characters, also in their
+# full-width forms (＝, ＋ …, which NFKC folds to these), and a leading tab or line break
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _safe(value: Any) -> Any:
     """Keep spreadsheet programs from running a note as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and unicodedata.normalize("NFKC", value[:1]) in _FORMULA_START:
         return "'" + value
     return value

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ from storage.records import Lines, StreetRow
 
 COLUMNS = ("district", "street", "lat", "lon")
 MAX_NAME = 200
+# Every check-in measures along the nearest streets' lines: a street of millions of points
+# would slow every check-in near it. Real streets need a few hundred.
+MAX_POINTS_PER_FEATURE = 20_000
+MAX_FILE_BYTES = 100_000_000
+# Words that mean "the whole city" to /bind, /tally and /unserved: no district may be named so
+CITY_WIDE = ("all", "全部", "全市")
 DISTRICT_PROPERTY = "district"  # the GeoJSON property that names a street's district
 GEOJSON_SUFFIXES = (".geojson", ".json")
 
@@ -35,6 +42,12 @@ def read_gazetteer(
     for the whole file.
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise GazetteerError(
+                f"{path}: {size / 1e6:.0f} MB; a gazetteer may be at most "
+                f"{MAX_FILE_BYTES // 1_000_000} MB (simplify the lines, or split the file)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise GazetteerError(f"{path}: cannot be read ({exc.strerror})") from None
@@ -94,10 +107,8 @@ def _row(fields: list[str], at: dict[str, int], width: int, where: str) -> Stree
         raise GazetteerError(f"{where}: missing column {', '.join(lacking)}")
     if len(fields) > width:
         raise GazetteerError(f"{where}: {len(fields)} fields where the header has {width}")
-    district = fields[at["district"]].strip()
-    street = fields[at["street"]].strip()
-    for column, value in (("district", district), ("street", street)):
-        _check_name(value, column, where)
+    district = _clean_name(fields[at["district"]], "district", where)
+    street = _clean_name(fields[at["street"]], "street", where)
     lat = _number(fields[at["lat"]], "lat", where)
     lon = _number(fields[at["lon"]], "lon", where)
     if not -90 <= lat <= 90:
@@ -117,13 +128,39 @@ def _number(text: str, column: str, where: str) -> float:
     return value
 
 
-def _check_name(value: str, column: str, where: str) -> None:
+def _clean_name(raw: str, column: str, where: str) -> str:
+    """A street or district name as it is kept: NFKC-normalised (full-width letters and
+    digits folded), and refused when it could show one thing and be another."""
+    value = unicodedata.normalize("NFKC", raw).strip()
     if not value:
         raise GazetteerError(f"{where}: empty {column} name")
     if len(value) > MAX_NAME:
         raise GazetteerError(f"{where}: {column} name longer than {MAX_NAME} characters")
-    if any(ord(ch) < 32 for ch in value):
-        raise GazetteerError(f"{where}: {column} name has control characters")
+    # Cc: control characters; Cf: bidi overrides, zero-width spaces and joiners, which
+    # reorder or hide what a dispatcher reads
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise GazetteerError(
+            f"{where}: {column} name has control, direction or invisible characters"
+        )
+    scripts = {_script(ch) for ch in value} - {""}
+    if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+        raise GazetteerError(
+            f"{where}: {column} name mixes Latin letters with look-alike "
+            f"{' and '.join(sorted(scripts - {'LATIN'}))} ones"
+        )
+    if column == "district" and value.casefold() in CITY_WIDE:
+        raise GazetteerError(
+            f"{where}: {value!r} cannot name a district: it means the whole city in /bind"
+        )
+    return value
+
+
+def _script(char: str) -> str:
+    """LATIN, CYRILLIC or GREEK for a letter of those scripts; "" for anything else."""
+    if not char.isalpha():
+        return ""
+    name = unicodedata.name(char, "")
+    return next((s for s in ("LATIN", "CYRILLIC", "GREEK") if name.startswith(s)), "")
 
 
 # -- GeoJSON -------------------------------------------------------------------------
@@ -140,6 +177,8 @@ def parse_gazetteer_geojson(
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise GazetteerError(f"{source}: not UTF-8 text") from None
+    except RecursionError:
+        raise GazetteerError(f"{source}: nested too deeply to be GeoJSON") from None
     except json.JSONDecodeError as exc:
         raise GazetteerError(
             f"{source}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
@@ -150,8 +189,7 @@ def parse_gazetteer_geojson(
     if not isinstance(features, list):
         raise GazetteerError(f"{source}: the FeatureCollection has no features list")
     if district is not None:
-        _check_name(district.strip(), "district", f"{source}: --district")
-        district = district.strip()
+        district = _clean_name(district, "district", f"{source}: --district")
     streets: dict[tuple[str, str], list[tuple[tuple[float, float], ...]]] = {}
     for index, feature in enumerate(features):
         where = f"{source}: features[{index}]"
@@ -180,7 +218,7 @@ def _feature(
         raise GazetteerError(
             f"{where}: no street name in properties.name (export only named streets)"
         )
-    _check_name(name.strip(), "street", where)
+    name = _clean_name(name, "street", where)
     if district is None:
         found = properties.get(district_property)
         if not isinstance(found, str) or not found.strip():
@@ -188,8 +226,7 @@ def _feature(
                 f"{where}: no district in properties.{district_property} "
                 "(name the property with --district-property, or give --district)"
             )
-        district = found.strip()
-        _check_name(district, "district", where)
+        district = _clean_name(found, "district", where)
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict):
         raise GazetteerError(f"{where}: no geometry")
@@ -202,7 +239,12 @@ def _feature(
         parts = [_line(line, f"{where} line {k}") for k, line in enumerate(coords)]
     else:
         raise GazetteerError(f"{where}: geometry {kind!r} is not a LineString or MultiLineString")
-    return name.strip(), district, parts
+    if sum(len(part) for part in parts) > MAX_POINTS_PER_FEATURE:
+        raise GazetteerError(
+            f"{where}: more than {MAX_POINTS_PER_FEATURE:,} positions in one street; "
+            "simplify the lines first (e.g. ogr2ogr -simplify 0.00001)"
+        )
+    return name, district, parts
 
 
 def _line(coords: Any, where: str) -> tuple[tuple[float, float], ...]:

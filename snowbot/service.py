@@ -21,7 +21,7 @@ from snowbot import limits
 from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.export import export_csvs
-from snowbot.gazetteer import read_gazetteer
+from snowbot.gazetteer import CITY_WIDE, read_gazetteer
 from snowbot.geo import geodesic_km, valid_position
 from snowbot.geocoding import Geocoder, geocoder_for
 from snowbot.numerals import chinese_number, count_text
@@ -134,14 +134,19 @@ class Snowbot:
         `geocoder`: for tests; by default the one the config names, if any.
         """
         store = await open_store(config.database)
-        bot = cls(
-            store,
-            config,
-            Directory([], []),
-            clock,
-            geocoder or geocoder_for(config.geo, config.telegram.proxy),
-        )
-        await bot.reload_streets()
+        try:
+            bot = cls(
+                store,
+                config,
+                Directory([], []),
+                clock,
+                geocoder or geocoder_for(config.geo, config.telegram.proxy),
+            )
+            await bot.reload_streets()
+        except BaseException:
+            # an open store keeps a thread alive: the process would never exit
+            await store.close()
+            raise
         return bot
 
     async def close(self) -> None:
@@ -563,7 +568,7 @@ class Snowbot:
     def district_in_view(self, actor: Person, text: str) -> str | None:
         """What a /tally or /unserved is about: the district named, the whole city for
         "all" (全市), and with nothing named a bound dispatcher's own district."""
-        if text.strip().lower() in ALL_WORDS:
+        if text.strip().lower() in CITY_WIDE:
             return None
         if text.strip():
             return self.district_named(text)
@@ -595,7 +600,7 @@ class Snowbot:
         """Bind a group to a district's announcements, or with "all" to the city reports."""
         self.require(actor, Role.DISPATCHER)
         title = title[: limits.MAX_TITLE]
-        if target.strip().lower() in ALL_WORDS:
+        if target.strip().lower() in CITY_WIDE:
             if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
                 raise Refused("bind.only_own")
             await self.store.bind_chat(chat_id, None, actor.id, self.clock(), title)
@@ -698,8 +703,6 @@ class Snowbot:
         return []
 
 
-# what names the whole city in /bind, /tally and /unserved
-ALL_WORDS = ("all", "全部", "全市")
 _NUMERIC = re.compile(r"[-+]?[\d.,eE]*\d[\d.,eE]*")
 
 

@@ -4,6 +4,12 @@ Never edit a released migration: add the next number. The applied version is
 recorded in `schema_version`, one row per migration.
 """
 
+# Made before the first migration; the applied versions are recorded in it
+SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    "version INTEGER PRIMARY KEY, applied_at REAL NOT NULL DEFAULT (unixepoch()))"
+)
+
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE incidents (

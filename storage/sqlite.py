@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.migrations import LATEST, MIGRATIONS
+from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.records import (
     AcceptOutcome,
     Binding,
@@ -168,10 +168,7 @@ class SqliteStore:
 
     async def migrate(self, target: int = LATEST) -> int:
         """Apply the missing migrations up to `target`, each in its own transaction."""
-        await self._db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            "version INTEGER PRIMARY KEY, applied_at REAL NOT NULL DEFAULT (unixepoch()))"
-        )
+        await self._db.execute(SCHEMA_VERSION_TABLE)
         current = await self.schema_version()
         if current > LATEST:
             raise RuntimeError(
