@@ -197,8 +197,9 @@ async def test_the_geocoder_goes_through_the_proxy_too() -> None:
 
 def test_config_goes_before_or_after_the_command(workdir: Path) -> None:
     assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    (workdir / "config.toml").rename(workdir / "other.toml")  # not the default name
     before = subprocess.run(
-        [sys.executable, "-m", "snowbot", "--config", "config.toml", "tally", "--json"],
+        [sys.executable, "-m", "snowbot", "--config", "other.toml", "tally", "--json"],
         capture_output=True,
         text=True,
         cwd=workdir,
@@ -289,3 +290,10 @@ async def test_whoami_gives_the_ids_the_config_needs(config: Config, city_csv: P
             assert "42" in group.text and "-100777" in group.text and "report_chats" in group.text
             welcome = await api.ask(SimUser(43, "Zhou", "en"), "/start")
             assert "43" in welcome.text
+
+
+def test_an_error_that_quotes_the_token_never_shows_it(workdir: Path) -> None:
+    secret = "987654:SECRET-from-the-environment"
+    result = snowbot(workdir, "restore", f"{secret}.db", env={"SNOWBOT_TOKEN": secret})
+    line = one_line_error(result)
+    assert "<token>.db: cannot be read" in line

@@ -1,0 +1,287 @@
+"""What an attacker tried: formulas in CSV, forged backups, look-alike ids and names,
+planted symlinks, world-readable files, one person flooding the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import sqlite3
+import stat
+import unicodedata
+from pathlib import Path
+
+import pytest
+from telegram import Chat, Message, Update, User
+
+from handlers.ordering import PerPersonUpdateProcessor
+from snowbot.config import Config
+from snowbot.errors import GazetteerError
+from snowbot.export import export_csvs
+from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
+from snowbot.service import Snowbot
+from snowbot.standin import SimUser
+from storage.records import TaskExportRow
+from tests.conftest import snowbot
+from tests.harness import bot_config, running_bot, stand_in
+
+STATION = (50.2401, 127.5001)
+COORD = SimUser(1, "Coordinator", "en")
+
+
+# -- CSV ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "cleared\r=cmd|' /C calc'!A0",
+        "cleared\n=cmd|' /C calc'!A0",
+        "\t=1+1",
+        "＝SUM(A1:A9)",
+        "＋1",
+        "@SUM(A1)",
+        "-2+3",
+        "\r=1+1",
+    ],
+)
+def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
+    task = TaskExportRow(1, "North", "Station Road", 2, 1, "done", 7, 0.0, None, note)
+    data = export_csvs([], [task], Config().city.timezone)["tasks.csv"].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(data, newline="")))
+    assert len(rows) == 2, rows  # the note stayed in its own row
+    # what a spreadsheet would read at the start of each cell
+    for cell in rows[1]:
+        assert unicodedata.normalize("NFKC", cell[:1]) not in ("=", "+", "-", "@", "\t", "\r")
+    assert rows[1][-1].lstrip("'") == note
+
+
+# -- restore ------------------------------------------------------------------------------
+
+
+async def _bot_with_turnout(workdir: Path) -> None:
+    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    config = Config(database=workdir / "city.db")
+    bot = await Snowbot.open(config)
+    try:
+        for uid in (10, 11):
+            await bot.check_in(await bot.meet(uid, f"c{uid}", None, None), *STATION)
+    finally:
+        await bot.close()
+
+
+def _person_times(workdir: Path) -> int:
+    done = snowbot(workdir, "tally", "--json")
+    assert done.returncode == 0, done.stderr
+    return int(json.loads(done.stdout)["person_times"])
+
+
+async def test_a_backup_with_a_trigger_is_refused(workdir: Path) -> None:
+    await _bot_with_turnout(workdir)
+    assert snowbot(workdir, "backup", "evil.db").returncode == 0
+    with sqlite3.connect(workdir / "evil.db") as evil:
+        evil.execute(
+            "CREATE TRIGGER inflate AFTER INSERT ON shifts BEGIN "
+            "UPDATE shifts SET headcount = 1000 WHERE id = NEW.id; END"
+        )
+    evil.close()
+    refused = snowbot(workdir, "restore", "evil.db")
+    assert refused.returncode != 0 and "trigger inflate" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert _person_times(workdir) == 2 and not list(workdir.glob("city.db.before-restore-*"))
+
+
+async def test_a_backup_with_the_right_names_and_no_columns_is_refused_at_once(
+    workdir: Path,
+) -> None:
+    await _bot_with_turnout(workdir)
+    with sqlite3.connect(workdir / "hollow.db") as hollow:
+        for table in ("incidents", "users", "districts", "streets", "shifts", "tasks"):
+            hollow.execute(f"CREATE TABLE {table} (x)")
+        hollow.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        hollow.execute("INSERT INTO schema_version VALUES (5)")
+    hollow.close()
+    refused = snowbot(workdir, "restore", "hollow.db")
+    assert refused.returncode != 0 and "not the schema snowbot makes" in refused.stderr
+    assert _person_times(workdir) == 2
+
+
+async def test_a_restore_replays_and_sends_nothing_that_waited_in_the_backup(
+    workdir: Path,
+) -> None:
+    await _bot_with_turnout(workdir)
+    # names that break a hand-built file: URI
+    name = "bk#1%41.db"
+    assert snowbot(workdir, "backup", name).returncode == 0
+    with sqlite3.connect(workdir / name) as forged:
+        update = {"update_id": 999, "message": {"text": "/grant 666 coordinator"}}
+        forged.execute(
+            "INSERT INTO inbox (update_id, body, received_at) VALUES (?, ?, 0)",
+            (999, json.dumps(update)),
+        )
+        forged.execute(
+            "INSERT INTO outbox (key, chat_id, lang, text, created_at, due_at) "
+            "VALUES ('forged', 666, 'en', 'hello', 0, 0)"
+        )
+    forged.close()
+    restored = snowbot(workdir, "restore", name)
+    assert restored.returncode == 0, restored.stderr
+    with sqlite3.connect(workdir / "city.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    db.close()
+    assert _person_times(workdir) == 2
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def test_what_snowbot_writes_is_readable_by_its_owner_only(workdir: Path) -> None:
+    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    assert snowbot(workdir, "backup", "copy.db").returncode == 0
+    (workdir / "out").mkdir()
+    target = workdir / "elsewhere.txt"
+    target.write_text("keep me", "utf-8")
+    (workdir / "out" / "shifts.csv").symlink_to(target)  # planted
+    assert snowbot(workdir, "export", "--out", "out").returncode == 0
+    assert target.read_text("utf-8") == "keep me"
+    assert not (workdir / "out" / "shifts.csv").is_symlink()
+    for path in ("city.db", "copy.db", "out/shifts.csv", "out/tasks.csv"):
+        mode = stat.S_IMODE((workdir / path).stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))
+    # a symlink planted where the backup is to go is refused, not followed
+    (workdir / "planted.db").symlink_to(workdir / "nowhere.db")
+    planted = snowbot(workdir, "backup", "planted.db")
+    assert planted.returncode != 0 and "already exists" in planted.stderr
+    assert not (workdir / "nowhere.db").exists()
+
+
+def test_a_config_others_can_read_with_the_token_in_it_is_warned_about(workdir: Path) -> None:
+    config = workdir / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123:SECRET-config"\n[storage]\ndatabase = "city.db"\n', "utf-8"
+    )
+    config.chmod(0o644)
+    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    result = snowbot(workdir, "tally")
+    assert "can read it: chmod 600" in result.stderr and "SECRET" not in result.stderr
+    config.chmod(0o600)
+    assert "chmod 600" not in snowbot(workdir, "tally").stderr
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("street", "reason"),
+    [
+        ("Station\u202eRoad", "direction or invisible"),
+        ("Station\u200bRoad", "direction or invisible"),
+        ("St\u0430tion Road", "look-alike CYRILLIC"),  # a Cyrillic а
+        ("Station\x07Road", "control"),
+    ],
+)
+def test_street_names_that_show_one_thing_and_are_another_are_refused(
+    street: str, reason: str
+) -> None:
+    with pytest.raises(GazetteerError) as refused:
+        parse_gazetteer_csv(f"district,street,lat,lon\nNorth,{street},50.2,127.5\n".encode())
+    assert "line 2" in str(refused.value) and reason in str(refused.value)
+
+
+def test_names_are_kept_in_their_normal_form() -> None:
+    rows = parse_gazetteer_csv(
+        "district,street,lat,lon\nＮorth,Ｓtation Road,50.2,127.5\n".encode()
+    )
+    assert (rows[0].district, rows[0].name) == ("North", "Station Road")
+
+
+@pytest.mark.parametrize("word", ["all", "ALL", "全市", "全部"])
+def test_no_district_may_be_called_the_whole_city(word: str) -> None:
+    with pytest.raises(GazetteerError) as refused:
+        parse_gazetteer_csv(f"district,street,lat,lon\n{word},Main Street,50.2,127.5\n".encode())
+    assert "whole city" in str(refused.value)
+
+
+def test_geojson_nested_too_deep_or_too_long_is_refused_in_one_line() -> None:
+    with pytest.raises(GazetteerError) as deep:
+        parse_gazetteer_geojson(b"[" * 100_000 + b"]" * 100_000)
+    assert "nested too deeply" in str(deep.value)
+    line = [[127.0 + i * 1e-6, 50.0] for i in range(20_001)]
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "Long Road", "district": "North"},
+        "geometry": {"type": "LineString", "coordinates": line},
+    }
+    with pytest.raises(GazetteerError) as long:
+        parse_gazetteer_geojson(
+            json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+        )
+    assert "features[0]" in str(long.value) and "20,000 positions" in str(long.value)
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+
+async def test_user_ids_are_ascii_digits_and_export_is_private(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        api.group(-100900, "Everyone")
+        for text in ("/grant ² dispatcher", "/grant ١٢٣ dispatcher", "/revoke ١٢٣"):
+            answer = await api.ask(COORD, text)
+            assert answer.text.startswith("Usage:"), (text, answer.text)
+        assert await running.service.person(123) is None
+        before = len(api.documents)
+        refused = await api.ask(COORD, "/export", chat_id=-100900)
+        assert refused.text == "Please do that in a private chat with me."
+        await asyncio.sleep(0.3)
+        assert len(api.documents) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_suggestions_still_find_a_misspelt_street(config: Config, city_csv: Path) -> None:
+    bot = await Snowbot.open(config)
+    try:
+        await bot.import_streets(city_csv)
+        assert [s.name for s in bot.directory.suggest("Statoin Raod")][:2] == [
+            "Station Road",
+            "Station Road East",
+        ]
+        assert bot.directory.suggest("Mil Stret")[0].name == "Mill Street"
+    finally:
+        await bot.close()
+
+
+# -- one person's flood ---------------------------------------------------------------------
+
+
+def _update(update_id: int, user_id: int) -> Update:
+    user = User(user_id, f"u{user_id}", is_bot=False)
+    chat = Chat(user_id, "private")
+    message = Message(update_id, None, chat, from_user=user, text="📍")  # type: ignore[arg-type]
+    return Update(update_id, message=message)
+
+
+async def test_one_persons_flood_holds_one_place_and_delays_nobody_else() -> None:
+    processor = PerPersonUpdateProcessor(max_concurrent_updates=2)
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def work(update_id: int) -> None:
+        started.append(update_id)
+        if update_id < 100:
+            await release.wait()
+
+    flood = [
+        asyncio.create_task(processor.process_update(_update(i, 7), work(i))) for i in range(50)
+    ]
+    await asyncio.sleep(0.05)
+    other = asyncio.create_task(processor.process_update(_update(100, 8), work(100)))
+    await asyncio.wait_for(other, 2)  # not behind the flood
+    assert started == [0, 100]  # the flood's second waits for its first, in order
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*flood), 5)
+    assert started[2:] == list(range(1, 50))
