@@ -35,7 +35,7 @@ from handlers.inbox import InboxBot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
-from snowbot.errors import SnowbotError
+from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder
 from snowbot.redact import redact
 from snowbot.service import Snowbot
@@ -207,17 +207,19 @@ def unreachable(config: Config, exc: TelegramError) -> str:
 
     PTB's own messages may quote the token, so none of them is passed on unredacted.
     """
-    server = urlsplit(config.telegram.base_url)
-    where = f"the Bot API at {server.scheme}://{server.netloc}"
+    where = _server(config)
     via = f" through the proxy {_proxy_host(config)}" if config.telegram.proxy else ""
-    if isinstance(exc, InvalidToken):
-        return f"{where} rejected the token: check [telegram] token (or SNOWBOT_TOKEN) and base_url"
     if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
         return (
             f"cannot reach {where}{via} ({redact(str(exc), config.telegram.token)}): check the "
             "network, [telegram] proxy (Telegram is blocked in some countries) and base_url"
         )
     return f"{where} refused to start the bot: {redact(exc.message, config.telegram.token)}"
+
+
+def _server(config: Config) -> str:
+    server = urlsplit(config.telegram.base_url)
+    return f"the Bot API at {server.scheme}://{server.netloc}"
 
 
 def _proxy_host(config: Config) -> str:
@@ -291,6 +293,11 @@ async def run_polling(config: Config) -> None:
         )
     try:
         running = await start_bot(config)
+    except InvalidToken:  # PTB's message quotes the token: never pass it on
+        raise ConfigError(
+            f"telegram.token: {_server(config)} refused this token (revoked? ask @BotFather "
+            "for the current one; check base_url too)"
+        ) from None
     except TelegramError as exc:
         raise SnowbotError(unreachable(config, exc)) from None
     log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 
 from handlers.announce import refresh
 from handlers.buttons import ACCEPT, POST, accept_list, decode, post_button, task_buttons
-from handlers.common import Context, Who, action, args_of, reply, say, service, who
+from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
 from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.refusals import Refused
@@ -153,7 +153,7 @@ async def button(update: Update, context: Context) -> None:
             text = me.t("done.ok", id=press.task_id)
             deliver_soon(context)
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **refused.params), alert=True)
+        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
     await _toast(query, text)
     announcements = await refresh(context.bot, bot, changed.task)
@@ -180,7 +180,7 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     try:
         posted = await bot.post_proposal(me.person, proposal_id, here=me.chat_id)
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **refused.params), alert=True)
+        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
     task = posted.task
     await _toast(query, me.t("newtask.posted_short", id=task.id))

@@ -135,7 +135,7 @@ async def test_chinese_is_the_default_and_telegram_or_lang_may_say_otherwise(
         switched = await api.ask(user, "/lang en")
         assert switched.text == "Language: English."
         assert "Hello" in (await api.ask(user, "/start")).text
-        assert "干部" in (await api.ask(SimUser(91, "张三", "ru"), "/start")).text  # theirs only
+        assert "队员" in (await api.ask(SimUser(91, "张三", "ru"), "/start")).text  # theirs only
         assert (await api.ask(user, "/lang zh")).text == said("lang.set", "zh")
         assert "您好" in (await api.ask(user, "/start")).text
 

@@ -88,7 +88,7 @@ async def test_a_cancel_ends_the_task_everywhere(
         posted = await api.ask(COORD, "/newtask Station Road 2")
         announcement = await api.reply(NORTH_GROUP, before)
         await api.locate(CADRE, *STATION)
-        assert "joined" in (await api.click(CADRE, announcement, "Accept"))["text"]
+        assert "joined" in (await api.click(CADRE, announcement, "认领"))["text"]
 
         cancelled = await api.ask(COORD, "/cancel 1")
         assert cancelled.text == said("cancel.ok", id=1)

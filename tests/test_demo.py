@@ -43,7 +43,7 @@ def test_the_small_demo_runs_offline_and_its_printed_numbers_add_up(tmp_path: Pa
     # the JSON it prints, the chat tally it prints, and that tally's own lines agree
     totals = json.loads(next(line for line in out.splitlines() if line.startswith('{"person')))
     assert f"出动：{totals['person_times']} 人次" in out
-    districts = re.findall(r"^• .+?：(\d+) 人次，在岗 (\d+)，完成任务 (\d+)", out, re.M)
+    districts = re.findall(r"^• .+?：(\d+) 人次，正在值守 (\d+) 人，完成任务 (\d+) 个", out, re.M)
     assert len(districts) == 6
     assert sum(int(d[0]) for d in districts) == totals["person_times"] > 0
     assert sum(int(d[1]) for d in districts) == totals["on_duty"]

@@ -20,8 +20,7 @@ from snowbot.config import Config, GeoConfig
 from snowbot.errors import SnowbotError
 from snowbot.geocoding import NominatimGeocoder
 from snowbot.standin import SimUser
-from tests.conftest import snowbot
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import bot_config, run_cli, running_bot, stand_in
 from tests.proxies import LocalProxy
 
 TOKEN = "123456:SECRET-first-hour-token"
@@ -51,29 +50,30 @@ def write_config(workdir: Path, telegram: str, extra: str = "") -> None:
 
 def test_run_against_a_closed_port_is_one_line(workdir: Path) -> None:
     write_config(workdir, 'base_url = "http://127.0.0.1:9/bot"')
-    line = one_line_error(snowbot(workdir, "run"))
+    line = one_line_error(run_cli(workdir, "run"))
     assert "cannot reach the Bot API at http://127.0.0.1:9" in line
     assert "proxy" in line and "network" in line
 
 
 def test_run_against_an_unknown_host_is_one_line(workdir: Path) -> None:
     write_config(workdir, 'base_url = "http://api.telegram.invalid/bot"')
-    line = one_line_error(snowbot(workdir, "run"))
+    line = one_line_error(run_cli(workdir, "run"))
     assert "cannot reach the Bot API at http://api.telegram.invalid" in line
 
 
 async def test_run_with_a_rejected_token_is_one_line_without_the_token(workdir: Path) -> None:
     async with stand_in() as api:  # its token is another one: it answers 401
         write_config(workdir, f'base_url = "{api.base_url}"')
-        result = await asyncio.to_thread(snowbot, workdir, "run")
+        result = await asyncio.to_thread(run_cli, workdir, "run")
     line = one_line_error(result)
-    assert "rejected the token" in line and "[telegram] token" in line
+    assert "refused this token" in line and line.startswith("snowbot: telegram.token:")
+    assert result.returncode == 2
     assert "first-hour" not in result.stderr  # not even the token's secret half
 
 
 def test_an_empty_coordinator_list_is_warned_about(workdir: Path) -> None:
     write_config(workdir, 'base_url = "http://127.0.0.1:9/bot"')
-    result = snowbot(workdir, "run")
+    result = run_cli(workdir, "run")
     assert "access.coordinators is empty" in result.stderr and "/whoami" in result.stderr
 
 
@@ -196,7 +196,7 @@ async def test_the_geocoder_goes_through_the_proxy_too() -> None:
 
 
 def test_config_goes_before_or_after_the_command(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     (workdir / "config.toml").rename(workdir / "other.toml")  # not the default name
     before = subprocess.run(
         [sys.executable, "-m", "snowbot", "--config", "other.toml", "tally", "--json"],
@@ -230,8 +230,8 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
 
 
 def test_tally_says_which_database_it_reads(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    result = snowbot(workdir, "tally", "--json")
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    result = run_cli(workdir, "tally", "--json")
     assert result.returncode == 0
     assert result.stderr.strip() == f"snowbot: reading {workdir / 'city.db'}"
 
@@ -245,16 +245,16 @@ def test_a_database_path_that_cannot_be_used_is_one_line(
 ) -> None:
     (workdir / "config.toml").write_text(f'[storage]\ndatabase = "{database}"\n', "utf-8")
     for command in (["import-streets", "city.csv"], ["tally"], ["run"]):
-        line = one_line_error(snowbot(workdir, *command))
+        line = one_line_error(run_cli(workdir, *command))
         assert expected in line and "[storage] database" in line
     assert not (workdir / "missing").exists()
 
 
 def test_two_restores_in_one_second_keep_both_databases(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    assert snowbot(workdir, "backup", "copy.db").returncode == 0
-    first = snowbot(workdir, "restore", "copy.db")
-    second = snowbot(workdir, "restore", "copy.db")
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "backup", "copy.db").returncode == 0
+    first = run_cli(workdir, "restore", "copy.db")
+    second = run_cli(workdir, "restore", "copy.db")
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     kept = sorted(p.name for p in workdir.glob("city.db.before-restore-*"))
@@ -269,8 +269,8 @@ def test_two_restores_in_one_second_keep_both_databases(workdir: Path) -> None:
 
 
 def test_the_csv_export_opens_in_a_chinese_excel(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    assert snowbot(workdir, "export", "--out", "out").returncode == 0
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "export", "--out", "out").returncode == 0
     for name in ("shifts.csv", "tasks.csv"):
         data = (workdir / "out" / name).read_bytes()
         assert data.startswith("\ufeff".encode()) and data.count("\ufeff".encode()) == 1
@@ -294,6 +294,6 @@ async def test_whoami_gives_the_ids_the_config_needs(config: Config, city_csv: P
 
 def test_an_error_that_quotes_the_token_never_shows_it(workdir: Path) -> None:
     secret = "987654:SECRET-from-the-environment"
-    result = snowbot(workdir, "restore", f"{secret}.db", env={"SNOWBOT_TOKEN": secret})
+    result = run_cli(workdir, "restore", f"{secret}.db", env={"SNOWBOT_TOKEN": secret})
     line = one_line_error(result)
     assert "<token>.db: cannot be read" in line

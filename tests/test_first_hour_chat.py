@@ -10,8 +10,7 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.conftest import SAMPLE_CSV
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import SAMPLE_CSV, bot_config, running_bot, stand_in
 
 COORD = SimUser(1, "王协调", "zh")
 DISPATCH = SimUser(50, "李调度", "zh")

@@ -121,7 +121,7 @@ async def test_a_token_telegram_refuses_is_one_line_without_the_token(tmp_path: 
                 bot.kill()
     lines = log.read_text("utf-8").strip().splitlines()
     assert lines[-1] == (
-        "snowbot: telegram.token: Telegram refused this token (revoked? ask @BotFather for "
-        "the current one)"
+        f"snowbot: telegram.token: the Bot API at {api.base_url.removesuffix('/bot')} refused "
+        "this token (revoked? ask @BotFather for the current one; check base_url too)"
     )
     assert refused not in "\n".join(lines) and "Traceback" not in "\n".join(lines)

@@ -99,7 +99,7 @@ async def test_reports_escalation_welfare_daily_and_restart(config: Config, city
             )
             closed = next(s.text for s in api.sent[CADRE.id] if "shift is closed" in s.text)
             assert "1 person-time(s) stay counted" in closed
-            tally = await api.ask(DISPATCH, "/tally")
+            tally = await api.ask(DISPATCH, "/tally all")  # bound to North: the city
             assert "1 person-times" in tally.text and "on duty: 0" in tally.text
 
             # the day's summary at its time (5 s after the start; what it counts is

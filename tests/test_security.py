@@ -24,8 +24,7 @@ from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
 from snowbot.service import Snowbot
 from snowbot.standin import SimUser
 from storage.records import TaskExportRow
-from tests.conftest import snowbot
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import bot_config, run_cli, running_bot, stand_in
 
 STATION = (50.2401, 127.5001)
 COORD = SimUser(1, "Coordinator", "en")
@@ -62,7 +61,7 @@ def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
 
 
 async def _bot_with_turnout(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     config = Config(database=workdir / "city.db")
     bot = await Snowbot.open(config)
     try:
@@ -73,21 +72,21 @@ async def _bot_with_turnout(workdir: Path) -> None:
 
 
 def _person_times(workdir: Path) -> int:
-    done = snowbot(workdir, "tally", "--json")
+    done = run_cli(workdir, "tally", "--json")
     assert done.returncode == 0, done.stderr
     return int(json.loads(done.stdout)["person_times"])
 
 
 async def test_a_backup_with_a_trigger_is_refused(workdir: Path) -> None:
     await _bot_with_turnout(workdir)
-    assert snowbot(workdir, "backup", "evil.db").returncode == 0
+    assert run_cli(workdir, "backup", "evil.db").returncode == 0
     with sqlite3.connect(workdir / "evil.db") as evil:
         evil.execute(
             "CREATE TRIGGER inflate AFTER INSERT ON shifts BEGIN "
             "UPDATE shifts SET headcount = 1000 WHERE id = NEW.id; END"
         )
     evil.close()
-    refused = snowbot(workdir, "restore", "evil.db")
+    refused = run_cli(workdir, "restore", "evil.db")
     assert refused.returncode != 0 and "trigger inflate" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert _person_times(workdir) == 2 and not list(workdir.glob("city.db.before-restore-*"))
@@ -103,7 +102,7 @@ async def test_a_backup_with_the_right_names_and_no_columns_is_refused_at_once(
         hollow.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
         hollow.execute("INSERT INTO schema_version VALUES (5)")
     hollow.close()
-    refused = snowbot(workdir, "restore", "hollow.db")
+    refused = run_cli(workdir, "restore", "hollow.db")
     assert refused.returncode != 0 and "not the schema snowbot makes" in refused.stderr
     assert _person_times(workdir) == 2
 
@@ -114,7 +113,7 @@ async def test_a_restore_replays_and_sends_nothing_that_waited_in_the_backup(
     await _bot_with_turnout(workdir)
     # names that break a hand-built file: URI
     name = "bk#1%41.db"
-    assert snowbot(workdir, "backup", name).returncode == 0
+    assert run_cli(workdir, "backup", name).returncode == 0
     with sqlite3.connect(workdir / name) as forged:
         update = {"update_id": 999, "message": {"text": "/grant 666 coordinator"}}
         forged.execute(
@@ -126,7 +125,7 @@ async def test_a_restore_replays_and_sends_nothing_that_waited_in_the_backup(
             "VALUES ('forged', 666, 'en', 'hello', 0, 0)"
         )
     forged.close()
-    restored = snowbot(workdir, "restore", name)
+    restored = run_cli(workdir, "restore", name)
     assert restored.returncode == 0, restored.stderr
     with sqlite3.connect(workdir / "city.db") as db:
         assert db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
@@ -139,13 +138,13 @@ async def test_a_restore_replays_and_sends_nothing_that_waited_in_the_backup(
 
 
 def test_what_snowbot_writes_is_readable_by_its_owner_only(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    assert snowbot(workdir, "backup", "copy.db").returncode == 0
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "backup", "copy.db").returncode == 0
     (workdir / "out").mkdir()
     target = workdir / "elsewhere.txt"
     target.write_text("keep me", "utf-8")
     (workdir / "out" / "shifts.csv").symlink_to(target)  # planted
-    assert snowbot(workdir, "export", "--out", "out").returncode == 0
+    assert run_cli(workdir, "export", "--out", "out").returncode == 0
     assert target.read_text("utf-8") == "keep me"
     assert not (workdir / "out" / "shifts.csv").is_symlink()
     for path in ("city.db", "copy.db", "out/shifts.csv", "out/tasks.csv"):
@@ -153,7 +152,7 @@ def test_what_snowbot_writes_is_readable_by_its_owner_only(workdir: Path) -> Non
         assert mode & 0o077 == 0, (path, oct(mode))
     # a symlink planted where the backup is to go is refused, not followed
     (workdir / "planted.db").symlink_to(workdir / "nowhere.db")
-    planted = snowbot(workdir, "backup", "planted.db")
+    planted = run_cli(workdir, "backup", "planted.db")
     assert planted.returncode != 0 and "already exists" in planted.stderr
     assert not (workdir / "nowhere.db").exists()
 
@@ -164,11 +163,11 @@ def test_a_config_others_can_read_with_the_token_in_it_is_warned_about(workdir: 
         '[telegram]\ntoken = "123:SECRET-config"\n[storage]\ndatabase = "city.db"\n', "utf-8"
     )
     config.chmod(0o644)
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    result = snowbot(workdir, "tally")
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    result = run_cli(workdir, "tally")
     assert "can read it: chmod 600" in result.stderr and "SECRET" not in result.stderr
     config.chmod(0o600)
-    assert "chmod 600" not in snowbot(workdir, "tally").stderr
+    assert "chmod 600" not in run_cli(workdir, "tally").stderr
 
 
 # -- names ----------------------------------------------------------------------------------

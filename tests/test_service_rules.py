@@ -111,7 +111,7 @@ async def test_only_a_coordinator_grants_or_revokes(bot: Snowbot, role: Role) ->
         with pytest.raises(Refused) as refused:
             await act
         assert refused.value.key == "refuse.role"
-        assert refused.value.params == {"role": "coordinator"}
+        assert refused.value.params == {"role": Role.COORDINATOR}
     assert (await person(bot, 20)).role == Role.CADRE
     assert (await person(bot, 10)).role == role
 
