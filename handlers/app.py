@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import BotCommand, Update
@@ -33,8 +29,6 @@ from handlers.errors import on_error
 from handlers.inbox import InboxBot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
-from snowbot.config import Config
-from snowbot.geocoding import Geocoder
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
@@ -70,6 +64,7 @@ def build_application(
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
     # built here rather than by the builder, for the inbox; the builder's own defaults
     bot = InboxBot(
+        keeper=service.keep_updates,
         token=config.require_token(),
         base_url=config.telegram.base_url,
         defaults=Defaults(tzinfo=config.city.timezone),
@@ -77,7 +72,6 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
-    bot.keep_with(service.keep_updates)
     app = (
         ApplicationBuilder()
         .bot(bot)
@@ -171,7 +165,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
 
 
 @dataclass
-class RunningBot:
+class PollingBot:
+    """The Application polling Telegram, and the service it calls."""
+
     app: Application  # type: ignore[type-arg]
     service: Snowbot
 
@@ -200,32 +196,20 @@ async def stop_application(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
 
 
-async def start_bot(
-    config: Config,
-    clock: Callable[[], float] | None = None,
+async def start_polling(
+    service: Snowbot,
     rate_limiter: BaseRateLimiter[int] | None = None,
     poll_interval: float = 0.0,
     timeout: int = 10,
     scheduled: bool = True,
-    geocoder: Geocoder | None = None,
-) -> RunningBot:
-    """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
+) -> PollingBot:
+    """Start the Application on an open service: the jobs, the kept updates, polling.
 
-    `scheduled=False` leaves the sweeps to the caller's `RunningBot.tick()` (the demo,
-    whose clock is simulated); the outbox is delivered either way.
+    `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo,
+    whose clock is simulated); the outbox is delivered either way. The service is
+    closed if the start fails.
     """
-    service = await Snowbot.open(config, clock or time.time, geocoder)
     try:
-        if config.city.gazetteer is not None:
-            counts = await service.import_streets(config.city.gazetteer)
-            log.info(
-                "gazetteer %s: %d added, %d moved, %d unchanged",
-                config.city.gazetteer,
-                counts.added,
-                counts.moved,
-                counts.unchanged,
-            )
-        await service.incident()
         app = build_application(service, rate_limiter)
         await app.initialize()
         if app.post_init is not None:
@@ -243,19 +227,4 @@ async def start_bot(
     except BaseException:
         await service.close()
         raise
-    return RunningBot(app, service)
-
-
-async def run_polling(config: Config) -> None:
-    """`snowbot run`: poll until SIGINT or SIGTERM."""
-    config.require_token()
-    running = await start_bot(config)
-    log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await running.stop()
+    return PollingBot(app, service)

@@ -57,10 +57,10 @@ async def who(update: Update, context: Context) -> Who | None:
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
         return None
-    bot = service(context)
+    svc = service(context)
     name = user.full_name[: limits.MAX_PERSON_NAME]
-    person = await bot.meet(user.id, name, user.username, user.language_code)
-    return Who(person, catalog(bot.language_of(person)), chat.id, chat.type == ChatType.PRIVATE)
+    person = await svc.meet(user.id, name, user.username, user.language_code)
+    return Who(person, catalog(svc.language_of(person)), chat.id, chat.type == ChatType.PRIVATE)
 
 
 Handler = Callable[[Update, Context, Who], Coroutine[Any, Any, None]]

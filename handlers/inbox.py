@@ -26,16 +26,16 @@ Keeper = Callable[[list[tuple[int, str]]], Awaitable[None]]
 class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
     """An ExtBot that hands every fetched batch of updates to `keeper` before returning it."""
 
-    keeper: Keeper | None = None
-
-    def keep_with(self, keeper: Keeper) -> None:
-        with self._unfrozen():  # a Bot is frozen once built
-            self.keeper = keeper
+    def __init__(self, keeper: Keeper, **kwargs: Any) -> None:
+        # A Bot is frozen once built, but python-telegram-bot lets any object set its
+        # underscore attributes (TelegramObject.__setattr__): no private API is needed.
+        self._keeper = keeper
+        super().__init__(**kwargs)
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
-        if updates and self.keeper is not None:
-            await self.keeper([(u.update_id, u.to_json()) for u in updates])
+        if updates:
+            await self._keeper([(u.update_id, u.to_json()) for u in updates])
         return updates
 
 

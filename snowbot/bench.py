@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,10 +30,11 @@ from typing import Any, Protocol
 from snowbot.config import Config, ScheduleConfig, TelegramConfig
 from snowbot.demo import Storm
 from snowbot.geo import StreetIndex
-from snowbot.service import Snowbot
+from snowbot.model import Street, StreetRow
 from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.wiring import open_service
 from storage import open_store
-from storage.records import Street, StreetRow
+from storage.sqlite import bulk
 
 TOKEN = "123456:BENCH"
 
@@ -107,12 +108,6 @@ class Figure:
     note: str = ""
 
 
-class RunningBot(Protocol):
-    service: Snowbot
-
-    async def stop(self) -> None: ...
-
-
 class StoppableBot(Protocol):
     async def stop(self) -> None: ...
 
@@ -121,7 +116,7 @@ class StoppableBot(Protocol):
 class Kit:
     """The Telegram side, handed in by the CLI."""
 
-    start_bot: Callable[[Config, bool], Awaitable[RunningBot]]  # (config, Telegram's limits?)
+    start_bot: Callable[[Config, bool], Awaitable[StoppableBot]]  # (config, Telegram's limits?)
     start_bare_bot: Callable[[str, str], Awaitable[StoppableBot]]
     play_storm: Callable[[Config, str], Awaitable[Storm]]  # (config, "seed" or "small")
 
@@ -256,8 +251,8 @@ async def figure_checkins(kit: Kit, base: Config, sizes: Sizes, folder: Path) ->
     try:
         config = _bench_config(base, folder / "f1", standin.base_url, None)
         config.database.parent.mkdir(parents=True, exist_ok=True)
-        seeded = await Snowbot.open(config)
-        await seeded.store.import_streets(rows)
+        seeded = await open_store(config.database)
+        await seeded.import_streets(rows)
         await seeded.close()
         warm = max(10, sizes.checkins // 20)
         bot = await kit.start_bot(config, False)
@@ -327,8 +322,12 @@ async def figure_writes(base: Config, sizes: Sizes, folder: Path) -> Figure:
     plain_path = folder / "f2" / "plain.db"
     plain_store = await open_store(plain_path)  # the same schema, so the same indexes to keep
     await plain_store.import_streets(rows)
+    first = (await plain_store.streets())[0]
     await plain_store.close()
-    plain = _plain_sqlite_writes(plain_path, total)
+    with bulk.bulk_load(plain_path) as db:
+        bulk.insert_incident(db, 1, "plain", 0.0)
+        bulk.insert_users(db, ((10_000 + k, "c") for k in range(total)))
+    plain = _plain_sqlite_writes(plain_path, total, first)
     ours_rate, plain_rate = total / ours, total / plain
     ratio = ours_rate / plain_rate
     return Figure(
@@ -345,18 +344,17 @@ async def figure_writes(base: Config, sizes: Sizes, folder: Path) -> Figure:
     )
 
 
-def _plain_sqlite_writes(path: Path, n: int) -> float:
-    """The same shift rows into the same table, one plain INSERT per transaction."""
+def _plain_sqlite_writes(path: Path, n: int, street: Street) -> float:
+    """The same shift rows into the same table, one plain INSERT per transaction.
+
+    This is the baseline, so its one statement is written here, plainly, on purpose:
+    it is what an application without snowbot's storage would do.
+    """
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
-    db.execute("INSERT INTO incidents (id, name, started_at) VALUES (1, 'plain', 0)")
-    db.executemany(
-        "INSERT INTO users (id, name, registered, created_at) VALUES (?, 'c', 1, 0)",
-        ((10_000 + k,) for k in range(n)),
-    )
-    street_id, district_id = db.execute("SELECT id, district_id FROM streets LIMIT 1").fetchone()
+    street_id, district_id = street.id, street.district_id
     started = time.perf_counter()
     for k in range(n):
         now = time.time()
@@ -383,7 +381,7 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
     await store.close()
     incident_id = _seed_tally_database(path, sizes)
     config = replace(base, database=path, city=replace(base.city, gazetteer=None))
-    bot = await Snowbot.open(config)
+    bot = await open_service(config)
     try:
         incident = await bot.incident()
         assert incident.id == incident_id
@@ -420,28 +418,10 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
 def _seed_tally_database(path: Path, sizes: Sizes) -> int:
     """Fill a migrated database in bulk, counters included, as a long storm leaves it."""
     rng = random.Random(3)
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("BEGIN")
     districts = 10
-    db.executemany(
-        "INSERT INTO districts (id, name) VALUES (?, ?)",
-        [(d, f"District {d:02d}") for d in range(1, districts + 1)],
-    )
-    db.executemany(
-        "INSERT INTO streets (id, district_id, name, lat, lon) VALUES (?, ?, ?, ?, ?)",
-        (
-            (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
-            for i in range(1, sizes.streets + 1)
-        ),
-    )
-    db.executemany(
-        "INSERT INTO users (id, name, registered, created_at) VALUES (?, ?, 1, 0)",
-        ((u, f"cadre {u}") for u in range(1, sizes.users + 1)),
-    )
-    db.execute("INSERT INTO incidents (id, name, started_at) VALUES (1, 'Bench storm', 0)")
+    incident_id = 1
 
-    def shifts() -> Any:
+    def shifts() -> Iterator[bulk.ShiftRow]:
         for k in range(sizes.shifts):
             street = rng.randint(1, sizes.streets)
             district = 1 + street % districts
@@ -450,83 +430,47 @@ def _seed_tally_database(path: Path, sizes: Sizes) -> int:
             headcount = rng.randint(5, 25) if k % 10 == 0 else 1
             # someone is on duty at most once at a time: those still on duty are all different
             user = 1 + k // 200 if ended is None else 1 + k % sizes.users
-            yield (1, user, headcount, district, street, 50.1, 127.5, start, ended)
+            yield (incident_id, user, headcount, district, street, 50.1, 127.5, start, ended)
 
-    db.executemany(
-        "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, lat, lon, "
-        "started_at, welfare_from, located_at, ended_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?8, ?8, ?8, ?9)",
-        shifts(),
-    )
-    statuses = ("open", "in_progress", "done", "done", "cancelled")
-    db.executemany(
-        "INSERT INTO tasks (incident_id, street_id, needed, accepted, status, created_by, "
-        "created_at, done_at) VALUES (1, ?, 3, ?, ?, 1, 0, ?)",
-        (
+    def tasks() -> Iterator[bulk.TaskRow]:
+        statuses = ("open", "in_progress", "done", "done", "cancelled")
+        for status in (rng.choice(statuses) for _ in range(sizes.tasks)):
+            street = rng.randint(1, sizes.streets)
+            accepted = 0 if status == "open" else 1
+            done_at = 10.0 if status in ("done", "cancelled") else None
+            yield (incident_id, street, 3, accepted, status, 1, 0.0, done_at)
+
+    with bulk.bulk_load(path) as db:
+        bulk.insert_districts(db, [(d, f"District {d:02d}") for d in range(1, districts + 1)])
+        bulk.insert_streets(
+            db,
             (
-                rng.randint(1, sizes.streets),
-                0 if status == "open" else 1,
-                status,
-                10.0 if status in ("done", "cancelled") else None,
-            )
-            for status in (rng.choice(statuses) for _ in range(sizes.tasks))
-        ),
-    )
-    db.execute(
-        "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
-        "SELECT 1, street_id, MIN(done_at) FROM tasks WHERE status = 'done' GROUP BY street_id"
-    )
-    db.execute(
-        "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
-        "SELECT 1, district_id, SUM(headcount), "
-        "SUM(CASE WHEN ended_at IS NULL THEN headcount ELSE 0 END) FROM shifts GROUP BY 2"
-    )
-    db.execute(
-        "INSERT INTO incident_people (incident_id, user_id) SELECT DISTINCT 1, user_id FROM shifts"
-    )
-    db.execute("UPDATE incidents SET people = (SELECT COUNT(*) FROM incident_people) WHERE id = 1")
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    db.close()
-    return 1
+                (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
+                for i in range(1, sizes.streets + 1)
+            ),
+        )
+        bulk.insert_users(db, ((u, f"cadre {u}") for u in range(1, sizes.users + 1)))
+        bulk.insert_incident(db, incident_id, "Bench storm", 0.0)
+        bulk.insert_shifts(db, shifts())
+        bulk.insert_tasks(db, tasks())
+        bulk.rebuild_counters(db, incident_id)
+    return incident_id
 
 
 def full_recount(path: Path, incident_id: int) -> dict[str, Any]:
     """The tally's totals added up again from the raw rows, with no counters."""
-    db = sqlite3.connect(path)
-    try:
-        person_times, on_duty, people = db.execute(
-            "SELECT COALESCE(SUM(headcount), 0), "
-            "COALESCE(SUM(CASE WHEN ended_at IS NULL THEN headcount END), 0), "
-            "COUNT(DISTINCT user_id) FROM shifts WHERE incident_id = ?",
-            (incident_id,),
-        ).fetchone()
-        tasks = dict(
-            db.execute(
-                "SELECT status, COUNT(*) FROM tasks WHERE incident_id = ? GROUP BY status",
-                (incident_id,),
-            ).fetchall()
-        )
-        total = db.execute("SELECT COUNT(*) FROM streets").fetchone()[0]
-        served = db.execute(
-            "SELECT COUNT(DISTINCT street_id) FROM tasks WHERE incident_id = ? AND status = 'done'",
-            (incident_id,),
-        ).fetchone()[0]
-        by_district = db.execute(
-            "SELECT d.name, COALESCE(SUM(sh.headcount), 0) FROM districts d "
-            "LEFT JOIN shifts sh ON sh.district_id = d.id AND sh.incident_id = ? "
-            "GROUP BY d.id ORDER BY d.name",
-            (incident_id,),
-        ).fetchall()
-    finally:
-        db.close()
+    recount = bulk.recount_file(path, incident_id)
     return {
-        "person_times": person_times,
-        "on_duty": on_duty,
-        "people": people,
-        "tasks": {k: tasks.get(k, 0) for k in ("open", "in_progress", "done", "cancelled")},
-        "streets": {"total": total, "served": served, "unserved": total - served},
-        "districts": [list(r) for r in by_district],
+        "person_times": recount.person_times,
+        "on_duty": recount.on_duty,
+        "people": recount.people,
+        "tasks": {status.value: n for status, n in recount.tasks.items()},
+        "streets": {
+            "total": recount.streets_total,
+            "served": recount.streets_served,
+            "unserved": recount.streets_total - recount.streets_served,
+        },
+        "districts": [list(r) for r in recount.district_person_times],
     }
 
 

@@ -20,28 +20,31 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from snowbot.config import Config, ScheduleConfig, TelegramConfig
+from snowbot.model import TaskStatus
 from snowbot.render import render_tally
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, Sent, SimUser
 from snowbot.sweeps import Swept
 from snowbot.tally import Tally
 from snowbot.texts import catalog
-from storage.records import TaskStatus
 
-SAMPLE_GAZETTEER = Path(__file__).resolve().parent.parent / "data" / "heihe_streets.csv"
+# package data, so that an installed snowbot has its sample city too
+SAMPLE_GAZETTEER = Path(__file__).resolve().parent / "data" / "heihe_streets.csv"
 COORDINATOR = SimUser(1001, "王协调", "zh")
 SEED_PERSON_TIMES = 56_000
 SEED_DAYS = 6
 
 
-class RunningBot(Protocol):
+class SteppedBot(Protocol):
+    """The real bot as the demo drives it: its sweeps run when the script says (`tick`)."""
+
     service: Snowbot
 
     async def tick(self) -> Swept: ...
     async def stop(self) -> None: ...
 
 
-StartBot = Callable[[Config, Callable[[], float]], Awaitable[RunningBot]]
+StartBot = Callable[[Config, Callable[[], float]], Awaitable[SteppedBot]]
 
 
 class SimClock:
@@ -238,7 +241,7 @@ def _task_id(text: str) -> int | None:
 
 
 async def _scheduler(
-    running: RunningBot, api: BotApiStandIn, say: Transcript, watch: list[int]
+    running: SteppedBot, api: BotApiStandIn, say: Transcript, watch: list[int]
 ) -> list[Sent]:
     """Run the scheduler's sweeps at this moment of the story; what they sent to `watch`."""
     before = {chat: api.count(chat) for chat in watch}
@@ -252,7 +255,7 @@ async def _scheduler(
 
 
 async def _small_storm(
-    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
+    api: BotApiStandIn, running: SteppedBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
     bot = running.service
     rng = random.Random(2026)
@@ -356,7 +359,7 @@ async def _small_storm(
 
 
 async def _seed_storm(
-    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
+    api: BotApiStandIn, running: SteppedBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
     """Six days, about 56,000 person-times, in waves the bot takes in batches."""
     bot = running.service

@@ -1,4 +1,5 @@
-"""The incident as CSV (SPEC §6): shifts.csv and tasks.csv, UTF-8, ISO 8601 times with offset."""
+"""The incident as CSV (README: "Command line"): shifts.csv and tasks.csv, UTF-8,
+ISO 8601 times with offset."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.records import ShiftExportRow, TaskExportRow
+from snowbot.model import ShiftExportRow, TaskExportRow
 
 SHIFT_COLUMNS = (
     "id",

@@ -17,7 +17,7 @@ from typing import Any
 
 from snowbot.errors import GazetteerError
 from snowbot.geo import midpoint
-from storage.records import Lines, StreetRow
+from snowbot.model import Lines, StreetRow
 
 COLUMNS = ("district", "street", "lat", "lon")
 MAX_NAME = 200

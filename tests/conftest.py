@@ -13,6 +13,7 @@ import pytest
 
 from snowbot.config import Config, parse_config
 from snowbot.service import Person, Snowbot
+from snowbot.wiring import open_service
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "data" / "heihe_streets.csv"
@@ -60,7 +61,7 @@ def config(tmp_path: Path) -> Config:
 
 @pytest.fixture
 async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator[Snowbot]:
-    service = await Snowbot.open(config, clock)
+    service = await open_service(config, clock)
     await service.import_streets(city_csv)
     yield service
     await service.close()

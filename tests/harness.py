@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from handlers.app import RunningBot, start_bot
+from handlers.app import PollingBot
 from snowbot.config import Config, TelegramConfig
 from snowbot.standin import BotApiStandIn
+from snowbot.wiring import start_bot
 
 
 def bot_config(config: Config, api: BotApiStandIn, gazetteer: Path | None) -> Config:
@@ -21,7 +22,7 @@ def bot_config(config: Config, api: BotApiStandIn, gazetteer: Path | None) -> Co
 
 
 @asynccontextmanager
-async def running_bot(config: Config) -> AsyncIterator[RunningBot]:
+async def running_bot(config: Config) -> AsyncIterator[PollingBot]:
     running = await start_bot(config, timeout=1)
     try:
         yield running

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from snowbot.config import parse_config
 from snowbot.service import Snowbot
+from snowbot.wiring import open_service
 from storage.migrations import LATEST
 from tests.conftest import person, snowbot
 
@@ -16,7 +17,7 @@ STATION = (50.2401, 127.5001)
 
 async def _bot(workdir: Path) -> Snowbot:
     config = parse_config({"storage": {"database": "city.db"}}, base_dir=workdir)
-    bot = await Snowbot.open(config)
+    bot = await open_service(config)
     await bot.import_streets(workdir / "city.csv")
     return bot
 

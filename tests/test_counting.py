@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from snowbot.model import CheckInKind, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Snowbot
-from storage.records import CheckInKind, TaskStatus
 from tests.conftest import FakeClock, person
 
 STATION = (50.2401, 127.5001)  # beside Station Road, North

@@ -18,6 +18,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Posted, Proposed, Snowbot
 from snowbot.standin import SimUser
+from snowbot.wiring import open_service
 from tests.conftest import FakeClock, person
 from tests.harness import bot_config, stand_in
 
@@ -42,7 +43,7 @@ class StandInGeocoder:
 async def open_bot(
     config: Config, clock: FakeClock, city_csv: Path, geocoder: StandInGeocoder | None
 ) -> Snowbot:
-    service = await Snowbot.open(config, clock, geocoder)
+    service = await open_service(config, clock, geocoder)
     await service.import_streets(city_csv)
     return service
 
@@ -123,7 +124,7 @@ async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> N
 
 
 async def test_the_post_button_in_chat(config: Config, city_csv: Path) -> None:
-    from handlers.app import start_bot
+    from snowbot.wiring import start_bot
 
     geocoder = StandInGeocoder({"Heihe College": COLLEGE})
     coordinator = SimUser(1, "Coordinator", "en")

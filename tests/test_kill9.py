@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from snowbot.config import load_config
-from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.wiring import open_service
 from tests.conftest import ROOT
 
 STATION = (50.2401, 127.5001)
@@ -74,7 +74,7 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
             bot.kill()
         await api.stop()
 
-    service = await Snowbot.open(load_config(str(config)))
+    service = await open_service(load_config(str(config)))
     try:
         incident = await service.incident()
         for user_id in acknowledged:

@@ -17,11 +17,11 @@ from telegram import (
 )
 from telegram.error import RetryAfter
 
-import handlers  # noqa: F401  (its import opts in to PTB's timedelta durations)
 from handlers.common import markup_from_json
+from snowbot.model import Outgoing
 from snowbot.outbox import knock_delay, retry_delay
+from snowbot.wiring import use_timedelta_durations
 from storage import open_store
-from storage.records import Outgoing
 
 
 async def test_a_message_put_back_holds_back_the_newer_ones_of_its_chat(tmp_path: Path) -> None:
@@ -86,6 +86,7 @@ def test_waits_after_failures() -> None:
 
 
 def test_retry_after_is_read_in_the_form_ptb_keeps() -> None:
+    use_timedelta_durations()  # as the composition root does before python-telegram-bot runs
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PTB warns on the deprecated whole seconds
         assert RetryAfter(3).retry_after == timedelta(seconds=3)

@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 
 from snowbot.gazetteer import read_gazetteer
+from snowbot.model import AcceptOutcome
 from storage import open_store
 from storage.migrations import LATEST
-from storage.records import AcceptOutcome
 from storage.sqlite import SqliteStore
 
 

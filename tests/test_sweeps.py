@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from snowbot.config import Config
+from snowbot.model import Outgoing
 from snowbot.outbox import chat_gone, compose
 from snowbot.render import render_tally
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
-from storage.records import Outgoing
+from snowbot.wiring import open_service
 from tests.conftest import FakeClock, person
 
 REPORTS = -500  # a report chat from the config
@@ -33,7 +34,7 @@ HOUR = 3600.0
 @pytest.fixture
 async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator[Snowbot]:
     config = replace(config, schedule=replace(config.schedule, report_chats=(REPORTS,)))
-    service = await Snowbot.open(config, clock)
+    service = await open_service(config, clock)
     await service.import_streets(city_csv)
     yield service
     await service.close()
@@ -78,7 +79,7 @@ async def test_the_tally_goes_to_every_report_chat_once_per_period(
 
 
 async def test_no_report_chats_means_no_report(config: Config, clock: FakeClock) -> None:
-    service = await Snowbot.open(config, clock)
+    service = await open_service(config, clock)
     try:
         assert await Sweeps(service).tally_report() == 0
     finally:
@@ -201,7 +202,7 @@ async def test_a_sweep_after_a_restart_sends_nothing_twice(
     clock.advance(8 * HOUR)
     first = await Sweeps(bot).everything()
     assert first.reports == 2 and first.escalations == 2 and first.closed == 1
-    reopened = await Snowbot.open(bot.config, clock)
+    reopened = await open_service(bot.config, clock)
     try:
         again = await Sweeps(reopened).everything()
         assert again.total == 0
