@@ -23,6 +23,8 @@ COLUMNS = ("district", "street", "lat", "lon")
 MAX_NAME = 200
 DISTRICT_PROPERTY = "district"  # the GeoJSON property that names a street's district
 GEOJSON_SUFFIXES = (".geojson", ".json")
+# The sample city (README: "Sample data"), package data so that an installed snowbot has it
+SAMPLE_GAZETTEER = Path(__file__).resolve().parent / "data" / "heihe_streets.csv"
 
 
 def read_gazetteer(

@@ -27,7 +27,7 @@ async def test_the_tally_equals_a_full_recount_of_a_seeded_storm(
     store = await open_store(path)
     await store.close()
     sizes = replace(bench.QUICK, shifts=5000, users=800, tasks=300, streets=200)
-    incident_id = bench._seed_tally_database(path, sizes)
+    incident_id = bench.seed_tally_database(path, sizes)
     service = await open_service(replace(config, database=path))
     try:
         tally = await service.tally()
