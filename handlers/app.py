@@ -26,7 +26,7 @@ from handlers import admin, checkin, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import InboxBot, replay
+from handlers.inbox import inbox_bot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.service import Snowbot
@@ -63,8 +63,8 @@ def build_application(
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
     # built here rather than by the builder, for the inbox; the builder's own defaults
-    bot = InboxBot(
-        keeper=service.keep_updates,
+    bot = inbox_bot(
+        service.keep_updates,
         token=config.require_token(),
         base_url=config.telegram.base_url,
         defaults=Defaults(tzinfo=config.city.timezone),

@@ -25,7 +25,7 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
 from snowbot.refusals import Refused
@@ -38,7 +38,12 @@ SERVICE_KEY = "snowbot"
 
 
 def service(context: Context) -> Snowbot:
-    found: Snowbot = context.application.bot_data[SERVICE_KEY]
+    """The snow-clearing service behind this Application (not `context.bot`, Telegram's)."""
+    return service_of(context.application)
+
+
+def service_of(app: Application) -> Snowbot:  # type: ignore[type-arg]
+    found: Snowbot = app.bot_data[SERVICE_KEY]
     return found
 
 

@@ -23,20 +23,21 @@ log = logging.getLogger("snowbot.inbox")
 Keeper = Callable[[list[tuple[int, str]]], Awaitable[None]]
 
 
-class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
-    """An ExtBot that hands every fetched batch of updates to `keeper` before returning it."""
+def inbox_bot(keeper: Keeper, **settings: Any) -> ExtBot[int]:
+    """An ExtBot that hands every fetched batch of updates to `keeper` before returning it.
 
-    def __init__(self, keeper: Keeper, **kwargs: Any) -> None:
-        # A Bot is frozen once built, but python-telegram-bot lets any object set its
-        # underscore attributes (TelegramObject.__setattr__): no private API is needed.
-        self._keeper = keeper
-        super().__init__(**kwargs)
+    A Bot is immutable once built, so the keeper is not stored on it: the subclass
+    closes over it (overriding `get_updates`, a public method, is all it takes).
+    """
 
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        updates = await super().get_updates(*args, **kwargs)
-        if updates:
-            await self._keeper([(u.update_id, u.to_json()) for u in updates])
-        return updates
+    class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
+        async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+            updates = await super().get_updates(*args, **kwargs)
+            if updates:
+                await keeper([(u.update_id, u.to_json()) for u in updates])
+            return updates
+
+    return InboxBot(**settings)
 
 
 async def replay(app: Application, bodies: list[str]) -> int:  # type: ignore[type-arg]

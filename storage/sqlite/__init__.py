@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from snowbot.stores import Store
 from storage.sqlite.chats import SqliteChats
 from storage.sqlite.counts import SqliteCounts
 from storage.sqlite.engine import connect
@@ -32,6 +33,11 @@ class SqliteStore(
     SqliteOutbox,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
+
+
+def _as_store(store: SqliteStore) -> Store:
+    """Never called: mypy checks here that SqliteStore is every store the domain asks for."""
+    return store
 
 
 async def open_store(path: Path | str) -> SqliteStore:

@@ -13,11 +13,11 @@ from snowbot.model import (
     TaskExportRow,
     TaskStatus,
 )
-from storage.sqlite.engine import Engine, every, one
+from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
-    """The tally's raw numbers: kept counters, not a scan of every shift."""
+    """The tally's raw numbers: kept counters, not a scan of every shift (in one snapshot)."""
     iid = (incident.id,)
     people = one(db, "SELECT people FROM incidents WHERE id = ?", iid)
     tasks = {status: 0 for status in TaskStatus}
@@ -61,7 +61,7 @@ _TURNOUT = (
 )
 
 
-def turnout_recount(db: sqlite3.Connection, incident_id: int) -> tuple[int, int, int]:
+def recount(db: sqlite3.Connection, incident_id: int) -> tuple[int, int, int]:
     """(person_times, on_duty, people) added up from the raw shift rows."""
     row = one(db, _TURNOUT, (incident_id,))
     assert row is not None
@@ -70,7 +70,7 @@ def turnout_recount(db: sqlite3.Connection, incident_id: int) -> tuple[int, int,
 
 def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
     """The tally's totals added up again from the raw rows, with no counters."""
-    person_times, on_duty, people = turnout_recount(db, incident_id)
+    person_times, on_duty, people = recount(db, incident_id)
     tasks = {status: 0 for status in TaskStatus}
     for r in every(
         db,
@@ -105,6 +105,7 @@ def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
 
 
 def day_counts(db: sqlite3.Connection, incident_id: int, since: float, until: float) -> DayCounts:
+    """Turnout, tasks done and streets served in [since, until), in one snapshot."""
     window = (incident_id, since, until)
     districts = every(
         db,
@@ -136,66 +137,36 @@ def day_counts(db: sqlite3.Connection, incident_id: int, since: float, until: fl
     )
 
 
+def shift_rows(db: sqlite3.Connection, incident_id: int) -> list[ShiftExportRow]:
+    rows = every(
+        db,
+        "SELECT sh.id, sh.user_id, COALESCE(u.name, '') AS name, sh.headcount, "
+        "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at "
+        "FROM shifts sh "
+        "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
+        "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
+        (incident_id,),
+    )
+    return [from_row(ShiftExportRow, r) for r in rows]
+
+
+def task_rows(db: sqlite3.Connection, incident_id: int) -> list[TaskExportRow]:
+    rows = every(
+        db,
+        "SELECT t.id, d.name AS district, s.name AS street, t.needed, t.accepted, t.status, "
+        "t.created_by, t.created_at, t.done_at, t.note FROM tasks t "
+        "JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id "
+        "WHERE t.incident_id = ? ORDER BY t.id",
+        (incident_id,),
+    )
+    return [from_row(TaskExportRow, r) for r in rows]
+
+
 class SqliteCounts(Engine):
     """`snowbot.stores.CountStore` on SQLite."""
 
-    async def tally_counts(self, incident: Incident) -> TallyCounts:
-        """The tally's raw numbers, read in one snapshot of the database."""
-        return await self._snapshot(tally_counts, incident)
-
-    async def recount(self, incident_id: int) -> tuple[int, int, int]:
-        """(person_times, on_duty, people) added up from the raw shift rows, for checking."""
-        return await self._snapshot(turnout_recount, incident_id)
-
-    async def day_counts(self, incident_id: int, since: float, until: float) -> DayCounts:
-        """Turnout, tasks done and streets served in [since, until), in one snapshot."""
-        return await self._snapshot(day_counts, incident_id, since, until)
-
-    async def shift_rows(self, incident_id: int) -> list[ShiftExportRow]:
-        rows = await self._all(
-            "SELECT sh.id, sh.user_id, COALESCE(u.name, '') AS name, sh.headcount, "
-            "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at "
-            "FROM shifts sh "
-            "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
-            "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
-            (incident_id,),
-        )
-        return [
-            ShiftExportRow(
-                id=r["id"],
-                user_id=r["user_id"],
-                name=r["name"],
-                headcount=r["headcount"],
-                district=r["district"],
-                street=r["street"],
-                lat=r["lat"],
-                lon=r["lon"],
-                started_at=r["started_at"],
-                ended_at=r["ended_at"],
-            )
-            for r in rows
-        ]
-
-    async def task_rows(self, incident_id: int) -> list[TaskExportRow]:
-        rows = await self._all(
-            "SELECT t.id, d.name AS district, s.name AS street, t.needed, t.accepted, t.status, "
-            "t.created_by, t.created_at, t.done_at, t.note FROM tasks t "
-            "JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id "
-            "WHERE t.incident_id = ? ORDER BY t.id",
-            (incident_id,),
-        )
-        return [
-            TaskExportRow(
-                id=r["id"],
-                district=r["district"],
-                street=r["street"],
-                needed=r["needed"],
-                accepted=r["accepted"],
-                status=r["status"],
-                created_by=r["created_by"],
-                created_at=r["created_at"],
-                done_at=r["done_at"],
-                note=r["note"],
-            )
-            for r in rows
-        ]
+    tally_counts = snapshot(tally_counts)
+    recount = snapshot(recount)
+    day_counts = snapshot(day_counts)
+    shift_rows = reads(shift_rows)
+    task_rows = reads(task_rows)

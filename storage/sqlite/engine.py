@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -28,6 +29,7 @@ BUSY_TIMEOUT_MS = 15_000
 MAX_BATCH = 256
 
 T = TypeVar("T")
+R = TypeVar("R")
 P = ParamSpec("P")
 Work = Callable[[sqlite3.Connection], T]
 Query = Callable[Concatenate[sqlite3.Connection, P], T]
@@ -76,18 +78,13 @@ class Engine:
             self._flushing = asyncio.create_task(self._flush())
         return await future
 
+    async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a query that only reads, in the database thread, in one hop."""
+        return await run_in_db_thread(self._db, lambda db: query(db, *args, **kwargs))
+
     async def _snapshot(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a query of several reads in one read transaction: they all see one moment."""
         return await run_in_db_thread(self._db, _run_read, lambda db: query(db, *args, **kwargs))
-
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
-
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
 
     async def _flush(self) -> None:
         try:
@@ -116,13 +113,7 @@ class Engine:
     # -- schema ------------------------------------------------------------------
 
     async def schema_version(self) -> int:
-        row = await self._one(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-        )
-        if row is None:
-            return 0
-        found = await self._one("SELECT COALESCE(MAX(version), 0) AS version FROM schema_version")
-        return int(found["version"]) if found else 0
+        return await self._read(_schema_version)
 
     async def migrate(self, target: int = LATEST) -> int:
         """Apply the missing migrations up to `target`, each in its own transaction."""
@@ -138,6 +129,44 @@ class Engine:
         for version in range(current + 1, target + 1):
             await self._write(_apply_migration, version)
         return await self.schema_version()
+
+
+# -- a store's methods, made from its named queries ---------------------------------------
+
+Method = Callable[Concatenate[Engine, P], Coroutine[Any, Any, T]]
+
+
+def writes(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query` in a write transaction (with group commit)."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._write(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def reads(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query`, which only reads, in one hop."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._read(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def snapshot(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query`'s several reads in one read transaction."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._snapshot(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def _named(method: Method[P, T], query: Query[P, T]) -> Method[P, T]:
+    method.__name__ = method.__qualname__ = query.__name__
+    method.__doc__ = query.__doc__
+    return method
 
 
 # -- run in the database thread --------------------------------------------------------------
@@ -202,6 +231,17 @@ def _run_read(db: sqlite3.Connection, work: Work[T]) -> T:
         db.execute("COMMIT")
 
 
+def _schema_version(db: sqlite3.Connection) -> int:
+    """The latest migration applied; 0 for a new file."""
+    known = one(
+        db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    )
+    if known is None:
+        return 0
+    found = one(db, "SELECT COALESCE(MAX(version), 0) AS version FROM schema_version")
+    return int(found["version"]) if found else 0
+
+
 def _apply_migration(db: sqlite3.Connection, version: int) -> None:
     for statement in _statements(MIGRATIONS[version]):
         db.execute(statement)
@@ -234,3 +274,18 @@ def one(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3
 def every(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     """Every row of a query run inside a query function."""
     return db.execute(sql, params).fetchall()
+
+
+def from_row(record: type[R], row: sqlite3.Row, **made: Any) -> R:
+    """A record filled from the row's columns of the same names; `made`: fields converted."""
+    return record(**{name: made[name] if name in made else row[name] for name in _fields(record)})
+
+
+_FIELDS: dict[Any, tuple[str, ...]] = {}
+
+
+def _fields(record: Any) -> tuple[str, ...]:
+    names = _FIELDS.get(record)
+    if names is None:
+        names = _FIELDS[record] = tuple(f.name for f in fields(record))
+    return names

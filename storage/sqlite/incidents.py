@@ -5,15 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 from snowbot.model import Incident
-from storage.sqlite.engine import Engine, one
+from storage.sqlite.engine import Engine, from_row, one, writes
 
 _COLUMNS = "id, name, started_at, ended_at"
 
 
 def incident_from(row: sqlite3.Row) -> Incident:
-    return Incident(
-        id=row["id"], name=row["name"], started_at=row["started_at"], ended_at=row["ended_at"]
-    )
+    return from_row(Incident, row)
 
 
 def open_incident(db: sqlite3.Connection, default_name: str, now: float) -> Incident:
@@ -27,9 +25,12 @@ def open_incident(db: sqlite3.Connection, default_name: str, now: float) -> Inci
 
 
 def start_incident(
-    db: sqlite3.Connection, name: str, now: float, origin: int | None
+    db: sqlite3.Connection, name: str, now: float, origin: int | None = None
 ) -> tuple[Incident | None, Incident]:
-    """End the current incident (closing its open shifts) and open a new one."""
+    """End the current incident (closing its open shifts) and open a new one.
+
+    `origin`: the update that asked; asked again, nothing more happens.
+    """
     if origin:
         made = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE origin = ?", (origin,))
         if made is not None:
@@ -51,18 +52,19 @@ def start_incident(
     return previous, Incident(cur.lastrowid, name, now, None)
 
 
+def current(db: sqlite3.Connection) -> Incident | None:
+    row = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
+    return incident_from(row) if row else None
+
+
 class SqliteIncidents(Engine):
     """`snowbot.stores.IncidentStore` on SQLite."""
 
+    start_incident = writes(start_incident)
+
     async def current_incident(self, default_name: str, now: float) -> Incident:
         """The current incident, creating the first one on first start."""
-        row = await self._one(f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
-        if row is not None:
-            return incident_from(row)
+        found = await self._read(current)
+        if found is not None:
+            return found
         return await self._write(open_incident, default_name, now)
-
-    async def start_incident(
-        self, name: str, now: float, origin: int | None = None
-    ) -> tuple[Incident | None, Incident]:
-        """`origin`: the update that asked; asked again, nothing more happens."""
-        return await self._write(start_incident, name, now, origin)

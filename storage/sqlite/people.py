@@ -6,27 +6,19 @@ import sqlite3
 
 from snowbot.model import User
 from snowbot.roles import Role
-from storage.sqlite.engine import Engine, one
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 _COLUMNS = "id, name, username, language, role, district_id, registered"
 
 
 def user_from(row: sqlite3.Row) -> User:
-    return User(
-        id=row["id"],
-        name=row["name"],
-        username=row["username"],
-        language=row["language"],
-        role=Role[row["role"].upper()],
-        district_id=row["district_id"],
-        registered=bool(row["registered"]),
-    )
+    return from_row(User, row, role=Role[row["role"].upper()], registered=bool(row["registered"]))
 
 
 def _user(db: sqlite3.Connection, user_id: int) -> User:
-    row = one(db, f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
-    assert row is not None
-    return user_from(row)
+    user = get_user(db, user_id)
+    assert user is not None
+    return user
 
 
 def register_user(
@@ -51,6 +43,7 @@ def register_user(
 
 
 def set_language(db: sqlite3.Connection, user_id: int, language: str) -> None:
+    """A language chosen with /lang: it stays whatever Telegram says later."""
     db.execute("UPDATE users SET language = ?, lang_chosen = 1 WHERE id = ?", (language, user_id))
 
 
@@ -67,26 +60,21 @@ def set_role(
     return _user(db, user_id)
 
 
+def get_user(db: sqlite3.Connection, user_id: int) -> User | None:
+    row = one(db, f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return user_from(row) if row else None
+
+
+def users_with_role(db: sqlite3.Connection, role: Role) -> list[User]:
+    rows = every(db, f"SELECT {_COLUMNS} FROM users WHERE role = ? ORDER BY id", (role.key,))
+    return [user_from(r) for r in rows]
+
+
 class SqlitePeople(Engine):
     """`snowbot.stores.PeopleStore` on SQLite."""
 
-    async def register_user(
-        self, user_id: int, name: str, username: str | None, language: str | None, now: float
-    ) -> User:
-        return await self._write(register_user, user_id, name, username, language, now)
-
-    async def get_user(self, user_id: int) -> User | None:
-        row = await self._one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
-        return user_from(row) if row else None
-
-    async def set_language(self, user_id: int, language: str) -> None:
-        await self._write(set_language, user_id, language)
-
-    async def set_role(self, user_id: int, role: Role, district_id: int | None, now: float) -> User:
-        return await self._write(set_role, user_id, role, district_id, now)
-
-    async def users_with_role(self, role: Role) -> list[User]:
-        rows = await self._all(
-            f"SELECT {_COLUMNS} FROM users WHERE role = ? ORDER BY id", (role.key,)
-        )
-        return [user_from(r) for r in rows]
+    register_user = writes(register_user)
+    get_user = reads(get_user)
+    set_language = writes(set_language)
+    set_role = writes(set_role)
+    users_with_role = reads(users_with_role)

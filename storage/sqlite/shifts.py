@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street
-from storage.sqlite.engine import Engine, one
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
 COLUMNS = (
@@ -18,20 +18,7 @@ COLUMNS = (
 
 
 def shift_from(row: sqlite3.Row) -> Shift:
-    return Shift(
-        id=row["id"],
-        incident_id=row["incident_id"],
-        user_id=row["user_id"],
-        headcount=row["headcount"],
-        district_id=row["district_id"],
-        street_id=row["street_id"],
-        lat=row["lat"],
-        lon=row["lon"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        welfare_from=row["welfare_from"],
-        located_at=row["located_at"],
-    )
+    return from_row(Shift, row)
 
 
 def check_in(
@@ -44,9 +31,14 @@ def check_in(
     lon: float,
     now: float,
     rejoin_after: float,
-    pending_since: float | None,
+    pending_since: float | None = None,
 ) -> CheckIn:
-    """Open, update or reopen this user's shift (README: "What it does, by role")."""
+    """Open, update or reopen this user's shift (README: "What it does, by role").
+
+    `rejoin_after`: a shift that ended at or after this moment is reopened.
+    `pending_since`: take the headcount of a "/checkin N" asked since then, if any
+    (and forget it), in the same transaction.
+    """
     count = headcount
     if pending_since is not None:
         asked = one(
@@ -134,8 +126,12 @@ def close_shift(
 
 
 def check_out(
-    db: sqlite3.Connection, incident_id: int, user_id: int, now: float, forget_pending: bool
+    db: sqlite3.Connection, incident_id: int, user_id: int, now: float, forget_pending: bool = True
 ) -> Shift | None:
+    """Close this user's open shift; None when they were not on duty.
+
+    An unanswered "/checkin N" is forgotten in the same transaction.
+    """
     if forget_pending:
         db.execute("DELETE FROM pending_checkins WHERE user_id = ?", (user_id,))
     return close_shift(db, "incident_id = ? AND user_id = ?", (incident_id, user_id), now)
@@ -144,6 +140,7 @@ def check_out(
 def warn_shift(
     db: sqlite3.Connection, shift: Shift, messages: Sequence[Outgoing], now: float
 ) -> int:
+    """Queue a welfare reminder, only while that stretch of the shift is still open."""
     still = one(
         db,
         "SELECT 1 FROM shifts WHERE id = ? AND ended_at IS NULL AND welfare_from = ?",
@@ -152,9 +149,13 @@ def warn_shift(
     return 0 if still is None else enqueue(db, messages, now)
 
 
-def close_for_welfare(
+def close_shift_for_welfare(
     db: sqlite3.Connection, shift: Shift, messages: Sequence[Outgoing], now: float
 ) -> Shift | None:
+    """Close a shift after max_shift and queue its message, in one transaction.
+
+    Nothing happens if the cadre checked out or rejoined meanwhile.
+    """
     closed = close_shift(
         db, "id = ? AND welfare_from = ?", (shift.id, shift.welfare_from), now, "welfare"
     )
@@ -172,6 +173,7 @@ def move_shift(
     lon: float,
     now: float,
 ) -> bool:
+    """Move an open shift's position; False when the user is not on duty."""
     cur = db.execute(
         "UPDATE shifts SET lat = ?, lon = ?, street_id = ?, located_at = ? "
         "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
@@ -181,6 +183,7 @@ def move_shift(
 
 
 def set_pending_checkin(db: sqlite3.Connection, user_id: int, headcount: int, now: float) -> None:
+    """Remember "/checkin N" until the location comes."""
     db.execute(
         "INSERT INTO pending_checkins (user_id, headcount, asked_at) VALUES (?, ?, ?) "
         "ON CONFLICT (user_id) DO UPDATE SET headcount = excluded.headcount, "
@@ -193,84 +196,34 @@ def _moved(shift: Shift, street: Street, lat: float, lon: float, now: float) -> 
     return replace(shift, street_id=street.id, lat=lat, lon=lon, located_at=now)
 
 
+def overdue_shifts(db: sqlite3.Connection, incident_id: int, since_before: float) -> list[Shift]:
+    """Open shifts whose stretch on duty began at or before `since_before`, oldest first."""
+    rows = every(
+        db,
+        f"SELECT {COLUMNS} FROM shifts WHERE incident_id = ? AND ended_at IS NULL "
+        "AND welfare_from <= ? ORDER BY welfare_from, id",
+        (incident_id, since_before),
+    )
+    return [shift_from(r) for r in rows]
+
+
+def open_shift(db: sqlite3.Connection, incident_id: int, user_id: int) -> Shift | None:
+    row = one(
+        db,
+        f"SELECT {COLUMNS} FROM shifts WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+        (incident_id, user_id),
+    )
+    return shift_from(row) if row else None
+
+
 class SqliteShifts(Engine):
     """`snowbot.stores.ShiftStore` on SQLite."""
 
-    async def check_in(
-        self,
-        incident_id: int,
-        user_id: int,
-        headcount: int,
-        street: Street,
-        lat: float,
-        lon: float,
-        now: float,
-        rejoin_after: float,
-        pending_since: float | None = None,
-    ) -> CheckIn:
-        """Open, update or reopen this user's shift, in one transaction.
-
-        `rejoin_after`: a shift that ended at or after this moment is reopened.
-        `pending_since`: take the headcount of a "/checkin N" asked since then, if any
-        (and forget it), in the same transaction.
-        """
-        return await self._write(
-            check_in,
-            incident_id,
-            user_id,
-            headcount,
-            street,
-            lat,
-            lon,
-            now,
-            rejoin_after,
-            pending_since,
-        )
-
-    async def check_out(
-        self, incident_id: int, user_id: int, now: float, forget_pending: bool = True
-    ) -> Shift | None:
-        """Close this user's open shift; None when they were not on duty.
-
-        An unanswered "/checkin N" is forgotten in the same transaction.
-        """
-        return await self._write(check_out, incident_id, user_id, now, forget_pending)
-
-    async def overdue_shifts(self, incident_id: int, since_before: float) -> list[Shift]:
-        """Open shifts whose stretch on duty began at or before `since_before`, oldest first."""
-        rows = await self._all(
-            f"SELECT {COLUMNS} FROM shifts WHERE incident_id = ? AND ended_at IS NULL "
-            "AND welfare_from <= ? ORDER BY welfare_from, id",
-            (incident_id, since_before),
-        )
-        return [shift_from(r) for r in rows]
-
-    async def warn_shift(self, shift: Shift, messages: Sequence[Outgoing], now: float) -> int:
-        """Queue a welfare reminder, only while that stretch of the shift is still open."""
-        return await self._write(warn_shift, shift, messages, now)
-
-    async def close_shift_for_welfare(
-        self, shift: Shift, messages: Sequence[Outgoing], now: float
-    ) -> Shift | None:
-        """Close a shift after max_shift and queue its message, in one transaction.
-
-        Nothing happens if the cadre checked out or rejoined meanwhile.
-        """
-        return await self._write(close_for_welfare, shift, messages, now)
-
-    async def move_shift(
-        self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float, now: float
-    ) -> bool:
-        """Move an open shift's position; False when the user is not on duty."""
-        return await self._write(move_shift, incident_id, user_id, street_id, lat, lon, now)
-
-    async def set_pending_checkin(self, user_id: int, headcount: int, now: float) -> None:
-        await self._write(set_pending_checkin, user_id, headcount, now)
-
-    async def open_shift(self, incident_id: int, user_id: int) -> Shift | None:
-        row = await self._one(
-            f"SELECT {COLUMNS} FROM shifts "
-            "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
-            (incident_id, user_id),
-        )
-        return shift_from(row) if row else None
+    check_in = writes(check_in)
+    check_out = writes(check_out)
+    move_shift = writes(move_shift)
+    set_pending_checkin = writes(set_pending_checkin)
+    open_shift = reads(open_shift)
+    overdue_shifts = reads(overdue_shifts)
+    warn_shift = writes(warn_shift)
+    close_shift_for_welfare = writes(close_shift_for_welfare)

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from snowbot.model import District, ImportCounts, Lines, Street, StreetRow
-from storage.sqlite.engine import Engine, every
+from storage.sqlite.engine import Engine, every, from_row, reads
 
 
 def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> ImportCounts:
@@ -50,31 +50,37 @@ def lines_json(lines: Lines | None) -> str | None:
     return json.dumps([[[lat, lon] for lat, lon in part] for part in lines], separators=(",", ":"))
 
 
+def streets(db: sqlite3.Connection) -> list[Street]:
+    rows = every(
+        db,
+        "SELECT s.id, s.district_id, d.name AS district, s.name, s.lat, s.lon "
+        "FROM streets s JOIN districts d ON d.id = s.district_id ORDER BY s.id",
+    )
+    return [from_row(Street, r) for r in rows]
+
+
+def street_lines(db: sqlite3.Connection) -> dict[int, Lines]:
+    """The lines of every line street (GeoJSON), by street id; point streets have none."""
+    rows = every(db, "SELECT id, lines FROM streets WHERE lines IS NOT NULL")
+    return {
+        int(r["id"]): tuple(tuple((lat, lon) for lat, lon in part) for part in parts)
+        for r in rows
+        for parts in [json.loads(r["lines"])]
+    }
+
+
+def districts(db: sqlite3.Connection) -> list[District]:
+    rows = every(db, "SELECT id, name FROM districts ORDER BY name")
+    return [from_row(District, r) for r in rows]
+
+
 class SqliteStreets(Engine):
     """`snowbot.stores.StreetStore` on SQLite."""
 
+    streets = reads(streets)
+    street_lines = reads(street_lines)
+    districts = reads(districts)
+
     async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts:
+        """Add new streets and move changed ones, all in one transaction; ids stay stable."""
         return await self._write(import_streets, list(rows))
-
-    async def streets(self) -> list[Street]:
-        rows = await self._all(
-            "SELECT s.id, s.district_id, d.name AS district, s.name, s.lat, s.lon "
-            "FROM streets s JOIN districts d ON d.id = s.district_id ORDER BY s.id"
-        )
-        return [
-            Street(r["id"], r["district_id"], r["district"], r["name"], r["lat"], r["lon"])
-            for r in rows
-        ]
-
-    async def street_lines(self) -> dict[int, Lines]:
-        """The lines of every line street (GeoJSON), by street id; point streets have none."""
-        rows = await self._all("SELECT id, lines FROM streets WHERE lines IS NOT NULL")
-        return {
-            int(r["id"]): tuple(tuple((lat, lon) for lat, lon in part) for part in parts)
-            for r in rows
-            for parts in [json.loads(r["lines"])]
-        }
-
-    async def districts(self) -> list[District]:
-        rows = await self._all("SELECT id, name FROM districts ORDER BY name")
-        return [District(r["id"], r["name"]) for r in rows]

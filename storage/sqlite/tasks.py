@@ -15,7 +15,7 @@ from snowbot.model import (
     TaskChange,
     TaskStatus,
 )
-from storage.sqlite.engine import Engine, one
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
 SELECT = """
@@ -27,23 +27,7 @@ SELECT = """
 
 
 def task_from(row: sqlite3.Row) -> Task:
-    return Task(
-        id=row["id"],
-        incident_id=row["incident_id"],
-        street_id=row["street_id"],
-        street=row["street"],
-        district_id=row["district_id"],
-        district=row["district"],
-        lat=row["lat"],
-        lon=row["lon"],
-        needed=row["needed"],
-        accepted=row["accepted"],
-        status=TaskStatus(row["status"]),
-        note=row["note"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        done_at=row["done_at"],
-    )
+    return from_row(Task, row, status=TaskStatus(row["status"]))
 
 
 def get_task(db: sqlite3.Connection, incident_id: int, task_id: int) -> Task | None:
@@ -82,9 +66,14 @@ def create_task(
     note: str,
     created_by: int,
     now: float,
-    announce: Sequence[Outgoing],
-    origin: int | None,
+    announce: Sequence[Outgoing] = (),
+    origin: int | None = None,
 ) -> Task:
+    """Post a task and queue its announcements in one transaction.
+
+    Each of `announce` is about the new task: its id is filled in and added to the key.
+    `origin`: the update that asked for it; asked again, the same task is returned.
+    """
     made = one(db, "SELECT id FROM tasks WHERE origin = ?", (origin,)) if origin else None
     if made is not None:
         found = get_task(db, incident_id, made["id"])
@@ -107,6 +96,7 @@ def propose_task(
     query: str,
     now: float,
 ) -> int:
+    """Keep a geocoded /newtask until its dispatcher confirms it; returns its id."""
     cur = db.execute(
         "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -121,8 +111,9 @@ def post_proposal(
     proposal_id: int,
     incident_id: int,
     now: float,
-    announce: Sequence[Outgoing],
+    announce: Sequence[Outgoing] = (),
 ) -> Task | None:
+    """Turn a proposal into a task, once: None when it was already posted or withdrawn."""
     row = one(
         db,
         "DELETE FROM task_proposals WHERE id = ? RETURNING street_id, needed, note, dispatcher_id",
@@ -146,6 +137,7 @@ def post_proposal(
 def escalate_task(
     db: sqlite3.Connection, task_id: int, messages: Sequence[Outgoing], now: float
 ) -> int:
+    """Queue an escalation, only while the task is still open with nobody on it."""
     row = one(
         db, "SELECT 1 FROM tasks WHERE id = ? AND status = 'open' AND accepted = 0", (task_id,)
     )
@@ -155,6 +147,7 @@ def escalate_task(
 def accept_task(
     db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int, now: float
 ) -> TaskChange:
+    """Join a task. One conditional UPDATE takes the place, so it is never over-accepted."""
     took = one(
         db,
         "UPDATE tasks SET accepted = accepted + 1, status = 'in_progress' "
@@ -182,9 +175,14 @@ def complete_task(
     now: float,
     note: str | None,
     proof_file_id: str | None,
-    done_km: float | None,
-    notices: Sequence[Outgoing],
+    done_km: float | None = None,
+    notices: Sequence[Outgoing] = (),
 ) -> TaskChange:
+    """Mark done and serve its street, in one transaction; done once, however often asked.
+
+    `done_km`: how far from the street it was reported, when known; `notices` are
+    queued only if this call is the one that marked it done.
+    """
     row = one(
         db,
         "UPDATE tasks SET status = 'done', done_at = ?1, done_by = ?2, done_km = ?3, "
@@ -251,125 +249,57 @@ def _why_not_closed(
     return CloseOutcome.ALREADY if status == wanted else CloseOutcome.CLOSED
 
 
+def proposal(db: sqlite3.Connection, proposal_id: int) -> Proposal | None:
+    """A proposal still waiting for its dispatcher."""
+    row = one(
+        db,
+        "SELECT dispatcher_id, street_id, needed, note, created_at FROM task_proposals "
+        "WHERE id = ?",
+        (proposal_id,),
+    )
+    return from_row(Proposal, row) if row else None
+
+
+def unaccepted_tasks(db: sqlite3.Connection, incident_id: int, created_before: float) -> list[Task]:
+    """Open tasks nobody has accepted, posted at or before `created_before`."""
+    rows = every(
+        db,
+        SELECT + " WHERE t.incident_id = ? AND t.status = 'open' AND t.created_at <= ? "
+        "ORDER BY t.id",
+        (incident_id, created_before),
+    )
+    return [task_from(r) for r in rows]
+
+
+def live_tasks(db: sqlite3.Connection, incident_id: int) -> list[Task]:
+    """Tasks still wanting people or completion (open and in progress), oldest first."""
+    rows = every(
+        db,
+        SELECT + " WHERE t.incident_id = ? AND t.status IN ('open', 'in_progress') ORDER BY t.id",
+        (incident_id,),
+    )
+    return [task_from(r) for r in rows]
+
+
+def has_accepted(db: sqlite3.Connection, task_id: int, user_id: int) -> bool:
+    row = one(
+        db, "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
+    )
+    return row is not None
+
+
 class SqliteTasks(Engine):
     """`snowbot.stores.TaskStore` on SQLite."""
 
-    async def create_task(
-        self,
-        incident_id: int,
-        street_id: int,
-        needed: int,
-        note: str,
-        created_by: int,
-        now: float,
-        announce: Sequence[Outgoing] = (),
-        origin: int | None = None,
-    ) -> Task:
-        """Post a task and queue its announcements in one transaction.
-
-        Each of `announce` is about the new task: its id is filled in and added to the key.
-        `origin`: the update that asked for it; asked again, the same task is returned.
-        """
-        return await self._write(
-            create_task, incident_id, street_id, needed, note, created_by, now, announce, origin
-        )
-
-    async def propose_task(
-        self, dispatcher_id: int, street_id: int, needed: int, note: str, query: str, now: float
-    ) -> int:
-        """Keep a geocoded /newtask until its dispatcher confirms it; returns its id."""
-        return await self._write(propose_task, dispatcher_id, street_id, needed, note, query, now)
-
-    async def proposal(self, proposal_id: int) -> Proposal | None:
-        """A proposal still waiting for its dispatcher."""
-        row = await self._one(
-            "SELECT dispatcher_id, street_id, needed, note, created_at FROM task_proposals "
-            "WHERE id = ?",
-            (proposal_id,),
-        )
-        if row is None:
-            return None
-        return Proposal(
-            dispatcher_id=int(row["dispatcher_id"]),
-            street_id=int(row["street_id"]),
-            needed=int(row["needed"]),
-            note=str(row["note"]),
-            created_at=float(row["created_at"]),
-        )
-
-    async def post_proposal(
-        self, proposal_id: int, incident_id: int, now: float, announce: Sequence[Outgoing] = ()
-    ) -> Task | None:
-        """Turn a proposal into a task, once: None when it was already posted or withdrawn."""
-        return await self._write(post_proposal, proposal_id, incident_id, now, announce)
-
-    async def get_task(self, incident_id: int, task_id: int) -> Task | None:
-        row = await self._one(
-            SELECT + " WHERE t.id = ? AND t.incident_id = ?", (task_id, incident_id)
-        )
-        return task_from(row) if row else None
-
-    async def unaccepted_tasks(self, incident_id: int, created_before: float) -> list[Task]:
-        """Open tasks nobody has accepted, posted at or before `created_before`."""
-        rows = await self._all(
-            SELECT + " WHERE t.incident_id = ? AND t.status = 'open' AND t.created_at <= ? "
-            "ORDER BY t.id",
-            (incident_id, created_before),
-        )
-        return [task_from(r) for r in rows]
-
-    async def escalate_task(self, task_id: int, messages: Sequence[Outgoing], now: float) -> int:
-        """Queue an escalation, only while the task is still open with nobody on it."""
-        return await self._write(escalate_task, task_id, messages, now)
-
-    async def live_tasks(self, incident_id: int) -> list[Task]:
-        """Tasks still wanting people or completion (open and in progress), oldest first."""
-        rows = await self._all(
-            SELECT + " WHERE t.incident_id = ? AND t.status IN ('open', 'in_progress') "
-            "ORDER BY t.id",
-            (incident_id,),
-        )
-        return [task_from(r) for r in rows]
-
-    async def has_accepted(self, task_id: int, user_id: int) -> bool:
-        row = await self._one(
-            "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
-        )
-        return row is not None
-
-    async def accept_task(
-        self, incident_id: int, task_id: int, user_id: int, now: float
-    ) -> TaskChange:
-        """Join a task. One conditional UPDATE takes the place, so it is never over-accepted."""
-        return await self._write(accept_task, incident_id, task_id, user_id, now)
-
-    async def complete_task(
-        self,
-        incident_id: int,
-        task_id: int,
-        user_id: int,
-        now: float,
-        note: str | None,
-        proof_file_id: str | None,
-        done_km: float | None = None,
-        notices: Sequence[Outgoing] = (),
-    ) -> TaskChange:
-        """Mark done and serve its street, in one transaction; done once, however often asked.
-
-        `done_km`: how far from the street it was reported, when known; `notices` are
-        queued only if this call is the one that marked it done.
-        """
-        return await self._write(
-            complete_task,
-            incident_id,
-            task_id,
-            user_id,
-            now,
-            note,
-            proof_file_id,
-            done_km,
-            notices,
-        )
-
-    async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange:
-        return await self._write(cancel_task, incident_id, task_id, now)
+    create_task = writes(create_task)
+    get_task = reads(get_task)
+    propose_task = writes(propose_task)
+    proposal = reads(proposal)
+    post_proposal = writes(post_proposal)
+    live_tasks = reads(live_tasks)
+    unaccepted_tasks = reads(unaccepted_tasks)
+    escalate_task = writes(escalate_task)
+    has_accepted = reads(has_accepted)
+    accept_task = writes(accept_task)
+    complete_task = writes(complete_task)
+    cancel_task = writes(cancel_task)
