@@ -6,7 +6,7 @@ thread, and other statements could run on the connection in between. Group commi
 (`storage.sqlite.engine`) runs a whole batch of transactions as one job instead, which
 is what keeps committed check-ins fast (README: "Performance", figure 2). aiosqlite
 has no public way to do that, so its `_execute` and `_conn` are used here and nowhere
-else; `tests/test_storage_layers.py` fails loudly if a new aiosqlite changes them.
+else; `tests/test_house.py` fails loudly if a new aiosqlite changes them.
 """
 
 from __future__ import annotations
