@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from snowbot.config import Config
 from snowbot.directory import Directory
-from snowbot.errors import SnowbotError
+from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
 from snowbot.service import Snowbot
 from storage import open_store
@@ -107,8 +107,16 @@ async def start_bot(
 
 async def run_polling(config: Config) -> None:
     """`snowbot run`: poll until SIGINT or SIGTERM."""
+    from telegram.error import InvalidToken
+
     config.require_token()
-    running = await start_bot(config)
+    try:
+        running = await start_bot(config)
+    except InvalidToken:  # its message holds the token: never print it
+        raise ConfigError(
+            "telegram.token: Telegram refused this token (revoked? ask @BotFather for the "
+            "current one)"
+        ) from None
     log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,9 +10,7 @@ from snowbot.config import parse_config
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
 from storage.migrations import LATEST
-from tests.conftest import person, snowbot
-
-STATION = (50.2401, 127.5001)
+from tests.harness import STATION, person, run_cli
 
 
 async def _bot(workdir: Path) -> Snowbot:
@@ -23,7 +21,7 @@ async def _bot(workdir: Path) -> Snowbot:
 
 
 def _turnout(workdir: Path) -> int:
-    done = snowbot(workdir, "tally", "--json")
+    done = run_cli(workdir, "tally", "--json")
     assert done.returncode == 0, done.stderr
     return int(json.loads(done.stdout)["person_times"])
 
@@ -33,7 +31,7 @@ async def test_a_backup_taken_while_the_bot_writes_is_consistent(workdir: Path) 
     try:
         for uid in range(10, 15):
             await bot.check_in(await person(bot, uid), *STATION)
-        taken = snowbot(workdir, "backup", "copy.db")
+        taken = run_cli(workdir, "backup", "copy.db")
         assert taken.returncode == 0, taken.stderr
         await bot.check_in(await person(bot, 20), *STATION)  # after the copy
     finally:
@@ -42,12 +40,12 @@ async def test_a_backup_taken_while_the_bot_writes_is_consistent(workdir: Path) 
     assert copy.execute("SELECT COUNT(*) FROM shifts").fetchone()[0] == 5
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     copy.close()
-    again = snowbot(workdir, "backup", "copy.db")
+    again = run_cli(workdir, "backup", "copy.db")
     assert again.returncode != 0 and "already exists" in again.stderr
 
     # restore it: the database is as it was at the copy, and the one replaced is kept
     assert _turnout(workdir) == 6
-    restored = snowbot(workdir, "restore", "copy.db")
+    restored = run_cli(workdir, "restore", "copy.db")
     assert restored.returncode == 0, restored.stderr
     assert "5 person-times" in restored.stdout and "before-restore" in restored.stdout
     assert _turnout(workdir) == 5
@@ -56,13 +54,15 @@ async def test_a_backup_taken_while_the_bot_writes_is_consistent(workdir: Path) 
 
 async def test_restore_refuses_what_is_not_a_usable_snowbot_database(workdir: Path) -> None:
     bot = await _bot(workdir)
-    await bot.check_in(await person(bot, 10), *STATION)
-    await bot.close()
+    try:
+        await bot.check_in(await person(bot, 10), *STATION)
+    finally:
+        await bot.close()
     (workdir / "notes.txt").write_text("not a database", "utf-8")
     other = sqlite3.connect(workdir / "other.db")
     other.execute("CREATE TABLE things (x)")
     other.close()
-    assert snowbot(workdir, "backup", "newer.db").returncode == 0
+    assert run_cli(workdir, "backup", "newer.db").returncode == 0
     newer = sqlite3.connect(workdir / "newer.db")
     newer.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST + 1,))
     newer.commit()
@@ -73,7 +73,7 @@ async def test_restore_refuses_what_is_not_a_usable_snowbot_database(workdir: Pa
         ("newer.db", f"schema version {LATEST + 1}"),
         ("missing.db", "cannot be read"),
     ):
-        refused = snowbot(workdir, "restore", name)
+        refused = run_cli(workdir, "restore", name)
         assert refused.returncode != 0, name
         assert reason in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert _turnout(workdir) == 1  # nothing changed

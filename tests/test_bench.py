@@ -17,7 +17,7 @@ from snowbot import bench
 from snowbot.config import Config
 from snowbot.wiring import open_service
 from storage import open_store
-from tests.conftest import ROOT
+from tests.harness import ROOT
 
 
 async def test_the_tally_equals_a_full_recount_of_a_seeded_storm(

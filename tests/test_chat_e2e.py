@@ -11,19 +11,26 @@ import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import (
+    CADRE,
+    CITY_GROUP,
+    COORD,
+    DISPATCH,
+    LEADER,
+    NORTH_GROUP,
+    STATION,
+    THIRD,
+    bot_config,
+    no_errors,
+    running_bot,
+    said,
+    stand_in,
+)
 
-COORD = SimUser(1, "Coordinator Wang", "en")
-DISPATCH = SimUser(50, "Dispatcher Li", "en")
-CADRE = SimUser(10, "Cadre Zhao", "en")
-LEADER = SimUser(11, "Leader Sun", "en")
-THIRD = SimUser(12, "Cadre Qian", "en")
-NORTH_GROUP = -100200
-CITY_GROUP = -100300
-STATION = (50.2401, 127.5001)
 
-
-async def test_the_whole_loop(config: Config, city_csv: Path) -> None:
+async def test_the_whole_loop(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with stand_in() as api:
         cfg = bot_config(config, api, city_csv)
         api.group(NORTH_GROUP, "North district")
@@ -37,6 +44,7 @@ async def test_the_whole_loop(config: Config, city_csv: Path) -> None:
             answer = await api.ask(COORD, "/tally")
             assert "27 person-times" in answer.text
         assert api.commands["zh"] and api.commands[""]
+        no_errors(caplog, api)
 
 
 async def _loop(api: BotApiStandIn) -> None:
@@ -109,15 +117,25 @@ async def _loop(api: BotApiStandIn) -> None:
     assert tasks[0]["status"] == "done" and tasks[0]["accepted"] == "2"
 
 
-@pytest.mark.parametrize("lang", ["zh"])
-async def test_chinese_is_the_default(config: Config, city_csv: Path, lang: str) -> None:
+async def test_chinese_is_the_default_and_telegram_or_lang_may_say_otherwise(
+    config: Config, city_csv: Path
+) -> None:
     async with stand_in() as api, running_bot(bot_config(config, api, city_csv)):
+        for uid, code, hello in (
+            (90, None, "您好"),  # Telegram did not say: the city's default
+            (91, "ru", "您好"),  # a language the bot does not speak: the default too
+            (92, "zh-hans", "您好"),
+            (93, "en-GB", "Hello"),
+        ):
+            user = SimUser(uid, "张三", code)
+            assert hello in (await api.ask(user, "/start")).text, code
         user = SimUser(90, "张三", None)
-        hello = await api.ask(user, "/start")
-        assert "您好" in hello.text and "干部" in hello.text
         switched = await api.ask(user, "/lang en")
         assert switched.text == "Language: English."
         assert "Hello" in (await api.ask(user, "/start")).text
+        assert "干部" in (await api.ask(SimUser(91, "张三", "ru"), "/start")).text  # theirs only
+        assert (await api.ask(user, "/lang zh")).text == said("lang.set", "zh")
+        assert "您好" in (await api.ask(user, "/start")).text
 
 
 async def test_tally_json_agrees_with_chat(config: Config, city_csv: Path) -> None:

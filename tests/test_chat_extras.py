@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from snowbot.config import Config
 from snowbot.service import Snowbot
-from snowbot.standin import SimUser
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-CADRE = SimUser(10, "Cadre", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import (
+    CADRE,
+    COORD,
+    NORTH_GROUP,
+    STATION,
+    bot_config,
+    eventually,
+    no_errors,
+    running_bot,
+    said,
+    stand_in,
+    task_of,
+)
 
 
 async def test_a_photo_captioned_done_completes_and_keeps_the_proof(
@@ -29,7 +35,7 @@ async def test_a_photo_captioned_done_completes_and_keeps_the_proof(
         await api.send_photo(CADRE, "/done 1 before and after")
         answer = await api.reply(CADRE.id, before)
         assert "#1" in answer.text and "done" in answer.text
-        task = await running.service.store.get_task((await running.service.incident()).id, 1)
+        task = await task_of(running.service, 1)
         assert task is not None and task.status == "done" and "before and after" in task.note
 
 
@@ -58,18 +64,40 @@ async def test_live_location_moves_the_shift_but_never_opens_one(
         person = await bot.person(CADRE.id)
         assert person is not None
 
-        async def street_now() -> int | None:
-            shift = await bot.on_duty(person)
-            return shift.street_id if shift else None
-
         river = next(s.id for s in bot.directory.streets if s.name == "River Road")
-        for _ in range(100):
-            if await street_now() == river:
-                break
-            await asyncio.sleep(0.05)
-        assert await street_now() == river
+
+        async def at_the_river() -> bool:
+            shift = await bot.on_duty(person)
+            return shift is not None and shift.street_id == river
+
+        await eventually(at_the_river, "the live location moves the shift to River Road")
         await api.ask(CADRE, "/checkout")
         await api.share_location(CADRE, *STATION, live_edit=True)
         assert "not on duty" in (await api.ask(CADRE, "/checkout")).text
         tally = await bot.tally()
         assert (tally.person_times, tally.on_duty) == (1, 0)
+
+
+async def test_a_cancel_ends_the_task_everywhere(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        api.group(NORTH_GROUP, "North crews")
+        await api.ask(COORD, "/bind North", chat_id=NORTH_GROUP)
+        before = api.count(NORTH_GROUP)
+        posted = await api.ask(COORD, "/newtask Station Road 2")
+        announcement = await api.reply(NORTH_GROUP, before)
+        await api.locate(CADRE, *STATION)
+        assert "joined" in (await api.click(CADRE, announcement, "Accept"))["text"]
+
+        cancelled = await api.ask(COORD, "/cancel 1")
+        assert cancelled.text == said("cancel.ok", id=1)
+        # the announcements lose their buttons and say so (the group in Chinese)
+        await api.wait_for(lambda: "已取消" in announcement.text and not announcement.buttons)
+        await api.wait_for(lambda: "cancelled" in posted.text and not posted.buttons)
+        tally = await running.service.tally()
+        assert tally.tasks == {"open": 0, "in_progress": 0, "done": 0, "cancelled": 1}
+        assert (await api.ask(CADRE, "/done 1")).text == said("task.is_cancelled", id=1)
+        assert (await api.ask(COORD, "/cancel 1")).text == said("task.is_cancelled", id=1)
+        assert "#1" not in (await api.ask(CADRE, "/tasks")).text
+    no_errors(caplog, api)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE_CSV, SMALL_CITY, snowbot
+from tests.harness import SAMPLE_CSV, SMALL_CITY, run_cli
 
 
 def test_help_lists_every_command(workdir: Path) -> None:
@@ -29,12 +29,12 @@ def test_help_lists_every_command(workdir: Path) -> None:
 
 
 def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
-    first = snowbot(workdir, "import-streets", str(SAMPLE_CSV))
+    first = run_cli(workdir, "import-streets", str(SAMPLE_CSV))
     assert first.returncode == 0, first.stderr
-    tally1 = json.loads(snowbot(workdir, "tally", "--json").stdout)
-    second = snowbot(workdir, "import-streets", str(SAMPLE_CSV))
+    tally1 = json.loads(run_cli(workdir, "tally", "--json").stdout)
+    second = run_cli(workdir, "import-streets", str(SAMPLE_CSV))
     assert second.returncode == 0 and "0 added" in second.stdout
-    tally2 = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    tally2 = json.loads(run_cli(workdir, "tally", "--json").stdout)
     assert tally1 == tally2
     rows = len(SAMPLE_CSV.read_text("utf-8").strip().splitlines()) - 1
     assert tally1["streets"] == {"total": rows, "served": 0, "unserved": rows}
@@ -68,18 +68,18 @@ def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
 def test_a_bad_file_imports_nothing(workdir: Path) -> None:
     bad = workdir / "bad.csv"
     bad.write_text(SMALL_CITY + "South,Far Lane,95,127\n", "utf-8")
-    result = snowbot(workdir, "import-streets", str(bad))
+    result = run_cli(workdir, "import-streets", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "line 9" in result.stderr and "latitude" in result.stderr
     assert "Traceback" not in result.stderr
-    tally = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    tally = json.loads(run_cli(workdir, "tally", "--json").stdout)
     assert tally["streets"]["total"] == 0
 
 
 def test_config_mistake_is_one_line_naming_the_key(workdir: Path) -> None:
     (workdir / "config.toml").write_text('[schedule]\ntally_every = "30x"\n', "utf-8")
-    result = snowbot(workdir, "tally", "--json")
+    result = run_cli(workdir, "tally", "--json")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "snowbot: schedule.tally_every: '30x' is not a duration like 45s, 30m or 8h"
@@ -87,8 +87,8 @@ def test_config_mistake_is_one_line_naming_the_key(workdir: Path) -> None:
 
 
 def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    result = snowbot(workdir, "export", "--out", "out")
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    result = run_cli(workdir, "export", "--out", "out")
     assert result.returncode == 0, result.stderr
     shifts = (workdir / "out" / "shifts.csv").read_text("utf-8").splitlines()
     tasks = (workdir / "out" / "tasks.csv").read_text("utf-8").splitlines()
@@ -99,13 +99,13 @@ def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
 
 
 def test_tally_works_while_another_process_writes(workdir: Path) -> None:
-    assert snowbot(workdir, "import-streets", "city.csv").returncode == 0
-    assert snowbot(workdir, "tally", "--json").returncode == 0
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    assert run_cli(workdir, "tally", "--json").returncode == 0
     holder = sqlite3.connect(workdir / "city.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("UPDATE streets SET lat = lat WHERE id = 1")
     try:
-        result = snowbot(workdir, "tally", "--json")
+        result = run_cli(workdir, "tally", "--json")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["streets"]["total"] == 7
     finally:
@@ -114,18 +114,18 @@ def test_tally_works_while_another_process_writes(workdir: Path) -> None:
 
 
 def test_missing_gazetteer_file_is_one_line(workdir: Path) -> None:
-    result = snowbot(workdir, "import-streets", "nope.csv")
+    result = run_cli(workdir, "import-streets", "nope.csv")
     assert result.returncode == 2 and "cannot be read" in result.stderr
 
 
 def test_import_geojson_lines_with_a_district_for_the_whole_file(workdir: Path) -> None:
     lines = SAMPLE_CSV.parent / "heihe_lines.geojson"
-    done = snowbot(workdir, "import-streets", str(lines))
+    done = run_cli(workdir, "import-streets", str(lines))
     assert done.returncode == 0, done.stderr
     assert "5 added" in done.stdout
-    again = snowbot(workdir, "import-streets", str(lines))
+    again = run_cli(workdir, "import-streets", str(lines))
     assert "0 added, 0 moved, 5 unchanged" in again.stdout
-    tally = json.loads(snowbot(workdir, "tally", "--json").stdout)
+    tally = json.loads(run_cli(workdir, "tally", "--json").stdout)
     assert {d["district"] for d in tally["districts"]} == {"爱辉区", "北安市"}
     # one district for every street of a file without district properties
     bare = workdir / "bare.geojson"
@@ -147,8 +147,8 @@ def test_import_geojson_lines_with_a_district_for_the_whole_file(workdir: Path) 
         ),
         encoding="utf-8",
     )
-    refused = snowbot(workdir, "import-streets", str(bare))
+    refused = run_cli(workdir, "import-streets", str(bare))
     assert refused.returncode == 2 and "features[0]: no district" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    placed = snowbot(workdir, "import-streets", str(bare), "--district", "新区")
+    placed = run_cli(workdir, "import-streets", str(bare), "--district", "新区")
     assert placed.returncode == 0 and "1 added" in placed.stdout

@@ -11,7 +11,7 @@ import pytest
 from snowbot.config import load_config, parse_config
 from snowbot.durations import format_duration, parse_duration
 from snowbot.errors import ConfigError
-from tests.conftest import ROOT
+from tests.harness import ROOT
 
 
 def test_the_example_config_is_complete_and_valid() -> None:

@@ -8,10 +8,7 @@ from snowbot.model import CheckInKind, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Snowbot
-from tests.conftest import FakeClock, person
-
-STATION = (50.2401, 127.5001)  # beside Station Road, North
-RIVER = (50.2001, 127.5001)  # beside River Road, South
+from tests.harness import RIVER, STATION, FakeClock, person, recount, task_of
 
 
 async def dispatcher(bot: Snowbot, user_id: int = 50) -> object:
@@ -88,10 +85,11 @@ async def test_task_needing_two_refuses_the_third_accept(bot: Snowbot) -> None:
     with pytest.raises(Refused) as refused:
         await bot.accept(people[2], task.id)
     assert refused.value.key == "accept.full"
+    assert refused.value.params == {"id": task.id, "needed": 2}  # "it needs 2"
     with pytest.raises(Refused) as again:
         await bot.accept(people[0], task.id)
     assert again.value.key == "accept.already"
-    stored = await bot.store.get_task(task.incident_id, task.id)
+    stored = await task_of(bot, task.id)
     assert stored is not None and stored.accepted == 2
 
 
@@ -106,11 +104,12 @@ async def test_done_serves_the_street(bot: Snowbot) -> None:
     done = await bot.complete(cadre, task.id, "cleared")
     assert done.task.status == TaskStatus.DONE
     tally = await bot.tally()
-    assert tally.streets_served == 1
+    assert (tally.streets_served, tally.streets_unserved) == (1, 6)
     assert "Station Road" not in {u.street for u in tally.unserved_streets}
     assert tally.tasks[TaskStatus.DONE] == 1
     assert tally.district("North") is not None
     assert tally.district("North").tasks_done == 1  # type: ignore[union-attr]
+    assert tally.district("South").tasks_done == 0  # type: ignore[union-attr]
     with pytest.raises(Refused) as twice:
         await bot.complete(cadre, task.id)
     assert twice.value.key == "task.is_done"
@@ -169,10 +168,13 @@ async def test_refusals_change_nothing(bot: Snowbot) -> None:
         await bot.check_in(cadre, 51.0, 127.5)
     assert far.value.key == "checkin.too_far"
     for lat, lon in ((0.0, 0.0), (91.0, 0.0), (float("nan"), 1.0)):
-        with pytest.raises(Refused):
+        with pytest.raises(Refused) as impossible:
             await bot.check_in(cadre, lat, lon)
-    with pytest.raises(Refused):
-        await bot.ask_check_in(cadre, 0)
+        assert impossible.value.key == "checkin.bad_location"
+    for count in (0, 501):
+        with pytest.raises(Refused) as team:
+            await bot.ask_check_in(cadre, count)
+        assert team.value.key == "checkin.bad_count"
     with pytest.raises(Refused) as off_duty:
         await bot.accept(cadre, 1)
     assert off_duty.value.key == "accept.not_on_duty"
@@ -221,8 +223,9 @@ async def test_a_bound_dispatcher_closes_outside_their_district_only_what_they_j
     await bot.check_in(north, *RIVER)
     await bot.accept(north, first.id)
     assert (await bot.complete(north, first.id)).task.status == TaskStatus.DONE
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as not_joined:
         await bot.complete(north, second.id)
+    assert not_joined.value.key == "refuse.other_district"
 
 
 async def test_grant_before_the_user_ever_wrote(bot: Snowbot) -> None:
@@ -232,8 +235,10 @@ async def test_grant_before_the_user_ever_wrote(bot: Snowbot) -> None:
     assert newcomer.role == Role.DISPATCHER
     await bot.revoke(coordinator, 777)
     assert (await person(bot, 777)).role == Role.CADRE
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as stays:
         await bot.revoke(coordinator, 1)  # config coordinators stay
+    assert stays.value.key == "grant.config_coordinator"
+    assert (await person(bot, 1)).role == Role.COORDINATOR
 
 
 async def test_tally_agrees_with_a_full_recount(bot: Snowbot, clock: FakeClock) -> None:
@@ -244,6 +249,7 @@ async def test_tally_agrees_with_a_full_recount(bot: Snowbot, clock: FakeClock) 
         if uid % 3 == 0:
             clock.advance(10)
             await bot.check_out(cadre)
-    tally = await bot.tally()
-    incident = await bot.incident()
-    assert (tally.person_times, tally.on_duty, tally.people) == await bot.store.recount(incident.id)
+    tally = (await bot.tally()).as_json()
+    counted = recount(bot.config.database)
+    assert {k: tally[k] for k in counted} == counted
+    assert counted["person_times"] == sum(1 + uid % 4 for uid in range(10, 40))

@@ -8,7 +8,7 @@ import pytest
 
 from snowbot.errors import GazetteerError
 from snowbot.gazetteer import parse_gazetteer_csv, read_gazetteer
-from tests.conftest import SAMPLE_CSV
+from tests.harness import SAMPLE_CSV
 
 GOOD = "district,street,lat,lon\nNorth,Station Road,50.24,127.5\n"
 

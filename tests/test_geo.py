@@ -15,7 +15,7 @@ from snowbot.geo import StreetIndex, midpoint
 from snowbot.model import Street
 from snowbot.refusals import Refused
 from snowbot.service import Snowbot
-from tests.conftest import ROOT, person
+from tests.harness import ROOT, person, waiting
 
 
 def street(i: int, lat: float, lon: float, name: str = "") -> Street:
@@ -178,7 +178,8 @@ async def test_far_or_impossible_check_ins_are_refused_and_count_nothing(
         await bot.check_in(cadre, lat, lon)
     assert refused.value.key == key
     if key == "checkin.too_far":
-        assert refused.value.params["km"] > 15
+        km = refused.value.params["km"]
+        assert km > 15 and km == round(km, 1)  # told to 100 m, not to the metre
     tally = await bot.tally()
     assert (tally.person_times, tally.on_duty, tally.people) == (0, 0, 0)
 
@@ -212,18 +213,15 @@ async def test_a_done_far_from_the_street_is_accepted_but_told_to_the_dispatcher
     await bot.check_in(cadre, 50.2401, 127.5001)  # at Station Road, 4.5 km north of River Road
     await bot.accept(cadre, task.id)
     await bot.accept(cadre, near.id)
-    await bot.store.due_outbox(bot.clock(), 100)
+    assert await waiting(bot, 50) == []
     done = await bot.complete(cadre, task.id)
     assert done.task.status == "done"  # accepted, not refused
-    notices = [
-        i.message for i in await bot.store.due_outbox(bot.clock(), 100) if i.message.chat_id == 50
-    ]
+    notices = await waiting(bot, 50)
     assert len(notices) == 1 and f"#{task.id}" in (notices[0].text or "")
     assert "4.5 公里" in (notices[0].text or "") and "Zhao" in (notices[0].text or "")
     # a done reported at the street tells nobody
     await bot.complete(cadre, near.id)
-    again = [i for i in await bot.store.due_outbox(bot.clock(), 100) if i.message.chat_id == 50]
-    assert len(again) == 1
+    assert len(await waiting(bot, 50)) == 1
 
 
 async def test_the_check_in_reply_offers_only_tasks_within_reach(bot: Snowbot) -> None:

@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from snowbot import limits
 from snowbot.config import Config
 from snowbot.geocoding import Box, NominatimGeocoder
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Posted, Proposed, Snowbot
 from snowbot.standin import SimUser
-from snowbot.wiring import open_service
-from tests.conftest import FakeClock, person
-from tests.harness import bot_config, stand_in
+from tests.harness import FakeClock, bot_config, opened_bot, person, stand_in
 
 COLLEGE = (50.2402, 127.5004)  # "Heihe College": beside Station Road
 
@@ -40,20 +39,11 @@ class StandInGeocoder:
         pass
 
 
-async def open_bot(
-    config: Config, clock: FakeClock, city_csv: Path, geocoder: StandInGeocoder | None
-) -> Snowbot:
-    service = await open_service(config, clock, geocoder)
-    await service.import_streets(city_csv)
-    return service
-
-
 @pytest.fixture
 async def geo_bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator[Snowbot]:
     geocoder = StandInGeocoder({"Heihe College": COLLEGE, "Far Farm": (50.6, 127.5)})
-    service = await open_bot(config, clock, city_csv, geocoder)
-    yield service
-    await service.close()
+    async with opened_bot(config, clock, city_csv, geocoder=geocoder) as service:
+        yield service
 
 
 async def test_a_geocoded_place_is_snapped_to_a_street_and_posted_once_confirmed(
@@ -83,13 +73,31 @@ async def test_only_the_dispatcher_who_asked_can_confirm(geo_bot: Snowbot) -> No
     await geo_bot.grant(coordinator, 51, Role.DISPATCHER, "North")
     asked = await geo_bot.post_task(await person(geo_bot, 50), ["Heihe", "College"])
     assert isinstance(asked, Proposed)
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as refused:
         await geo_bot.post_proposal(await person(geo_bot, 51), asked.id)
+    assert refused.value.key == "newtask.proposal_gone"
+    assert (await geo_bot.post_proposal(await person(geo_bot, 50), asked.id)).task.id == 1
     # a dispatcher bound to South cannot post a place in North
     await geo_bot.grant(coordinator, 52, Role.DISPATCHER, "South")
     with pytest.raises(Refused) as other:
         await geo_bot.post_task(await person(geo_bot, 52), ["Heihe", "College"])
     assert other.value.key == "refuse.other_district"
+
+
+async def test_a_proposal_waits_an_hour_for_its_confirmation_and_no_longer(
+    geo_bot: Snowbot, clock: FakeClock
+) -> None:
+    coordinator = await person(geo_bot, 1)
+    on_time = await geo_bot.post_task(coordinator, ["Heihe", "College"])
+    late = await geo_bot.post_task(coordinator, ["Heihe", "College", "2"])
+    assert isinstance(on_time, Proposed) and isinstance(late, Proposed)
+    clock.advance(limits.PROPOSAL_SECONDS)  # the last moment it can still be posted
+    assert (await geo_bot.post_proposal(coordinator, on_time.id)).task.needed == 1
+    clock.advance(1)
+    with pytest.raises(Refused) as refused:
+        await geo_bot.post_proposal(coordinator, late.id)
+    assert refused.value.key == "newtask.proposal_gone"
+    assert (await geo_bot.tally()).tasks["open"] == 1
 
 
 @pytest.mark.parametrize("words", [["Nowhere", "Lane"], ["Far", "Farm"]])
@@ -106,15 +114,12 @@ async def test_a_slow_geocoder_falls_back_to_suggestions_in_time(
 ) -> None:
     config = replace(config, geo=replace(config.geo, geocoder_timeout=timedelta(seconds=1)))
     slow = StandInGeocoder({"Heihe College": COLLEGE}, delay=30)
-    service = await open_bot(config, clock, city_csv, slow)
-    try:
+    async with opened_bot(config, clock, city_csv, geocoder=slow) as service:
         with pytest.raises(Refused) as refused:
             await asyncio.wait_for(
                 service.post_task(await person(service, 1), ["Heihe", "College"]), timeout=5
             )
         assert refused.value.key == "newtask.unknown_street"
-    finally:
-        await service.close()
 
 
 async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> None:

@@ -3,7 +3,7 @@ refuses it cleanly; through the real bot, nothing changes and everyone gets an a
 
 from __future__ import annotations
 
-import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.buttons import decode, encode
-from snowbot.config import parse_config
+from snowbot.config import Config, parse_config
 from snowbot.directory import Directory
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError, GazetteerError
@@ -21,7 +21,7 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import parse_count, parse_task_id
 from snowbot.standin import SimUser
-from tests.harness import bot_config, running_bot, stand_in
+from tests.harness import CADRE, COORD, bot_config, no_errors, running_bot, stand_in
 
 # text as people and attackers type it: controls, astral planes, SQL, very long runs
 HOSTILE = st.one_of(
@@ -80,9 +80,22 @@ def test_callback_data_decodes_or_is_refused(data: str | None) -> None:
 @given(HOSTILE)
 def test_roles_and_durations(text: str) -> None:
     role = Role.parse(text)
-    assert role is None or isinstance(role, Role)
-    with contextlib.suppress(ValueError):
-        parse_duration(text)
+    if role is not None:  # only a role's own name, as typed
+        assert text.strip().lower() in ROLE_NAMES[role]
+    try:
+        duration = parse_duration(text)
+    except ValueError as refused:
+        assert "is not a duration like 45s, 30m or 8h" in str(refused)
+    else:
+        assert duration.total_seconds() >= 0
+        assert re.fullmatch(r"(\d+[smhd])+", text.strip().lower())
+
+
+ROLE_NAMES = {
+    Role.CADRE: {"cadre", "volunteer", "干部", "志愿者"},
+    Role.DISPATCHER: {"dispatcher", "调度", "调度员"},
+    Role.COORDINATOR: {"coordinator", "协调", "协调员"},
+}
 
 
 @FAST
@@ -95,16 +108,28 @@ def test_street_names_match_or_suggest(words: list[str]) -> None:
     ]
     directory = Directory(streets, [District(1, "North"), District(2, "South")])
     match = directory.match_leading(words)
-    assert len(match.streets) <= 3 and len(match.rest) <= len(words)
-    directory.suggest(" ".join(words))
+    # what matched is a leading run of the words, and the rest is what follows it
+    assert match.rest == words[len(words) - len(match.rest) :]
+    if match.streets:
+        assert len(match.streets) == 1  # no two streets here share a name
+        assert len(match.rest) < len(words)
+    else:
+        assert match.rest == words
+    suggested = directory.suggest(" ".join(words))
+    assert len(suggested) <= 5 and all(s in streets for s in suggested)
 
 
 @FAST
 @given(st.binary(max_size=400))
 def test_gazetteer_files_import_or_are_refused_whole(data: bytes) -> None:
     for parse in (parse_gazetteer_csv, parse_gazetteer_geojson):
-        with contextlib.suppress(GazetteerError):
-            parse(data, "f")
+        try:
+            rows = parse(data, "f")
+        except GazetteerError as refused:
+            assert str(refused).startswith("f")  # names the file (and the line or feature)
+        else:
+            assert rows and all(-90 <= r.lat <= 90 and -180 <= r.lon <= 180 for r in rows)
+            assert all(r.name.strip() and r.district.strip() for r in rows)
 
 
 @FAST
@@ -137,8 +162,6 @@ def test_config_values_are_accepted_or_named(data: dict[str, dict[str, object]])
         assert ":" in str(exc)
 
 
-CADRE = SimUser(10, "Cadre", "en")
-COORD = SimUser(1, "Coordinator", "en")
 HOSTILE_MESSAGES = [
     "/newtask '; DROP TABLE tasks; --",
     "/checkin 1 OR 1=1",
@@ -175,11 +198,8 @@ HOSTILE_MESSAGES = [
 
 @pytest.mark.parametrize("user", [CADRE, COORD], ids=["cadre", "coordinator"])
 async def test_thirty_hostile_messages_are_answered_and_change_no_count(
-    config: object, city_csv: Path, user: SimUser
+    config: Config, city_csv: Path, user: SimUser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from snowbot.config import Config
-
-    assert isinstance(config, Config)
     async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
         before = (await running.service.tally()).as_json()
         for text in HOSTILE_MESSAGES:
@@ -195,3 +215,5 @@ async def test_thirty_hostile_messages_are_answered_and_change_no_count(
         before_start = api.count(user.id)
         await api.say(user, "/start")
         await api.wait_for(lambda: any("Hello" in m.text for m in api.sent[user.id][before_start:]))
+    # every one was understood or refused: none reached the error handler
+    no_errors(caplog, api)

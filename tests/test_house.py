@@ -16,7 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.sqlite.db_thread import run_in_db_thread
-from tests.conftest import ROOT
+from tests.harness import ROOT
 
 
 def test_nothing_outside_the_service_reaches_its_store() -> None:

@@ -1,5 +1,5 @@
-"""`kill -9` in the middle of a burst of check-ins, on a real `snowbot run` process:
-every acknowledged check-in is kept, and nothing is left half-done."""
+"""A real `snowbot run` process: `kill -9` in the middle of a burst of check-ins keeps every
+acknowledged check-in and leaves nothing half-done; the token never reaches its output."""
 
 from __future__ import annotations
 
@@ -8,14 +8,29 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from snowbot.config import load_config
 from snowbot.standin import BotApiStandIn, SimUser
-from snowbot.wiring import open_service
-from tests.conftest import ROOT
+from tests.harness import ROOT, STATION, opened_bot, recount, stand_in
 
-STATION = (50.2401, 127.5001)
+# `snowbot run`, with one library grown chatty: it logs every Bot API URL it calls, and the
+# URL holds the token (httpx does this at INFO). What `snowbot run` wires up must clean it.
+CHATTY_RUN = """
+import logging, sys
+from telegram.request import HTTPXRequest
+from snowbot.cli import main
+
+plain = HTTPXRequest.do_request
+
+async def chatty(self, url, *args, **kwargs):
+    logging.getLogger("telegram.request").warning("calling %s", url)
+    return await plain(self, url, *args, **kwargs)
+
+HTTPXRequest.do_request = chatty
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -23,7 +38,7 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env["PYTHONPATH"] = str(ROOT)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "snowbot", "run", "--config", str(config)],
+            [sys.executable, "-c", CHATTY_RUN, "run", "--config", str(config)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -74,16 +89,39 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
             bot.kill()
         await api.stop()
 
-    service = await open_service(load_config(str(config)))
-    try:
-        incident = await service.incident()
+    async with opened_bot(load_config(str(config)), time.time) as service:
         for user_id in acknowledged:
-            assert await service.store.open_shift(incident.id, user_id) is not None, user_id
-        tally = await service.tally()
-        # the counters agree with the raw rows: no shift without its count, none twice
-        raw = await service.store.recount(incident.id)
-        assert (tally.person_times, tally.on_duty, tally.people) == raw
-        assert tally.person_times == len(people)
-    finally:
-        await service.close()
-    assert api.token not in log.read_text("utf-8")  # the token never reaches the log
+            cadre = await service.person(user_id)
+            assert cadre is not None and await service.on_duty(cadre) is not None, user_id
+        tally = (await service.tally()).as_json()
+    # the counters agree with the raw rows: no shift without its count, none twice
+    counted = recount(tmp_path / "kill.db")
+    assert {k: tally[k] for k in counted} == counted
+    assert counted["person_times"] == len(people)
+    text = log.read_text("utf-8")
+    assert "/bot<token>/getUpdates" in text  # the chatty library did log the URLs,
+    assert api.token not in text  # and the token never reached the log
+
+
+async def test_a_token_telegram_refuses_is_one_line_without_the_token(tmp_path: Path) -> None:
+    async with stand_in() as api:
+        refused = "999:REVOKED-secret"
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "{refused}"\nbase_url = "{api.base_url}"\n'
+            '[storage]\ndatabase = "bot.db"\n',
+            "utf-8",
+        )
+        log = tmp_path / "bot.log"
+        bot = _start(config, log)
+        try:
+            assert await asyncio.to_thread(bot.wait, 60) == 2
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+    lines = log.read_text("utf-8").strip().splitlines()
+    assert lines[-1] == (
+        "snowbot: telegram.token: Telegram refused this token (revoked? ask @BotFather for "
+        "the current one)"
+    )
+    assert refused not in "\n".join(lines) and "Traceback" not in "\n".join(lines)

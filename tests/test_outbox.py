@@ -21,12 +21,11 @@ from handlers.common import markup_from_json
 from snowbot.model import Outgoing
 from snowbot.outbox import knock_delay, retry_delay
 from snowbot.wiring import use_timedelta_durations
-from storage import open_store
+from tests.harness import opened_store
 
 
 async def test_a_message_put_back_holds_back_the_newer_ones_of_its_chat(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "outbox.db")
-    try:
+    async with opened_store(tmp_path / "outbox.db") as store:
         await store.enqueue(
             [
                 Outgoing("tally:1", 100, "en", text="12:00 report"),
@@ -43,21 +42,16 @@ async def test_a_message_put_back_holds_back_the_newer_ones_of_its_chat(tmp_path
         assert [(i.message.chat_id, i.message.key) for i in due] == [(200, "tally:2")]
         due = await store.due_outbox(1010.0, 10)
         assert [i.message.key for i in due if i.message.chat_id == 100] == ["tally:1", "tally:2"]
-    finally:
-        await store.close()
 
 
 async def test_a_reply_kept_for_later_is_queued_once_with_its_buttons(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "outbox.db")
-    try:
+    async with opened_store(tmp_path / "outbox.db") as store:
         markup = '{"inline_keyboard": [[{"text": "Accept #1", "callback_data": "v1|a|1"}]]}'
         kept = Outgoing("reply:7:abc", 10, "", text="✅ On duty", markup=markup)
         assert await store.enqueue([kept], now=1.0) == 1
         assert await store.enqueue([kept], now=2.0) == 0  # the same update handled again
         (item,) = await store.due_outbox(2.0, 10)
         assert item.message == kept
-    finally:
-        await store.close()
 
 
 def test_every_kind_of_reply_markup_survives_the_outbox() -> None:
@@ -93,8 +87,7 @@ def test_retry_after_is_read_in_the_form_ptb_keeps() -> None:
 
 
 async def test_a_chat_that_moves_takes_its_binding_and_waiting_messages(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "outbox.db")
-    try:
+    async with opened_store(tmp_path / "outbox.db") as store:
         await store.bind_chat(-100, None, 1, now=1.0, title="HQ")
         await store.enqueue(
             [
@@ -113,5 +106,3 @@ async def test_a_chat_that_moves_takes_its_binding_and_waiting_messages(tmp_path
             ("tally:1", -200),
             ("tally:2", -200),
         ]
-    finally:
-        await store.close()

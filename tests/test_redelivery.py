@@ -1,17 +1,28 @@
-"""Telegram delivers again what the bot did not confirm before it died: nothing twice."""
+"""After a crash: Telegram delivers again what the bot did not confirm, and the bot handles
+what it had fetched but not handled. Nothing is lost, nothing happens twice."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
 from snowbot.config import Config
+from snowbot.service import Snowbot
 from snowbot.standin import SimUser
 from snowbot.wiring import open_service
-from tests.harness import bot_config, running_bot, stand_in
-
-COORD = SimUser(1, "Coordinator", "en")
-CADRE = SimUser(10, "Cadre", "en")
-STATION = (50.2401, 127.5001)
+from tests.harness import (
+    CADRE,
+    COORD,
+    STATION,
+    bot_config,
+    location_update,
+    no_errors,
+    opened_bot,
+    running_bot,
+    stand_in,
+)
 
 
 async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path) -> None:
@@ -38,3 +49,57 @@ async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path
             assert (tally.person_times, tally.on_duty) == (12, 12)  # no second shift
         finally:
             await service.close()
+
+
+async def test_a_crash_after_posting_and_before_marking_posts_nothing_twice(
+    config: Config,
+    city_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The two actions that are not harmless to repeat, a new incident and a new task, find
+    what they made the first time by the update that asked."""
+    async with stand_in() as api:
+        cfg = bot_config(config, api, city_csv)
+        async with running_bot(cfg):
+
+            async def dies_before_marking(self: Snowbot, update_id: int) -> None:
+                pass
+
+            monkeypatch.setattr(Snowbot, "handled", dies_before_marking)
+            before = api.count(COORD.id)
+            started = await api.say(COORD, "/incident start Second snow")
+            await api.reply(COORD.id, before)
+            posted = await api.say(COORD, "/newtask Station Road 2")
+            await api.reply(COORD.id, before + 1)
+        monkeypatch.undo()  # once stopped: the mark comes after the reply
+        async with opened_bot(cfg, time.time) as service:  # kept as fetched, not handled
+            assert len(await service.unhandled_updates()) == 2
+        await api.redeliver([started, posted])  # and Telegram sends them again, too
+        async with running_bot(cfg) as running:
+            # both handled again from the inbox (the replies come again: harmless)
+            await api.wait_for(lambda: api.count(COORD.id) >= before + 4)
+            assert "Hello" in (await api.ask(CADRE, "/start")).text
+            tally = await running.service.tally()
+            assert tally.incident.name == "Second snow"
+            assert tally.tasks["open"] == 1  # one task, in the one new incident
+        no_errors(caplog, api)
+
+
+async def test_an_update_fetched_but_never_handled_is_handled_at_the_next_start(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What `kill -9` leaves mid-burst: an update kept as fetched (so confirmed to Telegram,
+    which will not send it again) and never handled."""
+    async with stand_in() as api:
+        cfg = bot_config(config, api, city_csv)
+        async with opened_bot(cfg, time.time, city_csv) as service:
+            await service.keep_updates([(900_001, location_update(900_001, CADRE, *STATION))])
+        async with running_bot(cfg) as running:
+            checked_in = await api.reply(CADRE.id, 0)
+            assert checked_in.text.startswith("✅ On duty at Station Road, North")
+            assert (await running.service.tally()).person_times == 1
+        async with running_bot(cfg):
+            assert "Hello" in (await api.ask(COORD, "/start")).text
+        assert api.count(CADRE.id) == 1  # handled once: not again at the next start
+        no_errors(caplog, api)

@@ -7,22 +7,15 @@ import sqlite3
 from pathlib import Path
 
 from snowbot.gazetteer import read_gazetteer
-from snowbot.model import AcceptOutcome
-from storage import open_store
+from snowbot.model import AcceptOutcome, Outgoing
 from storage.migrations import LATEST
 from storage.sqlite import SqliteStore
-
-
-async def _seeded(path: Path, city_csv: Path) -> SqliteStore:
-    store = await open_store(path)
-    await store.import_streets(read_gazetteer(city_csv))
-    return store
+from tests.harness import opened_store
 
 
 async def test_migrations_on_an_empty_file(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "new.db")
-    assert await store.schema_version() == LATEST
-    await store.close()
+    async with opened_store(tmp_path / "new.db") as store:
+        assert await store.schema_version() == LATEST
     with sqlite3.connect(tmp_path / "new.db") as db:
         versions = [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY 1")]
         assert versions == list(range(1, LATEST + 1))
@@ -36,42 +29,46 @@ async def test_migrations_from_the_first_version_keep_the_data(tmp_path: Path) -
 
     db = await aiosqlite.connect(str(path), isolation_level=None)
     old = SqliteStore(db)
-    await old.migrate(target=1)
-    assert await old.schema_version() == 1
-    for sql in (
-        "INSERT INTO districts (id, name) VALUES (1, 'North')",
-        "INSERT INTO streets (id, district_id, name, lat, lon) "
-        "VALUES (1, 1, 'Old Street', 50, 127)",
-        "INSERT INTO incidents (id, name, started_at) VALUES (1, 'first', 1.0)",
-        "INSERT INTO users (id, name, registered, created_at) VALUES (10, 'Zhao', 1, 1.0)",
-        "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, lat, lon, "
-        "started_at) VALUES (1, 10, 3, 1, 1, 50, 127, 100.0)",
-    ):
-        await db.execute(sql)
-    await old.close()
+    try:
+        await old.migrate(target=1)
+        assert await old.schema_version() == 1
+        for sql in (
+            "INSERT INTO districts (id, name) VALUES (1, 'North')",
+            "INSERT INTO streets (id, district_id, name, lat, lon) "
+            "VALUES (1, 1, 'Old Street', 50, 127)",
+            "INSERT INTO incidents (id, name, started_at) VALUES (1, 'first', 1.0)",
+            "INSERT INTO users (id, name, registered, created_at) VALUES (10, 'Zhao', 1, 1.0)",
+            "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
+            "lat, lon, started_at) VALUES (1, 10, 3, 1, 1, 50, 127, 100.0)",
+        ):
+            await db.execute(sql)
+    finally:
+        await old.close()
 
-    store = await open_store(path)
-    assert await store.schema_version() == LATEST
-    assert [s.name for s in await store.streets()] == ["Old Street"]
-    assert await store.street_lines() == {}
-    assert (await store.current_incident("ignored", 2.0)).id == 1
-    shift = await store.open_shift(1, 10)
-    # later columns are filled in for old rows: max_shift counts from the shift's start
-    assert shift is not None and shift.headcount == 3 and shift.welfare_from == 100.0
-    await store.close()
+    async with opened_store(path) as store:
+        assert await store.schema_version() == LATEST
+        assert [s.name for s in await store.streets()] == ["Old Street"]
+        assert await store.street_lines() == {}
+        assert (await store.current_incident("ignored", 2.0)).id == 1
+        shift = await store.open_shift(1, 10)
+        # later columns are filled in for old rows: max_shift counts from the shift's start
+        assert shift is not None and shift.headcount == 3 and shift.welfare_from == 100.0
 
 
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     for _ in range(2):
-        store = await open_store(tmp_path / "x.db")
-        assert await store.schema_version() == LATEST
-        await store.close()
+        async with opened_store(tmp_path / "x.db") as store:
+            assert await store.schema_version() == LATEST
 
 
 async def test_two_connections_racing_for_the_last_place(tmp_path: Path, city_csv: Path) -> None:
     path = tmp_path / "race.db"
-    first = await _seeded(path, city_csv)
-    second = await open_store(path)
+    async with opened_store(path) as first, opened_store(path) as second:
+        await first.import_streets(read_gazetteer(city_csv))
+        await _race(first, second)
+
+
+async def _race(first: SqliteStore, second: SqliteStore) -> None:
     incident = await first.current_incident("storm", 1.0)
     street = (await first.streets())[0]
     for uid in range(1, 81):
@@ -88,34 +85,50 @@ async def test_two_connections_racing_for_the_last_place(tmp_path: Path, city_cs
         assert outcomes == [AcceptOutcome.ACCEPTED, AcceptOutcome.FULL], outcomes
         stored = await second.get_task(incident.id, task.id)
         assert stored is not None and stored.accepted == 1
-    await first.close()
-    await second.close()
 
 
 async def test_many_accepts_on_one_connection_never_overfill(
     tmp_path: Path, city_csv: Path
 ) -> None:
-    store = await _seeded(tmp_path / "many.db", city_csv)
-    incident = await store.current_incident("storm", 1.0)
-    street = (await store.streets())[0]
-    for uid in range(1, 21):
-        await store.register_user(uid, f"u{uid}", None, None, 1.0)
-    task = await store.create_task(incident.id, street.id, 3, "", 1, 2.0)
-    results = await asyncio.gather(
-        *(store.accept_task(incident.id, task.id, uid, 3.0) for uid in range(1, 21))
-    )
+    async with opened_store(tmp_path / "many.db") as store:
+        await store.import_streets(read_gazetteer(city_csv))
+        incident = await store.current_incident("storm", 1.0)
+        street = (await store.streets())[0]
+        for uid in range(1, 21):
+            await store.register_user(uid, f"u{uid}", None, None, 1.0)
+        task = await store.create_task(incident.id, street.id, 3, "", 1, 2.0)
+        results = await asyncio.gather(
+            *(store.accept_task(incident.id, task.id, uid, 3.0) for uid in range(1, 21))
+        )
     accepted = [r for r in results if r.outcome == AcceptOutcome.ACCEPTED]
     full = [r for r in results if r.outcome == AcceptOutcome.FULL]
     assert (len(accepted), len(full)) == (3, 17)
-    await store.close()
 
 
 async def test_reimporting_the_same_file_changes_nothing(tmp_path: Path, city_csv: Path) -> None:
-    store = await open_store(tmp_path / "imp.db")
     rows = read_gazetteer(city_csv)
-    first = await store.import_streets(rows)
-    before = await store.streets()
-    second = await store.import_streets(rows)
-    assert (first.added, second.added, second.moved, second.unchanged) == (7, 0, 0, 7)
-    assert await store.streets() == before
-    await store.close()
+    async with opened_store(tmp_path / "imp.db") as store:
+        first = await store.import_streets(rows)
+        before = await store.streets()
+        second = await store.import_streets(rows)
+        assert (first.added, second.added, second.moved, second.unchanged) == (7, 0, 0, 7)
+        assert await store.streets() == before
+
+
+async def test_a_write_that_fails_in_a_group_commit_leaves_nothing_and_spoils_nothing(
+    tmp_path: Path,
+) -> None:
+    """Writes arriving together commit together; one that fails halfway (here its second
+    message names a task that does not exist) must take back its first half and let the
+    others commit."""
+    no_task = Outgoing("b", 1, "en", task_id=999, template="newtask.announce")
+    half = [Outgoing("a", 1, "en", text="kept?"), no_task]
+    whole = [Outgoing("c", 2, "en", text="other chat")]
+    async with opened_store(tmp_path / "batch.db") as store:
+        failed, done = await asyncio.gather(
+            store.enqueue(half, now=1.0), store.enqueue(whole, now=1.0), return_exceptions=True
+        )
+        assert isinstance(failed, sqlite3.IntegrityError) and done == 1
+        assert [i.message.key for i in await store.due_outbox(2.0, 10)] == ["c"]
+        # and the connection is sound for what comes next
+        assert await store.enqueue([Outgoing("d", 3, "en", text="later")], now=2.0) == 1

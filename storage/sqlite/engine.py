@@ -277,15 +277,27 @@ def every(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[
 
 
 def from_row(record: type[R], row: sqlite3.Row, **made: Any) -> R:
-    """A record filled from the row's columns of the same names; `made`: fields converted."""
-    return record(**{name: made[name] if name in made else row[name] for name in _fields(record)})
+    """A record filled from the row's columns of the same names; `made`: fields converted.
+
+    Which column fills which field is worked out by name once per record and column
+    list, so filling a record costs little more than a positional call.
+    """
+    names = tuple(row.keys())
+    key = (record, names)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(record, names)
+    in_order, columns = plan
+    if in_order and not made:
+        return record(*row)
+    return record(*[made[name] if name in made else row[at] for name, at in columns])
 
 
-_FIELDS: dict[Any, tuple[str, ...]] = {}
+# (record, column names…) -> (whether the columns are the fields in order, (field, column)…)
+_PLANS: dict[tuple[Any, tuple[str, ...]], tuple[bool, tuple[tuple[str, int], ...]]] = {}
 
 
-def _fields(record: Any) -> tuple[str, ...]:
-    names = _FIELDS.get(record)
-    if names is None:
-        names = _FIELDS[record] = tuple(f.name for f in fields(record))
-    return names
+def _plan(record: Any, names: tuple[str, ...]) -> tuple[bool, tuple[tuple[str, int], ...]]:
+    wanted = tuple(f.name for f in fields(record))
+    columns = tuple((name, names.index(name) if name in names else -1) for name in wanted)
+    return names == wanted, columns
