@@ -1,9 +1,8 @@
 """/grant, /revoke, /bind and /incident: the coordinators' and dispatchers' controls;
-and a bound group that moves to a new id."""
+and a bound group that moves to a new id. Who may do what is the service's to decide."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from telegram import Update
@@ -11,63 +10,33 @@ from telegram import Update
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.delivery import moved
 from snowbot.refusals import Refused
-from snowbot.roles import Role
-
-
-def _user_id(text: str, usage: str) -> int:
-    # ASCII digits only: str.isdigit() takes "²" (which int() refuses) and int() reads
-    # "١٢٣" as 123, so a look-alike could name somebody else
-    if not re.fullmatch(r"[0-9]{1,15}", text) or int(text) <= 0:
-        raise Refused(usage)
-    return int(text)
 
 
 @action
 async def grant(update: Update, context: Context, me: Who) -> None:
-    args = args_of(context)
-    bot = service(context)
-    service(context).require(me.person, Role.COORDINATOR)
-    if len(args) < 2:
-        raise Refused("grant.usage")
-    target = _user_id(args[0], "grant.usage")
-    role = Role.parse(args[1])
-    if role is None:
-        raise Refused("grant.bad_role", role=args[1][:30])
-    district = " ".join(args[2:]) or None
-    _, district_name = await bot.grant(me.person, target, role, district)
-    role_text = me.t(f"role.{role.key}")
-    if district_name:
-        await reply(
-            update,
-            context,
-            me.t("grant.ok_district", user=target, role=role_text, district=district_name),
+    granted = await service(context).grant_words(me.person, args_of(context))
+    role_text = me.t(f"role.{granted.role.key}")
+    if granted.district:
+        text = me.t(
+            "grant.ok_district", user=granted.user_id, role=role_text, district=granted.district
         )
     else:
-        await reply(update, context, me.t("grant.ok", user=target, role=role_text))
+        text = me.t("grant.ok", user=granted.user_id, role=role_text)
+    await reply(update, context, text)
 
 
 @action
 async def revoke(update: Update, context: Context, me: Who) -> None:
-    args = args_of(context)
-    service(context).require(me.person, Role.COORDINATOR)
-    if len(args) != 1:
-        raise Refused("grant.revoke_usage")
-    target = _user_id(args[0], "grant.revoke_usage")
-    await service(context).revoke(me.person, target)
+    target = await service(context).revoke_words(me.person, args_of(context))
     await reply(update, context, me.t("grant.revoked", user=target))
 
 
 @action
 async def bind(update: Update, context: Context, me: Who) -> None:
-    args = args_of(context)
-    service(context).require(me.person, Role.DISPATCHER)
-    if me.private:
-        raise Refused("bind.group_only")
-    if not args:
-        raise Refused("bind.usage")
     chat = update.effective_chat
     title = (chat.title or "") if chat else ""
-    district = await service(context).bind(me.person, me.chat_id, " ".join(args), title)
+    target = " ".join(args_of(context))
+    district = await service(context).bind(me.person, me.chat_id, target, title, me.private)
     if district is None:
         await reply(update, context, me.t("bind.ok_all"))
     else:
@@ -77,11 +46,10 @@ async def bind(update: Update, context: Context, me: Who) -> None:
 @action
 async def incident(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
-    bot = service(context)
-    service(context).require(me.person, Role.COORDINATOR)
+    svc = service(context)
     if not args:
-        current = await bot.incident()
-        since = datetime.fromtimestamp(current.started_at, bot.config.city.timezone)
+        current = await svc.incident_for(me.person)
+        since = datetime.fromtimestamp(current.started_at, svc.config.city.timezone)
         await reply(
             update,
             context,
@@ -89,8 +57,9 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         )
         return
     if args[0].lower() not in ("start", "开始") or len(args) < 2:
+        await svc.incident_for(me.person)  # a cadre hears about the role, not the usage
         raise Refused("incident.usage")
-    new = await bot.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
+    new = await svc.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, context, me.t("incident.started", name=new.name))
 
 

@@ -13,10 +13,10 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from handlers.buttons import task_buttons
+from snowbot.model import Task
 from snowbot.render import task_line
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
-from storage.records import Task
 
 log = logging.getLogger("snowbot.announce")
 
@@ -28,9 +28,9 @@ async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int
 
     Returns the (chat id, message id) of each announcement, edited or not.
     """
-    places = await service.store.announcements(task.id)
+    places = await service.announcements(task.id)
     if not await _edit(bot, service, task, places):
-        await service.store.mark_stale([task.id], service.clock())
+        await service.mark_stale([task.id])
     return places
 
 
@@ -40,17 +40,15 @@ async def refresh_stale(bot: Bot, service: Snowbot) -> int:
     Stops at the first that still cannot be edited (Telegram is not back after all), and
     leaves it and the rest marked.
     """
-    store = service.store
-    taken = await store.take_stale(STALE_BATCH)
+    taken = await service.take_stale(STALE_BATCH)
     if not taken:
         return 0
-    incident = await service.incident()
     for done, task_id in enumerate(taken):
-        task = await store.get_task(incident.id, task_id)
+        task = await service.task(task_id)
         if task is None:  # a task of an ended incident: its announcements stay as they were
             continue
-        if not await _edit(bot, service, task, await store.announcements(task_id)):
-            await store.mark_stale(taken[done:], service.clock())
+        if not await _edit(bot, service, task, await service.announcements(task_id)):
+            await service.mark_stale(taken[done:])
             return done
     return len(taken)
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -31,12 +27,10 @@ from handlers import admin, checkin, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import InboxBot, replay
+from handlers.inbox import inbox_bot, replay
 from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
-from snowbot.errors import ConfigError, SnowbotError
-from snowbot.geocoding import Geocoder
 from snowbot.redact import redact
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
@@ -73,7 +67,8 @@ def build_application(
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
     # built here rather than by the builder, for the inbox; the builder's own defaults
-    bot = InboxBot(
+    bot = inbox_bot(
+        service.keep_updates,
         token=config.require_token(),
         base_url=config.telegram.base_url,
         defaults=Defaults(tzinfo=config.city.timezone),
@@ -81,7 +76,6 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
         get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=config.telegram.proxy),
     )
-    bot.keep_with(service.keep_updates)
     app = (
         ApplicationBuilder()
         .bot(bot)
@@ -182,7 +176,9 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
 
 
 @dataclass
-class RunningBot:
+class PollingBot:
+    """The Application polling Telegram, and the service it calls."""
+
     app: Application  # type: ignore[type-arg]
     service: Snowbot
 
@@ -207,7 +203,7 @@ def unreachable(config: Config, exc: TelegramError) -> str:
 
     PTB's own messages may quote the token, so none of them is passed on unredacted.
     """
-    where = _server(config)
+    where = server_name(config)
     via = f" through the proxy {_proxy_host(config)}" if config.telegram.proxy else ""
     if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
         return (
@@ -217,7 +213,8 @@ def unreachable(config: Config, exc: TelegramError) -> str:
     return f"{where} refused to start the bot: {redact(exc.message, config.telegram.token)}"
 
 
-def _server(config: Config) -> str:
+def server_name(config: Config) -> str:
+    """The Bot API server the config names, without the path (which may hold the token)."""
     server = urlsplit(config.telegram.base_url)
     return f"the Bot API at {server.scheme}://{server.netloc}"
 
@@ -237,32 +234,20 @@ async def stop_application(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
 
 
-async def start_bot(
-    config: Config,
-    clock: Callable[[], float] | None = None,
+async def start_polling(
+    service: Snowbot,
     rate_limiter: BaseRateLimiter[int] | None = None,
     poll_interval: float = 0.0,
     timeout: int = 10,
     scheduled: bool = True,
-    geocoder: Geocoder | None = None,
-) -> RunningBot:
-    """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
+) -> PollingBot:
+    """Start the Application on an open service: the jobs, the kept updates, polling.
 
-    `scheduled=False` leaves the sweeps to the caller's `RunningBot.tick()` (the demo,
-    whose clock is simulated); the outbox is delivered either way.
+    `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo,
+    whose clock is simulated); the outbox is delivered either way. The service is
+    closed if the start fails.
     """
-    service = await Snowbot.open(config, clock or time.time, geocoder)
     try:
-        if config.city.gazetteer is not None:
-            counts = await service.import_streets(config.city.gazetteer)
-            log.info(
-                "gazetteer %s: %d added, %d moved, %d unchanged",
-                config.city.gazetteer,
-                counts.added,
-                counts.moved,
-                counts.unchanged,
-            )
-        await service.incident()
         app = build_application(service, rate_limiter)
         await app.initialize()
         if app.post_init is not None:
@@ -280,32 +265,4 @@ async def start_bot(
     except BaseException:
         await service.close()
         raise
-    return RunningBot(app, service)
-
-
-async def run_polling(config: Config) -> None:
-    """`snowbot run`: poll until SIGINT or SIGTERM."""
-    config.require_token()
-    if not config.coordinators:
-        log.warning(
-            "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
-            "put the id it shows in [access] coordinators and restart"
-        )
-    try:
-        running = await start_bot(config)
-    except InvalidToken:  # PTB's message quotes the token: never pass it on
-        raise ConfigError(
-            f"telegram.token: {_server(config)} refused this token (revoked? ask @BotFather "
-            "for the current one; check base_url too)"
-        ) from None
-    except TelegramError as exc:
-        raise SnowbotError(unreachable(config, exc)) from None
-    log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await running.stop()
+    return PollingBot(app, service)

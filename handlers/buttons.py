@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from snowbot.model import Task, TaskStatus
 from snowbot.texts import Catalog
-from storage.records import Task, TaskStatus
 
 VERSION = "v1"
 ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)

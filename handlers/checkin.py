@@ -9,10 +9,10 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from handlers.buttons import accept_list
 from handlers.common import Context, Who, action, args_of, reply, service
 from snowbot import limits
+from snowbot.model import CheckInKind
 from snowbot.refusals import Refused
 from snowbot.render import distance, duration, task_line
 from snowbot.service import parse_count
-from storage.records import CheckInKind
 
 
 @action
@@ -71,13 +71,13 @@ async def location(update: Update, context: Context, me: Who) -> None:
     message = update.effective_message
     if message is None or message.location is None or not me.private:
         return
-    bot = service(context)
+    svc = service(context)
     lat, lon = message.location.latitude, message.location.longitude
     if update.edited_message is not None:
         # live location ticking: never opens a shift (someone who checked out keeps sharing)
-        await bot.move(me.person, lat, lon)
+        await svc.move(me.person, lat, lon)
         return
-    result = await bot.check_in(me.person, lat, lon)
+    result = await svc.check_in(me.person, lat, lon)
     t = me.t
     key = {
         CheckInKind.OPENED: "checkin.opened",

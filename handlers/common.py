@@ -25,14 +25,14 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
+from snowbot.model import Street
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.texts import Catalog, catalog
-from storage.records import Street
 
 log = logging.getLogger("snowbot.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -40,7 +40,12 @@ SERVICE_KEY = "snowbot"
 
 
 def service(context: Context) -> Snowbot:
-    found: Snowbot = context.application.bot_data[SERVICE_KEY]
+    """The snow-clearing service behind this Application (not `context.bot`, Telegram's)."""
+    return service_of(context.application)
+
+
+def service_of(app: Application) -> Snowbot:  # type: ignore[type-arg]
+    found: Snowbot = app.bot_data[SERVICE_KEY]
     return found
 
 
@@ -59,10 +64,10 @@ async def who(update: Update, context: Context) -> Who | None:
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot:
         return None
-    bot = service(context)
+    svc = service(context)
     name = user.full_name[: limits.MAX_PERSON_NAME]
-    person = await bot.meet(user.id, name, user.username, user.language_code)
-    return Who(person, catalog(bot.language_of(person)), chat.id, chat.type == ChatType.PRIVATE)
+    person = await svc.meet(user.id, name, user.username, user.language_code)
+    return Who(person, catalog(svc.language_of(person)), chat.id, chat.type == ChatType.PRIVATE)
 
 
 Handler = Callable[[Update, Context, Who], Coroutine[Any, Any, None]]

@@ -32,10 +32,10 @@ from telegram.error import (
 from handlers.announce import refresh_stale
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
+from snowbot.model import OutboxItem
 from snowbot.outbox import chat_gone, compose, knock_delay, retry_delay
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
-from storage.records import OutboxItem
 
 log = logging.getLogger("snowbot.delivery")
 
@@ -107,7 +107,7 @@ class Courier:
 
     async def _round(self) -> tuple[int, bool]:
         """One batch; returns (sent, whether to go on: the batch was full and all went well)."""
-        items = await self.service.store.due_outbox(self.service.clock(), BATCH)
+        items = await self.service.due_messages(BATCH)
         by_chat: defaultdict[int, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_chat[item.message.chat_id].append(item)
@@ -155,7 +155,7 @@ class Courier:
         self._failed_rounds += 1
         self._knock_at = now + wait
         for item, exc in unreachable:  # first in line again at the next knock
-            await self.service.store.outbox_retry(item, now, str(exc))
+            await self.service.retry_message(item, now, str(exc))
         log.warning(
             "Telegram cannot be reached (%s); the outbox waits, next try in %.0f s",
             unreachable[0][1],
@@ -167,10 +167,9 @@ class Courier:
 
         A network error or a 5xx is raised to the round, which decides whose trouble it is.
         """
-        store = self.service.store
         letter = await compose(self.service, item)
         if letter is None:
-            await store.outbox_failed(item, self.service.clock(), "task of an ended incident")
+            await self.service.message_failed(item, "task of an ended incident")
             return 0
         if letter.task is not None:
             markup: Markup | None = task_buttons(catalog(letter.lang), letter.task)
@@ -179,7 +178,8 @@ class Courier:
         try:
             message = await self.bot.send_message(letter.chat_id, letter.text, reply_markup=markup)
         except RetryAfter as exc:
-            wait = exc.retry_after  # a timedelta (see handlers/__init__.py), or whole seconds
+            # a timedelta (see snowbot.wiring.use_timedelta_durations), or whole seconds
+            wait = exc.retry_after
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
             await self._later(item, float(seconds), exc)
             return None
@@ -194,7 +194,7 @@ class Courier:
                 await self._gone(item, exc)
             else:  # this message can never be sent as it is; trying again would not help
                 log.error("outbox #%s to chat %s refused: %s", item.id, letter.chat_id, exc)
-                await store.outbox_failed(item, self.service.clock(), str(exc))
+                await self.service.message_failed(item, str(exc))
             return 0
         except NetworkError:
             raise
@@ -202,7 +202,7 @@ class Courier:
             log.error("outbox #%s to chat %s failed: %s", item.id, letter.chat_id, exc)
             await self._later(item, retry_delay(item.attempts), exc)
             return None
-        await store.outbox_sent(item, message.message_id, self.service.clock())
+        await self.service.message_sent(item, message.message_id)
         return 1
 
     async def _later(self, item: OutboxItem, seconds: float, exc: TelegramError) -> None:
@@ -213,11 +213,11 @@ class Courier:
             exc,
             seconds,
         )
-        await self.service.store.outbox_retry(item, self.service.clock() + seconds, str(exc))
+        await self.service.retry_message(item, self.service.clock() + seconds, str(exc))
 
     async def _gone(self, item: OutboxItem, exc: TelegramError) -> None:
         chat = item.message.chat_id
-        await self.service.store.outbox_failed(item, self.service.clock(), str(exc))
+        await self.service.message_failed(item, str(exc))
         if await chat_gone(self.service, chat):
             log.warning("chat %s is gone (%s): unbound, its dispatchers are told", chat, exc)
         else:

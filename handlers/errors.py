@@ -21,10 +21,10 @@ async def on_error(update: object, context: Context) -> None:
         return
     log.error("update %s failed: %r", update.update_id, context.error, exc_info=context.error)
     try:
-        bot = service(context)
+        svc = service(context)
         user = update.effective_user
-        person = await bot.person(user.id) if user else None
-        text = catalog(bot.language_of(person))("error.generic")
+        person = await svc.person(user.id) if user else None
+        text = catalog(svc.language_of(person))("error.generic")
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)
         elif update.effective_message is not None:

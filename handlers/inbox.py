@@ -23,20 +23,21 @@ log = logging.getLogger("snowbot.inbox")
 Keeper = Callable[[list[tuple[int, str]]], Awaitable[None]]
 
 
-class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
-    """An ExtBot that hands every fetched batch of updates to `keeper` before returning it."""
+def inbox_bot(keeper: Keeper, **settings: Any) -> ExtBot[int]:
+    """An ExtBot that hands every fetched batch of updates to `keeper` before returning it.
 
-    keeper: Keeper | None = None
+    A Bot is immutable once built, so the keeper is not stored on it: the subclass
+    closes over it (overriding `get_updates`, a public method, is all it takes).
+    """
 
-    def keep_with(self, keeper: Keeper) -> None:
-        with self._unfrozen():  # a Bot is frozen once built
-            self.keeper = keeper
+    class InboxBot(ExtBot[int]):  # int: the rate limiter's extra argument
+        async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+            updates = await super().get_updates(*args, **kwargs)
+            if updates:
+                await keeper([(u.update_id, u.to_json()) for u in updates])
+            return updates
 
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        updates = await super().get_updates(*args, **kwargs)
-        if updates and self.keeper is not None:
-            await self.keeper([(u.update_id, u.to_json()) for u in updates])
-        return updates
+    return InboxBot(**settings)
 
 
 async def replay(app: Application, bodies: list[str]) -> int:  # type: ignore[type-arg]

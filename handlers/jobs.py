@@ -12,7 +12,7 @@ import time
 
 from telegram.ext import Application, ContextTypes, JobQueue
 
-from handlers.common import Context, service
+from handlers.common import Context, service, service_of
 from handlers.delivery import Courier
 from snowbot import schedule
 from snowbot.sweeps import Sweeps
@@ -42,7 +42,7 @@ def start_jobs(app: Application, scheduled: bool = True) -> None:  # type: ignor
     jobs.run_repeating(_deliver, interval=DELIVERY_POLL_SECONDS, first=0, name="outbox")
     if not scheduled:
         return
-    config = app.bot_data[COURIER_KEY].service.config
+    config = service_of(app).config
     every = config.schedule
     tz = config.city.timezone
     jobs.run_repeating(

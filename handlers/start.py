@@ -20,14 +20,14 @@ def help_text(t: Catalog, role: Role) -> str:
 
 @action
 async def start(update: Update, context: Context, me: Who) -> None:
-    bot = service(context)
+    svc = service(context)
     await reply(
         update,
         context,
         me.t(
             "start.welcome",
             name=me.person.user.name or str(me.person.id),
-            city=bot.config.city.display_name(me.t.language),
+            city=svc.config.city.display_name(me.t.language),
             role=me.t(f"role.{me.person.role.key}"),
             id=me.person.id,
             help=help_text(me.t, me.person.role),
@@ -52,9 +52,9 @@ async def help_command(update: Update, context: Context, me: Who) -> None:
 @action
 async def lang(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
-    bot = service(context)
+    svc = service(context)
     choice = args[0].lower() if len(args) == 1 else ""
-    await bot.set_language(me.person, choice)
+    await svc.set_language(me.person, choice)
     await reply(update, context, catalog(choice)("lang.set"))
 
 

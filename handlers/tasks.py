@@ -23,8 +23,8 @@ TASKS_SHOWN = limits.TASKS_LISTED
 
 @action
 async def newtask(update: Update, context: Context, me: Who) -> None:
-    bot = service(context)
-    posted = await bot.post_task(
+    svc = service(context)
+    posted = await svc.post_task(
         me.person, args_of(context), here=me.chat_id, origin=update.update_id
     )
     if isinstance(posted, Proposed):
@@ -50,7 +50,7 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
         reply_markup=task_buttons(me.t, task),
     )
     if sent is not None:
-        await bot.store.add_announcement(task.id, sent.chat_id, sent.message_id)
+        await svc.announced(task.id, sent.chat_id, sent.message_id)
     if posted.chats:
         deliver_soon(context)
 
@@ -139,24 +139,24 @@ async def button(update: Update, context: Context) -> None:
     if press is None:
         await _toast(query, me.t("button.stale"), alert=True)
         return
-    bot = service(context)
+    svc = service(context)
     if press.action == POST:
         await _post_proposal(update, context, me, press.task_id)
         return
     try:
         changed: Changed
         if press.action == ACCEPT:
-            changed = await bot.accept(me.person, press.task_id)
+            changed = await svc.accept(me.person, press.task_id)
             text = me.t("accept.ok", id=press.task_id)
         else:
-            changed = await bot.complete(me.person, press.task_id)
+            changed = await svc.complete(me.person, press.task_id)
             text = me.t("done.ok", id=press.task_id)
             deliver_soon(context)
     except Refused as refused:
         await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
     await _toast(query, text)
-    announcements = await refresh(context.bot, bot, changed.task)
+    announcements = await refresh(context.bot, svc, changed.task)
     message = query.message
     if message is not None and (message.chat.id, message.message_id) not in announcements:
         # a check-in reply or /tasks list is not edited: say in the chat what happened
@@ -176,9 +176,9 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     """The dispatcher pressed "Post" under a geocoded /newtask: the proposal becomes the task."""
     query = update.callback_query
     assert query is not None
-    bot = service(context)
+    svc = service(context)
     try:
-        posted = await bot.post_proposal(me.person, proposal_id, here=me.chat_id)
+        posted = await svc.post_proposal(me.person, proposal_id, here=me.chat_id)
     except Refused as refused:
         await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
@@ -198,4 +198,4 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     except TelegramError as exc:
         log.warning("showing posted #%s failed: %s", task.id, exc)
         return
-    await bot.store.add_announcement(task.id, message.chat.id, message.message_id)
+    await svc.announced(task.id, message.chat.id, message.message_id)

@@ -1,4 +1,6 @@
-"""The `snowbot` command line (SPEC §6). Errors are one line on stderr and a non-zero exit."""
+"""The `snowbot` command line (README: "Command line"). Errors are one line on stderr and a
+non-zero exit. The parts are put together by `snowbot.wiring`, loaded only by the commands
+that need them."""
 
 from __future__ import annotations
 
@@ -13,17 +15,14 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from snowbot import __version__
 from snowbot.config import Config, load_config
 from snowbot.errors import SnowbotError
 from snowbot.redact import hide_token, redact
 from snowbot.service import Snowbot
-
-if TYPE_CHECKING:
-    from snowbot.demo import RunningBot as DemoBot
-    from snowbot.demo import StartBot, Storm
+from snowbot.wiring import open_service
 
 Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
@@ -195,13 +194,13 @@ async def _with_bot(
     if not create:
         print(f"snowbot: reading {path}", file=sys.stderr)
     try:
-        bot = await Snowbot.open(config)
+        service = await open_service(config)
     except sqlite3.Error as exc:
         raise SnowbotError(f"{path}: cannot open the database ({exc})") from None
     try:
-        return await work(bot)
+        return await work(service)
     finally:
-        await bot.close()
+        await service.close()
 
 
 async def _tally(args: argparse.Namespace, config: Config) -> int:
@@ -275,29 +274,23 @@ def _warn_if_readable(config: Config) -> None:
 
 
 async def _backup(args: argparse.Namespace, config: Config) -> int:
-    from storage.backup import BackupError, backup
+    from snowbot.wiring import backup_database
 
-    try:
-        size = backup(config.database, Path(args.file))
-    except BackupError as exc:
-        raise SnowbotError(str(exc)) from None
+    size = backup_database(config, Path(args.file))
     print(f"{args.file}: a copy of {config.database} ({size:,} bytes)")
     return 0
 
 
 async def _restore(args: argparse.Namespace, config: Config) -> int:
-    from storage.backup import BackupError, restore
+    from snowbot.wiring import restore_database
 
-    try:
-        kept = await restore(Path(args.file), config.database)
-    except BackupError as exc:
-        raise SnowbotError(str(exc)) from None
+    kept = await restore_database(config, Path(args.file))
     # opening it brings an older backup's schema up to date
-    bot = await Snowbot.open(config)
+    service = await open_service(config)
     try:
-        tally = await bot.tally()
+        tally = await service.tally()
     finally:
-        await bot.close()
+        await service.close()
     where = f"; the previous one is kept as {kept}" if kept else ""
     print(
         f"{config.database}: restored from {args.file} (incident {tally.incident.name!r}, "
@@ -321,60 +314,25 @@ async def _import_streets(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    # The CLI is where the parts are put together: the Telegram adapter is loaded
-    # only for the commands that talk to Telegram, so the domain never imports it.
-    from handlers.app import run_polling
+    from snowbot.wiring import run_polling
 
     check_database(config, create=True)
     await run_polling(config)
     return 0
 
 
-def _demo_starter() -> StartBot:
-    """How the demo (and the benchmark's seed storm) starts the real bot."""
-    from telegram.ext import AIORateLimiter
-
-    from handlers.app import start_bot
-
-    async def start(demo_config: Config, clock: Callable[[], float]) -> DemoBot:
-        # The stand-in is on this machine: Telegram's flood limits do not apply to it.
-        unlimited = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
-        return await start_bot(
-            demo_config, clock, rate_limiter=unlimited, timeout=1, scheduled=False
-        )
-
-    return start
-
-
 async def _demo(args: argparse.Namespace, config: Config) -> int:
     from snowbot.demo import run_demo
+    from snowbot.wiring import demo_starter
 
-    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=_demo_starter())
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=demo_starter())
 
 
 async def _bench(args: argparse.Namespace, config: Config) -> int:
-    from telegram.ext import AIORateLimiter
-
-    from handlers.app import RunningBot, start_bot
-    from handlers.baseline import start_bare_bot
     from snowbot import bench
-    from snowbot.demo import play_storm
+    from snowbot.wiring import bench_kit
 
-    async def start(bench_config: Config, telegram_limits: bool) -> RunningBot:
-        # Telegram's flood limits, or none: on a local stand-in they would only measure sleeps
-        limiter = None if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0)
-        return await start_bot(bench_config, rate_limiter=limiter, timeout=1, scheduled=False)
-
-    async def storm(demo_config: Config, scale: str) -> Storm:
-        return await play_storm(
-            demo_config, scale=scale, quiet=True, start_bot=_demo_starter(), progress=sys.stderr
-        )
-
-    kit = bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
+    kit = bench_kit()
     if args.memory_probe:
         sizes = bench.QUICK if args.quick else bench.FULL
         print(f"{await bench.memory_probe(kit, config, sizes, args.memory_probe):.1f}")
@@ -384,3 +342,8 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
     )
     print(bench.as_json(figures) if args.json else bench.as_table(figures))
     return 0 if all(f.met for f in figures) else 1
+
+
+# last, so that every command above is defined when `python -m snowbot.cli` runs it
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The operator's config file (TOML), validated into typed settings.
 
-Every key of SPEC §6 has a default here and a line in config.example.toml.
+Every key (README: "Running it for real") has a default here and a line in config.example.toml.
 A bad value raises ConfigError naming the key, e.g.
 "schedule.tally_every: '30x' is not a duration like 45s, 30m or 8h".
 """

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from snowbot.geo import Lines, Nearest, StreetIndex
 from snowbot.limits import MAX_SUGGESTIONS
-from storage.records import District, Street
+from snowbot.model import District, Street
 
 
 def _pairs(name: str) -> set[str]:

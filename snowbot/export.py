@@ -1,5 +1,5 @@
-"""The incident as CSV: shifts.csv and tasks.csv, UTF-8 with a byte-order mark, ISO 8601 times
-with offset (README, "Command line")."""
+"""The incident as CSV (README: "Command line"): shifts.csv and tasks.csv, UTF-8 with a
+byte-order mark, ISO 8601 times with offset."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.records import ShiftExportRow, TaskExportRow
+from snowbot.model import ShiftExportRow, TaskExportRow
 
 SHIFT_COLUMNS = (
     "id",

@@ -18,7 +18,7 @@ from typing import Any
 
 from snowbot.errors import GazetteerError
 from snowbot.geo import midpoint
-from storage.records import Lines, StreetRow
+from snowbot.model import Lines, StreetRow
 
 COLUMNS = ("district", "street", "lat", "lon")
 MAX_NAME = 200
@@ -30,6 +30,8 @@ MAX_FILE_BYTES = 100_000_000
 CITY_WIDE = ("all", "全部", "全市")
 DISTRICT_PROPERTY = "district"  # the GeoJSON property that names a street's district
 GEOJSON_SUFFIXES = (".geojson", ".json")
+# The sample city (README: "Sample data"), package data so that an installed snowbot has it
+SAMPLE_GAZETTEER = Path(__file__).resolve().parent / "data" / "heihe_streets.csv"
 
 
 def read_gazetteer(

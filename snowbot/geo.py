@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from geopy.distance import geodesic
 
-from storage.records import Street
+from snowbot.model import Street
 
 Lines = Sequence[Sequence[tuple[float, float]]]  # parts of (lat, lon) vertices
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snowbot import limits
+from snowbot.model import Binding, OutboxItem, Outgoing, Task
 from snowbot.render import task_line
-from snowbot.roles import Role
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
-from storage.records import Binding, OutboxItem, Outgoing, Task
 
 RETRY_FIRST_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
@@ -42,13 +41,12 @@ def knock_delay(failed_rounds: int) -> float:
     return min(KNOCK_MAX_SECONDS, KNOCK_FIRST_SECONDS * 2.0 ** min(failed_rounds, 20))
 
 
-async def compose(bot: Snowbot, item: OutboxItem) -> Letter | None:
+async def compose(service: Snowbot, item: OutboxItem) -> Letter | None:
     """The message as it should go out now; None when its task belongs to an ended incident."""
     message = item.message
     task = None
     if message.task_id is not None:
-        incident = await bot.incident()
-        task = await bot.store.get_task(incident.id, message.task_id)
+        task = await service.task(message.task_id)
         if task is None:
             return None
     if message.text is not None:
@@ -62,38 +60,38 @@ async def compose(bot: Snowbot, item: OutboxItem) -> Letter | None:
     return Letter(message.chat_id, message.lang, text, task, message.markup)
 
 
-async def chat_gone(bot: Snowbot, chat_id: int) -> bool:
+async def chat_gone(service: Snowbot, chat_id: int) -> bool:
     """A bound group removed the bot or was deleted: unbind it and tell who bound it.
 
     Returns False when the chat was not bound (a `report_chats` entry: logged only).
     """
-    binding = next((b for b in await bot.store.bindings() if b.chat_id == chat_id), None)
+    binding = await service.binding_of(chat_id)
     if binding is None:
         return False
-    now = bot.clock()
+    now = service.clock()
     key = f"unbound:{chat_id}:{now:.3f}"
     notices = []
-    for user_id in await _told_about(bot, binding):
-        lang = await bot.chat_language(user_id)
+    for user_id in await _told_about(service, binding):
+        lang = await service.chat_language(user_id)
         t = catalog(lang)
         title = binding.title or str(chat_id)
         if binding.district_id is None:
             text = t("outbox.unbound_all", title=title)
         else:
-            district = bot.directory.district_names.get(binding.district_id, "?")
+            district = service.directory.district_names.get(binding.district_id, "?")
             text = t("outbox.unbound_district", title=title, district=district)
         notices.append(Outgoing(key, user_id, lang, text=text))
-    return await bot.store.unbind_chat(chat_id, notices, now)
+    return await service.unbind(chat_id, notices)
 
 
-async def _told_about(bot: Snowbot, binding: Binding) -> list[int]:
+async def _told_about(service: Snowbot, binding: Binding) -> list[int]:
     """Who hears that a group is gone: whoever bound it, and the district's dispatchers
     (for a city-wide group, the coordinators)."""
     people = [binding.bound_by] if binding.bound_by > 0 else []
     if binding.district_id is not None:
-        for user in await bot.store.users_with_role(Role.DISPATCHER.key):
+        for user in await service.dispatchers():
             if user.district_id == binding.district_id and user.id not in people:
                 people.append(user.id)
     else:
-        people.extend(c for c in sorted(bot.config.coordinators) if c not in people)
+        people.extend(c for c in sorted(service.config.coordinators) if c not in people)
     return people

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from snowbot.model import DayCounts, Task, TaskStatus
 from snowbot.tally import Tally
 from snowbot.texts import Catalog
-from storage.records import DayCounts, Task, TaskStatus
 
 UNSERVED_PER_DISTRICT = 20  # in chat; the CSV and --json have them all
 UNSERVED_IN_REPORT = 5  # per district in the scheduled report

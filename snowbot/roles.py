@@ -1,4 +1,5 @@
-"""Roles and what each may do: coordinator > dispatcher > cadre (SPEC §3)."""
+"""Roles and what each may do: coordinator > dispatcher > cadre
+(README: "What it does, by role")."""
 
 from __future__ import annotations
 
@@ -19,9 +20,6 @@ class Role(IntEnum):
         """A role from its name as typed in /grant (English or Chinese)."""
         return _NAMES.get(text.strip().lower())
 
-    def at_least(self, other: Role) -> bool:
-        return self >= other
-
 
 _NAMES = {
     "cadre": Role.CADRE,
@@ -38,10 +36,6 @@ _NAMES = {
 }
 
 
-def effective_role(stored: str | None, user_id: int, coordinators: frozenset[int]) -> Role:
+def effective_role(stored: Role, user_id: int, coordinators: frozenset[int]) -> Role:
     """Config coordinators are coordinators whatever the database says."""
-    if user_id in coordinators:
-        return Role.COORDINATOR
-    if stored is None:
-        return Role.CADRE
-    return Role[stored.upper()]
+    return Role.COORDINATOR if user_id in coordinators else stored

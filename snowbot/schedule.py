@@ -1,4 +1,5 @@
-"""The scheduler's decisions (SPEC §5) as pure functions of the time, the state and the config.
+"""The scheduler's decisions (README: "The scheduler") as pure functions of the time,
+the state and the config.
 
 Nothing here waits, reads the database or sends: `snowbot.sweeps` asks these
 questions and queues what they answer. Every decision is named by a key

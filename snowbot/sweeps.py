@@ -1,4 +1,5 @@
-"""The scheduler's work (SPEC §5): find what is due in the database and queue its messages.
+"""The scheduler's work (README: "The scheduler"): find what is due in the database and
+queue its messages.
 
 Each sweep is idempotent. What it decides comes from `snowbot.schedule`; what it
 owes a chat goes into the outbox in the same transaction as any change it makes
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 
 from snowbot import schedule
 from snowbot.config import ScheduleConfig
+from snowbot.model import Outgoing, Shift, Task
 from snowbot.render import duration, render_day, render_report
 from snowbot.schedule import Care
 from snowbot.service import Snowbot
 from snowbot.texts import Catalog, catalog
-from storage.records import Outgoing, Shift, Task
 
 # The report jobs are timed to the start of their period and may fire a few
 # milliseconds early; the decision they take must already see the new period.
@@ -41,16 +42,16 @@ class Swept:
 
 
 class Sweeps:
-    def __init__(self, bot: Snowbot) -> None:
-        self.bot = bot
+    def __init__(self, service: Snowbot) -> None:
+        self.service = service
 
     @property
     def _schedule(self) -> ScheduleConfig:
-        return self.bot.config.schedule
+        return self.service.config.schedule
 
     def _period_now(self) -> float:
         """The time for deciding which report period it is."""
-        return self.bot.clock() + EARLY_TOLERANCE
+        return self.service.clock() + EARLY_TOLERANCE
 
     async def everything(self) -> Swept:
         """All that is due now: run at start-up and by the periodic sweep."""
@@ -58,7 +59,7 @@ class Sweeps:
         daily = await self.daily_report()
         escalations = await self.escalations()
         warnings, closed = await self.welfare()
-        await self.bot.forget_old_updates()  # keeps the record of updates bounded
+        await self.service.forget_old_updates()  # keeps the record of updates bounded
         return Swept(reports, daily, escalations, warnings, closed)
 
     # -- reports -----------------------------------------------------------------
@@ -66,31 +67,31 @@ class Sweeps:
     async def tally_report(self) -> int:
         """The tally and the unserved streets for the current period, to every report chat."""
         now = self._period_now()
-        tz = self.bot.config.city.timezone
+        tz = self.service.config.city.timezone
         key = schedule.tally_key(schedule.tally_slot(now, self._schedule.tally_every, tz))
-        chats = await self.bot.report_chats()
-        if not chats or await self.bot.store.queued(key):
+        chats = await self.service.report_chats()
+        if not chats or await self.service.already_queued(key):
             return 0
-        tally = await self.bot.tally()
+        tally = await self.service.tally()
         return await self._queue_for(chats, key, lambda t: render_report(t, tally, tz))
 
     async def daily_report(self) -> int:
         """Today's summary, once its time of day has come."""
         now = self._period_now()
-        tz = self.bot.config.city.timezone
+        tz = self.service.config.city.timezone
         at = self._schedule.daily_report_at
         day = schedule.daily_due(now, at, tz)
         if day is None:
             return 0
         key = schedule.daily_key(day)
-        chats = await self.bot.report_chats()
-        if not chats or await self.bot.store.queued(key):
+        chats = await self.service.report_chats()
+        if not chats or await self.service.already_queued(key):
             return 0
-        incident = await self.bot.incident()
+        incident = await self.service.incident()
         since, until = schedule.day_window(day, at, tz)
         since = max(since, incident.started_at)
-        counts = await self.bot.store.day_counts(incident.id, since, until)
-        tally = await self.bot.tally()
+        counts = await self.service.day_counts(since, until)
+        tally = await self.service.tally()
         return await self._queue_for(
             chats, key, lambda t: render_day(t, tally, counts, since, until, tz)
         )
@@ -100,49 +101,48 @@ class Sweeps:
         texts: dict[str, str] = {}
         messages = []
         for chat in chats:
-            lang = await self.bot.chat_language(chat)
+            lang = await self.service.chat_language(chat)
             if lang not in texts:
                 texts[lang] = render(catalog(lang))
             messages.append(Outgoing(key, chat, lang, text=texts[lang]))
-        return await self.bot.store.enqueue(messages, self.bot.clock())
+        return await self.service.queue(messages)
 
     # -- tasks nobody took ---------------------------------------------------------
 
     async def escalations(self) -> int:
         """Re-announce each task nobody accepted for a whole period, and tell its dispatcher."""
-        now = self.bot.clock()
+        now = self.service.clock()
         after = self._schedule.escalate_unaccepted_after
-        incident = await self.bot.incident()
         queued = 0
-        for task in await self.bot.store.unaccepted_tasks(incident.id, now - after.total_seconds()):
+        for task in await self.service.unaccepted_tasks(now - after.total_seconds()):
             key = schedule.escalate_key(
                 task.id, schedule.escalation_round(task.created_at, now, after)
             )
-            if await self.bot.store.queued(key):
+            if await self.service.already_queued(key):
                 continue
             messages = await self._escalation(task, key)
-            queued += await self.bot.store.escalate_task(task.id, messages, self.bot.clock())
+            queued += await self.service.escalate(task.id, messages)
         return queued
 
     async def _escalation(self, task: Task, key: str) -> list[Outgoing]:
-        groups = await self.bot.chats_for_district(task.district_id)
+        groups = await self.service.chats_for_district(task.district_id)
         messages = [
             Outgoing(
                 key,
                 chat,
-                await self.bot.chat_language(chat),
+                await self.service.chat_language(chat),
                 task_id=task.id,
                 template="escalate.announce",
             )
             for chat in groups
         ]
-        lang = await self.bot.chat_language(task.created_by)
+        lang = await self.service.chat_language(task.created_by)
         t = catalog(lang)
         params = {
             "id": task.id,
             "street": task.street,
             "district": task.district,
-            "waited": duration(t, self.bot.clock() - task.created_at),
+            "waited": duration(t, self.service.clock() - task.created_at),
         }
         text = (
             t("escalate.dispatcher", groups=len(groups), **params)
@@ -159,12 +159,11 @@ class Sweeps:
 
         Returns (reminders queued, shifts closed).
         """
-        now = self.bot.clock()
+        now = self.service.clock()
         max_shift = self._schedule.max_shift
         warn_from = now - (max_shift - schedule.welfare_lead(max_shift)).total_seconds()
-        incident = await self.bot.incident()
         warned = closed = 0
-        for shift in await self.bot.store.overdue_shifts(incident.id, warn_from):
+        for shift in await self.service.overdue_shifts(warn_from):
             care = schedule.shift_care(shift.welfare_from, now, max_shift)
             if care == Care.CLOSE:
                 closed += await self._close(shift)
@@ -174,26 +173,26 @@ class Sweeps:
 
     async def _warn(self, shift: Shift) -> int:
         key = schedule.warn_key(shift.id, shift.welfare_from)
-        if await self.bot.store.queued(key):
+        if await self.service.already_queued(key):
             return 0
-        lang = await self.bot.chat_language(shift.user_id)
+        lang = await self.service.chat_language(shift.user_id)
         t = catalog(lang)
-        on_duty = self.bot.clock() - shift.welfare_from
+        on_duty = self.service.clock() - shift.welfare_from
         left = round(self._schedule.max_shift.total_seconds() - on_duty)
         text = t("welfare.warning", duration=duration(t, on_duty), left=duration(t, max(left, 1)))
         message = Outgoing(key, shift.user_id, lang, text=text)
-        return await self.bot.store.warn_shift(shift, [message], self.bot.clock())
+        return await self.service.warn_shift(shift, [message])
 
     async def _close(self, shift: Shift) -> int:
-        lang = await self.bot.chat_language(shift.user_id)
+        lang = await self.service.chat_language(shift.user_id)
         t = catalog(lang)
         text = t(
             "welfare.closed",
-            duration=duration(t, self.bot.clock() - shift.welfare_from),
+            duration=duration(t, self.service.clock() - shift.welfare_from),
             count=shift.headcount,
         )
         message = Outgoing(
             schedule.closed_key(shift.id, shift.welfare_from), shift.user_id, lang, text=text
         )
-        closed = await self.bot.store.close_shift_for_welfare(shift, [message], self.bot.clock())
+        closed = await self.service.close_overdue_shift(shift, [message])
         return 0 if closed is None else 1

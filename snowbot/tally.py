@@ -1,4 +1,5 @@
-"""The tally (SPEC §2): one computation behind /tally, the reports, the CSV and `tally --json`."""
+"""The tally (README: "What it does, by role"): one computation behind /tally, the
+reports, the CSV and `tally --json`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from snowbot.directory import Directory
-from storage.interface import Store
-from storage.records import DistrictCounts, Incident, TaskStatus, UnservedStreet
+from snowbot.model import DistrictCounts, Incident, TaskStatus, UnservedStreet
+from snowbot.stores import CountStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Tally:
         return next((d for d in self.districts if d.district == name), None)
 
     def as_json(self) -> dict[str, Any]:
-        """Exactly the shape of SPEC §6 `snowbot tally --json`."""
+        """Exactly the shape of `snowbot tally --json` (README: "Command line")."""
         return {
             "incident": self.incident.name,
             "person_times": self.person_times,
@@ -61,7 +62,9 @@ class Tally:
         }
 
 
-async def compute_tally(store: Store, incident: Incident, at: float, directory: Directory) -> Tally:
+async def compute_tally(
+    store: CountStore, incident: Incident, at: float, directory: Directory
+) -> Tally:
     """The tally of one incident: one snapshot of the database, over the city's streets."""
     counts = await store.tally_counts(incident)
     served, first_live = counts.served, counts.first_live

@@ -25,9 +25,6 @@ class Catalog:
             template.format(**params) if params else template.replace("{{", "{").replace("}}", "}")
         )
 
-    def has(self, key: str) -> bool:
-        return key in self.texts
-
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}

@@ -1,6 +1,7 @@
-"""Storage: the only package with SQL. The domain talks to it through `Store`."""
+"""Storage: the only package with SQL. It implements the domain's store interfaces
+(`snowbot.stores`) with the domain's records (`snowbot.model`), and imports nothing else
+of snowbot."""
 
-from storage.interface import Store
 from storage.sqlite import SqliteStore, open_store
 
-__all__ = ["SqliteStore", "Store", "open_store"]
+__all__ = ["SqliteStore", "open_store"]

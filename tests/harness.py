@@ -31,13 +31,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from handlers.app import RunningBot, start_bot
+from handlers.app import PollingBot
 from snowbot.config import Config, TelegramConfig
+from snowbot.model import Outgoing, Task
 from snowbot.service import Person, Snowbot
 from snowbot.standin import BotApiStandIn, SimUser
 from snowbot.texts import catalog
+from snowbot.wiring import open_service, start_bot
 from storage import open_store
-from storage.records import Outgoing, Task
 
 T = TypeVar("T")
 
@@ -128,7 +129,7 @@ async def opened_store(path: Path) -> AsyncIterator[Any]:  # the store, whatever
 async def opened_bot(
     config: Config, clock: Callable[[], float], city_csv: Path | None = None, **kwargs: Any
 ) -> AsyncIterator[Snowbot]:
-    service = await Snowbot.open(config, clock, **kwargs)
+    service = await open_service(config, clock, **kwargs)
     try:
         if city_csv is not None:
             await service.import_streets(city_csv)
@@ -149,7 +150,7 @@ def bot_config(config: Config, api: BotApiStandIn, gazetteer: Path | None) -> Co
 
 
 @asynccontextmanager
-async def running_bot(config: Config, **kwargs: Any) -> AsyncIterator[RunningBot]:
+async def running_bot(config: Config, **kwargs: Any) -> AsyncIterator[PollingBot]:
     """Started as `snowbot run` starts it (`kwargs`: `start_bot`'s), stopped whatever happens."""
     running = await start_bot(config, timeout=1, **kwargs)
     try:

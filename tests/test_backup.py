@@ -8,13 +8,14 @@ from pathlib import Path
 
 from snowbot.config import parse_config
 from snowbot.service import Snowbot
+from snowbot.wiring import open_service
 from storage.migrations import LATEST
 from tests.harness import STATION, person, run_cli
 
 
 async def _bot(workdir: Path) -> Snowbot:
     config = parse_config({"storage": {"database": "city.db"}}, base_dir=workdir)
-    bot = await Snowbot.open(config)
+    bot = await open_service(config)
     await bot.import_streets(workdir / "city.csv")
     return bot
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from snowbot import bench
 from snowbot.config import Config
-from snowbot.service import Snowbot
+from snowbot.wiring import open_service
 from storage import open_store
 from tests.harness import ROOT
 
@@ -27,8 +27,8 @@ async def test_the_tally_equals_a_full_recount_of_a_seeded_storm(
     store = await open_store(path)
     await store.close()
     sizes = replace(bench.QUICK, shifts=5000, users=800, tasks=300, streets=200)
-    incident_id = bench._seed_tally_database(path, sizes)
-    service = await Snowbot.open(replace(config, database=path))
+    incident_id = bench.seed_tally_database(path, sizes)
+    service = await open_service(replace(config, database=path))
     try:
         tally = await service.tally()
         assert tally.person_times > sizes.shifts  # teams count their headcount

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from snowbot.model import CheckInKind, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Snowbot
-from storage.records import CheckInKind, TaskStatus
 from tests.harness import RIVER, STATION, FakeClock, person, recount, task_of
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from telegram.ext import AIORateLimiter
 
-from handlers.app import RunningBot, start_bot
+from handlers.app import PollingBot
 from snowbot import demo
 from snowbot.config import Config
+from snowbot.wiring import start_bot
 from tests.harness import recount
 
 
@@ -67,7 +68,7 @@ async def test_the_demos_tally_is_a_recount_of_what_its_storm_did(
 
 
 def _unlimited() -> Callable[[Config, Callable[[], float]], object]:
-    async def start(demo_config: Config, clock: Callable[[], float]) -> RunningBot:
+    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot:
         limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
         return await start_bot(demo_config, clock, rate_limiter=limiter, timeout=1, scheduled=False)
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from handlers.app import run_polling
 from snowbot import __version__
 from snowbot.config import Config, GeoConfig
 from snowbot.errors import SnowbotError
 from snowbot.geocoding import NominatimGeocoder
 from snowbot.standin import SimUser
+from snowbot.wiring import run_polling
 from tests.harness import bot_config, run_cli, running_bot, stand_in
 from tests.proxies import LocalProxy
 

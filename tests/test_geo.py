@@ -12,9 +12,9 @@ from snowbot.bench import random_city
 from snowbot.errors import GazetteerError
 from snowbot.gazetteer import parse_gazetteer_geojson, read_gazetteer
 from snowbot.geo import StreetIndex, midpoint
+from snowbot.model import Street
 from snowbot.refusals import Refused
 from snowbot.service import Snowbot
-from storage.records import Street
 from tests.harness import ROOT, person, waiting
 
 

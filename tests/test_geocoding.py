@@ -129,7 +129,7 @@ async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> N
 
 
 async def test_the_post_button_in_chat(config: Config, city_csv: Path) -> None:
-    from handlers.app import start_bot
+    from snowbot.wiring import start_bot
 
     geocoder = StandInGeocoder({"Heihe College": COLLEGE})
     coordinator = SimUser(1, "Coordinator", "en")

@@ -16,11 +16,11 @@ from snowbot.directory import Directory
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError, GazetteerError
 from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
+from snowbot.model import District, Street
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import parse_count, parse_task_id
 from snowbot.standin import SimUser
-from storage.records import District, Street
 from tests.harness import CADRE, COORD, bot_config, no_errors, running_bot, stand_in
 
 # text as people and attackers type it: controls, astral planes, SQL, very long runs

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from snowbot.directory import Directory
+from snowbot.model import District, Street
 from snowbot.numerals import chinese_number, count_text
 from storage.backup import _free_name
-from storage.records import District, Street
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ from telegram import (
 )
 from telegram.error import RetryAfter
 
-import handlers  # noqa: F401  (its import opts in to PTB's timedelta durations)
 from handlers.common import markup_from_json
+from snowbot.model import Outgoing
 from snowbot.outbox import knock_delay, retry_delay
-from storage.records import Outgoing
+from snowbot.wiring import use_timedelta_durations
 from tests.harness import opened_store
 
 
@@ -80,6 +80,7 @@ def test_waits_after_failures() -> None:
 
 
 def test_retry_after_is_read_in_the_form_ptb_keeps() -> None:
+    use_timedelta_durations()  # as the composition root does before python-telegram-bot runs
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PTB warns on the deprecated whole seconds
         assert RetryAfter(3).retry_after == timedelta(seconds=3)

@@ -11,6 +11,7 @@ import pytest
 from snowbot.config import Config
 from snowbot.service import Snowbot
 from snowbot.standin import SimUser
+from snowbot.wiring import open_service
 from tests.harness import (
     CADRE,
     COORD,
@@ -41,7 +42,7 @@ async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path
             assert "Hello" in (await api.ask(SimUser(99, "Later", "en"), "/start")).text
         # stopped: every update it fetched has been handled
         assert {COORD.id: api.count(COORD.id), CADRE.id: api.count(CADRE.id)} == replies
-        service = await Snowbot.open(cfg)
+        service = await open_service(cfg)
         try:
             tally = await service.tally()
             assert tally.tasks["open"] == 1  # no second task

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from handlers.app import RunningBot
+from handlers.app import PollingBot
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.harness import (
@@ -58,7 +58,7 @@ def sent_rows(database: Path, chat_id: int, kind: str = "", any_chat: bool = Fal
     return int(row[0])
 
 
-def _district(running: RunningBot, name: str) -> int:
+def _district(running: PollingBot, name: str) -> int:
     return running.service.directory.districts[name].id
 
 

@@ -21,9 +21,9 @@ from snowbot.config import Config
 from snowbot.errors import GazetteerError
 from snowbot.export import export_csvs
 from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.service import Snowbot
+from snowbot.model import TaskExportRow
 from snowbot.standin import SimUser
-from storage.records import TaskExportRow
+from snowbot.wiring import open_service
 from tests.harness import bot_config, run_cli, running_bot, stand_in
 
 STATION = (50.2401, 127.5001)
@@ -63,7 +63,7 @@ def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
 async def _bot_with_turnout(workdir: Path) -> None:
     assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     config = Config(database=workdir / "city.db")
-    bot = await Snowbot.open(config)
+    bot = await open_service(config)
     try:
         for uid in (10, 11):
             await bot.check_in(await bot.meet(uid, f"c{uid}", None, None), *STATION)
@@ -242,7 +242,7 @@ async def test_user_ids_are_ascii_digits_and_export_is_private(
 
 
 async def test_suggestions_still_find_a_misspelt_street(config: Config, city_csv: Path) -> None:
-    bot = await Snowbot.open(config)
+    bot = await open_service(config)
     try:
         await bot.import_streets(city_csv)
         assert [s.name for s in bot.directory.suggest("Statoin Raod")][:2] == [

@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from snowbot.gazetteer import read_gazetteer
+from snowbot.model import AcceptOutcome, Outgoing
 from storage.migrations import LATEST
-from storage.records import AcceptOutcome, Outgoing
 from storage.sqlite import SqliteStore
 from tests.harness import opened_store
 

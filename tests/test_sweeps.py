@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from snowbot.config import Config
+from snowbot.model import Outgoing
 from snowbot.outbox import chat_gone, compose
 from snowbot.render import render_tally
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
-from storage.records import Outgoing
 from tests.harness import STATION, FakeClock, drain, opened_bot, person
 
 REPORTS = -500  # a report chat from the config

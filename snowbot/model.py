@@ -1,9 +1,15 @@
-"""Plain records that cross the storage boundary. Times are UTC epoch seconds."""
+"""The domain's vocabulary: the records the service works with and storage keeps.
+
+Storage reads and writes these; it depends on them, never the reverse. Times are UTC
+epoch seconds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from snowbot.roles import Role
 
 
 class TaskStatus(StrEnum):
@@ -27,7 +33,7 @@ class User:
     name: str
     username: str | None
     language: str | None
-    role: str
+    role: Role  # as stored; config coordinators are coordinators whatever it says
     district_id: int | None
     registered: bool
 
@@ -202,6 +208,30 @@ class Outgoing:
     task_id: int | None = None
     template: str | None = None
     markup: str | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A geocoded /newtask waiting for its dispatcher to confirm it."""
+
+    dispatcher_id: int
+    street_id: int
+    needed: int
+    note: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Recount:
+    """The tally's totals added up again from the raw rows, with no counters (for checking)."""
+
+    person_times: int
+    on_duty: int
+    people: int
+    tasks: dict[TaskStatus, int]
+    streets_total: int
+    streets_served: int
+    district_person_times: list[tuple[str, int]]  # every district by name, with its turnout
 
 
 @dataclass(frozen=True)

@@ -1,180 +1,28 @@
-"""`snowbot demo`: a simulated storm played through the real bot, offline.
-
-The real Application, handlers, domain and a throw-away SQLite file play snowbot;
-the Bot API stand-in on 127.0.0.1 plays Telegram and the people: a coordinator,
-a dispatcher per district, cadres and team leaders. Time is simulated, so six
-days of storm take a minute, not six days.
-"""
+"""The demo's two storms, told as the people would live them: the small one (a day
+in a few hundred messages) and the seed (six days, about 56,000 person-times)."""
 
 from __future__ import annotations
 
-import json
 import random
-import sys
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Protocol, TextIO
 
-from snowbot.config import Config, ScheduleConfig, TelegramConfig
-from snowbot.render import render_tally
+from snowbot.demo.cast import (
+    COORDINATOR,
+    SEED_DAYS,
+    SEED_PERSON_TIMES,
+    Cast,
+    SimClock,
+    SteppedBot,
+    Transcript,
+)
+from snowbot.model import TaskStatus
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, Sent, SimUser
-from snowbot.sweeps import Swept
-from snowbot.tally import Tally
 from snowbot.texts import catalog
-from storage.records import TaskStatus
-
-SAMPLE_GAZETTEER = Path(__file__).resolve().parent.parent / "data" / "heihe_streets.csv"
-COORDINATOR = SimUser(1001, "王协调", "zh")
-SEED_PERSON_TIMES = 56_000
-SEED_DAYS = 6
 
 
-class RunningBot(Protocol):
-    service: Snowbot
-
-    async def tick(self) -> Swept: ...
-    async def stop(self) -> None: ...
-
-
-StartBot = Callable[[Config, Callable[[], float]], Awaitable[RunningBot]]
-
-
-class SimClock:
-    """The bot's clock during the demo: moved on by the script, not by the wall."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment.timestamp()
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta).total_seconds()
-
-
-@dataclass
-class Cast:
-    dispatchers: dict[str, SimUser]
-    groups: dict[str, int]
-    hq_group: int
-
-
-class Transcript:
-    """The conversation (unless quiet) and the progress lines (to `out`)."""
-
-    def __init__(self, quiet: bool, out: TextIO | None = None) -> None:
-        self.quiet = quiet
-        self.out = out or sys.stdout
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            print(text, flush=True)
-
-    def progress(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
-
-    def said(
-        self, who: SimUser, text: str, answer: Sent | None, first_line_only: bool = False
-    ) -> None:
-        self.line(f"👤 {who.first_name}: {text}")
-        if answer is not None:
-            body = answer.text.splitlines()[0] if first_line_only else answer.text
-            self.line("   🤖 " + body.replace("\n", "\n      "))
-
-
-@dataclass(frozen=True)
-class Storm:
-    """How a played storm ended."""
-
-    tally: Tally
-    chat_tally: str  # the coordinator's /tally at the end
-    seconds: float
-    updates: int
-
-
-async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartBot) -> int:
-    """Play the storm; print the transcript and the final tally. Returns the exit code."""
-    storm = await play_storm(config, scale=scale, quiet=quiet, start_bot=start_bot)
-    tally, tz = storm.tally, config.city.timezone
-    print()
-    print(render_tally(catalog("zh"), tally, tz=tz))
-    print()
-    print(
-        json.dumps(
-            {
-                k: tally.as_json()[k]
-                for k in ("person_times", "on_duty", "people", "tasks", "streets")
-            },
-            ensure_ascii=False,
-        )
-    )
-    agrees = f"出动：{tally.person_times} 人次" in storm.chat_tally
-    print(f"chat /tally and `snowbot tally --json` agree: {'yes' if agrees else 'NO'}")
-    print(
-        f"{storm.updates} updates through the real bot in {storm.seconds:.1f} s "
-        f"({storm.updates / storm.seconds:.0f} updates/s)"
-    )
-    return 0 if agrees else 1
-
-
-async def play_storm(
-    config: Config,
-    *,
-    scale: str,
-    quiet: bool,
-    start_bot: StartBot,
-    progress: TextIO | None = None,
-) -> Storm:
-    """The storm through the real bot on a throw-away database (the demo, and the bench)."""
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="snowbot-demo-") as tmp:
-        api = BotApiStandIn(token="123456:DEMO-TOKEN")
-        await api.start()
-        gazetteer = (
-            config.city.gazetteer
-            if config.city.gazetteer and config.city.gazetteer.exists()
-            else SAMPLE_GAZETTEER
-        )
-        tz = config.city.timezone
-        demo_config = replace(
-            config,
-            telegram=TelegramConfig(token=api.token, base_url=api.base_url),
-            database=Path(tmp) / "demo.db",
-            city=replace(config.city, gazetteer=gazetteer),
-            coordinators=frozenset({COORDINATOR.id}),
-            language="zh",
-            # the story below is told for the default schedule: tally every 30 min,
-            # escalation after 30 min, shifts closed after 8 h, the summary at 20:00
-            schedule=ScheduleConfig(),
-        )
-        first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
-        clock = SimClock(first_day)
-        running = await start_bot(demo_config, clock)
-        try:
-            say = Transcript(quiet, progress)
-            cast = await _set_up(api, running.service, say)
-            if scale == "seed":
-                updates = await _seed_storm(api, running, clock, cast, say)
-            else:
-                updates = await _small_storm(api, running, clock, cast, say)
-            tally = await running.service.tally()
-            chat = await api.ask(COORDINATOR, "/tally")
-        finally:
-            await running.stop()
-            await api.stop()
-        elapsed = time.perf_counter() - started
-    return Storm(tally, chat.text, elapsed, updates)
-
-
-async def _set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
+async def set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> Cast:
     say.line("— Set-up: the coordinator appoints a dispatcher per district —")
     say.said(COORDINATOR, "/start", await api.ask(COORDINATOR, "/start"), first_line_only=True)
     districts = sorted(bot.directory.districts)
@@ -241,7 +89,7 @@ def _task_id(text: str) -> int | None:
 
 
 async def _scheduler(
-    running: RunningBot, api: BotApiStandIn, say: Transcript, watch: list[int]
+    running: SteppedBot, api: BotApiStandIn, say: Transcript, watch: list[int]
 ) -> list[Sent]:
     """Run the scheduler's sweeps at this moment of the story; what they sent to `watch`."""
     before = {chat: api.count(chat) for chat in watch}
@@ -254,8 +102,8 @@ async def _scheduler(
     return [sent for chat in watch for sent in api.sent[chat][before[chat] :]]
 
 
-async def _small_storm(
-    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
+async def small_storm(
+    api: BotApiStandIn, running: SteppedBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
     bot = running.service
     rng = random.Random(2026)
@@ -368,8 +216,8 @@ async def _small_storm(
     return api.updates_pushed - before
 
 
-async def _seed_storm(
-    api: BotApiStandIn, running: RunningBot, clock: SimClock, cast: Cast, say: Transcript
+async def seed_storm(
+    api: BotApiStandIn, running: SteppedBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
     """Six days, about 56,000 person-times, in waves the bot takes in batches."""
     bot = running.service

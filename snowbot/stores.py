@@ -1,11 +1,16 @@
-"""What the domain may ask of storage, in domain words. No SQL beyond this line."""
+"""What the service asks of storage, one small interface per aggregate, in domain words.
+
+An engine (today `storage.sqlite`; PostgreSQL next) implements each of them; `Store` is
+only their sum. Every method is one transaction and returns after it committed; what a
+change owes a chat (`Outgoing`) is queued in that same transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from storage.records import (
+from snowbot.model import (
     Binding,
     CheckIn,
     DayCounts,
@@ -15,6 +20,7 @@ from storage.records import (
     Lines,
     OutboxItem,
     Outgoing,
+    Proposal,
     Shift,
     ShiftExportRow,
     Street,
@@ -25,38 +31,36 @@ from storage.records import (
     TaskExportRow,
     User,
 )
+from snowbot.roles import Role
 
 
-class Store(Protocol):
-    """Persistent state of one snowbot deployment. Every method is one transaction."""
-
-    async def close(self) -> None: ...
-    async def schema_version(self) -> int: ...
-
-    # incidents
+class IncidentStore(Protocol):
     async def current_incident(self, default_name: str, now: float) -> Incident: ...
     async def start_incident(
         self, name: str, now: float, origin: int | None = None
     ) -> tuple[Incident | None, Incident]: ...
 
-    # users and roles
+
+class PeopleStore(Protocol):
     async def register_user(
         self, user_id: int, name: str, username: str | None, language: str | None, now: float
     ) -> User: ...
     async def get_user(self, user_id: int) -> User | None: ...
     async def set_language(self, user_id: int, language: str) -> None: ...
     async def set_role(
-        self, user_id: int, role: str, district_id: int | None, now: float
+        self, user_id: int, role: Role, district_id: int | None, now: float
     ) -> User: ...
-    async def users_with_role(self, role: str) -> list[User]: ...
+    async def users_with_role(self, role: Role) -> list[User]: ...
 
-    # geography
+
+class StreetStore(Protocol):
     async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts: ...
     async def streets(self) -> list[Street]: ...
     async def street_lines(self) -> dict[int, Lines]: ...
     async def districts(self) -> list[District]: ...
 
-    # shifts
+
+class ShiftStore(Protocol):
     async def check_in(
         self,
         incident_id: int,
@@ -83,7 +87,8 @@ class Store(Protocol):
         self, shift: Shift, messages: Sequence[Outgoing], now: float
     ) -> Shift | None: ...
 
-    # tasks
+
+class TaskStore(Protocol):
     async def create_task(
         self,
         incident_id: int,
@@ -99,13 +104,9 @@ class Store(Protocol):
     async def propose_task(
         self, dispatcher_id: int, street_id: int, needed: int, note: str, query: str, now: float
     ) -> int: ...
-    async def proposal(self, proposal_id: int) -> tuple[int, int, int, str, float] | None: ...
+    async def proposal(self, proposal_id: int) -> Proposal | None: ...
     async def post_proposal(
-        self,
-        proposal_id: int,
-        incident_id: int,
-        now: float,
-        announce: Sequence[Outgoing] = (),
+        self, proposal_id: int, incident_id: int, now: float, announce: Sequence[Outgoing] = ()
     ) -> Task | None: ...
     async def live_tasks(self, incident_id: int) -> list[Task]: ...
     async def unaccepted_tasks(self, incident_id: int, created_before: float) -> list[Task]: ...
@@ -129,14 +130,20 @@ class Store(Protocol):
     ) -> TaskChange: ...
     async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange: ...
 
-    # the tally and exports
+
+class CountStore(Protocol):
+    """The tally, the day's summary and the CSV export: reads of one moment."""
+
     async def tally_counts(self, incident: Incident) -> TallyCounts: ...
     async def recount(self, incident_id: int) -> tuple[int, int, int]: ...
+    async def day_counts(self, incident_id: int, since: float, until: float) -> DayCounts: ...
     async def shift_rows(self, incident_id: int) -> list[ShiftExportRow]: ...
     async def task_rows(self, incident_id: int) -> list[TaskExportRow]: ...
-    async def day_counts(self, incident_id: int, since: float, until: float) -> DayCounts: ...
 
-    # chats
+
+class ChatStore(Protocol):
+    """Groups bound to districts, chats that moved, and the messages announcing tasks."""
+
     async def bind_chat(
         self, chat_id: int, district_id: int | None, by: int, now: float, title: str = ""
     ) -> None: ...
@@ -151,14 +158,20 @@ class Store(Protocol):
     async def mark_stale(self, task_ids: Sequence[int], now: float) -> None: ...
     async def take_stale(self, limit: int) -> list[int]: ...
 
-    # updates taken in, so that a redelivered one changes nothing
+
+class InboxStore(Protocol):
+    """Updates taken in, so that a redelivered one changes nothing."""
+
     async def update_seen(self, update_id: int) -> bool: ...
     async def mark_update(self, update_id: int, now: float) -> None: ...
     async def keep_updates(self, updates: Sequence[tuple[int, str]], now: float) -> None: ...
     async def unhandled_updates(self) -> list[str]: ...
     async def forget_updates(self, before: float) -> int: ...
 
-    # the outbox: messages owed, sent after the transaction that caused them
+
+class OutboxStore(Protocol):
+    """Messages owed, sent after the transaction that caused them."""
+
     async def enqueue(self, messages: Sequence[Outgoing], now: float) -> int: ...
     async def queued(self, key: str) -> bool: ...
     async def due_outbox(self, now: float, limit: int) -> list[OutboxItem]: ...
@@ -166,3 +179,21 @@ class Store(Protocol):
     async def outbox_retry(self, item: OutboxItem, due_at: float, error: str) -> None: ...
     async def outbox_failed(self, item: OutboxItem, now: float, error: str) -> None: ...
     async def outbox_counts(self) -> tuple[int, int, int]: ...
+
+
+class Store(
+    IncidentStore,
+    PeopleStore,
+    StreetStore,
+    ShiftStore,
+    TaskStore,
+    CountStore,
+    ChatStore,
+    InboxStore,
+    OutboxStore,
+    Protocol,
+):
+    """One deployment's whole state: every aggregate's store, on one engine."""
+
+    async def close(self) -> None: ...
+    async def schema_version(self) -> int: ...

@@ -1,0 +1,123 @@
+"""`snowbot bench`: every figure beside its baseline, measured in the same run.
+
+These machines are shared and noisy, so what counts is each ratio; absolute
+numbers are printed for context. Nothing here imports telegram: the CLI hands
+in the two ways to start a bot (snowbot's, and the bare baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from snowbot.bench.common import FULL, QUICK, Figure, Kit, Sizes
+from snowbot.bench.database import (
+    figure_tally,
+    figure_writes,
+    full_recount,
+    seed_tally_database,
+    tally_summary,
+)
+from snowbot.bench.nearest import figure_nearest, random_city
+from snowbot.bench.pipeline import (
+    figure_checkins,
+    figure_fanout,
+    figure_memory,
+    figure_storm,
+    memory_probe,
+)
+from snowbot.config import Config
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Figure",
+    "Kit",
+    "Sizes",
+    "as_json",
+    "as_table",
+    "full_recount",
+    "memory_probe",
+    "random_city",
+    "run_bench",
+    "seed_tally_database",
+    "tally_summary",
+]
+
+
+# -- running it all ---------------------------------------------------------------------------
+
+
+async def run_bench(
+    kit: Kit, base: Config, quick: bool, progress: bool = True, config_file: str | None = None
+) -> list[Figure]:
+    sizes = QUICK if quick else FULL
+    figures: list[Figure] = []
+
+    def done(figure: Figure) -> None:
+        figures.append(figure)
+        if progress:
+            ratio = "" if figure.ratio is None else f", ratio {figure.ratio:.2f}"
+            print(
+                f"[{len(figures)}] {figure.name}: {_num(figure.value)} {figure.unit}{ratio}"
+                f" — {'met' if figure.met else 'NOT met'}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    with tempfile.TemporaryDirectory(prefix="snowbot-bench-") as tmp:
+        folder = Path(tmp)
+        done(await figure_checkins(kit, base, sizes, folder))
+        done(await figure_writes(base, sizes, folder))
+        done(await figure_tally(base, sizes, folder))
+        done(figure_nearest(sizes))
+        done(await figure_memory(sizes, quick, config_file))
+        done(await figure_fanout(kit, base, sizes, folder))
+        assert figures[0].baseline is not None
+        done(await figure_storm(kit, base, sizes.storm, figures[0].baseline))
+    return figures
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+
+
+def as_json(figures: list[Figure]) -> str:
+    return json.dumps(
+        {"machine": machine(), "figures": [asdict(f) for f in figures]}, ensure_ascii=False
+    )
+
+
+def as_table(figures: list[Figure]) -> str:
+    lines = [
+        "| figure | snowbot | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        base = "—" if f.baseline is None else f"{_num(f.baseline)} ({f.baseline_name})"
+        ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
+        lines.append(
+            f"| {f.name} | {_num(f.value)} {f.unit} | {base} | {ratio} | {f.target} | "
+            f"{'yes' if f.met else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

@@ -1,0 +1,273 @@
+"""The figures of the database: committed check-ins against plain sqlite3 (2) and the
+tally at scale (3); and filling databases for the other figures, through storage."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from snowbot.bench.common import Figure, Sizes, percentile, sample_city
+from snowbot.bench.nearest import random_city
+from snowbot.config import Config
+from snowbot.model import Street, StreetRow
+from snowbot.wiring import open_service
+from storage import open_store
+from storage.sqlite import bulk
+
+# -- 2. committed writes against plain sqlite3 ---------------------------------------------
+
+
+async def figure_writes(base: Config, sizes: Sizes, folder: Path) -> Figure:
+    path = folder / "f2" / "writes.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = await open_store(path)
+    rows = sample_city()
+    await store.import_streets(rows)
+    streets = await store.streets()
+    incident = await store.current_incident("bench", time.time())
+    per_writer = max(1, sizes.writes // sizes.writers)
+    for w in range(sizes.writers * per_writer):
+        await store.register_user(10_000 + w, f"c{w}", None, "zh", time.time())
+
+    async def writer(w: int) -> None:
+        for k in range(per_writer):
+            street = streets[(w * 7 + k) % len(streets)]
+            await store.check_in(
+                incident.id,
+                10_000 + w * per_writer + k,
+                1,
+                street,
+                street.lat,
+                street.lon,
+                time.time(),
+                0.0,
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(sizes.writers)))
+    ours = time.perf_counter() - started
+    await store.close()
+    total = sizes.writers * per_writer
+    plain_path = folder / "f2" / "plain.db"
+    plain_store = await open_store(plain_path)  # the same schema, so the same indexes to keep
+    await plain_store.import_streets(rows)
+    first = (await plain_store.streets())[0]
+    await plain_store.close()
+    with bulk.bulk_load(plain_path) as db:
+        bulk.insert_incident(db, 1, "plain", 0.0)
+        bulk.insert_users(db, ((10_000 + k, "c") for k in range(total)))
+    plain = _plain_sqlite_writes(plain_path, total, first)
+    ours_rate, plain_rate = total / ours, total / plain
+    ratio = ours_rate / plain_rate
+    return Figure(
+        "committed_writes",
+        "Check-ins committed per second through snowbot's storage",
+        ours_rate,
+        "commits/s",
+        plain_rate,
+        "plain sqlite3, one INSERT per transaction, same settings",
+        ratio,
+        ">= 0.5 of plain sqlite3",
+        ratio >= 0.5,
+        f"{sizes.writers} concurrent cadres, {total} check-ins",
+    )
+
+
+def _plain_sqlite_writes(path: Path, n: int, street: Street) -> float:
+    """The same shift rows into the same table, one plain INSERT per transaction.
+
+    This is the baseline, so its one statement is written here, plainly, on purpose:
+    it is what an application without snowbot's storage would do.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    street_id, district_id = street.id, street.district_id
+    started = time.perf_counter()
+    for k in range(n):
+        now = time.time()
+        db.execute("BEGIN")
+        db.execute(
+            "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, lat, "
+            "lon, started_at, welfare_from, located_at) VALUES (1, ?, 1, ?, ?, 50.2, 127.5, "
+            "?4, ?4, ?4)",
+            (10_000 + k, district_id, street_id, now),
+        )
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed
+
+
+# -- 3. the tally at scale ------------------------------------------------------------------
+
+
+async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
+    path = folder / "f3" / "tally.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = await open_store(path)
+    await store.close()
+    incident_id = seed_tally_database(path, sizes)
+    config = replace(base, database=path, city=replace(base.city, gazetteer=None))
+    bot = await open_service(config)
+    try:
+        incident = await bot.incident()
+        assert incident.id == incident_id
+        times = []
+        tally = None
+        for _ in range(sizes.tally_runs):
+            started = time.perf_counter()
+            tally = await bot.tally()
+            times.append((time.perf_counter() - started) * 1000)
+        assert tally is not None
+        started = time.perf_counter()
+        recount = full_recount(path, incident_id)
+        recount_ms = (time.perf_counter() - started) * 1000
+    finally:
+        await bot.close()
+    p50, p99 = percentile(times, 50), percentile(times, 99)
+    agrees = recount == tally_summary(tally.as_json())
+    return Figure(
+        "tally_at_scale",
+        "Tally computation, p50",
+        p50,
+        "ms",
+        recount_ms,
+        "a full recount from the raw rows",
+        recount_ms / p50,
+        "p50 <= 20 ms, equal to the recount",
+        p50 <= 20 and agrees,
+        f"p99 {p99:.1f} ms over {sizes.tally_runs} runs; {sizes.shifts:,} shifts, "
+        f"{sizes.users:,} users, {sizes.tasks:,} tasks, {sizes.streets:,} streets; "
+        f"equal to the recount: {'yes' if agrees else 'NO'}",
+    )
+
+
+def seed_tally_database(path: Path, sizes: Sizes) -> int:
+    """Fill a migrated database in bulk, counters included, as a long storm leaves it."""
+    rng = random.Random(3)
+    districts = 10
+    incident_id = 1
+
+    def shifts() -> Iterator[bulk.ShiftRow]:
+        for k in range(sizes.shifts):
+            street = rng.randint(1, sizes.streets)
+            district = 1 + street % districts
+            start = k * 0.5
+            ended = None if k % 200 == 0 else start + 3600  # one in 200 still on duty
+            headcount = rng.randint(5, 25) if k % 10 == 0 else 1
+            # someone is on duty at most once at a time: those still on duty are all different
+            user = 1 + k // 200 if ended is None else 1 + k % sizes.users
+            yield (incident_id, user, headcount, district, street, 50.1, 127.5, start, ended)
+
+    def tasks() -> Iterator[bulk.TaskRow]:
+        statuses = ("open", "in_progress", "done", "done", "cancelled")
+        for status in (rng.choice(statuses) for _ in range(sizes.tasks)):
+            street = rng.randint(1, sizes.streets)
+            accepted = 0 if status == "open" else 1
+            done_at = 10.0 if status in ("done", "cancelled") else None
+            yield (incident_id, street, 3, accepted, status, 1, 0.0, done_at)
+
+    with bulk.bulk_load(path) as db:
+        bulk.insert_districts(db, [(d, f"District {d:02d}") for d in range(1, districts + 1)])
+        bulk.insert_streets(
+            db,
+            (
+                (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
+                for i in range(1, sizes.streets + 1)
+            ),
+        )
+        bulk.insert_users(db, ((u, f"cadre {u}") for u in range(1, sizes.users + 1)))
+        bulk.insert_incident(db, incident_id, "Bench storm", 0.0)
+        bulk.insert_shifts(db, shifts())
+        bulk.insert_tasks(db, tasks())
+        bulk.rebuild_counters(db, incident_id)
+    return incident_id
+
+
+def full_recount(path: Path, incident_id: int) -> dict[str, Any]:
+    """The tally's totals added up again from the raw rows, with no counters."""
+    recount = bulk.recount_file(path, incident_id)
+    return {
+        "person_times": recount.person_times,
+        "on_duty": recount.on_duty,
+        "people": recount.people,
+        "tasks": {status.value: n for status, n in recount.tasks.items()},
+        "streets": {
+            "total": recount.streets_total,
+            "served": recount.streets_served,
+            "unserved": recount.streets_total - recount.streets_served,
+        },
+        "districts": [list(r) for r in recount.district_person_times],
+    }
+
+
+def tally_summary(tally: dict[str, Any]) -> dict[str, Any]:
+    """The same totals, as the tally (`snowbot tally --json`) states them."""
+    return {
+        "person_times": tally["person_times"],
+        "on_duty": tally["on_duty"],
+        "people": tally["people"],
+        "tasks": tally["tasks"],
+        "streets": tally["streets"],
+        "districts": [[d["district"], d["person_times"]] for d in tally["districts"]],
+    }
+
+
+async def import_random_city(database: Path, n: int) -> None:
+    """Write a random city to the database in a child process, so that building it
+    does not count in the probe's own peak memory."""
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_write_random_city, args=(str(database), n))
+    process.start()
+    await asyncio.get_running_loop().run_in_executor(None, process.join)
+    if process.exitcode != 0:
+        raise RuntimeError("writing the random city failed")
+
+
+def _write_random_city(database: str, n: int) -> None:
+    async def write() -> None:
+        streets, lines = random_city(n, 8)
+        rows = [
+            StreetRow(
+                s.district,
+                s.name,
+                s.lat,
+                s.lon,
+                tuple(tuple(p) for p in lines[s.id]) if s.id in lines else None,
+            )
+            for s in streets
+        ]
+        store = await open_store(database)
+        await store.import_streets(rows)
+        await store.close()
+
+    asyncio.run(write())
+
+
+async def seed_fanout_groups(database: Path, groups: list[int]) -> None:
+    """One street in one district, and every group bound to that district."""
+    store = await open_store(database)
+    try:
+        await store.import_streets([StreetRow("Fan", "Fan Street", 50.2, 127.5)])
+        district = (await store.districts())[0]
+        for chat in groups:
+            await store.bind_chat(chat, district.id, 1, time.time(), f"group {chat}")
+    finally:
+        await store.close()
+
+
+async def seed_streets(database: Path, rows: Sequence[StreetRow]) -> None:
+    store = await open_store(database)
+    try:
+        await store.import_streets(rows)
+    finally:
+        await store.close()

@@ -1,0 +1,98 @@
+"""The Bot API stand-in in a process of its own, so that Telegram and the people it plays
+do not take the bot's CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from snowbot.bench.common import TOKEN
+from snowbot.standin import BotApiStandIn, SimUser
+
+# -- the Bot API stand-in in its own process ------------------------------------------
+
+
+def _standin_child(conn: Connection) -> None:
+    """The stand-in's process: Telegram and the people, away from the bot's CPU."""
+    asyncio.run(_standin_serve(conn))
+
+
+async def _standin_serve(conn: Connection) -> None:
+    api = BotApiStandIn(token=TOKEN)
+    await api.start()
+    conn.send(api.port)
+    loop = asyncio.get_running_loop()
+    while True:
+        command, args = await loop.run_in_executor(None, conn.recv)
+        if command == "stop":
+            await api.stop()
+            conn.send(None)
+            return
+        if command == "rate":
+            api.rate_limit = args
+            conn.send(None)
+        elif command == "locations":
+            conn.send(await _push_locations(api, *args))
+        elif command == "groups":
+            for chat_id in args:
+                api.group(chat_id, f"group {chat_id}")
+            conn.send(None)
+        elif command == "say":
+            user_id, text, chat_id = args
+            await api.ask(SimUser(user_id, f"u{user_id}", "en"), text, chat_id, timeout=60)
+            conn.send(None)
+        elif command == "delivered":
+            chats, expected, timeout = args
+            conn.send(await _wait_delivered(api, chats, expected, timeout))
+
+
+async def _push_locations(
+    api: BotApiStandIn, first_id: int, places: list[tuple[float, float]]
+) -> float:
+    """Push one location from each of len(places) new people; seconds until all answered."""
+    users = [SimUser(first_id + i, f"c{first_id + i}", "zh") for i in range(len(places))]
+    before = {u.id: api.count(u.id) for u in users}
+    started = time.perf_counter()
+    for user, (lat, lon) in zip(users, places, strict=True):
+        await api.share_location(user, lat, lon)
+    await api.wait_for(lambda: all(api.count(u.id) > before[u.id] for u in users), timeout=600)
+    return time.perf_counter() - started
+
+
+async def _wait_delivered(
+    api: BotApiStandIn, chats: list[int], expected: int, timeout: float
+) -> tuple[float, int, int]:
+    """(seconds until every chat had `expected` messages, messages in all, most in one chat)."""
+    started = time.perf_counter()
+    with contextlib.suppress(TimeoutError):
+        await api.wait_for(lambda: all(api.count(c) >= expected for c in chats), timeout)
+    elapsed = time.perf_counter() - started
+    counts = [api.count(c) for c in chats]
+    return elapsed, sum(counts), max(counts, default=0)
+
+
+class StandIn:
+    """The parent's handle on the stand-in process."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_standin_child, args=(child,), daemon=True)
+        self._process.start()
+        self.port: int = self._conn.recv()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def call(self, command: str, args: Any = None) -> Any:
+        self._conn.send((command, args))
+        return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+
+    async def stop(self) -> None:
+        await self.call("stop")
+        self._process.join(timeout=10)

@@ -1,0 +1,152 @@
+"""Coordinators' and dispatchers' controls: incidents, roles, groups, the tally and the export."""
+
+from __future__ import annotations
+
+from snowbot import limits
+from snowbot.export import export_csvs
+from snowbot.gazetteer import CITY_WIDE
+from snowbot.model import Incident, User
+from snowbot.refusals import Refused
+from snowbot.roles import Role
+from snowbot.service.core import ServiceCore
+from snowbot.service.results import Granted, Person, parse_user_id
+from snowbot.tally import Tally, compute_tally
+
+
+class AdminService(ServiceCore):
+    async def incident_for(self, actor: Person) -> Incident:
+        """/incident: the current incident, shown to coordinators."""
+        self.require(actor, Role.COORDINATOR)
+        return await self.incident()
+
+    async def start_incident(self, actor: Person, name: str, origin: int | None = None) -> Incident:
+        self.require(actor, Role.COORDINATOR)
+        name = " ".join(name.split())
+        if not name:
+            raise Refused("incident.usage")
+        if len(name) > limits.MAX_INCIDENT_NAME:
+            raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
+        _, new = await self.store.start_incident(name, self.clock(), origin)
+        self._incident = new
+        return new
+
+    async def grant_words(self, actor: Person, words: list[str]) -> Granted:
+        """`/grant USER_ID ROLE [DISTRICT]` as typed."""
+        self.require(actor, Role.COORDINATOR)
+        if len(words) < 2:
+            raise Refused("grant.usage")
+        target = parse_user_id(words[0], "grant.usage")
+        role = Role.parse(words[1])
+        if role is None:
+            raise Refused("grant.bad_role", role=words[1][:30])
+        _, district = await self.grant(actor, target, role, " ".join(words[2:]) or None)
+        return Granted(target, role, district)
+
+    async def grant(
+        self, actor: Person, target_id: int, role: Role, district_name: str | None
+    ) -> tuple[User, str | None]:
+        self.require(actor, Role.COORDINATOR)
+        if target_id <= 0:
+            raise Refused("grant.usage")
+        if target_id in self.config.coordinators and role != Role.COORDINATOR:
+            raise Refused("grant.config_coordinator", user=target_id)
+        district_id = None
+        if district_name:
+            if role != Role.DISPATCHER:
+                raise Refused("grant.district_for_dispatcher")
+            district = self.directory.district(district_name)
+            if district is None:
+                raise Refused(
+                    "refuse.unknown_district", district=district_name, known=self._district_list()
+                )
+            district_id = district.id
+            district_name = district.name
+        user = await self.store.set_role(target_id, role, district_id, self.clock())
+        return user, district_name
+
+    async def revoke_words(self, actor: Person, words: list[str]) -> int:
+        """`/revoke USER_ID` as typed; returns whose role was taken back."""
+        self.require(actor, Role.COORDINATOR)
+        if len(words) != 1:
+            raise Refused("grant.revoke_usage")
+        target = parse_user_id(words[0], "grant.revoke_usage")
+        await self.revoke(actor, target)
+        return target
+
+    async def revoke(self, actor: Person, target_id: int) -> User:
+        self.require(actor, Role.COORDINATOR)
+        if target_id in self.config.coordinators:
+            raise Refused("grant.config_coordinator", user=target_id)
+        return await self.store.set_role(target_id, Role.CADRE, None, self.clock())
+
+    # -- the numbers -----------------------------------------------------------------
+
+    async def tally(self, actor: Person | None = None) -> Tally:
+        """The live tally; in chat, for dispatchers and coordinators only."""
+        if actor is not None:
+            self.require(actor, Role.DISPATCHER)
+        return await compute_tally(self.store, await self.incident(), self.clock(), self.directory)
+
+    def district_in_view(self, actor: Person, text: str) -> str | None:
+        """What a /tally or /unserved is about: the district named, the whole city for
+        "all" (全市), and with nothing named a bound dispatcher's own district."""
+        if text.strip().lower() in CITY_WIDE:
+            return None
+        if text.strip():
+            return self.district_named(text)
+        own = actor.user.district_id
+        if actor.role == Role.DISPATCHER and own is not None:
+            return self.directory.district_names.get(own)
+        return None
+
+    def district_named(self, text: str) -> str:
+        district = self.directory.district(text)
+        if district is None:
+            raise Refused("refuse.unknown_district", district=text, known=self._district_list())
+        return district.name
+
+    async def export(self, actor: Person | None = None) -> dict[str, bytes]:
+        """shifts.csv and tasks.csv of the current incident (coordinators only in chat)."""
+        if actor is not None:
+            self.require(actor, Role.COORDINATOR)
+        incident = await self.incident()
+        return export_csvs(
+            await self.store.shift_rows(incident.id),
+            await self.store.task_rows(incident.id),
+            self.config.city.timezone,
+        )
+
+    # -- groups ------------------------------------------------------------------------
+
+    async def bind(
+        self, actor: Person, chat_id: int, target: str, title: str = "", private: bool = False
+    ) -> str | None:
+        """Bind a group to a district's announcements, or with "all" to the city reports.
+
+        `private`: asked in a private chat, which cannot be bound.
+        """
+        self.require(actor, Role.DISPATCHER)
+        if private:
+            raise Refused("bind.group_only")
+        if not target.strip():
+            raise Refused("bind.usage")
+        title = title[: limits.MAX_TITLE]
+        if target.strip().lower() in CITY_WIDE:
+            if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
+                raise Refused("bind.only_own")
+            await self.store.bind_chat(chat_id, None, actor.id, self.clock(), title)
+            return None
+        district = self.directory.district(target)
+        if district is None:
+            raise Refused("refuse.unknown_district", district=target, known=self._district_list())
+        self._require_district(actor, district.id)
+        await self.store.bind_chat(chat_id, district.id, actor.id, self.clock(), title)
+        return district.name
+
+    async def move_chat(self, old_id: int, new_id: int) -> bool:
+        """A group was upgraded to a supergroup, which has a new id: its binding, its waiting
+        messages and, for a `report_chats` entry, the reports follow it. True when news."""
+        return await self.store.move_chat(old_id, new_id, self.clock())
+
+    def is_report_chat(self, chat_id: int) -> bool:
+        return chat_id in self.config.schedule.report_chats

@@ -1,0 +1,172 @@
+"""What every part of the service shares: the store, the config, the city, the clock,
+the current incident, the people and their languages, and the rules about roles."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from snowbot.config import Config
+from snowbot.directory import Directory
+from snowbot.gazetteer import read_gazetteer
+from snowbot.geocoding import Geocoder
+from snowbot.model import ImportCounts, Incident, Shift, Street, User
+from snowbot.refusals import Refused
+from snowbot.roles import Role, effective_role
+from snowbot.service.results import Person
+from snowbot.stores import Store
+
+Clock = Callable[[], float]
+
+
+class ServiceCore:
+    """The state the feature parts of `Snowbot` share; it never talks to Telegram."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        directory: Directory,
+        clock: Clock = time.time,
+        geocoder: Geocoder | None = None,
+    ) -> None:
+        # The store is the service's own: the adapter, the courier and the sweeps call the
+        # service's named operations instead (tests may read it to check what was kept).
+        self.store = store
+        self.config = config
+        self.directory = directory
+        self.clock = clock
+        self.geocoder = geocoder
+        # The current incident changes only by start_incident, in this process (the CLI
+        # only reads); keeping it saves a query on every update.
+        self._incident: Incident | None = None
+
+    async def close(self) -> None:
+        if self.geocoder is not None:
+            await self.geocoder.close()
+        await self.store.close()
+
+    # -- the city ----------------------------------------------------------------
+
+    async def reload_streets(self) -> None:
+        streets, districts = await self.store.streets(), await self.store.districts()
+        self.directory = Directory(streets, districts, await self.store.street_lines())
+
+    async def import_streets(
+        self, path: Path, district_property: str | None = None, district: str | None = None
+    ) -> ImportCounts:
+        """Import a gazetteer file (CSV or GeoJSON): refused whole on any bad row, idempotent."""
+        rows = read_gazetteer(
+            path, district_property or self.config.city.district_property, district
+        )
+        counts = await self.store.import_streets(rows)
+        await self.reload_streets()
+        return counts
+
+    # -- the current incident ----------------------------------------------------
+
+    def default_incident_name(self) -> str:
+        day = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
+        return f"{self.config.city.display_name(self.config.language)} {day:%Y-%m-%d}"
+
+    async def incident(self) -> Incident:
+        if self._incident is None:
+            self._incident = await self.store.current_incident(
+                self.default_incident_name(), self.clock()
+            )
+        return self._incident
+
+    # -- people ------------------------------------------------------------------
+
+    async def meet(
+        self, user_id: int, name: str, username: str | None, language_code: str | None
+    ) -> Person:
+        """The person behind an update, registered on first contact (a write only then)."""
+        user = await self.store.get_user(user_id)
+        if user is None or not user.registered or user.name != name or user.username != username:
+            user = await self.store.register_user(
+                user_id, name, username, language_code, self.clock()
+            )
+        return self._person(user)
+
+    async def person(self, user_id: int) -> Person | None:
+        user = await self.store.get_user(user_id)
+        return self._person(user) if user else None
+
+    def _person(self, user: User) -> Person:
+        return Person(user, effective_role(user.role, user.id, self.config.coordinators))
+
+    def language_of(self, person: Person | None) -> str:
+        """/lang choice, else Telegram's language, else the config default."""
+        code = (person.user.language or "") if person else ""
+        if code.startswith("zh"):
+            return "zh"
+        if code.startswith("en"):
+            return "en"
+        return self.config.language
+
+    async def chat_language(self, chat_id: int) -> str:
+        """A private chat speaks its user's language; groups the city's default."""
+        if chat_id > 0:
+            return self.language_of(await self.person(chat_id))
+        return self.config.language
+
+    async def on_duty(self, person: Person) -> Shift | None:
+        """The person's open shift, if they are on duty."""
+        incident = await self.incident()
+        return await self.store.open_shift(incident.id, person.id)
+
+    async def set_language(self, person: Person, language: str) -> None:
+        if language not in ("zh", "en"):
+            raise Refused("lang.usage")
+        await self.store.set_language(person.id, language)
+
+    # -- groups --------------------------------------------------------------------
+
+    async def chats_for_district(self, district_id: int) -> list[int]:
+        return [b.chat_id for b in await self.store.bindings() if b.district_id == district_id]
+
+    async def report_chats(self) -> list[int]:
+        """Where city-wide reports go: `report_chats` (at their new ids if they moved)
+        and groups bound with /bind all."""
+        moved = await self.store.moved_chats()
+        chats: list[int] = []
+        for configured in self.config.schedule.report_chats:
+            chat = moved.get(configured, configured)
+            if chat not in chats:
+                chats.append(chat)
+        for binding in await self.store.bindings():
+            if binding.district_id is None and binding.chat_id not in chats:
+                chats.append(binding.chat_id)
+        return chats
+
+    # -- rules -------------------------------------------------------------------
+
+    def require(self, person: Person, role: Role) -> None:
+        """Refuse unless the person holds `role` or above right now.
+
+        Roles are checked here, in the service, and only here: the adapter asks.
+        """
+        if person.role < role:
+            raise Refused("refuse.role", role=role)
+
+    def _require_district(self, person: Person, district_id: int) -> None:
+        own = person.user.district_id
+        if person.role == Role.DISPATCHER and own is not None and own != district_id:
+            raise Refused(
+                "refuse.other_district", district=self.directory.district_names.get(own, "?")
+            )
+
+    def _district_list(self) -> list[str]:
+        """The districts' names, for a refusal to list (the adapter joins them)."""
+        return sorted(self.directory.districts)
+
+    def _suggestions(self, words: list[str]) -> list[Street]:
+        """Streets whose names look like the leading words (the adapter writes them out)."""
+        for k in range(min(len(words), 4), 0, -1):
+            found = self.directory.suggest(" ".join(words[:k]))
+            if found:
+                return found
+        return []

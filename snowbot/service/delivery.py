@@ -1,0 +1,115 @@
+"""What the adapter keeps through the service: updates taken in and handled, the outbox
+and its deliveries, task announcements and their edits, and groups that are gone."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from snowbot import limits
+from snowbot.model import Binding, DayCounts, OutboxItem, Outgoing, User
+from snowbot.roles import Role
+from snowbot.service.core import ServiceCore
+
+
+class DeliveryService(ServiceCore):
+    # -- updates -----------------------------------------------------------------
+
+    async def already_handled(self, update_id: int) -> bool:
+        """Whether this Telegram update was handled before (a redelivery, to be ignored).
+
+        An update is marked once it has been handled. If the bot dies in between, the
+        update comes again and is handled again: every action is safe to repeat
+        (checking in while on duty adds nothing, a second accept is "already"), and
+        the two that are not, posting a task and starting an incident, find what
+        they made the first time by the update's id (`origin`).
+        """
+        return await self.store.update_seen(update_id)
+
+    async def handled(self, update_id: int) -> None:
+        await self.store.mark_update(update_id, self.clock())
+
+    async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
+        """Keep updates as fetched, before Telegram hears they were received."""
+        await self.store.keep_updates(updates, self.clock())
+
+    async def unhandled_updates(self) -> list[str]:
+        """Updates kept but not handled when the bot last stopped (killed mid-burst)."""
+        return await self.store.unhandled_updates()
+
+    async def forget_old_updates(self) -> int:
+        return await self.store.forget_updates(self.clock() - limits.SEEN_UPDATES_SECONDS)
+
+    # -- the outbox ----------------------------------------------------------------
+
+    async def reply_later(
+        self, update_id: int, chat_id: int, text: str, markup: str | None = None
+    ) -> None:
+        """A reply Telegram could not take when it was made: the outbox sends it later.
+
+        Keyed by the update and the text, so an update handled again after a crash
+        queues the same reply once.
+        """
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+        # rendered already: the language is not needed again
+        later = Outgoing(f"reply:{update_id}:{digest}", chat_id, "", text=text, markup=markup)
+        await self.store.enqueue([later], self.clock())
+
+    async def queue(self, messages: Sequence[Outgoing]) -> int:
+        """Queue messages for the courier; returns how many were new (a key goes once)."""
+        return await self.store.enqueue(messages, self.clock())
+
+    async def already_queued(self, key: str) -> bool:
+        """Whether anything was ever queued under this key (sent or not)."""
+        return await self.store.queued(key)
+
+    async def due_messages(self, limit: int) -> list[OutboxItem]:
+        """What the courier should send now, oldest first, in order within each chat."""
+        return await self.store.due_outbox(self.clock(), limit)
+
+    async def message_sent(self, item: OutboxItem, message_id: int) -> None:
+        await self.store.outbox_sent(item, message_id, self.clock())
+
+    async def retry_message(self, item: OutboxItem, due_at: float, error: str) -> None:
+        await self.store.outbox_retry(item, due_at, error)
+
+    async def message_failed(self, item: OutboxItem, error: str) -> None:
+        """This message can never be sent: it stays in the outbox, marked failed."""
+        await self.store.outbox_failed(item, self.clock(), error)
+
+    # -- announcements ----------------------------------------------------------------
+
+    async def announced(self, task_id: int, chat_id: int, message_id: int) -> None:
+        """A message about the task went out: it is edited as the task changes."""
+        await self.store.add_announcement(task_id, chat_id, message_id)
+
+    async def announcements(self, task_id: int) -> list[tuple[int, int]]:
+        """(chat id, message id) of every message announcing the task."""
+        return await self.store.announcements(task_id)
+
+    async def mark_stale(self, task_ids: Sequence[int]) -> None:
+        """These tasks' announcements could not all be edited: bring them up to date later."""
+        await self.store.mark_stale(task_ids, self.clock())
+
+    async def take_stale(self, limit: int) -> list[int]:
+        """Up to `limit` tasks whose announcements an outage left behind, no longer marked."""
+        return await self.store.take_stale(limit)
+
+    # -- groups that are gone -------------------------------------------------------------
+
+    async def binding_of(self, chat_id: int) -> Binding | None:
+        return next((b for b in await self.store.bindings() if b.chat_id == chat_id), None)
+
+    async def unbind(self, chat_id: int, notices: Sequence[Outgoing]) -> bool:
+        """Forget a group's binding and queue `notices` about it, in one transaction."""
+        return await self.store.unbind_chat(chat_id, notices, self.clock())
+
+    async def dispatchers(self) -> list[User]:
+        return await self.store.users_with_role(Role.DISPATCHER)
+
+    # -- the day's summary ---------------------------------------------------------------
+
+    async def day_counts(self, since: float, until: float) -> DayCounts:
+        """Turnout, tasks done and streets served in [since, until) of the current incident."""
+        incident = await self.incident()
+        return await self.store.day_counts(incident.id, since, until)

@@ -1,0 +1,92 @@
+"""Checking in and out, moving with a live location, and the welfare of long shifts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from snowbot import limits
+from snowbot.geo import valid_position
+from snowbot.model import Outgoing, Shift
+from snowbot.refusals import Refused
+from snowbot.service.listing import TaskListing
+from snowbot.service.results import CheckInResult, CheckOutResult, Person, check_count
+
+
+class ShiftService(TaskListing):
+    async def ask_check_in(self, person: Person, headcount: int) -> None:
+        """Remember "/checkin N" until the location comes."""
+        check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
+        await self.store.set_pending_checkin(person.id, headcount, self.clock())
+
+    async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
+        """A shared location: open, update or reopen the shift (README: "What it does, by role")."""
+        if not valid_position(lat, lon):
+            raise Refused("checkin.bad_location")
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(lat, lon, max_km)
+        if nearest is None:
+            raise Refused("checkin.no_streets")
+        if nearest.km > max_km:
+            raise Refused(
+                "checkin.too_far",
+                km=round(nearest.km, 1),
+                street=nearest.street.name,
+                max_km=f"{max_km:g}",
+            )
+        now = self.clock()
+        incident = await self.incident()
+        rejoin_after = now - self.config.schedule.rejoin_window.total_seconds()
+        done = await self.store.check_in(
+            incident.id,
+            person.id,
+            1,  # unless a "/checkin N" is waiting for this location
+            nearest.street,
+            lat,
+            lon,
+            now,
+            rejoin_after,
+            pending_since=now - limits.PENDING_CHECKIN_SECONDS,
+        )
+        nearby = [
+            n
+            for n in await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
+            if n.km is not None and n.km <= max_km  # "nearby": not in another town
+        ]
+        return CheckInResult(
+            done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
+        )
+
+    async def move(self, person: Person, lat: float, lon: float) -> bool:
+        """A live location's update: move the open shift, if any; never opens one."""
+        if not valid_position(lat, lon):
+            return False
+        nearest = self.directory.nearest(lat, lon, self.config.geo.max_distance_km)
+        if nearest is None or nearest.km > self.config.geo.max_distance_km:
+            return False
+        incident = await self.incident()
+        return await self.store.move_shift(
+            incident.id, person.id, nearest.street.id, lat, lon, self.clock()
+        )
+
+    async def check_out(self, person: Person) -> CheckOutResult:
+        incident = await self.incident()
+        shift = await self.store.check_out(incident.id, person.id, self.clock())
+        if shift is None:
+            raise Refused("checkout.not_on_duty")
+        assert shift.ended_at is not None
+        return CheckOutResult(shift, shift.ended_at - shift.started_at)
+
+    # -- welfare (the sweeps) --------------------------------------------------------
+
+    async def overdue_shifts(self, since_before: float) -> list[Shift]:
+        """Open shifts of the current incident whose stretch on duty began by then."""
+        incident = await self.incident()
+        return await self.store.overdue_shifts(incident.id, since_before)
+
+    async def warn_shift(self, shift: Shift, messages: Sequence[Outgoing]) -> int:
+        """Queue a welfare reminder, only while that stretch of the shift is still open."""
+        return await self.store.warn_shift(shift, messages, self.clock())
+
+    async def close_overdue_shift(self, shift: Shift, messages: Sequence[Outgoing]) -> Shift | None:
+        """Close a shift after max_shift and queue its messages, unless it ended meanwhile."""
+        return await self.store.close_shift_for_welfare(shift, messages, self.clock())

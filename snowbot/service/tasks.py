@@ -1,0 +1,221 @@
+"""Posting tasks (by street name, or geocoded and confirmed), accepting, finishing, cancelling."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+
+from snowbot import limits
+from snowbot.model import AcceptOutcome, CloseOutcome, Incident, Outgoing, Task
+from snowbot.refusals import Refused
+from snowbot.render import distance as render_distance
+from snowbot.roles import Role
+from snowbot.service.listing import TaskListing
+from snowbot.service.results import (
+    Changed,
+    Person,
+    Posted,
+    Proposed,
+    looks_numeric,
+    needed_and_note,
+    task_refusal,
+)
+from snowbot.texts import catalog
+
+
+class TaskService(TaskListing):
+    async def post_task(
+        self, actor: Person, words: list[str], here: int | None = None, origin: int | None = None
+    ) -> Posted | Proposed:
+        """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator.
+
+        The announcements to the district's groups (but not `here`, the chat it was
+        posted in) are queued in the same transaction as the task. A name that is no
+        street may be geocoded: then the task waits as a proposal for confirmation.
+        """
+        self.require(actor, Role.DISPATCHER)
+        if not words:
+            raise Refused("newtask.usage")
+        own = actor.user.district_id if actor.role == Role.DISPATCHER else None
+        match = self.directory.match_leading(words, own)
+        if not match.streets:
+            proposed = await self._propose(actor, words)
+            if proposed is not None:
+                return proposed
+            raise Refused(
+                "newtask.unknown_street",
+                text=" ".join(words[:3]),
+                suggestions=self._suggestions(words),
+            )
+        if len(match.streets) > 1:
+            raise Refused(
+                "newtask.ambiguous",
+                text=match.streets[0].name,
+                suggestions=match.streets,
+            )
+        street = match.streets[0]
+        self._require_district(actor, street.district_id)
+        needed, note = needed_and_note(match.rest)
+        incident = await self.incident()
+        chats, announce = await self._announcements(street.district_id, here)
+        task = await self.store.create_task(
+            incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin
+        )
+        return Posted(task, chats)
+
+    async def _announcements(
+        self, district_id: int, here: int | None
+    ) -> tuple[list[int], list[Outgoing]]:
+        """The district's groups (but not `here`) and a new task's announcement to each."""
+        chats = [c for c in await self.chats_for_district(district_id) if c != here]
+        return chats, [
+            Outgoing("announce", chat, await self.chat_language(chat), template="newtask.announce")
+            for chat in chats
+        ]
+
+    async def _propose(self, actor: Person, words: list[str]) -> Proposed | None:
+        """Geocode a name that is no street and snap it to the nearest street, if configured.
+
+        None (so: suggestions from the gazetteer) when there is no geocoder, or it is
+        slow, fails, finds nothing, or finds a place far from every street.
+        """
+        if self.geocoder is None:
+            return None
+        place = list(itertools.takewhile(lambda w: not looks_numeric(w), words))
+        needed, note = needed_and_note(words[len(place) :])
+        query = " ".join(place)[: limits.MAX_GEOCODE_QUERY]
+        if not query:
+            return None
+        try:
+            found = await asyncio.wait_for(
+                self.geocoder.locate(query, self.directory.box()),
+                timeout=self.config.geo.geocoder_timeout.total_seconds(),
+            )
+        except TimeoutError:
+            return None
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(*found, max_km) if found else None
+        if nearest is None or nearest.km > max_km:
+            return None
+        self._require_district(actor, nearest.street.district_id)
+        proposal_id = await self.store.propose_task(
+            actor.id, nearest.street.id, needed, note, query, self.clock()
+        )
+        return Proposed(proposal_id, query, nearest.street, nearest.km, needed)
+
+    async def post_proposal(
+        self, actor: Person, proposal_id: int, here: int | None = None
+    ) -> Posted:
+        """The dispatcher confirms a geocoded task: it is posted, once."""
+        self.require(actor, Role.DISPATCHER)
+        found = await self.store.proposal(proposal_id)
+        if (
+            found is None
+            or found.dispatcher_id != actor.id
+            or self.clock() - found.created_at > limits.PROPOSAL_SECONDS
+        ):
+            raise Refused("newtask.proposal_gone")
+        street = self.directory.by_id.get(found.street_id)
+        if street is None:
+            raise Refused("newtask.proposal_gone")
+        self._require_district(actor, street.district_id)
+        incident = await self.incident()
+        chats, announce = await self._announcements(street.district_id, here)
+        task = await self.store.post_proposal(proposal_id, incident.id, self.clock(), announce)
+        if task is None:
+            raise Refused("newtask.proposal_gone")
+        return Posted(task, chats)
+
+    async def accept(self, person: Person, task_id: int) -> Changed:
+        incident = await self.incident()
+        if await self.store.open_shift(incident.id, person.id) is None:
+            raise Refused("accept.not_on_duty", id=task_id)
+        change = await self.store.accept_task(incident.id, task_id, person.id, self.clock())
+        if change.outcome != AcceptOutcome.ACCEPTED or change.task is None:
+            raise task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    async def complete(
+        self,
+        person: Person,
+        task_id: int,
+        note: str | None = None,
+        proof_file_id: str | None = None,
+    ) -> Changed:
+        incident = await self.incident()
+        task = await self.store.get_task(incident.id, task_id)
+        if task is None:
+            raise Refused("task.unknown", id=task_id)
+        # whoever joined the task may report it; a dispatcher may also close one they did
+        # not join, in their own district
+        if not await self.store.has_accepted(task_id, person.id):
+            if person.role < Role.DISPATCHER:
+                raise Refused("done.not_yours", id=task_id)
+            self._require_district(person, task.district_id)
+        if note is not None and len(note) > limits.MAX_NOTE:
+            raise Refused("refuse.too_long", limit=limits.MAX_NOTE)
+        done_km = await self._reported_from(person, task, incident)
+        notices = []
+        if (
+            done_km is not None
+            and done_km * 1000 > self.config.geo.done_radius_m
+            and task.created_by != person.id
+        ):
+            notices.append(await self._far_done_notice(person, task, done_km))
+        change = await self.store.complete_task(
+            incident.id,
+            task_id,
+            person.id,
+            self.clock(),
+            note or None,
+            proof_file_id,
+            done_km,
+            notices,
+        )
+        if change.outcome != CloseOutcome.DONE or change.task is None:
+            raise task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    async def _reported_from(self, person: Person, task: Task, incident: Incident) -> float | None:
+        """How far from the task's street this person is, if their position is recent."""
+        shift = await self.store.open_shift(incident.id, person.id)
+        if shift is None or self.clock() - shift.located_at > limits.RECENT_POSITION_SECONDS:
+            return None
+        return self.directory.distance_km(task.street_id, shift.lat, shift.lon)
+
+    async def _far_done_notice(self, person: Person, task: Task, km: float) -> Outgoing:
+        """The dispatcher's warning: a task reported done far from its street."""
+        lang = await self.chat_language(task.created_by)
+        t = catalog(lang)
+        text = t(
+            "done.far",
+            id=task.id,
+            street=task.street,
+            name=person.user.name or str(person.id),
+            distance=render_distance(t, km),
+        )
+        return Outgoing(f"done-far:{task.id}", task.created_by, lang, text=text)
+
+    async def cancel(self, person: Person, task_id: int) -> Changed:
+        self.require(person, Role.DISPATCHER)
+        incident = await self.incident()
+        task = await self.store.get_task(incident.id, task_id)
+        if task is None:
+            raise Refused("task.unknown", id=task_id)
+        self._require_district(person, task.district_id)
+        change = await self.store.cancel_task(incident.id, task_id, self.clock())
+        if change.outcome != CloseOutcome.CANCELLED or change.task is None:
+            raise task_refusal(change.outcome, task_id, change.task)
+        return Changed(change.task, change.outcome)
+
+    # -- escalation (the sweeps) -----------------------------------------------------
+
+    async def unaccepted_tasks(self, created_before: float) -> list[Task]:
+        """Open tasks of the current incident nobody has accepted, posted by then."""
+        incident = await self.incident()
+        return await self.store.unaccepted_tasks(incident.id, created_before)
+
+    async def escalate(self, task_id: int, messages: Sequence[Outgoing]) -> int:
+        """Queue an escalation, only while the task is still open with nobody on it."""
+        return await self.store.escalate_task(task_id, messages, self.clock())

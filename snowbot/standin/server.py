@@ -1,0 +1,230 @@
+"""The Bot API as far as snowbot uses it, served over HTTP on 127.0.0.1: getUpdates,
+sendMessage, edits, callback answers; with Telegram's flood limit, outages and
+groups that move or remove the bot, when a test asks for them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from snowbot.standin.wire import BOT_ID, BOT_USERNAME, ApiError, Sent, error_response, read_params
+
+
+class BotApiServer:
+    """The stand-in's server side: the Bot API methods snowbot calls, and what they keep."""
+
+    def __init__(
+        self,
+        token: str = "123456:DEMO",
+        *,
+        rate_limit: float | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        port: int = 0,  # 0: any free port
+    ) -> None:
+        self.token = token
+        self.rate_limit = rate_limit  # messages per second, as Telegram enforces
+        self.on_event = on_event
+        self.port = port
+        self.calls: defaultdict[str, int] = defaultdict(int)
+        self.sent: defaultdict[int, list[Sent]] = defaultdict(list)
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.documents: dict[str, bytes] = {}
+        self.total_sent = 0  # messages sent to any chat, for waiting on a whole wave
+        self.failing: int | None = None  # an HTTP status to answer every call with,
+        self.failing_only: frozenset[str] | None = None  # or only calls of these methods
+        self._updates: list[dict[str, Any]] = []
+        self._pushed: dict[int, dict[str, Any]] = {}  # every update ever pushed, to redeliver
+        self._update_ids = itertools.count(1)
+        self._last_update_id = 0
+        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._chats: dict[int, dict[str, Any]] = {}
+        self._removed: set[int] = set()  # groups that have removed the bot
+        self._upgraded: dict[int, int] = {}  # groups that became supergroups: their new ids
+        self._by_id: dict[tuple[int, int], Sent] = {}
+        self._window: list[float] = []
+        self._runner: web.AppRunner | None = None
+
+    # -- server ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        # a stop does not wait for long polls to run out (see `unplug`)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def unplug(self) -> None:
+        """Telegram out of reach: connections are refused until `plug`; all else is kept."""
+        await self.stop()
+
+    async def plug(self) -> None:
+        """Reachable again, on the same port."""
+        await self.start()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return error_response(401, "Unauthorized")
+        method = request.match_info["method"]
+        self.calls[method] += 1
+        if self.failing is not None and (self.failing_only is None or method in self.failing_only):
+            return error_response(self.failing, "Stand-in failing on purpose")
+        try:
+            params = await read_params(request, self.documents)
+        except ConnectionResetError:  # the bot hung up mid-request (it is stopping)
+            return error_response(400, "Bad Request: connection lost")
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return error_response(404, "Not Found: method not found")
+        if method in ("sendMessage", "sendDocument") and self._over_rate():
+            return error_response(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        try:
+            result = await handler(params)
+        except ApiError as exc:
+            return error_response(exc.code, exc.description, exc.parameters)
+        return web.json_response({"ok": True, "result": result})
+
+    def _over_rate(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        now = time.monotonic()
+        self._window = [t for t in self._window if now - t < 1.0]
+        if len(self._window) >= self.rate_limit:
+            return True
+        self._window.append(now)
+        return False
+
+    # -- the Bot API methods snowbot calls ----------------------------------------
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "snowbot",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
+        return True
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout)
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            return self._updates[:limit]
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._record(params, "sendMessage", str(params.get("text", "")))
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("document")
+        return await self._record(
+            params,
+            "sendDocument",
+            str(params.get("caption") or ""),
+            document=str(name) if name else "file",
+        )
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._find(params)
+        sent.text = str(params.get("text", ""))
+        sent.edits.append(sent.text)
+        sent.reply_markup = params.get("reply_markup")
+        await self._notify("edit", sent)
+        return sent.as_message(self._chat(sent.chat_id))
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._find(params)
+        sent.reply_markup = params.get("reply_markup")
+        await self._notify("edit", sent)
+        return sent.as_message(self._chat(sent.chat_id))
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        self.answers[str(params.get("callback_query_id"))] = params
+        async with self._changed:
+            self._changed.notify_all()
+        return True
+
+    def _find(self, params: dict[str, Any]) -> Sent:
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        sent = self._by_id.get(key)
+        if sent is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return sent
+
+    async def _record(
+        self, params: dict[str, Any], method: str, text: str, document: str | None = None
+    ) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        if chat_id in self._removed:
+            raise ApiError(403, "Forbidden: bot was kicked from the supergroup chat")
+        if chat_id in self._upgraded:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self._upgraded[chat_id]},
+            )
+        if chat_id < 0 and chat_id not in self._chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not text and document is None:
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        sent = Sent(
+            chat_id, next(self._message_ids), text, params.get("reply_markup"), method, document
+        )
+        self.sent[chat_id].append(sent)
+        self.total_sent += 1
+        self._by_id[(chat_id, sent.message_id)] = sent
+        await self._notify("sent", sent)
+        return sent.as_message(self._chat(chat_id))
+
+    async def _notify(self, kind: str, sent: Sent) -> None:
+        if self.on_event is not None:
+            self.on_event(
+                kind, {"chat_id": sent.chat_id, "text": sent.text, "document": sent.document}
+            )
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- the people's side ---------------------------------------------------------
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        return self._chats.get(chat_id) or {"id": chat_id, "type": "private"}

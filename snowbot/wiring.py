@@ -1,0 +1,196 @@
+"""Where the parts are put together: the storage engine the config names, the service on
+it, and the Telegram adapter around the service.
+
+This module and the CLI that calls it are the composition root: the only modules of
+`snowbot` that may import `storage`, `handlers` or `telegram` (the import contracts in
+pyproject.toml name them). Everything else of the domain sees storage only through
+`snowbot.stores` and Telegram not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from snowbot.config import Config
+from snowbot.directory import Directory
+from snowbot.errors import ConfigError, SnowbotError
+from snowbot.geocoding import Geocoder, geocoder_for
+from snowbot.service import Snowbot
+from storage import open_store
+
+if TYPE_CHECKING:
+    from telegram.ext import BaseRateLimiter
+
+    from handlers.app import PollingBot
+    from snowbot.bench import Kit
+    from snowbot.demo import StartBot, Storm
+
+log = logging.getLogger("snowbot")
+
+
+def use_timedelta_durations() -> None:
+    """Opt in to python-telegram-bot's timedelta durations before it is used.
+
+    python-telegram-bot 22 deprecates whole seconds in favour of timedelta
+    (`RetryAfter.retry_after` and other durations) and warns on every use until a
+    program opts in through the environment variable PTB_TIMEDELTA; we take the future
+    form now. An operator's own setting is respected: the courier reads both forms.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+async def open_service(
+    config: Config, clock: Callable[[], float] = time.time, geocoder: Geocoder | None = None
+) -> Snowbot:
+    """Open the database the config names and load the city into memory.
+
+    `geocoder`: for tests; by default the one the config names, if any.
+    """
+    store = await open_store(config.database)
+    geocoder = geocoder or geocoder_for(config.geo, config.telegram.proxy)
+    service = Snowbot(store, config, Directory([], []), clock, geocoder)
+    try:
+        await service.reload_streets()
+    except BaseException:
+        await service.close()
+        raise
+    return service
+
+
+async def start_bot(
+    config: Config,
+    clock: Callable[[], float] | None = None,
+    rate_limiter: BaseRateLimiter[int] | None = None,
+    poll_interval: float = 0.0,
+    timeout: int = 10,
+    scheduled: bool = True,
+    geocoder: Geocoder | None = None,
+) -> PollingBot:
+    """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
+
+    `rate_limiter`: a python-telegram-bot rate limiter (default: Telegram's limits).
+    `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo).
+    """
+    use_timedelta_durations()
+    from handlers.app import start_polling
+
+    service = await open_service(config, clock or time.time, geocoder)
+    try:
+        if config.city.gazetteer is not None:
+            counts = await service.import_streets(config.city.gazetteer)
+            log.info(
+                "gazetteer %s: %d added, %d moved, %d unchanged",
+                config.city.gazetteer,
+                counts.added,
+                counts.moved,
+                counts.unchanged,
+            )
+        await service.incident()
+    except BaseException:
+        await service.close()
+        raise
+    return await start_polling(
+        service,
+        rate_limiter,
+        poll_interval=poll_interval,
+        timeout=timeout,
+        scheduled=scheduled,
+    )
+
+
+async def run_polling(config: Config) -> None:
+    """`snowbot run`: poll until SIGINT or SIGTERM."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from handlers.app import server_name, unreachable
+
+    config.require_token()
+    if not config.coordinators:
+        log.warning(
+            "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
+            "put the id it shows in [access] coordinators and restart"
+        )
+    try:
+        running = await start_bot(config)
+    except InvalidToken:  # PTB's message quotes the token: never pass it on
+        raise ConfigError(
+            f"telegram.token: {server_name(config)} refused this token (revoked? ask "
+            "@BotFather for the current one; check base_url too)"
+        ) from None
+    except TelegramError as exc:
+        raise SnowbotError(unreachable(config, exc)) from None
+    log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop()
+
+
+def _unlimited() -> BaseRateLimiter[int]:
+    """A rate limiter with Telegram's flood limits off: on a local stand-in they would
+    only measure sleeps."""
+    from telegram.ext import AIORateLimiter
+
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+
+
+def demo_starter() -> StartBot:
+    """How the demo (and the benchmark's seed storm) starts the real bot."""
+
+    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot:
+        return await start_bot(
+            demo_config, clock, rate_limiter=_unlimited(), timeout=1, scheduled=False
+        )
+
+    return start
+
+
+def bench_kit() -> Kit:
+    """The Telegram side of the benchmark: the real bot, the bare baseline, the storm."""
+    from handlers.baseline import start_bare_bot
+    from snowbot import bench
+    from snowbot.demo import play_storm
+
+    async def start(bench_config: Config, telegram_limits: bool) -> PollingBot:
+        limiter = None if telegram_limits else _unlimited()
+        return await start_bot(bench_config, rate_limiter=limiter, timeout=1, scheduled=False)
+
+    async def storm(demo_config: Config, scale: str) -> Storm:
+        return await play_storm(
+            demo_config, scale=scale, quiet=True, start_bot=demo_starter(), progress=sys.stderr
+        )
+
+    use_timedelta_durations()
+    return bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
+
+
+def backup_database(config: Config, target: Path) -> int:
+    """A consistent copy of the database while the bot runs; returns its size in bytes."""
+    from storage.backup import BackupError, backup
+
+    try:
+        return backup(config.database, target)
+    except BackupError as exc:
+        raise SnowbotError(str(exc)) from None
+
+
+async def restore_database(config: Config, source: Path) -> Path | None:
+    """Replace the database with a checked backup; returns where the old one is kept."""
+    from storage.backup import BackupError, restore
+
+    try:
+        return await restore(source, config.database)
+    except BackupError as exc:
+        raise SnowbotError(str(exc)) from None

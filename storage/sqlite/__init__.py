@@ -1,0 +1,55 @@
+"""The embedded default engine: aiosqlite on one SQLite file in WAL mode.
+
+`engine` runs the queries (group commit, snapshots, migrations); each other module
+holds one aggregate's named queries and its part of the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from snowbot.stores import Store
+from storage.sqlite.chats import SqliteChats
+from storage.sqlite.counts import SqliteCounts
+from storage.sqlite.engine import connect
+from storage.sqlite.inbox import SqliteInbox
+from storage.sqlite.incidents import SqliteIncidents
+from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.people import SqlitePeople
+from storage.sqlite.shifts import SqliteShifts
+from storage.sqlite.streets import SqliteStreets
+from storage.sqlite.tasks import SqliteTasks
+
+
+class SqliteStore(
+    SqliteIncidents,
+    SqlitePeople,
+    SqliteStreets,
+    SqliteShifts,
+    SqliteTasks,
+    SqliteCounts,
+    SqliteChats,
+    SqliteInbox,
+    SqliteOutbox,
+):
+    """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
+
+
+def _as_store(store: SqliteStore) -> Store:
+    """Never called: mypy checks here that SqliteStore is every store the domain asks for."""
+    return store
+
+
+async def open_store(path: Path | str) -> SqliteStore:
+    """Open (creating if needed) the database file and bring its schema up to date."""
+    db = await connect(path)
+    store = SqliteStore(db)
+    try:
+        await store.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    return store
+
+
+__all__ = ["SqliteStore", "open_store"]

@@ -1,0 +1,116 @@
+"""Bulk loading for the benchmark: a long storm's rows written at once, counters included.
+
+The bot never writes this way (each of its changes is one transaction with its counters);
+the benchmark needs a database as a six-day storm leaves it in seconds, and a recount
+from the raw rows to check the tally against.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from snowbot.model import Recount
+from storage.sqlite.counts import full_recount
+
+ShiftRow = tuple[int, int, int, int, int, float, float, float, float | None]
+TaskRow = tuple[int, int, int, int, str, int, float, float | None]
+
+
+@contextmanager
+def bulk_load(path: Path) -> Iterator[sqlite3.Connection]:
+    """One unsynchronised transaction on a migrated database file; statistics after it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("BEGIN")
+        yield db
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+    finally:
+        db.close()
+
+
+def insert_districts(db: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """(id, name) each."""
+    db.executemany("INSERT INTO districts (id, name) VALUES (?, ?)", rows)
+
+
+def insert_streets(
+    db: sqlite3.Connection, rows: Iterable[tuple[int, int, str, float, float]]
+) -> None:
+    """(id, district id, name, lat, lon) each: point streets."""
+    db.executemany(
+        "INSERT INTO streets (id, district_id, name, lat, lon) VALUES (?, ?, ?, ?, ?)", rows
+    )
+
+
+def insert_users(db: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+    """(id, name) each: registered cadres."""
+    db.executemany("INSERT INTO users (id, name, registered, created_at) VALUES (?, ?, 1, 0)", rows)
+
+
+def insert_incident(db: sqlite3.Connection, incident_id: int, name: str, started_at: float) -> None:
+    db.execute(
+        "INSERT INTO incidents (id, name, started_at) VALUES (?, ?, ?)",
+        (incident_id, name, started_at),
+    )
+
+
+def insert_shifts(db: sqlite3.Connection, rows: Iterable[ShiftRow]) -> None:
+    """(incident, user, headcount, district, street, lat, lon, started_at, ended_at) each."""
+    db.executemany(
+        "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, lat, lon, "
+        "started_at, welfare_from, located_at, ended_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?8, ?8, ?8, ?9)",
+        rows,
+    )
+
+
+def insert_tasks(db: sqlite3.Connection, rows: Iterable[TaskRow]) -> None:
+    """(incident, street, needed, accepted, status, created_by, created_at, done_at) each."""
+    db.executemany(
+        "INSERT INTO tasks (incident_id, street_id, needed, accepted, status, created_by, "
+        "created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def rebuild_counters(db: sqlite3.Connection, incident_id: int) -> None:
+    """The counters the tally reads, made from the raw rows of one incident."""
+    iid = (incident_id,)
+    db.execute(
+        "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
+        "SELECT incident_id, street_id, MIN(done_at) FROM tasks "
+        "WHERE incident_id = ? AND status = 'done' GROUP BY street_id",
+        iid,
+    )
+    db.execute(
+        "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
+        "SELECT incident_id, district_id, SUM(headcount), "
+        "SUM(CASE WHEN ended_at IS NULL THEN headcount ELSE 0 END) FROM shifts "
+        "WHERE incident_id = ? GROUP BY district_id",
+        iid,
+    )
+    db.execute(
+        "INSERT INTO incident_people (incident_id, user_id) "
+        "SELECT DISTINCT incident_id, user_id FROM shifts WHERE incident_id = ?",
+        iid,
+    )
+    db.execute(
+        "UPDATE incidents SET people = "
+        "(SELECT COUNT(*) FROM incident_people WHERE incident_id = ?1) WHERE id = ?1",
+        iid,
+    )
+
+
+def recount_file(path: Path, incident_id: int) -> Recount:
+    """The tally's totals added up from the raw rows of a database file (no counters)."""
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    try:
+        return full_recount(db, incident_id)
+    finally:
+        db.close()

@@ -1,0 +1,300 @@
+"""The SQLite engine: one aiosqlite connection in WAL mode, group commit, snapshots, migrations.
+
+Every change runs as one `BEGIN IMMEDIATE` transaction, so invariants hold across
+processes too (the write lock is the database's, not ours). A transaction runs
+whole in aiosqlite's database thread, in one hop, and the writes that arrive
+meanwhile are committed together in the next one (group commit): a morning rush
+of check-ins costs a few transactions, not thousands.
+
+The aggregate modules beside this one hold the SQL: each is a set of named queries,
+plain functions of a `sqlite3.Connection` whose rows are read by column name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import aiosqlite
+
+from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.sqlite.db_thread import run_in_db_thread
+
+BUSY_TIMEOUT_MS = 15_000
+# Writes committed together at most; more wait for the next transaction.
+MAX_BATCH = 256
+
+T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
+Work = Callable[[sqlite3.Connection], T]
+Query = Callable[Concatenate[sqlite3.Connection, P], T]
+
+
+async def connect(path: Path | str) -> aiosqlite.Connection:
+    """The connection every store of one database file shares, set up for WAL."""
+    db = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        db.row_factory = sqlite3.Row  # rows are read by column name
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process; only power loss can drop the last commits.
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+class Engine:
+    """Runs named queries: writes through group commit, reads alone or in one snapshot."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        db.row_factory = sqlite3.Row
+        self._db = db
+        self._waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
+        await self._db.close()
+
+    async def _write(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `query(connection, *args)` in a write transaction; returns once committed.
+
+        Writes that arrive while a transaction runs are committed together in the next
+        one (group commit), each inside its own savepoint, so one failing changes
+        nothing of the others.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((lambda db: query(db, *args, **kwargs), future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a query that only reads, in the database thread, in one hop."""
+        return await run_in_db_thread(self._db, lambda db: query(db, *args, **kwargs))
+
+    async def _snapshot(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a query of several reads in one read transaction: they all see one moment."""
+        return await run_in_db_thread(self._db, _run_read, lambda db: query(db, *args, **kwargs))
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                try:
+                    results = await run_in_db_thread(
+                        self._db, _run_batch, [work for work, _ in batch]
+                    )
+                except Exception as exc:  # the commit itself failed: nothing of it happened
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), (ok, value) in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._flushing = None
+
+    # -- schema ------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        return await self._read(_schema_version)
+
+    async def migrate(self, target: int = LATEST) -> int:
+        """Apply the missing migrations up to `target`, each in its own transaction."""
+        await self._db.execute(SCHEMA_VERSION_TABLE)
+        current = await self.schema_version()
+        if current > LATEST:
+            raise RuntimeError(
+                f"database schema version {current} is newer than this snowbot ({LATEST})"
+            )
+        for version in range(current + 1, target + 1):
+            await self._write(_apply_migration, version)
+        return await self.schema_version()
+
+
+# -- a store's methods, made from its named queries ---------------------------------------
+
+Method = Callable[Concatenate[Engine, P], Coroutine[Any, Any, T]]
+
+
+def writes(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query` in a write transaction (with group commit)."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._write(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def reads(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query`, which only reads, in one hop."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._read(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def snapshot(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs `query`'s several reads in one read transaction."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._snapshot(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def _named(method: Method[P, T], query: Query[P, T]) -> Method[P, T]:
+    method.__name__ = method.__qualname__ = query.__name__
+    method.__doc__ = query.__doc__
+    return method
+
+
+# -- run in the database thread --------------------------------------------------------------
+
+
+def _run_batch(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+    """One write transaction for a batch of works.
+
+    Works do not fail in the normal course (their conditions are in their SQL), so
+    the batch runs straight through; if one does raise, the whole transaction is
+    rolled back and run again with each work in a savepoint of its own, so that
+    the failing one changes nothing and the others still commit.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        results: list[tuple[bool, Any]] = [(True, work(db)) for work in works]
+    except Exception:
+        db.execute("ROLLBACK")
+        if len(works) == 1:
+            raise
+        return _run_batch_guarded(db, works)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _run_batch_guarded(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+    db.execute("BEGIN IMMEDIATE")
+    results: list[tuple[bool, Any]] = []
+    try:
+        for work in works:
+            db.execute("SAVEPOINT work")
+            try:
+                value = work(db)
+            except Exception as exc:
+                db.execute("ROLLBACK TO work")
+                db.execute("RELEASE work")
+                results.append((False, exc))
+            else:
+                db.execute("RELEASE work")
+                results.append((True, value))
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _run_read(db: sqlite3.Connection, work: Work[T]) -> T:
+    db.execute("BEGIN")
+    try:
+        return work(db)
+    finally:
+        db.execute("COMMIT")
+
+
+def _schema_version(db: sqlite3.Connection) -> int:
+    """The latest migration applied; 0 for a new file."""
+    known = one(
+        db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    )
+    if known is None:
+        return 0
+    found = one(db, "SELECT COALESCE(MAX(version), 0) AS version FROM schema_version")
+    return int(found["version"]) if found else 0
+
+
+def _apply_migration(db: sqlite3.Connection, version: int) -> None:
+    for statement in _statements(MIGRATIONS[version]):
+        db.execute(statement)
+    db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        out.append(buffer.strip())
+    return out
+
+
+def one(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    """The first row of a query run inside a query function, or None."""
+    row: sqlite3.Row | None = db.execute(sql, params).fetchone()
+    return row
+
+
+def every(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    """Every row of a query run inside a query function."""
+    return db.execute(sql, params).fetchall()
+
+
+def from_row(record: type[R], row: sqlite3.Row, **made: Any) -> R:
+    """A record filled from the row's columns of the same names; `made`: fields converted.
+
+    Which column fills which field is worked out by name once per record and column
+    list, so filling a record costs little more than a positional call.
+    """
+    names = tuple(row.keys())
+    key = (record, names)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(record, names)
+    in_order, columns = plan
+    if in_order and not made:
+        return record(*row)
+    return record(*[made[name] if name in made else row[at] for name, at in columns])
+
+
+# (record, column names…) -> (whether the columns are the fields in order, (field, column)…)
+_PLANS: dict[tuple[Any, tuple[str, ...]], tuple[bool, tuple[tuple[str, int], ...]]] = {}
+
+
+def _plan(record: Any, names: tuple[str, ...]) -> tuple[bool, tuple[tuple[str, int], ...]]:
+    wanted = tuple(f.name for f in fields(record))
+    columns = tuple((name, names.index(name) if name in names else -1) for name in wanted)
+    return names == wanted, columns

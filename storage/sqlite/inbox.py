@@ -1,0 +1,54 @@
+"""Updates taken in: kept as fetched, and marked once handled, so a redelivery changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from storage.sqlite.engine import Engine, every, one, reads, writes
+
+
+def update_seen(db: sqlite3.Connection, update_id: int) -> bool:
+    """Whether a Telegram update was already handled (then this is a redelivery)."""
+    return one(db, "SELECT 1 FROM seen_updates WHERE update_id = ?", (update_id,)) is not None
+
+
+def mark_update(db: sqlite3.Connection, update_id: int, now: float) -> None:
+    """Record a Telegram update as handled."""
+    db.execute(
+        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)", (update_id, now)
+    )
+
+
+def keep_updates(db: sqlite3.Connection, updates: Sequence[tuple[int, str]], now: float) -> None:
+    """Keep fetched updates (id, JSON body) until they are handled."""
+    db.executemany(
+        "INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
+        [(update_id, body, now) for update_id, body in updates],
+    )
+
+
+def unhandled_updates(db: sqlite3.Connection) -> list[str]:
+    """Bodies of the updates kept but never handled, oldest first."""
+    rows = every(
+        db,
+        "SELECT body FROM inbox WHERE update_id NOT IN (SELECT update_id FROM seen_updates) "
+        "ORDER BY update_id",
+    )
+    return [str(r["body"]) for r in rows]
+
+
+def forget_updates(db: sqlite3.Connection, before: float) -> int:
+    """Drop the record of updates seen before `before`; Telegram has forgotten them too."""
+    db.execute("DELETE FROM inbox WHERE received_at < ?", (before,))
+    return db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (before,)).rowcount
+
+
+class SqliteInbox(Engine):
+    """`snowbot.stores.InboxStore` on SQLite."""
+
+    update_seen = reads(update_seen)
+    mark_update = writes(mark_update)
+    keep_updates = writes(keep_updates)
+    unhandled_updates = reads(unhandled_updates)
+    forget_updates = writes(forget_updates)

@@ -1,0 +1,70 @@
+"""Incidents: one storm response each; exactly one is current."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from snowbot.model import Incident
+from storage.sqlite.engine import Engine, from_row, one, writes
+
+_COLUMNS = "id, name, started_at, ended_at"
+
+
+def incident_from(row: sqlite3.Row) -> Incident:
+    return from_row(Incident, row)
+
+
+def open_incident(db: sqlite3.Connection, default_name: str, now: float) -> Incident:
+    """The current incident, opening the first one if there is none."""
+    db.execute(
+        "INSERT OR IGNORE INTO incidents (name, started_at) VALUES (?, ?)", (default_name, now)
+    )
+    row = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
+    assert row is not None
+    return incident_from(row)
+
+
+def start_incident(
+    db: sqlite3.Connection, name: str, now: float, origin: int | None = None
+) -> tuple[Incident | None, Incident]:
+    """End the current incident (closing its open shifts) and open a new one.
+
+    `origin`: the update that asked; asked again, nothing more happens.
+    """
+    if origin:
+        made = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE origin = ?", (origin,))
+        if made is not None:
+            return None, incident_from(made)
+    old = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
+    previous = None
+    if old is not None:
+        params = (now, old["id"])
+        db.execute(
+            "UPDATE shifts SET ended_at = ? WHERE incident_id = ? AND ended_at IS NULL", params
+        )
+        db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old["id"],))
+        db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", params)
+        previous = Incident(old["id"], old["name"], old["started_at"], now)
+    cur = db.execute(
+        "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?)", (name, now, origin)
+    )
+    assert cur.lastrowid is not None
+    return previous, Incident(cur.lastrowid, name, now, None)
+
+
+def current(db: sqlite3.Connection) -> Incident | None:
+    row = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
+    return incident_from(row) if row else None
+
+
+class SqliteIncidents(Engine):
+    """`snowbot.stores.IncidentStore` on SQLite."""
+
+    start_incident = writes(start_incident)
+
+    async def current_incident(self, default_name: str, now: float) -> Incident:
+        """The current incident, creating the first one on first start."""
+        found = await self._read(current)
+        if found is not None:
+            return found
+        return await self._write(open_incident, default_name, now)

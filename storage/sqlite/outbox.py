@@ -1,0 +1,102 @@
+"""The outbox: messages owed to chats, queued in the transaction that caused them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from snowbot.model import OutboxItem, Outgoing
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+
+
+def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) -> int:
+    """Queue messages; (key, chat) already queued are skipped. Returns how many were new."""
+    queued = 0
+    for m in messages:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
+            "markup, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.key, m.chat_id, m.lang, m.text, m.task_id, m.template, m.markup, now, now),
+        )
+        queued += cur.rowcount
+    return queued
+
+
+def announced(db: sqlite3.Connection, task_id: int, chat_id: int, message_id: int) -> None:
+    """A message about a task went out: it is edited when the task changes."""
+    db.execute(
+        "INSERT OR IGNORE INTO announcements (task_id, chat_id, message_id) VALUES (?, ?, ?)",
+        (task_id, chat_id, message_id),
+    )
+
+
+def outbox_sent(db: sqlite3.Connection, item: OutboxItem, message_id: int, now: float) -> None:
+    """Record a delivery; a task's message becomes one of its announcements."""
+    db.execute(
+        "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1 WHERE id = ?",
+        (now, message_id, item.id),
+    )
+    if item.message.task_id is not None:
+        announced(db, item.message.task_id, item.message.chat_id, message_id)
+
+
+def outbox_retry(db: sqlite3.Connection, item: OutboxItem, due_at: float, error: str) -> None:
+    """Try again at `due_at`."""
+    db.execute(
+        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+        (due_at, error[:500], item.id),
+    )
+
+
+def outbox_failed(db: sqlite3.Connection, item: OutboxItem, now: float, error: str) -> None:
+    """Never to be sent: kept, marked failed, with the reason."""
+    db.execute(
+        "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+        (now, error[:500], item.id),
+    )
+
+
+def queued(db: sqlite3.Connection, key: str) -> bool:
+    """Whether anything was ever queued under this key (sent or not)."""
+    return one(db, "SELECT 1 FROM outbox WHERE key = ? LIMIT 1", (key,)) is not None
+
+
+def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxItem]:
+    """Messages waiting to be sent and due by now, oldest first; none of a chat whose
+    older message waits for a retry (each chat gets its messages in order)."""
+    rows = every(
+        db,
+        "SELECT id, key, chat_id, lang, text, task_id, template, markup, attempts "
+        "FROM outbox AS o "
+        "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
+        "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
+        "AND older.sent_at IS NULL AND older.failed_at IS NULL AND older.id < o.id "
+        "AND older.due_at > ?) "
+        "ORDER BY id LIMIT ?",
+        (now, now, limit),
+    )
+    return [OutboxItem(r["id"], from_row(Outgoing, r), r["attempts"]) for r in rows]
+
+
+def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """(waiting, sent, failed), for the operator and the tests."""
+    row = one(
+        db,
+        "SELECT COALESCE(SUM(sent_at IS NULL AND failed_at IS NULL), 0) AS waiting, "
+        "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
+        "COALESCE(SUM(failed_at IS NOT NULL), 0) AS failed FROM outbox",
+    )
+    assert row is not None
+    return int(row["waiting"]), int(row["sent"]), int(row["failed"])
+
+
+class SqliteOutbox(Engine):
+    """`snowbot.stores.OutboxStore` on SQLite."""
+
+    enqueue = writes(enqueue)
+    queued = reads(queued)
+    due_outbox = reads(due_outbox)
+    outbox_sent = writes(outbox_sent)
+    outbox_retry = writes(outbox_retry)
+    outbox_failed = writes(outbox_failed)
+    outbox_counts = reads(outbox_counts)

@@ -1,0 +1,229 @@
+"""Shifts: check-in to check-out, with the per-district counters kept in the same transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.sqlite.outbox import enqueue
+
+COLUMNS = (
+    "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "
+    "welfare_from, located_at"
+)
+
+
+def shift_from(row: sqlite3.Row) -> Shift:
+    return from_row(Shift, row)
+
+
+def check_in(
+    db: sqlite3.Connection,
+    incident_id: int,
+    user_id: int,
+    headcount: int,
+    street: Street,
+    lat: float,
+    lon: float,
+    now: float,
+    rejoin_after: float,
+    pending_since: float | None = None,
+) -> CheckIn:
+    """Open, update or reopen this user's shift (README: "What it does, by role").
+
+    `rejoin_after`: a shift that ended at or after this moment is reopened.
+    `pending_since`: take the headcount of a "/checkin N" asked since then, if any
+    (and forget it), in the same transaction.
+    """
+    count = headcount
+    if pending_since is not None:
+        asked = one(
+            db,
+            "DELETE FROM pending_checkins WHERE user_id = ? RETURNING headcount, asked_at",
+            (user_id,),
+        )
+        if asked is not None and asked["asked_at"] >= pending_since:
+            count = int(asked["headcount"])
+    # the open shift if there is one, else the latest one ended inside the window
+    row = one(
+        db,
+        f"SELECT {COLUMNS} FROM shifts "
+        "WHERE incident_id = ? AND user_id = ? AND (ended_at IS NULL OR ended_at >= ?) "
+        "ORDER BY ended_at IS NOT NULL, ended_at DESC LIMIT 1",
+        (incident_id, user_id, rejoin_after),
+    )
+    if row is not None and row["ended_at"] is None:
+        db.execute(
+            "UPDATE shifts SET lat = ?, lon = ?, street_id = ?, located_at = ? WHERE id = ?",
+            (lat, lon, street.id, now, row["id"]),
+        )
+        return CheckIn(CheckInKind.UPDATED, _moved(shift_from(row), street, lat, lon, now))
+    if row is not None:
+        shift = shift_from(row)
+        db.execute(
+            "UPDATE shifts SET ended_at = NULL, closed_by = NULL, welfare_from = ?1, "
+            "located_at = ?1, lat = ?2, lon = ?3, street_id = ?4 WHERE id = ?5",
+            (now, lat, lon, street.id, shift.id),
+        )
+        db.execute(
+            "UPDATE district_counters SET on_duty = on_duty + ? "
+            "WHERE incident_id = ? AND district_id = ?",
+            (shift.headcount, incident_id, shift.district_id),
+        )
+        reopened = _moved(shift, street, lat, lon, now)
+        return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now))
+    opened = one(
+        db,
+        "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
+        "lat, lon, started_at, welfare_from, located_at) "
+        f"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) RETURNING {COLUMNS}",
+        (incident_id, user_id, count, street.district_id, street.id, lat, lon, now),
+    )
+    assert opened is not None
+    db.execute(
+        "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, district_id) DO UPDATE SET "
+        "person_times = person_times + excluded.person_times, "
+        "on_duty = on_duty + excluded.on_duty",
+        (incident_id, street.district_id, count, count),
+    )
+    first = db.execute(
+        "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
+        (incident_id, user_id),
+    )
+    if first.rowcount:
+        db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
+    return CheckIn(CheckInKind.OPENED, shift_from(opened))
+
+
+def close_shift(
+    db: sqlite3.Connection,
+    where: str,
+    params: Sequence[Any],
+    now: float,
+    closed_by: str | None = None,
+) -> Shift | None:
+    """End the open shift matching `where`, and take its headcount off duty."""
+    row = one(
+        db,
+        f"UPDATE shifts SET ended_at = ?, closed_by = ? WHERE {where} AND ended_at IS NULL "
+        f"RETURNING {COLUMNS}",
+        (now, closed_by, *params),
+    )
+    if row is None:
+        return None
+    shift = shift_from(row)
+    db.execute(
+        "UPDATE district_counters SET on_duty = on_duty - ? "
+        "WHERE incident_id = ? AND district_id = ?",
+        (shift.headcount, shift.incident_id, shift.district_id),
+    )
+    return shift
+
+
+def check_out(
+    db: sqlite3.Connection, incident_id: int, user_id: int, now: float, forget_pending: bool = True
+) -> Shift | None:
+    """Close this user's open shift; None when they were not on duty.
+
+    An unanswered "/checkin N" is forgotten in the same transaction.
+    """
+    if forget_pending:
+        db.execute("DELETE FROM pending_checkins WHERE user_id = ?", (user_id,))
+    return close_shift(db, "incident_id = ? AND user_id = ?", (incident_id, user_id), now)
+
+
+def warn_shift(
+    db: sqlite3.Connection, shift: Shift, messages: Sequence[Outgoing], now: float
+) -> int:
+    """Queue a welfare reminder, only while that stretch of the shift is still open."""
+    still = one(
+        db,
+        "SELECT 1 FROM shifts WHERE id = ? AND ended_at IS NULL AND welfare_from = ?",
+        (shift.id, shift.welfare_from),
+    )
+    return 0 if still is None else enqueue(db, messages, now)
+
+
+def close_shift_for_welfare(
+    db: sqlite3.Connection, shift: Shift, messages: Sequence[Outgoing], now: float
+) -> Shift | None:
+    """Close a shift after max_shift and queue its message, in one transaction.
+
+    Nothing happens if the cadre checked out or rejoined meanwhile.
+    """
+    closed = close_shift(
+        db, "id = ? AND welfare_from = ?", (shift.id, shift.welfare_from), now, "welfare"
+    )
+    if closed is not None:
+        enqueue(db, messages, now)
+    return closed
+
+
+def move_shift(
+    db: sqlite3.Connection,
+    incident_id: int,
+    user_id: int,
+    street_id: int,
+    lat: float,
+    lon: float,
+    now: float,
+) -> bool:
+    """Move an open shift's position; False when the user is not on duty."""
+    cur = db.execute(
+        "UPDATE shifts SET lat = ?, lon = ?, street_id = ?, located_at = ? "
+        "WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+        (lat, lon, street_id, now, incident_id, user_id),
+    )
+    return cur.rowcount > 0
+
+
+def set_pending_checkin(db: sqlite3.Connection, user_id: int, headcount: int, now: float) -> None:
+    """Remember "/checkin N" until the location comes."""
+    db.execute(
+        "INSERT INTO pending_checkins (user_id, headcount, asked_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET headcount = excluded.headcount, "
+        "asked_at = excluded.asked_at",
+        (user_id, headcount, now),
+    )
+
+
+def _moved(shift: Shift, street: Street, lat: float, lon: float, now: float) -> Shift:
+    return replace(shift, street_id=street.id, lat=lat, lon=lon, located_at=now)
+
+
+def overdue_shifts(db: sqlite3.Connection, incident_id: int, since_before: float) -> list[Shift]:
+    """Open shifts whose stretch on duty began at or before `since_before`, oldest first."""
+    rows = every(
+        db,
+        f"SELECT {COLUMNS} FROM shifts WHERE incident_id = ? AND ended_at IS NULL "
+        "AND welfare_from <= ? ORDER BY welfare_from, id",
+        (incident_id, since_before),
+    )
+    return [shift_from(r) for r in rows]
+
+
+def open_shift(db: sqlite3.Connection, incident_id: int, user_id: int) -> Shift | None:
+    row = one(
+        db,
+        f"SELECT {COLUMNS} FROM shifts WHERE incident_id = ? AND user_id = ? AND ended_at IS NULL",
+        (incident_id, user_id),
+    )
+    return shift_from(row) if row else None
+
+
+class SqliteShifts(Engine):
+    """`snowbot.stores.ShiftStore` on SQLite."""
+
+    check_in = writes(check_in)
+    check_out = writes(check_out)
+    move_shift = writes(move_shift)
+    set_pending_checkin = writes(set_pending_checkin)
+    open_shift = reads(open_shift)
+    overdue_shifts = reads(overdue_shifts)
+    warn_shift = writes(warn_shift)
+    close_shift_for_welfare = writes(close_shift_for_welfare)

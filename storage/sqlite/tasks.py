@@ -1,0 +1,305 @@
+"""Tasks and their places: one conditional statement takes a place, so none is over-accepted."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+
+from snowbot.model import (
+    AcceptOutcome,
+    CloseOutcome,
+    Outgoing,
+    Proposal,
+    Task,
+    TaskChange,
+    TaskStatus,
+)
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.sqlite.outbox import enqueue
+
+SELECT = """
+    SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
+           d.name AS district, s.lat, s.lon, t.needed, t.accepted, t.status, t.note,
+           t.created_by, t.created_at, t.done_at
+    FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
+"""
+
+
+def task_from(row: sqlite3.Row) -> Task:
+    return from_row(Task, row, status=TaskStatus(row["status"]))
+
+
+def get_task(db: sqlite3.Connection, incident_id: int, task_id: int) -> Task | None:
+    row = one(db, SELECT + " WHERE t.id = ? AND t.incident_id = ?", (task_id, incident_id))
+    return task_from(row) if row else None
+
+
+def insert_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    street_id: int,
+    needed: int,
+    note: str,
+    created_by: int,
+    now: float,
+    announce: Sequence[Outgoing],
+    origin: int | None = None,
+) -> int:
+    """The task's row and its queued announcements (their keys end with the task's id)."""
+    cur = db.execute(
+        "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at, "
+        "origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, street_id, needed, note, created_by, now, origin),
+    )
+    task_id = cur.lastrowid
+    assert task_id is not None
+    enqueue(db, [replace(m, key=f"{m.key}:{task_id}", task_id=task_id) for m in announce], now)
+    return task_id
+
+
+def create_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    street_id: int,
+    needed: int,
+    note: str,
+    created_by: int,
+    now: float,
+    announce: Sequence[Outgoing] = (),
+    origin: int | None = None,
+) -> Task:
+    """Post a task and queue its announcements in one transaction.
+
+    Each of `announce` is about the new task: its id is filled in and added to the key.
+    `origin`: the update that asked for it; asked again, the same task is returned.
+    """
+    made = one(db, "SELECT id FROM tasks WHERE origin = ?", (origin,)) if origin else None
+    if made is not None:
+        found = get_task(db, incident_id, made["id"])
+        if found is not None:
+            return found
+    task_id = insert_task(
+        db, incident_id, street_id, needed, note, created_by, now, announce, origin
+    )
+    task = get_task(db, incident_id, task_id)
+    assert task is not None
+    return task
+
+
+def propose_task(
+    db: sqlite3.Connection,
+    dispatcher_id: int,
+    street_id: int,
+    needed: int,
+    note: str,
+    query: str,
+    now: float,
+) -> int:
+    """Keep a geocoded /newtask until its dispatcher confirms it; returns its id."""
+    cur = db.execute(
+        "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (dispatcher_id, street_id, needed, note, query, now),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def post_proposal(
+    db: sqlite3.Connection,
+    proposal_id: int,
+    incident_id: int,
+    now: float,
+    announce: Sequence[Outgoing] = (),
+) -> Task | None:
+    """Turn a proposal into a task, once: None when it was already posted or withdrawn."""
+    row = one(
+        db,
+        "DELETE FROM task_proposals WHERE id = ? RETURNING street_id, needed, note, dispatcher_id",
+        (proposal_id,),
+    )
+    if row is None:
+        return None
+    task_id = insert_task(
+        db,
+        incident_id,
+        row["street_id"],
+        row["needed"],
+        row["note"],
+        row["dispatcher_id"],
+        now,
+        announce,
+    )
+    return get_task(db, incident_id, task_id)
+
+
+def escalate_task(
+    db: sqlite3.Connection, task_id: int, messages: Sequence[Outgoing], now: float
+) -> int:
+    """Queue an escalation, only while the task is still open with nobody on it."""
+    row = one(
+        db, "SELECT 1 FROM tasks WHERE id = ? AND status = 'open' AND accepted = 0", (task_id,)
+    )
+    return 0 if row is None else enqueue(db, messages, now)
+
+
+def accept_task(
+    db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int, now: float
+) -> TaskChange:
+    """Join a task. One conditional UPDATE takes the place, so it is never over-accepted."""
+    took = one(
+        db,
+        "UPDATE tasks SET accepted = accepted + 1, status = 'in_progress' "
+        "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress') "
+        "AND accepted < needed AND NOT EXISTS "
+        "(SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?) RETURNING id",
+        (task_id, incident_id, task_id, user_id),
+    )
+    if took is not None:
+        db.execute(
+            "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
+            (task_id, user_id, now),
+        )
+        outcome = AcceptOutcome.ACCEPTED
+    else:
+        outcome = _why_not_accepted(db, incident_id, task_id, user_id)
+    return TaskChange(outcome, get_task(db, incident_id, task_id))
+
+
+def complete_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    task_id: int,
+    user_id: int,
+    now: float,
+    note: str | None,
+    proof_file_id: str | None,
+    done_km: float | None = None,
+    notices: Sequence[Outgoing] = (),
+) -> TaskChange:
+    """Mark done and serve its street, in one transaction; done once, however often asked.
+
+    `done_km`: how far from the street it was reported, when known; `notices` are
+    queued only if this call is the one that marked it done.
+    """
+    row = one(
+        db,
+        "UPDATE tasks SET status = 'done', done_at = ?1, done_by = ?2, done_km = ?3, "
+        "proof_file_id = COALESCE(?4, proof_file_id), "
+        "note = CASE WHEN ?5 IS NULL OR ?5 = '' THEN note "
+        "WHEN note = '' THEN ?5 ELSE note || ' | ' || ?5 END "
+        "WHERE id = ?6 AND incident_id = ?7 AND status IN ('open', 'in_progress') "
+        "RETURNING street_id",
+        (now, user_id, done_km, proof_file_id, note, task_id, incident_id),
+    )
+    if row is not None:
+        db.execute(
+            "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
+            "VALUES (?, ?, ?)",
+            (incident_id, row["street_id"], now),
+        )
+        enqueue(db, notices, now)
+        outcome = CloseOutcome.DONE
+    else:
+        outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.DONE)
+    return TaskChange(outcome, get_task(db, incident_id, task_id))
+
+
+def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: float) -> TaskChange:
+    cur = db.execute(
+        "UPDATE tasks SET status = 'cancelled', done_at = ? "
+        "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress')",
+        (now, task_id, incident_id),
+    )
+    if cur.rowcount == 1:
+        outcome = CloseOutcome.CANCELLED
+    else:
+        outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
+    return TaskChange(outcome, get_task(db, incident_id, task_id))
+
+
+def _status(db: sqlite3.Connection, incident_id: int, task_id: int) -> TaskStatus | None:
+    row = one(
+        db, "SELECT status FROM tasks WHERE id = ? AND incident_id = ?", (task_id, incident_id)
+    )
+    return TaskStatus(row["status"]) if row else None
+
+
+def _why_not_accepted(
+    db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int
+) -> AcceptOutcome:
+    status = _status(db, incident_id, task_id)
+    if status is None:
+        return AcceptOutcome.UNKNOWN
+    if status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return AcceptOutcome.CLOSED
+    joined = one(
+        db, "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
+    )
+    return AcceptOutcome.ALREADY if joined else AcceptOutcome.FULL
+
+
+def _why_not_closed(
+    db: sqlite3.Connection, incident_id: int, task_id: int, wanted: TaskStatus
+) -> CloseOutcome:
+    status = _status(db, incident_id, task_id)
+    if status is None:
+        return CloseOutcome.UNKNOWN
+    return CloseOutcome.ALREADY if status == wanted else CloseOutcome.CLOSED
+
+
+def proposal(db: sqlite3.Connection, proposal_id: int) -> Proposal | None:
+    """A proposal still waiting for its dispatcher."""
+    row = one(
+        db,
+        "SELECT dispatcher_id, street_id, needed, note, created_at FROM task_proposals "
+        "WHERE id = ?",
+        (proposal_id,),
+    )
+    return from_row(Proposal, row) if row else None
+
+
+def unaccepted_tasks(db: sqlite3.Connection, incident_id: int, created_before: float) -> list[Task]:
+    """Open tasks nobody has accepted, posted at or before `created_before`."""
+    rows = every(
+        db,
+        SELECT + " WHERE t.incident_id = ? AND t.status = 'open' AND t.created_at <= ? "
+        "ORDER BY t.id",
+        (incident_id, created_before),
+    )
+    return [task_from(r) for r in rows]
+
+
+def live_tasks(db: sqlite3.Connection, incident_id: int) -> list[Task]:
+    """Tasks still wanting people or completion (open and in progress), oldest first."""
+    rows = every(
+        db,
+        SELECT + " WHERE t.incident_id = ? AND t.status IN ('open', 'in_progress') ORDER BY t.id",
+        (incident_id,),
+    )
+    return [task_from(r) for r in rows]
+
+
+def has_accepted(db: sqlite3.Connection, task_id: int, user_id: int) -> bool:
+    row = one(
+        db, "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
+    )
+    return row is not None
+
+
+class SqliteTasks(Engine):
+    """`snowbot.stores.TaskStore` on SQLite."""
+
+    create_task = writes(create_task)
+    get_task = reads(get_task)
+    propose_task = writes(propose_task)
+    proposal = reads(proposal)
+    post_proposal = writes(post_proposal)
+    live_tasks = reads(live_tasks)
+    unaccepted_tasks = reads(unaccepted_tasks)
+    escalate_task = writes(escalate_task)
+    has_accepted = reads(has_accepted)
+    accept_task = writes(accept_task)
+    complete_task = writes(complete_task)
+    cancel_task = writes(cancel_task)
