@@ -27,6 +27,21 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
     posted = await svc.post_task(
         me.person, args_of(context), here=me.chat_id, origin=update.update_id
     )
+    if isinstance(posted, Proposed) and posted.duplicate_of is not None:
+        twin = posted.duplicate_of
+        await reply(
+            update,
+            context,
+            me.t(
+                "newtask.duplicate",
+                street=twin.street,
+                minutes=max(1, round((svc.clock() - twin.created_at) / 60)),
+                task=task_line(me.t, twin),
+                needed=posted.needed,
+            ),
+            reply_markup=post_button(me.t, posted.id, posted.street.name),
+        )
+        return
     if isinstance(posted, Proposed):
         await reply(
             update,

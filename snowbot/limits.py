@@ -12,6 +12,8 @@ MAX_TITLE = 128  # characters of a group's title kept with its binding (Telegram
 MAX_MESSAGE = 4096  # characters Telegram takes in one message
 RECENT_POSITION_SECONDS = 1800  # a position older than this says nothing about a /done
 MAX_GEOCODE_QUERY = 200  # characters of a place name sent to the geocoder
+# a /newtask for a street with a live task posted this recently asks before posting another
+DUPLICATE_TASK_SECONDS = 15 * 60
 PROPOSAL_SECONDS = 3600  # how long a geocoded /newtask waits for its confirmation
 TASKS_LISTED = 10  # tasks shown by /tasks (the rest are counted)
 SEEN_UPDATES_SECONDS = 2 * 86400  # Telegram keeps unconfirmed updates for 24 hours

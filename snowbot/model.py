@@ -124,6 +124,7 @@ class Task:
     created_by: int
     created_at: float
     done_at: float | None
+    origin: int | None = None  # the update that posted it (a redelivery finds it again)
 
 
 class AcceptOutcome(StrEnum):

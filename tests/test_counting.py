@@ -182,10 +182,11 @@ async def test_refusals_change_nothing(bot: Snowbot) -> None:
     assert (tally.person_times, sum(tally.tasks.values())) == (0, 0)
 
 
-async def test_street_names_longest_leading_match(bot: Snowbot) -> None:
+async def test_street_names_longest_leading_match(bot: Snowbot, clock: FakeClock) -> None:
     boss = await dispatcher(bot)
     east = (await bot.post_task(boss, ["Station", "Road", "East", "2"])).task  # type: ignore[arg-type]
     plain = (await bot.post_task(boss, ["station", "road", "2"])).task  # type: ignore[arg-type]
+    clock.advance(3600)  # long after: not the same task sent twice
     by_id = (await bot.post_task(boss, [str(plain.street_id), "3", "x"])).task  # type: ignore[arg-type]
     district_first = (await bot.post_task(boss, ["South", "Market", "Street"])).task  # type: ignore[arg-type]
     assert (east.street, east.needed) == ("Station Road East", 2)

@@ -49,9 +49,9 @@ async def test_chinese_numerals_are_counts(api: BotApiStandIn) -> None:
     await api.ask(COORD, f"/grant {DISPATCH.id} 调度员")
     posted = await api.ask(DISPATCH, "/newtask 中央街 三 结冰")
     assert "0/3 人" in posted.text and "备注：结冰" in posted.text
-    fifteen = await api.ask(DISPATCH, "/newtask 中央街 十五")
+    fifteen = await api.ask(DISPATCH, "/newtask 王肃街 十五")
     assert "0/15 人" in fifteen.text
-    two = await api.ask(DISPATCH, "/newtask 中央街 两 路口")
+    two = await api.ask(DISPATCH, "/newtask 海兰街 两 路口")
     assert "0/2 人" in two.text and "备注：路口" in two.text
     # digits of another script are refused, not read
     other = await api.ask(DISPATCH, "/newtask 中央街 ٣")
@@ -102,3 +102,18 @@ async def test_suggestions_and_lists_read_as_chinese(api: BotApiStandIn) -> None
     assert "爱辉区、" in district.text and ", " not in district.text
     english = await api.ask(SimUser(2, "Tom", "en"), "/lang en")
     assert english.text == "Language: English."
+
+
+async def test_the_same_task_twice_asks_before_posting(api: BotApiStandIn) -> None:
+    await api.ask(COORD, f"/grant {DISPATCH.id} 调度员 爱辉区")
+    first = await api.ask(DISPATCH, "/newtask 中央街 3 结冰")
+    assert first.text.startswith("🆕 任务已发布")
+    again = await api.ask(DISPATCH, "/newtask 中央街 3 结冰")
+    assert again.text.startswith("⚠️ 1 分钟内刚发布过中央街的任务：\n#1 中央街")
+    assert "确实还要再发布一个需要 3 人的任务吗？" in again.text
+    assert "#2" not in again.text
+    other = await api.ask(DISPATCH, "/newtask 王肃街 2")  # another street: no question
+    assert other.text.startswith("🆕 任务已发布") and "#2" in other.text
+    answer = await api.click(DISPATCH, again, "发布在中央街")
+    assert "#3" in answer["text"] or "#3" in (await api.reply(DISPATCH.id, 0)).text
+    await api.wait_for(lambda: any("#3 中央街" in s.text for s in api.sent[DISPATCH.id]))

@@ -14,7 +14,7 @@ from snowbot import limits
 from snowbot.config import Config
 from snowbot.refusals import Refused
 from snowbot.roles import Role
-from snowbot.service import Person, Snowbot
+from snowbot.service import Person, Posted, Proposed, Snowbot
 from snowbot.sweeps import Sweeps
 from tests.harness import FAR, RIVER, STATION, FakeClock, opened_bot, person
 
@@ -159,10 +159,13 @@ async def test_a_cancel_takes_the_task_off_every_list(bot: Snowbot) -> None:
     assert twice.value.key == "task.is_cancelled"
 
 
-async def test_what_a_spreadsheet_would_run_is_exported_as_text(bot: Snowbot) -> None:
+async def test_what_a_spreadsheet_would_run_is_exported_as_text(
+    bot: Snowbot, clock: FakeClock
+) -> None:
     notes = ["=HYPERLINK(1)", "+1+1", "-2-2", "@SUM(A1)"]
     for note in notes:
         await bot.post_task(await person(bot, 1), ["Station", "Road", "1", note])
+        clock.advance(3600)  # not the same task sent twice
     await bot.check_in(await bot.meet(10, "=cmd|' /C calc'!A0", None, None), *STATION)
     files = await bot.export()
     tasks = list(csv.DictReader(io.StringIO(files["tasks.csv"].decode())))
@@ -197,3 +200,13 @@ async def test_a_check_in_offers_only_tasks_that_still_want_people(bot: Snowbot)
     await bot.accept(first, full.id)
     offered = await bot.check_in(await person(bot, 11), *STATION)
     assert [n.task.id for n in offered.nearby] == [wanting.id]
+
+
+async def test_a_newtask_handled_again_finds_its_task_and_asks_nothing(bot: Snowbot) -> None:
+    boss = await dispatcher(bot)
+    first = await bot.post_task(boss, ["Station", "Road", "2"], origin=77)
+    again = await bot.post_task(boss, ["Station", "Road", "2"], origin=77)  # after a crash
+    assert isinstance(first, Posted) and isinstance(again, Posted)
+    assert again.task.id == first.task.id
+    twin = await bot.post_task(boss, ["Station", "Road", "2"], origin=78)  # sent twice
+    assert isinstance(twin, Proposed) and twin.duplicate_of == first.task

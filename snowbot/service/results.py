@@ -69,6 +69,9 @@ class Proposed:
     street: Street
     km: float
     needed: int
+    # set when the street was named exactly but already has this live task, posted moments
+    # ago: the same /newtask sent twice, or by two dispatchers; posted only if confirmed
+    duplicate_of: Task | None = None
 
 
 @dataclass(frozen=True)

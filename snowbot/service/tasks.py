@@ -58,11 +58,33 @@ class TaskService(TaskListing):
         self._require_district(actor, street.district_id)
         needed, note = needed_and_note(match.rest)
         incident = await self.incident()
+        twin = await self._recent_twin(incident, street.id, origin)
+        if twin is not None:
+            proposal_id = await self.store.propose_task(
+                actor.id, street.id, needed, note, street.name, self.clock()
+            )
+            return Proposed(proposal_id, street.name, street, 0.0, needed, duplicate_of=twin)
         chats, announce = await self._announcements(street.district_id, here)
         task = await self.store.create_task(
             incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin
         )
         return Posted(task, chats)
+
+    async def _recent_twin(
+        self, incident: Incident, street_id: int, origin: int | None
+    ) -> Task | None:
+        """A live task on the street posted within the last few minutes, if any.
+
+        Not an invariant, only a question to the dispatcher, so a read is enough. An update
+        delivered again (`origin`) finds the task it made itself, and posts nothing new.
+        """
+        since = self.clock() - limits.DUPLICATE_TASK_SECONDS
+        for task in await self.store.live_tasks(incident.id):
+            # an update delivered again (`origin`) finds its own task: that is no twin
+            mine = origin is not None and task.origin == origin
+            if task.street_id == street_id and task.created_at >= since and not mine:
+                return task
+        return None
 
     async def _announcements(
         self, district_id: int, here: int | None

@@ -21,7 +21,7 @@ from storage.sqlite.outbox import enqueue
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
            d.name AS district, s.lat, s.lon, t.needed, t.accepted, t.status, t.note,
-           t.created_by, t.created_at, t.done_at
+           t.created_by, t.created_at, t.done_at, t.origin
     FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
 """
 
