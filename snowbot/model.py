@@ -125,6 +125,7 @@ class Task:
     created_at: float
     done_at: float | None
     origin: int | None = None  # the update that posted it (a redelivery finds it again)
+    urgent: bool = False  # listed first, escalated after half the usual wait
 
 
 class AcceptOutcome(StrEnum):

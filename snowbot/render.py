@@ -29,7 +29,8 @@ def duration(cat: Catalog, seconds: float) -> str:
 
 
 def task_line(cat: Catalog, task: Task, km: float | None = None) -> str:
-    line = cat(
+    line = cat("task.urgent") if task.urgent else ""
+    line += cat(
         "task.line",
         id=task.id,
         street=task.street,

@@ -99,10 +99,18 @@ class TaskStore(Protocol):
         now: float,
         announce: Sequence[Outgoing] = (),
         origin: int | None = None,
+        urgent: bool = False,
     ) -> Task: ...
     async def get_task(self, incident_id: int, task_id: int) -> Task | None: ...
     async def propose_task(
-        self, dispatcher_id: int, street_id: int, needed: int, note: str, query: str, now: float
+        self,
+        dispatcher_id: int,
+        street_id: int,
+        needed: int,
+        note: str,
+        query: str,
+        now: float,
+        urgent: bool = False,
     ) -> int: ...
     async def proposal(self, proposal_id: int) -> Proposal | None: ...
     async def post_proposal(

@@ -112,9 +112,13 @@ class Sweeps:
     async def escalations(self) -> int:
         """Re-announce each task nobody accepted for a whole period, and tell its dispatcher."""
         now = self.service.clock()
-        after = self._schedule.escalate_unaccepted_after
+        usual = self._schedule.escalate_unaccepted_after
         queued = 0
-        for task in await self.service.unaccepted_tasks(now - after.total_seconds()):
+        # urgent tasks are chased after half the usual wait, the others after all of it
+        for task in await self.service.unaccepted_tasks(now - usual.total_seconds() / 2):
+            after = usual / 2 if task.urgent else usual
+            if task.created_at > now - after.total_seconds():
+                continue
             key = schedule.escalate_key(
                 task.id, schedule.escalation_round(task.created_at, now, after)
             )

@@ -249,6 +249,11 @@ MIGRATIONS: dict[int, str] = {
         moved_at REAL NOT NULL
     );
     """,
+    6: """
+    -- urgent work (a hospital's access road): listed first, escalated after half the wait
+    ALTER TABLE tasks ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE task_proposals ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -117,3 +117,17 @@ async def test_the_same_task_twice_asks_before_posting(api: BotApiStandIn) -> No
     answer = await api.click(DISPATCH, again, "发布在中央街")
     assert "#3" in answer["text"] or "#3" in (await api.reply(DISPATCH.id, 0)).text
     await api.wait_for(lambda: any("#3 中央街" in s.text for s in api.sent[DISPATCH.id]))
+
+
+async def test_an_urgent_task_says_so_everywhere(api: BotApiStandIn) -> None:
+    await api.ask(COORD, f"/grant {DISPATCH.id} 调度员 爱辉区")
+    await api.ask(DISPATCH, "/bind 爱辉区", chat_id=GROUP)
+    await api.ask(DISPATCH, "/newtask 王肃街 2")
+    await api.wait_for(lambda: any("#1 " in s.text for s in api.sent[GROUP]))
+    before = api.count(GROUP)
+    posted = await api.ask(DISPATCH, "/newtask ! 中央街 3 医院通道")
+    assert posted.text.startswith("🆕 任务已发布：\n🚨急 #2 中央街")
+    announced = await api.reply(GROUP, before)
+    assert "🚨急 #2" in announced.text
+    listed = await api.ask(CADRE, "/tasks")
+    assert listed.text.index("#2") < listed.text.index("#1")

@@ -208,5 +208,7 @@ async def test_a_newtask_handled_again_finds_its_task_and_asks_nothing(bot: Snow
     again = await bot.post_task(boss, ["Station", "Road", "2"], origin=77)  # after a crash
     assert isinstance(first, Posted) and isinstance(again, Posted)
     assert again.task.id == first.task.id
-    twin = await bot.post_task(boss, ["Station", "Road", "2"], origin=78)  # sent twice
+    twin = await bot.post_task(boss, ["!", "Station", "Road", "2"], origin=78)  # sent twice
     assert isinstance(twin, Proposed) and twin.duplicate_of == first.task
+    second = await bot.post_proposal(boss, twin.id)  # "post it anyway": still urgent
+    assert second.task.id != first.task.id and second.task.urgent

@@ -16,7 +16,7 @@ import pytest
 from snowbot.config import Config
 from snowbot.model import Outgoing
 from snowbot.outbox import chat_gone, compose
-from snowbot.render import render_tally
+from snowbot.render import render_tally, task_line
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps, Swept
@@ -244,3 +244,49 @@ def test_durations_below_a_minute_read_in_seconds() -> None:
     assert duration(catalog("en"), 8.6) == "8 s"
     assert duration(catalog("en"), 1) == "1 s"  # the shortest a schedule setting may be
     assert duration(catalog("zh"), 90) == "1 分钟"
+
+
+async def test_an_urgent_task_is_listed_first_and_chased_after_half_the_wait(
+    bot: Snowbot, clock: FakeClock
+) -> None:
+    _, dispatcher = await setup_city(bot)
+    usual = (await bot.post_task(dispatcher, ["Station", "Road", "2"])).task  # type: ignore[union-attr]
+    clock.advance(60)
+    urgent = (await bot.post_task(dispatcher, ["!", "School", "Lane", "3", "clinic"])).task  # type: ignore[union-attr]
+    assert urgent.urgent and not usual.urgent
+    assert (urgent.street, urgent.needed, urgent.note) == ("School Lane", 3, "clinic")
+    for word, street in (
+        ("急", "Market Street"),
+        ("！", "Station Road East"),
+        ("URGENT", "Market Street"),
+    ):
+        clock.advance(3600)  # never the same task sent twice
+        marked = (await bot.post_task(dispatcher, [word, *street.split()])).task  # type: ignore[union-attr]
+        assert marked.urgent, word
+    listed = [n.task.id for n in await bot.nearby_tasks(None, None)]
+    assert listed == [urgent.id, urgent.id + 1, urgent.id + 2, urgent.id + 3, usual.id]
+    # beside Station Road, the urgent ones still come before it
+    assert [n.task.id for n in await bot.nearby_tasks(*STATION)][-1] == usual.id
+    assert (await bot.nearby_tasks(*STATION, exact=1))[0].task.urgent  # measured first too
+    assert task_line(catalog("zh"), urgent).startswith("🚨急 #")
+    assert task_line(catalog("en"), urgent).startswith("🚨 URGENT #")
+    assert task_line(catalog("en"), usual).startswith(f"#{usual.id} ")
+    await drain(bot)
+
+    clock.now = urgent.created_at + 10 * HOUR  # wipe the slate: everything is chased once
+    await Sweeps(bot).escalations()
+    await drain(bot)
+    half = bot.config.schedule.escalate_unaccepted_after.total_seconds() / 2
+    fresh = (await bot.post_task(dispatcher, ["!", "School", "Lane"])).task  # type: ignore[union-attr]
+    other = (await bot.post_task(dispatcher, ["Station", "Road", "East"])).task  # type: ignore[union-attr]
+    await drain(bot)
+    clock.advance(half - 1)
+    await Sweeps(bot).escalations()
+    assert {m.task_id for m in await drain(bot)} & {fresh.id, other.id} == set()
+    clock.advance(1)
+    await Sweeps(bot).escalations()
+    chased = {m.task_id for m in await drain(bot)}
+    assert fresh.id in chased and other.id not in chased  # the usual one waits the whole time
+    clock.advance(half)
+    await Sweeps(bot).escalations()
+    assert other.id in {m.task_id for m in await drain(bot)}

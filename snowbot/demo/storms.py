@@ -66,7 +66,9 @@ async def _post_tasks(
     for district, user in cast.dispatchers.items():
         streets = [s for s in bot.directory.streets if s.district == district]
         for street in rng.sample(streets, min(per_district, len(streets))):
-            text = f"/newtask {street.name} {rng.randint(2, 6)} {rng.choice(_NOTES)}"
+            note = rng.choice(_NOTES)
+            urgent = "! " if note == "医院通道优先" else ""  # the hospital's road goes first
+            text = f"/newtask {urgent}{street.name} {rng.randint(2, 6)} {note}"
             answer = await api.ask(user, text)
             if say is not None:
                 say.said(user, text, answer)

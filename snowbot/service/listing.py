@@ -18,7 +18,8 @@ class TaskListing(ServiceCore):
         incident: Incident | None = None,
         exact: int = limits.TASKS_LISTED,
     ) -> list[NearbyTask]:
-        """Live tasks, nearest first when a position is known, else oldest first.
+        """Live tasks, urgent ones first; then nearest first when a position is known, else
+        oldest first.
 
         `incident`: the current incident when the caller has already read it. The
         first `exact` are measured geodesically; the rest only ranked.
@@ -30,13 +31,21 @@ class TaskListing(ServiceCore):
         if lat is None or lon is None:
             # no position: the tasks still wanting people first (nobody yet, then some),
             # each oldest first
-            tasks.sort(key=lambda t: (t.accepted >= t.needed, t.accepted > 0, t.created_at, t.id))
+            tasks.sort(
+                key=lambda t: (
+                    not t.urgent,
+                    t.accepted >= t.needed,
+                    t.accepted > 0,
+                    t.created_at,
+                    t.id,
+                )
+            )
             return [NearbyTask(t, None) for t in tasks]
         # rank every task cheaply, then measure the ones anyone will see exactly
         listed = [NearbyTask(t, self._task_km(t, lat, lon, exact=False)) for t in tasks]
-        listed.sort(key=lambda n: (n.km, n.task.id))
+        listed.sort(key=lambda n: (not n.task.urgent, n.km, n.task.id))
         shown = [NearbyTask(n.task, self._task_km(n.task, lat, lon)) for n in listed[:exact]]
-        shown.sort(key=lambda n: (n.km, n.task.id))
+        shown.sort(key=lambda n: (not n.task.urgent, n.km, n.task.id))
         return shown + listed[exact:]
 
     def _task_km(self, task: Task, lat: float, lon: float, exact: bool = True) -> float:

@@ -23,6 +23,9 @@ from snowbot.service.results import (
 )
 from snowbot.texts import catalog
 
+# A first word that makes a /newtask urgent: `/newtask ! 中央街 3 医院通道`
+URGENT_MARKS = ("!", "！", "急", "紧急", "urgent")
+
 
 class TaskService(TaskListing):
     async def post_task(
@@ -35,12 +38,14 @@ class TaskService(TaskListing):
         street may be geocoded: then the task waits as a proposal for confirmation.
         """
         self.require(actor, Role.DISPATCHER)
+        urgent = bool(words) and words[0].casefold() in URGENT_MARKS
+        words = words[1:] if urgent else words
         if not words:
             raise Refused("newtask.usage")
         own = actor.user.district_id if actor.role == Role.DISPATCHER else None
         match = self.directory.match_leading(words, own)
         if not match.streets:
-            proposed = await self._propose(actor, words)
+            proposed = await self._propose(actor, words, urgent)
             if proposed is not None:
                 return proposed
             raise Refused(
@@ -61,12 +66,12 @@ class TaskService(TaskListing):
         twin = await self._recent_twin(incident, street.id, origin)
         if twin is not None:
             proposal_id = await self.store.propose_task(
-                actor.id, street.id, needed, note, street.name, self.clock()
+                actor.id, street.id, needed, note, street.name, self.clock(), urgent
             )
             return Proposed(proposal_id, street.name, street, 0.0, needed, duplicate_of=twin)
         chats, announce = await self._announcements(street.district_id, here)
         task = await self.store.create_task(
-            incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin
+            incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin, urgent
         )
         return Posted(task, chats)
 
@@ -96,7 +101,7 @@ class TaskService(TaskListing):
             for chat in chats
         ]
 
-    async def _propose(self, actor: Person, words: list[str]) -> Proposed | None:
+    async def _propose(self, actor: Person, words: list[str], urgent: bool) -> Proposed | None:
         """Geocode a name that is no street and snap it to the nearest street, if configured.
 
         None (so: suggestions from the gazetteer) when there is no geocoder, or it is
@@ -122,7 +127,7 @@ class TaskService(TaskListing):
             return None
         self._require_district(actor, nearest.street.district_id)
         proposal_id = await self.store.propose_task(
-            actor.id, nearest.street.id, needed, note, query, self.clock()
+            actor.id, nearest.street.id, needed, note, query, self.clock(), urgent
         )
         return Proposed(proposal_id, query, nearest.street, nearest.km, needed)
 

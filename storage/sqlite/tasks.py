@@ -21,13 +21,13 @@ from storage.sqlite.outbox import enqueue
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
            d.name AS district, s.lat, s.lon, t.needed, t.accepted, t.status, t.note,
-           t.created_by, t.created_at, t.done_at, t.origin
+           t.created_by, t.created_at, t.done_at, t.origin, t.urgent
     FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
 """
 
 
 def task_from(row: sqlite3.Row) -> Task:
-    return from_row(Task, row, status=TaskStatus(row["status"]))
+    return from_row(Task, row, status=TaskStatus(row["status"]), urgent=bool(row["urgent"]))
 
 
 def get_task(db: sqlite3.Connection, incident_id: int, task_id: int) -> Task | None:
@@ -45,12 +45,13 @@ def insert_task(
     now: float,
     announce: Sequence[Outgoing],
     origin: int | None = None,
+    urgent: bool = False,
 ) -> int:
     """The task's row and its queued announcements (their keys end with the task's id)."""
     cur = db.execute(
         "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at, "
-        "origin) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (incident_id, street_id, needed, note, created_by, now, origin),
+        "origin, urgent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, street_id, needed, note, created_by, now, origin, int(urgent)),
     )
     task_id = cur.lastrowid
     assert task_id is not None
@@ -68,6 +69,7 @@ def create_task(
     now: float,
     announce: Sequence[Outgoing] = (),
     origin: int | None = None,
+    urgent: bool = False,
 ) -> Task:
     """Post a task and queue its announcements in one transaction.
 
@@ -80,7 +82,7 @@ def create_task(
         if found is not None:
             return found
     task_id = insert_task(
-        db, incident_id, street_id, needed, note, created_by, now, announce, origin
+        db, incident_id, street_id, needed, note, created_by, now, announce, origin, urgent
     )
     task = get_task(db, incident_id, task_id)
     assert task is not None
@@ -95,12 +97,13 @@ def propose_task(
     note: str,
     query: str,
     now: float,
+    urgent: bool = False,
 ) -> int:
-    """Keep a geocoded /newtask until its dispatcher confirms it; returns its id."""
+    """Keep a /newtask to be confirmed (geocoded, or a street's second task in minutes)."""
     cur = db.execute(
-        "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (dispatcher_id, street_id, needed, note, query, now),
+        "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, created_at, "
+        "urgent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (dispatcher_id, street_id, needed, note, query, now, int(urgent)),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
@@ -116,7 +119,8 @@ def post_proposal(
     """Turn a proposal into a task, once: None when it was already posted or withdrawn."""
     row = one(
         db,
-        "DELETE FROM task_proposals WHERE id = ? RETURNING street_id, needed, note, dispatcher_id",
+        "DELETE FROM task_proposals WHERE id = ? "
+        "RETURNING street_id, needed, note, dispatcher_id, urgent",
         (proposal_id,),
     )
     if row is None:
@@ -130,6 +134,7 @@ def post_proposal(
         row["dispatcher_id"],
         now,
         announce,
+        urgent=bool(row["urgent"]),
     )
     return get_task(db, incident_id, task_id)
 
