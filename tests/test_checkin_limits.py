@@ -118,3 +118,17 @@ async def test_at_most_so_many_new_shifts_an_hour_but_rejoins_and_moves_are_free
         assert "shifts in the last hour" in (await api.locate(CADRE, *STATION)).text
         tally = await bot.tally()
         assert (tally.person_times, tally.on_duty) == (5, 0)
+
+
+async def test_team_requests_count_towards_the_hourly_limit(
+    config: Config, city_csv: Path, clock: FakeClock
+) -> None:
+    access = replace(config.access, max_team_unconfirmed=5, max_checkins_per_hour=2)
+    config = replace(config, access=access)
+    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+        for _ in range(2):  # each new "/checkin 10" replaces the request before it
+            await api.ask(LEADER, "/checkin 10")
+            assert "Nothing is counted yet" in (await api.locate(LEADER, *STATION)).text
+        await api.ask(LEADER, "/checkin 10")
+        assert "2 shifts in the last hour" in (await api.locate(LEADER, *STATION)).text
+        assert (await running.service.tally()).person_times == 0

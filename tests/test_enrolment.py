@@ -112,6 +112,8 @@ async def test_a_guest_is_refused_until_an_invitation_makes_them_a_counted_cadre
         # a member does not need one, and takes no use
         assert "already a member" in (await api.ask(GUEST, f"/start {code}")).text
         assert "already a member" in (await api.ask(NORTH, f"/start {code}")).text
+        # so is a coordinator of the config, whom the database may know as a guest
+        assert "already a member" in (await api.ask(COORD, f"/start {code}")).text
         dispatcher = await bot.person(NORTH.id)
         assert dispatcher is not None and dispatcher.role == Role.DISPATCHER
 

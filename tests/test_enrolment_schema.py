@@ -10,6 +10,7 @@ import pytest
 
 from snowbot.config import parse_config
 from snowbot.errors import ConfigError
+from snowbot.model import JoinOutcome
 from snowbot.roles import Role
 from storage.sqlite import SqliteStore, connect, open_store
 
@@ -40,6 +41,24 @@ async def test_people_of_an_older_database_stay_what_they_were(tmp_path: Path) -
             await store.register_user(30, "new", None, "zh", 3.0, member=True)
         ).role == Role.CADRE
         assert (await store.register_user(30, "new", None, "zh", 4.0)).role == Role.CADRE
+    finally:
+        await store.close()
+
+
+async def test_a_member_who_joins_takes_no_use_and_keeps_their_role(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "join.db")
+    try:
+        await store.set_role(20, Role.DISPATCHER, None, 1.0)
+        await store.register_user(30, "guest", None, "zh", 1.0)
+        await store.create_invitation("code-1", None, 20, 1.0, 100.0, 2)
+        assert (await store.join(20, "code-1", 2.0)).outcome == JoinOutcome.MEMBER
+        dispatcher = await store.get_user(20)
+        assert dispatcher is not None and dispatcher.role == Role.DISPATCHER
+        assert (await store.join(30, "code-1", 2.0)).outcome == JoinOutcome.JOINED
+        assert (await store.join(30, "code-1", 2.0)).outcome == JoinOutcome.MEMBER
+        [live] = await store.live_invitations(3.0)
+        assert live.uses_left == 1
+        assert (await store.join(40, "code-1", 100.0)).outcome == JoinOutcome.EXPIRED
     finally:
         await store.close()
 
