@@ -14,6 +14,7 @@ from snowbot import limits
 from snowbot.model import CheckInKind
 from snowbot.refusals import Refused
 from snowbot.render import distance, duration, task_line
+from snowbot.roles import Role
 from snowbot.service import parse_count
 
 
@@ -63,6 +64,8 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await _ask_location(update, context, me, headcount)
     elif _CHECK_OUT.fullmatch(text):
         await checkout(update, context)
+    elif me.person.role == Role.GUEST:  # the location button would only be refused
+        await reply(update, context, me.t("help.guest"))
     else:
         await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
 

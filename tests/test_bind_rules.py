@@ -9,21 +9,32 @@ from pathlib import Path
 from snowbot.config import Config
 from snowbot.roles import Role
 from snowbot.standin import SimUser
-from tests.conftest import FakeClock
-from tests.harness import stand_in
-from tests.test_enrolment import COORD, NORTH, SOUTH, clocked_bot, invite_only
+from tests.harness import (
+    CITY_GROUP,
+    COORD,
+    NORTH_DISPATCHER,
+    NORTH_GROUP,
+    SOUTH_DISPATCHER,
+    STATION,
+    FakeClock,
+    bot_config,
+    invite_only,
+    running_bot,
+    stand_in,
+)
 
+NORTH, SOUTH, HQ = NORTH_DISPATCHER, SOUTH_DISPATCHER, CITY_GROUP
 ROAMING = SimUser(62, "Dispatcher without a district", "en")
-NORTH_GROUP = -100200
 SOUTH_GROUP = -100201
-HQ = -100300
-STATION = (50.2401, 127.5001)
 
 
 async def test_only_a_coordinator_moves_a_group_bound_elsewhere_and_unbind(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         api.group(NORTH_GROUP, "North crews")
         api.group(HQ, "City HQ")
         await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
@@ -76,7 +87,10 @@ async def test_revoke_names_the_groups_the_person_bound(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
     config = invite_only(config)
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         api.group(NORTH_GROUP, "North crews")
         api.group(SOUTH_GROUP, "Lower town")
         await api.ask(COORD, f"/grant {ROAMING.id} dispatcher")
@@ -101,7 +115,7 @@ async def test_revoke_names_the_groups_the_person_bound(
 async def test_a_config_coordinator_gets_no_role_in_the_database(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock):
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv), clock=clock):
         for text in (
             f"/grant {COORD.id} coordinator",
             f"/grant {COORD.id} dispatcher",

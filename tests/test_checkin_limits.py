@@ -10,21 +10,31 @@ from pathlib import Path
 
 from snowbot.config import Config
 from snowbot.standin import SimUser
-from tests.conftest import FakeClock
-from tests.harness import stand_in
-from tests.test_enrolment import COORD, NORTH, SOUTH, clocked_bot
+from tests.harness import (
+    CADRE,
+    COORD,
+    LEADER,
+    NORTH_DISPATCHER,
+    RIVER,
+    SOUTH_DISPATCHER,
+    STATION,
+    FakeClock,
+    bot_config,
+    running_bot,
+    stand_in,
+)
 
-LEADER = SimUser(11, "Leader Sun", "en")
+NORTH, SOUTH = NORTH_DISPATCHER, SOUTH_DISPATCHER
 SECOND = SimUser(12, "Leader Qian", "en")
-CADRE = SimUser(10, "Cadre Zhao", "en")
-STATION = (50.2401, 127.5001)  # North
-RIVER = (50.2001, 127.5001)  # South
 
 
 async def test_a_large_team_counts_once_a_dispatcher_of_its_district_confirms_it(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         bot = running.service
         await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
         await api.ask(COORD, f"/grant {SOUTH.id} dispatcher South")
@@ -94,7 +104,10 @@ async def test_at_most_so_many_new_shifts_an_hour_but_rejoins_and_moves_are_free
 ) -> None:
     config = replace(config, schedule=replace(config.schedule, rejoin_window=timedelta(minutes=1)))
     assert config.access.max_checkins_per_hour == 4
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         bot = running.service
         for _ in range(4):
             assert "On duty" in (await api.locate(CADRE, *STATION)).text
@@ -125,7 +138,10 @@ async def test_team_requests_count_towards_the_hourly_limit(
 ) -> None:
     access = replace(config.access, max_team_unconfirmed=5, max_checkins_per_hour=2)
     config = replace(config, access=access)
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         for _ in range(2):  # each new "/checkin 10" replaces the request before it
             await api.ask(LEADER, "/checkin 10")
             assert "Nothing is counted yet" in (await api.locate(LEADER, *STATION)).text

@@ -6,44 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from handlers.app import PollingBot
 from snowbot.config import Config
 from snowbot.roles import Role
 from snowbot.standin import BotApiStandIn, SimUser
-from snowbot.wiring import start_bot
-from tests.conftest import FakeClock
-from tests.harness import bot_config, stand_in
+from tests.harness import (
+    COORD,
+    NORTH_DISPATCHER,
+    SOUTH_DISPATCHER,
+    STATION,
+    FakeClock,
+    bot_config,
+    invite_only,
+    running_bot,
+    stand_in,
+)
 
-COORD = SimUser(1, "Coordinator Wang", "en")
-NORTH = SimUser(60, "North dispatcher", "en")
-SOUTH = SimUser(61, "South dispatcher", "en")
+NORTH, SOUTH = NORTH_DISPATCHER, SOUTH_DISPATCHER
 GUEST = SimUser(10, "Guest Zhao", "en")
 OTHER = SimUser(11, "Guest Sun", "en")
-STATION = (50.2401, 127.5001)
 LINK = re.compile(r"https://t\.me/snowbot_demo_bot\?start=([A-Za-z0-9_-]+)")
 HINT = "ask a dispatcher of your district for an invitation link"
-
-
-def invite_only(config: Config) -> Config:
-    return replace(config, access=replace(config.access, enrolment="invite"))
-
-
-@asynccontextmanager
-async def clocked_bot(
-    config: Config, api: BotApiStandIn, city_csv: Path, clock: FakeClock
-) -> AsyncIterator[PollingBot]:
-    running = await start_bot(bot_config(config, api, city_csv), clock, timeout=1)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def _dispatchers(api: BotApiStandIn) -> None:
@@ -64,7 +51,10 @@ async def test_a_guest_is_refused_until_an_invitation_makes_them_a_counted_cadre
 ) -> None:
     config = invite_only(config)
     assert config.access.enrolment == "invite"
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         bot = running.service
         await _dispatchers(api)
         posted = await api.ask(NORTH, "/newtask Station Road 2")
@@ -73,9 +63,10 @@ async def test_a_guest_is_refused_until_an_invitation_makes_them_a_counted_cadre
         hello = await api.ask(GUEST, "/start")
         assert "guest" in hello.text and "invitation link" in hello.text
         assert "/checkin" not in hello.text
-        for text in ("/checkin", "/checkin 3", "/accept 1", "/done 1"):
+        for text in ("/checkin", "/checkin 3", "/accept 1", "/done 1", "签到", "check in 5"):
             refused = await api.ask(GUEST, text)
             assert HINT in refused.text, (text, refused.text)
+        assert "invitation link" in (await api.ask(GUEST, "Station Road")).text
         located = await api.locate(GUEST, *STATION)
         assert HINT in located.text
         await api.share_location(GUEST, *STATION, live_edit=True)  # a live location ticking
@@ -135,7 +126,7 @@ async def test_invitations_are_listed_and_ended_by_their_maker_or_a_coordinator(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
     config = invite_only(config)
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock):
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv), clock=clock):
         await _dispatchers(api)
         assert "Only a dispatcher" in (await api.ask(GUEST, "/invite")).text
         north = code_of((await api.ask(NORTH, "/invite 20 12")).text)
@@ -168,7 +159,10 @@ async def test_twenty_people_on_a_five_use_link_at_once_enrol_five(
     config: Config, city_csv: Path, clock: FakeClock
 ) -> None:
     config = invite_only(config)
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         await _dispatchers(api)
         code = code_of((await api.ask(NORTH, "/invite North 5")).text)
         crowd = [SimUser(2000 + i, f"person {i}", "en") for i in range(20)]
@@ -189,7 +183,10 @@ async def test_the_demo_and_open_enrolment_make_cadres_of_whoever_writes(
     config: Config, city_csv: Path, clock: FakeClock, enrolment: str
 ) -> None:
     config = replace(config, access=replace(config.access, enrolment=enrolment))
-    async with stand_in() as api, clocked_bot(config, api, city_csv, clock) as running:
+    async with (
+        stand_in() as api,
+        running_bot(bot_config(config, api, city_csv), clock=clock) as running,
+    ):
         await api.ask(GUEST, "/start")
         answer = await api.locate(GUEST, *STATION)
         counted = (await running.service.tally()).person_times
