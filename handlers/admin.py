@@ -1,4 +1,4 @@
-"""/grant, /revoke, /bind and /incident: the coordinators' and dispatchers' controls;
+"""/grant, /revoke, /bind, /unbind and /incident: the coordinators' and dispatchers' controls;
 and a bound group that moves to a new id. Who may do what is the service's to decide."""
 
 from __future__ import annotations
@@ -27,8 +27,15 @@ async def grant(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def revoke(update: Update, context: Context, me: Who) -> None:
-    target = await service(context).revoke_words(me.person, args_of(context))
-    await reply(update, context, me.t("grant.revoked", user=target))
+    svc = service(context)
+    revoked = await svc.revoke_words(me.person, args_of(context))
+    lines = [me.t("grant.revoked", user=revoked.user_id, role=me.t(f"role.{revoked.role.key}"))]
+    if revoked.groups:
+        lines.append(me.t("grant.revoked_groups", count=len(revoked.groups)))
+        for group in revoked.groups:
+            what = svc.district_name(group.district_id) or me.t("grant.city_wide")
+            lines.append(me.t("grant.group", title=group.title or group.chat_id, what=what))
+    await reply(update, context, "\n".join(lines))
 
 
 @action
@@ -41,6 +48,15 @@ async def bind(update: Update, context: Context, me: Who) -> None:
         await reply(update, context, me.t("bind.ok_all"))
     else:
         await reply(update, context, me.t("bind.ok_district", district=district))
+
+
+@action
+async def unbind(update: Update, context: Context, me: Who) -> None:
+    district = await service(context).unbind_group(me.person, me.chat_id, me.private)
+    if district is None:
+        await reply(update, context, me.t("unbind.ok_all"))
+    else:
+        await reply(update, context, me.t("unbind.ok_district", district=district))
 
 
 @action

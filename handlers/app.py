@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, reports, start, tasks
+from handlers import admin, checkin, enrolment, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -57,6 +57,10 @@ COMMANDS = (
     "grant",
     "revoke",
     "bind",
+    "unbind",
+    "invite",
+    "invites",
+    "uninvite",
     "incident",
 )
 
@@ -111,6 +115,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "grant": admin.grant,
         "revoke": admin.revoke,
         "bind": admin.bind,
+        "unbind": admin.unbind,
+        "invite": enrolment.invite,
+        "invites": enrolment.invites,
+        "uninvite": enrolment.uninvite,
         "incident": admin.incident,
     }
     for name, callback in command_handlers.items():

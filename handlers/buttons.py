@@ -12,7 +12,8 @@ from snowbot.texts import Catalog
 
 VERSION = "v1"
 ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)
-_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}])\|(\d{{1,9}})")
+CONFIRM, REFUSE = "c", "r"  # a dispatcher on a large team's check-in (the id is the request's)
+_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}{CONFIRM}{REFUSE}])\|(\d{{1,9}})")
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,17 @@ def accept_list(t: Catalog, tasks: list[Task]) -> InlineKeyboardMarkup | None:
         if task.accepted < task.needed
     ]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def team_buttons(t: Catalog, request_id: int) -> InlineKeyboardMarkup:
+    """Confirm or Refuse a large team's check-in."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("button.confirm"), callback_data=encode(CONFIRM, request_id)
+                ),
+                InlineKeyboardButton(t("button.refuse"), callback_data=encode(REFUSE, request_id)),
+            ]
+        ]
+    )

@@ -8,10 +8,13 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 
 from handlers.buttons import accept_list
 from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.enrolment import team_markup
+from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.model import CheckInKind
 from snowbot.refusals import Refused
 from snowbot.render import distance, duration, task_line
+from snowbot.roles import Role
 from snowbot.service import parse_count
 
 
@@ -61,6 +64,8 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await _ask_location(update, context, me, headcount)
     elif _CHECK_OUT.fullmatch(text):
         await checkout(update, context)
+    elif me.person.role == Role.GUEST:  # the location button would only be refused
+        await reply(update, context, me.t("help.guest"))
     else:
         await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
 
@@ -79,6 +84,20 @@ async def location(update: Update, context: Context, me: Who) -> None:
         return
     result = await svc.check_in(me.person, lat, lon)
     t = me.t
+    if result.request is not None:
+        # a large team: it counts once a dispatcher confirms it
+        await svc.ask_team_confirmation(result.request, team_markup)
+        deliver_soon(context)
+        text = t(
+            "team.waiting",
+            count=result.request.headcount,
+            street=result.street.name,
+            district=result.street.district,
+            max=svc.config.access.max_team_unconfirmed,
+        )
+        await reply(update, context, text, reply_markup=ReplyKeyboardRemove())
+        return
+    assert result.shift is not None
     key = {
         CheckInKind.OPENED: "checkin.opened",
         CheckInKind.REJOINED: "checkin.rejoined",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.enrolment import join
 from snowbot.roles import Role
 from snowbot.texts import Catalog, catalog
 
 
 def help_text(t: Catalog, role: Role) -> str:
+    if role == Role.GUEST:
+        return t("help.guest")
     parts = [t("help.cadre")]
     if role >= Role.DISPATCHER:
         parts.append(t("help.dispatcher"))
@@ -20,7 +23,12 @@ def help_text(t: Catalog, role: Role) -> str:
 
 @action
 async def start(update: Update, context: Context, me: Who) -> None:
+    """/start, and /start CODE through an invitation link (a guest becomes a cadre)."""
     svc = service(context)
+    args = args_of(context)
+    if args:
+        await join(update, context, me, args[0])
+        return
     await reply(
         update,
         context,

@@ -9,8 +9,18 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 
 from handlers.announce import refresh
-from handlers.buttons import ACCEPT, POST, accept_list, decode, post_button, task_buttons
+from handlers.buttons import (
+    ACCEPT,
+    CONFIRM,
+    POST,
+    REFUSE,
+    accept_list,
+    decode,
+    post_button,
+    task_buttons,
+)
 from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
+from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.refusals import Refused
@@ -159,6 +169,9 @@ async def button(update: Update, context: Context) -> None:
         await _post_proposal(update, context, me, press.task_id)
         return
     try:
+        if press.action in (CONFIRM, REFUSE):
+            await _toast(query, await team_press(update, context, me, press.action, press.task_id))
+            return
         changed: Changed
         if press.action == ACCEPT:
             changed = await svc.accept(me.person, press.task_id)

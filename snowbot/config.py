@@ -63,6 +63,20 @@ class ScheduleConfig:
 
 
 GEOCODERS = ("", "nominatim")
+ENROLMENTS = ("invite", "open")
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """Who counts (README "Security"): enrolment, and the limits on check-ins."""
+
+    enrolment: str = "invite"  # "invite": /start makes a guest; "open": a cadre, as in v1
+    max_team_unconfirmed: int = 30  # larger teams count once a dispatcher confirms them
+    max_checkins_per_hour: int = 4  # new shifts per person (rejoins and moves excepted)
+
+    @property
+    def open(self) -> bool:
+        return self.enrolment == "open"
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class Config:
     language: str = "zh"
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     geo: GeoConfig = field(default_factory=GeoConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
 
     def require_token(self) -> str:
@@ -101,7 +116,7 @@ _KNOWN: dict[str, set[str]] = {
     "telegram": {"token", "base_url", "proxy"},
     "storage": {"database"},
     "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
-    "access": {"coordinators"},
+    "access": {"coordinators", "enrolment", "max_team_unconfirmed", "max_checkins_per_hour"},
     "bot": {"language"},
     "schedule": {
         "report_chats",
@@ -236,6 +251,7 @@ def parse_config(
 
     geo = _geo(get)
     return Config(
+        access=_access(get),
         telegram=telegram,
         database=db_path,
         city=city,
@@ -283,6 +299,34 @@ def _geo(get: Callable[[str, str], Any]) -> GeoConfig:
             get("geo", "geocoder_timeout"), "geo.geocoder_timeout", defaults.geocoder_timeout
         ),
     )
+
+
+def _access(get: Callable[[str, str], Any]) -> AccessConfig:
+    defaults = AccessConfig()
+    enrolment = _opt_str(get("access", "enrolment"), "access.enrolment") or defaults.enrolment
+    if enrolment not in ENROLMENTS:
+        raise ConfigError(f'access.enrolment: {enrolment!r} is not "invite" or "open"')
+    return AccessConfig(
+        enrolment=enrolment,
+        max_team_unconfirmed=_count(
+            get("access", "max_team_unconfirmed"),
+            "access.max_team_unconfirmed",
+            defaults.max_team_unconfirmed,
+        ),
+        max_checkins_per_hour=_count(
+            get("access", "max_checkins_per_hour"),
+            "access.max_checkins_per_hour",
+            defaults.max_checkins_per_hour,
+        ),
+    )
+
+
+def _count(value: Any, key: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
+        raise ConfigError(f"{key}: {value!r} is not a whole number from 1 to 1000000")
+    return value
 
 
 def _positive(value: Any, key: str, unit: str, most: float) -> float | None:

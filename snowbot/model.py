@@ -99,12 +99,76 @@ class CheckInKind(StrEnum):
     OPENED = "opened"  # a new shift: person-times grow by its headcount
     UPDATED = "updated"  # already on duty: only the position moved
     REJOINED = "rejoined"  # back within the rejoin window: the old shift reopens
+    WAITING = "waiting"  # a large team: it waits for a dispatcher's confirmation
+    LIMITED = "limited"  # too many new shifts this hour: nothing changed
+
+
+@dataclass(frozen=True)
+class TeamRequest:
+    """A team check-in above `max_team_unconfirmed`, waiting for a dispatcher."""
+
+    id: int
+    incident_id: int
+    user_id: int
+    headcount: int
+    district_id: int
+    street_id: int
+    lat: float
+    lon: float
+    asked_at: float
+    decision: str | None  # None (waiting), "confirmed", "refused" or "replaced"
 
 
 @dataclass(frozen=True)
 class CheckIn:
+    """What a shared location did: a shift (opened, updated, rejoined), or a team waiting."""
+
     kind: CheckInKind
-    shift: Shift
+    shift: Shift | None
+    request: TeamRequest | None = None
+
+
+class TeamOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # the shift opened: it counts from now
+    REFUSED = "refused"
+    DECIDED = "decided"  # not waiting any more: decided before, or replaced
+    ON_DUTY = "on_duty"  # the leader is on duty with another shift: nothing opened
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TeamDecision:
+    outcome: TeamOutcome
+    request: TeamRequest | None
+    shift: Shift | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation link's code: whoever starts the bot with it becomes a cadre."""
+
+    code: str
+    district_id: int | None
+    created_by: int
+    created_at: float
+    expires_at: float
+    uses: int
+    uses_left: int
+    ended_at: float | None
+
+
+class JoinOutcome(StrEnum):
+    JOINED = "joined"
+    MEMBER = "member"  # a cadre or more already: nothing changed, no use taken
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    UNKNOWN = "unknown"  # no such code, or ended with /uninvite
+
+
+@dataclass(frozen=True)
+class Joined:
+    outcome: JoinOutcome
+    invitation: Invitation | None
 
 
 @dataclass(frozen=True)

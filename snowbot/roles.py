@@ -1,5 +1,5 @@
-"""Roles and what each may do: coordinator > dispatcher > cadre
-(README: "What it does, by role")."""
+"""Roles and what each may do: coordinator > dispatcher > cadre > guest
+(README: "What it does, by role"; guests: README "Security")."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from enum import IntEnum
 
 
 class Role(IntEnum):
+    GUEST = 0  # wrote to the bot but was never invited: help, language, no counting
     CADRE = 1
     DISPATCHER = 2
     COORDINATOR = 3
@@ -22,6 +23,8 @@ class Role(IntEnum):
 
 
 _NAMES = {
+    "guest": Role.GUEST,
+    "访客": Role.GUEST,
     "cadre": Role.CADRE,
     "volunteer": Role.CADRE,
     "队员": Role.CADRE,

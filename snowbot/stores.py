@@ -17,6 +17,8 @@ from snowbot.model import (
     District,
     ImportCounts,
     Incident,
+    Invitation,
+    Joined,
     Lines,
     OutboxItem,
     Outgoing,
@@ -29,6 +31,8 @@ from snowbot.model import (
     Task,
     TaskChange,
     TaskExportRow,
+    TeamDecision,
+    TeamRequest,
     User,
 )
 from snowbot.roles import Role
@@ -43,7 +47,13 @@ class IncidentStore(Protocol):
 
 class PeopleStore(Protocol):
     async def register_user(
-        self, user_id: int, name: str, username: str | None, language: str | None, now: float
+        self,
+        user_id: int,
+        name: str,
+        username: str | None,
+        language: str | None,
+        now: float,
+        member: bool = False,
     ) -> User: ...
     async def get_user(self, user_id: int) -> User | None: ...
     async def set_language(self, user_id: int, language: str) -> None: ...
@@ -51,6 +61,27 @@ class PeopleStore(Protocol):
         self, user_id: int, role: Role, district_id: int | None, now: float
     ) -> User: ...
     async def users_with_role(self, role: Role) -> list[User]: ...
+
+
+class InvitationStore(Protocol):
+    """Invitation links: a use is taken, and a guest made a cadre, in one transaction."""
+
+    async def create_invitation(
+        self,
+        code: str,
+        district_id: int | None,
+        created_by: int,
+        now: float,
+        expires_at: float,
+        uses: int,
+    ) -> Invitation: ...
+    async def join(self, user_id: int, code: str, now: float) -> Joined: ...
+    async def live_invitations(
+        self, now: float, created_by: int | None = None
+    ) -> list[Invitation]: ...
+    async def end_invitation(
+        self, code: str, now: float, created_by: int | None = None
+    ) -> bool: ...
 
 
 class StreetStore(Protocol):
@@ -72,7 +103,19 @@ class ShiftStore(Protocol):
         now: float,
         rejoin_after: float,
         pending_since: float | None = None,
+        max_unconfirmed: int | None = None,
+        max_new_per_hour: int | None = None,
     ) -> CheckIn: ...
+    async def team_request(self, request_id: int) -> TeamRequest | None: ...
+    async def decide_team(
+        self,
+        request_id: int,
+        incident_id: int,
+        confirm: bool,
+        by: int,
+        now: float,
+        notices: Sequence[Outgoing] = (),
+    ) -> TeamDecision: ...
     async def check_out(
         self, incident_id: int, user_id: int, now: float, forget_pending: bool = True
     ) -> Shift | None: ...
@@ -153,11 +196,19 @@ class ChatStore(Protocol):
     """Groups bound to districts, chats that moved, and the messages announcing tasks."""
 
     async def bind_chat(
-        self, chat_id: int, district_id: int | None, by: int, now: float, title: str = ""
-    ) -> None: ...
+        self,
+        chat_id: int,
+        district_id: int | None,
+        by: int,
+        now: float,
+        title: str = "",
+        rebind: bool = True,
+    ) -> Binding: ...
     async def unbind_chat(
         self, chat_id: int, notices: Sequence[Outgoing] = (), now: float = 0.0
     ) -> bool: ...
+    async def unbind_group(self, chat_id: int, district_id: int | None) -> bool: ...
+    async def bound_by(self, user_id: int) -> list[Binding]: ...
     async def bindings(self) -> list[Binding]: ...
     async def move_chat(self, old_id: int, new_id: int, now: float) -> bool: ...
     async def moved_chats(self) -> dict[int, int]: ...
@@ -192,6 +243,7 @@ class OutboxStore(Protocol):
 class Store(
     IncidentStore,
     PeopleStore,
+    InvitationStore,
     StreetStore,
     ShiftStore,
     TaskStore,

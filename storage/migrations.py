@@ -250,6 +250,52 @@ MIGRATIONS: dict[int, str] = {
     );
     """,
     6: """
+    -- enrolment by invitation: a user who only sent /start is a guest, not a cadre. SQLite
+    -- cannot change the CHECK on users.role, so membership is a column of its own: a guest
+    -- is role 'cadre' with member 0. Everyone already here registered under the open
+    -- enrolment of earlier versions, and stays what they were.
+    ALTER TABLE users ADD COLUMN member INTEGER NOT NULL DEFAULT 0;
+    UPDATE users SET member = 1;
+    -- the invitation a guest joined through
+    ALTER TABLE users ADD COLUMN invited_by TEXT;
+
+    -- /invite: a deep link's code, for a district (or none), with uses left until it expires
+    CREATE TABLE invitations (
+        code TEXT PRIMARY KEY,
+        district_id INTEGER REFERENCES districts(id),
+        created_by INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        uses INTEGER NOT NULL CHECK (uses >= 1),
+        uses_left INTEGER NOT NULL CHECK (uses_left BETWEEN 0 AND uses),
+        ended_at REAL                   -- /uninvite
+    );
+    CREATE INDEX invitations_by ON invitations(created_by, expires_at);
+
+    -- a team check-in above [access] max_team_unconfirmed waits here for a dispatcher of
+    -- its district; it counts nothing until confirmed (then a shift opens)
+    CREATE TABLE team_requests (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        headcount INTEGER NOT NULL CHECK (headcount >= 1),
+        district_id INTEGER NOT NULL REFERENCES districts(id),
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        asked_at REAL NOT NULL,
+        decision TEXT CHECK (decision IN ('confirmed', 'refused', 'replaced')),
+        decided_by INTEGER,
+        decided_at REAL
+    );
+    -- one waiting request per person
+    CREATE UNIQUE INDEX team_requests_waiting ON team_requests(user_id) WHERE decision IS NULL;
+    CREATE INDEX team_requests_user ON team_requests(user_id, asked_at);
+
+    -- new shifts per person and hour ([access] max_checkins_per_hour), whatever the incident
+    CREATE INDEX shifts_user_started ON shifts(user_id, started_at);
+    """,
+    7: """
     -- urgent work (a hospital's access road): listed first, escalated after half the wait
     ALTER TABLE tasks ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE task_proposals ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;

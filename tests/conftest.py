@@ -33,7 +33,9 @@ def city_csv(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    base = parse_config({"access": {"coordinators": [1]}}, base_dir=tmp_path)
+    # open enrolment, as in v1: these tests are about counting, not who may count
+    # (tests/test_enrolment.py is)
+    base = parse_config({"access": {"coordinators": [1], "enrolment": "open"}}, base_dir=tmp_path)
     return replace(base, database=tmp_path / "snowbot.db")
 
 

@@ -4,7 +4,8 @@
 - the cast: the people who talk to the bot in end-to-end tests (`COORD`, `CADRE`…);
 - clocks and fakes: `FakeClock`, `person`, `location_update` (a Telegram update as JSON);
 - opened and always closed: `opened_store`, `opened_bot`;
-- the real bot against the local Bot API stand-in: `stand_in`, `bot_config`, `running_bot`;
+- the real bot against the local Bot API stand-in: `stand_in`, `bot_config`, `running_bot`,
+  and `invite_only` (enrolment by invitation, where the fixture's config is open);
 - the command line as an operator runs it: `run_cli`;
 - checks that fail loudly: `said` (a reply is this catalog text), `no_errors` (nothing reached
   the error handler), `eventually` (a condition comes true before a deadline), `recount`
@@ -64,6 +65,7 @@ FAR = (51.0, 127.5)  # 84 km north of the city: farther than max_distance_km
 COORD = SimUser(1, "Coordinator Wang", "en")
 DISPATCH = SimUser(50, "Dispatcher Li", "en")  # made a dispatcher by each test that needs one
 NORTH_DISPATCHER = SimUser(60, "North dispatcher", "en")
+SOUTH_DISPATCHER = SimUser(61, "South dispatcher", "en")
 CADRE = SimUser(10, "Cadre Zhao", "en")
 LEADER = SimUser(11, "Leader Sun", "en")
 THIRD = SimUser(12, "Cadre Qian", "en")
@@ -139,6 +141,11 @@ async def opened_bot(
 
 
 # -- the real bot against the local Bot API stand-in --------------------------------------
+
+
+def invite_only(config: Config) -> Config:
+    """Enrolment by invitation (the default for `snowbot run`; the fixture's is open)."""
+    return replace(config, access=replace(config.access, enrolment="invite"))
 
 
 def bot_config(config: Config, api: BotApiStandIn, gazetteer: Path | None) -> Config:

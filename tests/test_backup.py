@@ -14,7 +14,9 @@ from tests.harness import STATION, person, run_cli
 
 
 async def _bot(workdir: Path) -> Snowbot:
-    config = parse_config({"storage": {"database": "city.db"}}, base_dir=workdir)
+    config = parse_config(
+        {"storage": {"database": "city.db"}, "access": {"enrolment": "open"}}, base_dir=workdir
+    )
     bot = await open_service(config)
     await bot.import_streets(workdir / "city.csv")
     return bot

@@ -61,7 +61,8 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
     config = tmp_path / "config.toml"
     config.write_text(
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
-        f'[storage]\ndatabase = "kill.db"\n[city]\ngazetteer = "{city_csv}"\n',
+        f'[storage]\ndatabase = "kill.db"\n[city]\ngazetteer = "{city_csv}"\n'
+        '[access]\nenrolment = "open"\n',
         "utf-8",
     )
     log = tmp_path / "bot.log"

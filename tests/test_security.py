@@ -17,7 +17,7 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from handlers.ordering import PerPersonUpdateProcessor
-from snowbot.config import Config
+from snowbot.config import AccessConfig, Config
 from snowbot.errors import GazetteerError
 from snowbot.export import export_csvs
 from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
@@ -62,7 +62,8 @@ def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
 
 async def _bot_with_turnout(workdir: Path) -> None:
     assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
-    config = Config(database=workdir / "city.db")
+    # open enrolment: the turnout here is the point, not who may make it
+    config = Config(database=workdir / "city.db", access=AccessConfig(enrolment="open"))
     bot = await open_service(config)
     try:
         for uid in (10, 11):

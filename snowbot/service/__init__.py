@@ -11,6 +11,7 @@ from __future__ import annotations
 from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
+from snowbot.service.enrolment import EnrolmentService, TeamMarkup
 from snowbot.service.results import (
     Changed,
     CheckInResult,
@@ -20,6 +21,7 @@ from snowbot.service.results import (
     Person,
     Posted,
     Proposed,
+    Revoked,
     parse_count,
     parse_task_id,
 )
@@ -27,7 +29,7 @@ from snowbot.service.shifts import ShiftService
 from snowbot.service.tasks import TaskService
 
 
-class Snowbot(ShiftService, TaskService, AdminService, DeliveryService):
+class Snowbot(ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 
 
@@ -41,7 +43,9 @@ __all__ = [
     "Person",
     "Posted",
     "Proposed",
+    "Revoked",
     "Snowbot",
+    "TeamMarkup",
     "parse_count",
     "parse_task_id",
 ]

@@ -9,7 +9,7 @@ from snowbot.model import Incident, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
-from snowbot.service.results import Granted, Person, parse_user_id
+from snowbot.service.results import Granted, Person, Revoked, parse_user_id
 from snowbot.tally import Tally, compute_tally
 
 
@@ -48,7 +48,9 @@ class AdminService(ServiceCore):
         self.require(actor, Role.COORDINATOR)
         if target_id <= 0:
             raise Refused("grant.usage")
-        if target_id in self.config.coordinators and role != Role.COORDINATOR:
+        # a config coordinator given a role in the database would keep it after being
+        # taken out of the config: the config file alone decides who they are
+        if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
         district_id = None
         if district_name:
@@ -64,20 +66,23 @@ class AdminService(ServiceCore):
         user = await self.store.set_role(target_id, role, district_id, self.clock())
         return user, district_name
 
-    async def revoke_words(self, actor: Person, words: list[str]) -> int:
-        """`/revoke USER_ID` as typed; returns whose role was taken back."""
+    async def revoke_words(self, actor: Person, words: list[str]) -> Revoked:
+        """`/revoke USER_ID` as typed: whose role was taken back, what they are now, and
+        the groups they had bound (which stay bound until someone sends /unbind there)."""
         self.require(actor, Role.COORDINATOR)
         if len(words) != 1:
             raise Refused("grant.revoke_usage")
         target = parse_user_id(words[0], "grant.revoke_usage")
-        await self.revoke(actor, target)
-        return target
+        user = await self.revoke(actor, target)
+        role = self._person(user).role
+        return Revoked(target, role, await self.store.bound_by(target))
 
     async def revoke(self, actor: Person, target_id: int) -> User:
+        """Back to what /start alone makes: a guest (with open enrolment, a cadre)."""
         self.require(actor, Role.COORDINATOR)
         if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
-        return await self.store.set_role(target_id, Role.CADRE, None, self.clock())
+        return await self.store.set_role(target_id, Role.GUEST, None, self.clock())
 
     # -- the numbers -----------------------------------------------------------------
 
@@ -134,14 +139,47 @@ class AdminService(ServiceCore):
         if target.strip().lower() in CITY_WIDE:
             if actor.role == Role.DISPATCHER and actor.user.district_id is not None:
                 raise Refused("bind.only_own")
-            await self.store.bind_chat(chat_id, None, actor.id, self.clock(), title)
+            await self._bind(actor, chat_id, None, title)
             return None
         district = self.directory.district(target)
         if district is None:
             raise Refused("refuse.unknown_district", district=target, known=self._district_list())
         self._require_district(actor, district.id)
-        await self.store.bind_chat(chat_id, district.id, actor.id, self.clock(), title)
+        await self._bind(actor, chat_id, district.id, title)
         return district.name
+
+    async def _bind(self, actor: Person, chat_id: int, district_id: int | None, title: str) -> None:
+        """Only a coordinator moves a group bound to something else (in the same statement)."""
+        rebind = actor.role >= Role.COORDINATOR
+        now = await self.store.bind_chat(
+            chat_id, district_id, actor.id, self.clock(), title, rebind
+        )
+        if now.district_id != district_id:
+            raise self._bound_elsewhere(now.district_id)
+
+    def _bound_elsewhere(self, district_id: int | None) -> Refused:
+        if district_id is None:
+            return Refused("bind.taken_all")
+        return Refused("bind.taken", district=self.district_name(district_id))
+
+    async def unbind_group(self, actor: Person, chat_id: int, private: bool = False) -> str | None:
+        """/unbind in a group: it stops receiving what it was bound to (returned: the
+        district's name, or None for the city-wide reports). A dispatcher unbinds only their
+        district's groups; the city-wide group only a coordinator."""
+        self.require(actor, Role.DISPATCHER)
+        if private:
+            raise Refused("unbind.group_only")
+        found = next((b for b in await self.store.bindings() if b.chat_id == chat_id), None)
+        if found is None:
+            raise Refused("unbind.not_bound")
+        if actor.role < Role.COORDINATOR:
+            if found.district_id is None:
+                raise Refused("unbind.only_coordinator")
+            self._require_district(actor, found.district_id)
+        # only the binding seen here: one changed meanwhile is left alone
+        if not await self.store.unbind_group(chat_id, found.district_id):
+            raise Refused("unbind.not_bound")
+        return self.district_name(found.district_id)
 
     async def move_chat(self, old_id: int, new_id: int) -> bool:
         """A group was upgraded to a supergroup, which has a new id: its binding, its waiting

@@ -83,11 +83,21 @@ class ServiceCore:
     async def meet(
         self, user_id: int, name: str, username: str | None, language_code: str | None
     ) -> Person:
-        """The person behind an update, registered on first contact (a write only then)."""
+        """The person behind an update, registered on first contact (a write only then).
+
+        With open enrolment whoever writes becomes a cadre; with invitations, a guest.
+        """
+        member = self.config.access.open
         user = await self.store.get_user(user_id)
-        if user is None or not user.registered or user.name != name or user.username != username:
+        if (
+            user is None
+            or not user.registered
+            or user.name != name
+            or user.username != username
+            or (member and user.role == Role.GUEST)
+        ):
             user = await self.store.register_user(
-                user_id, name, username, language_code, self.clock()
+                user_id, name, username, language_code, self.clock(), member
             )
         return self._person(user)
 
@@ -147,8 +157,11 @@ class ServiceCore:
     def require(self, person: Person, role: Role) -> None:
         """Refuse unless the person holds `role` or above right now.
 
-        Roles are checked here, in the service, and only here: the adapter asks.
+        Roles are checked here, in the service, and only here: the adapter asks. A guest
+        asked to be a cadre is told how to join.
         """
+        if person.role == Role.GUEST and role == Role.CADRE:
+            raise Refused("refuse.guest")
         if person.role < role:
             raise Refused("refuse.role", role=role)
 
@@ -158,6 +171,11 @@ class ServiceCore:
             raise Refused(
                 "refuse.other_district", district=self.directory.district_names.get(own, "?")
             )
+
+    def district_name(self, district_id: int | None) -> str | None:
+        if district_id is None:
+            return None
+        return self.directory.district_names.get(district_id, "?")
 
     def _district_list(self) -> list[str]:
         """The districts' names, for a refusal to list (the adapter joins them)."""

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from snowbot import limits
 from snowbot.model import (
     AcceptOutcome,
+    Binding,
     CheckInKind,
     CloseOutcome,
     Shift,
     Street,
     Task,
     TaskStatus,
+    TeamRequest,
     User,
 )
 from snowbot.numerals import chinese_number, count_text
@@ -41,11 +43,23 @@ class NearbyTask:
 
 @dataclass(frozen=True)
 class CheckInResult:
+    """A shift opened, updated or rejoined; or (kind WAITING) a team's `request`."""
+
     kind: CheckInKind
-    shift: Shift
+    shift: Shift | None
     street: Street
     km: float
     nearby: list[NearbyTask]
+    request: TeamRequest | None = None
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A role taken back: what the person is now, and the groups they had bound."""
+
+    user_id: int
+    role: Role
+    groups: list[Binding]
 
 
 @dataclass(frozen=True)

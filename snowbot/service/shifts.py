@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from snowbot import limits
 from snowbot.geo import valid_position
-from snowbot.model import Outgoing, Shift
+from snowbot.model import CheckInKind, Outgoing, Shift
 from snowbot.refusals import Refused
+from snowbot.roles import Role
 from snowbot.service.listing import TaskListing
 from snowbot.service.results import CheckInResult, CheckOutResult, Person, check_count
 
@@ -15,11 +16,17 @@ from snowbot.service.results import CheckInResult, CheckOutResult, Person, check
 class ShiftService(TaskListing):
     async def ask_check_in(self, person: Person, headcount: int) -> None:
         """Remember "/checkin N" until the location comes."""
+        self.require(person, Role.CADRE)
         check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
         await self.store.set_pending_checkin(person.id, headcount, self.clock())
 
     async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
-        """A shared location: open, update or reopen the shift (README: "What it does, by role")."""
+        """A shared location: open, update or reopen the shift (README: "What it does, by role").
+
+        A team above `max_team_unconfirmed` waits for a dispatcher instead; more than
+        `max_checkins_per_hour` new shifts an hour are refused (README "Security").
+        """
+        self.require(person, Role.CADRE)
         if not valid_position(lat, lon):
             raise Refused("checkin.bad_location")
         max_km = self.config.geo.max_distance_km
@@ -46,7 +53,13 @@ class ShiftService(TaskListing):
             now,
             rejoin_after,
             pending_since=now - limits.PENDING_CHECKIN_SECONDS,
+            max_unconfirmed=self.config.access.max_team_unconfirmed,
+            max_new_per_hour=self.config.access.max_checkins_per_hour,
         )
+        if done.kind == CheckInKind.LIMITED:
+            raise Refused("checkin.limit", max=self.config.access.max_checkins_per_hour)
+        if done.kind == CheckInKind.WAITING:
+            return CheckInResult(done.kind, None, nearest.street, nearest.km, [], done.request)
         nearby = [
             n
             for n in await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
@@ -58,7 +71,7 @@ class ShiftService(TaskListing):
 
     async def move(self, person: Person, lat: float, lon: float) -> bool:
         """A live location's update: move the open shift, if any; never opens one."""
-        if not valid_position(lat, lon):
+        if not valid_position(lat, lon) or person.role < Role.CADRE:
             return False
         nearest = self.directory.nearest(lat, lon, self.config.geo.max_distance_km)
         if nearest is None or nearest.km > self.config.geo.max_distance_km:

@@ -155,6 +155,7 @@ class TaskService(TaskListing):
         return Posted(task, chats)
 
     async def accept(self, person: Person, task_id: int) -> Changed:
+        self.require(person, Role.CADRE)
         incident = await self.incident()
         if await self.store.open_shift(incident.id, person.id) is None:
             raise Refused("accept.not_on_duty", id=task_id)
@@ -170,6 +171,7 @@ class TaskService(TaskListing):
         note: str | None = None,
         proof_file_id: str | None = None,
     ) -> Changed:
+        self.require(person, Role.CADRE)
         incident = await self.incident()
         task = await self.store.get_task(incident.id, task_id)
         if task is None:

@@ -14,18 +14,22 @@ from storage.sqlite.counts import SqliteCounts
 from storage.sqlite.engine import connect
 from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
+from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
+from storage.sqlite.teams import SqliteTeams
 
 
 class SqliteStore(
     SqliteIncidents,
     SqlitePeople,
+    SqliteInvitations,
     SqliteStreets,
     SqliteShifts,
+    SqliteTeams,
     SqliteTasks,
     SqliteCounts,
     SqliteChats,

@@ -18,15 +18,52 @@ def bind_chat(
     by: int,
     now: float,
     title: str = "",
-) -> None:
-    """This group receives the district's announcements (None: the city-wide reports)."""
+    rebind: bool = True,
+) -> Binding:
+    """This group receives the district's announcements (None: the city-wide reports).
+
+    Without `rebind`, a group bound to something else stays as it is. Returns the
+    group's binding as it is now.
+    """
     db.execute(
         "INSERT INTO bindings (chat_id, district_id, bound_by, bound_at, title) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
         "district_id = excluded.district_id, bound_by = excluded.bound_by, "
-        "bound_at = excluded.bound_at, title = excluded.title",
-        (chat_id, district_id, by, now, title),
+        "bound_at = excluded.bound_at, title = excluded.title "
+        "WHERE ? OR bindings.district_id IS excluded.district_id",
+        (chat_id, district_id, by, now, title, rebind),
     )
+    found = binding_of(db, chat_id)
+    assert found is not None
+    return found
+
+
+def binding_of(db: sqlite3.Connection, chat_id: int) -> Binding | None:
+    row = one(
+        db,
+        "SELECT chat_id, district_id, bound_by, title FROM bindings WHERE chat_id = ?",
+        (chat_id,),
+    )
+    return from_row(Binding, row) if row else None
+
+
+def unbind_group(db: sqlite3.Connection, chat_id: int, district_id: int | None) -> bool:
+    """/unbind: forget the group's binding, only if it is still the one the caller saw."""
+    cur = db.execute(
+        "DELETE FROM bindings WHERE chat_id = ? AND district_id IS ?", (chat_id, district_id)
+    )
+    return cur.rowcount > 0
+
+
+def bound_by(db: sqlite3.Connection, user_id: int) -> list[Binding]:
+    """The groups this person bound (and nobody rebound since)."""
+    rows = every(
+        db,
+        "SELECT chat_id, district_id, bound_by, title FROM bindings WHERE bound_by = ? "
+        "ORDER BY chat_id",
+        (user_id,),
+    )
+    return [from_row(Binding, r) for r in rows]
 
 
 def unbind_chat(
@@ -110,6 +147,8 @@ class SqliteChats(Engine):
 
     bind_chat = writes(bind_chat)
     unbind_chat = writes(unbind_chat)
+    unbind_group = writes(unbind_group)
+    bound_by = reads(bound_by)
     bindings = reads(bindings)
     move_chat = writes(move_chat)
     moved_chats = reads(moved_chats)

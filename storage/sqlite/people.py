@@ -8,11 +8,17 @@ from snowbot.model import User
 from snowbot.roles import Role
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
-_COLUMNS = "id, name, username, language, role, district_id, registered"
+_COLUMNS = "id, name, username, language, role, member, district_id, registered"
+
+
+def role_from(row: sqlite3.Row) -> Role:
+    """A guest is stored as a cadre who is not a member (README "Security")."""
+    role = Role[row["role"].upper()]
+    return Role.GUEST if role == Role.CADRE and not row["member"] else role
 
 
 def user_from(row: sqlite3.Row) -> User:
-    return from_row(User, row, role=Role[row["role"].upper()], registered=bool(row["registered"]))
+    return from_row(User, row, role=role_from(row), registered=bool(row["registered"]))
 
 
 def _user(db: sqlite3.Connection, user_id: int) -> User:
@@ -28,16 +34,22 @@ def register_user(
     username: str | None,
     language: str | None,
     now: float,
+    member: bool = False,
 ) -> User:
-    """Create or refresh a user who wrote to the bot; a language chosen with /lang stays."""
+    """Create or refresh a user who wrote to the bot; a language chosen with /lang stays.
+
+    `member`: enrolment is open, so whoever writes is a cadre; else a new user is a guest.
+    Nobody stops being a member here.
+    """
     db.execute(
-        """INSERT INTO users (id, name, username, language, registered, created_at)
-           VALUES (?, ?, ?, ?, 1, ?)
+        """INSERT INTO users (id, name, username, language, registered, member, created_at)
+           VALUES (?, ?, ?, ?, 1, ?, ?)
            ON CONFLICT (id) DO UPDATE SET
              name = excluded.name, username = excluded.username, registered = 1,
+             member = MAX(users.member, excluded.member),
              language = CASE WHEN users.lang_chosen THEN users.language
                              ELSE excluded.language END""",
-        (user_id, name, username, language, now),
+        (user_id, name, username, language, int(member), now),
     )
     return _user(db, user_id)
 
@@ -50,12 +62,16 @@ def set_language(db: sqlite3.Connection, user_id: int, language: str) -> None:
 def set_role(
     db: sqlite3.Connection, user_id: int, role: Role, district_id: int | None, now: float
 ) -> User:
-    """Give a role, creating a placeholder for a user who has never written."""
+    """Give a role, creating a placeholder for a user who has never written.
+
+    Any role but guest makes a member; guest is a cadre who is not one.
+    """
+    stored = Role.CADRE if role == Role.GUEST else role
     db.execute(
-        """INSERT INTO users (id, role, district_id, created_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET role = excluded.role,
+        """INSERT INTO users (id, role, member, district_id, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET role = excluded.role, member = excluded.member,
                                           district_id = excluded.district_id""",
-        (user_id, role.key, district_id, now),
+        (user_id, stored.key, int(role != Role.GUEST), district_id, now),
     )
     return _user(db, user_id)
 
@@ -66,8 +82,9 @@ def get_user(db: sqlite3.Connection, user_id: int) -> User | None:
 
 
 def users_with_role(db: sqlite3.Connection, role: Role) -> list[User]:
-    rows = every(db, f"SELECT {_COLUMNS} FROM users WHERE role = ? ORDER BY id", (role.key,))
-    return [user_from(r) for r in rows]
+    stored = Role.CADRE if role == Role.GUEST else role
+    rows = every(db, f"SELECT {_COLUMNS} FROM users WHERE role = ? ORDER BY id", (stored.key,))
+    return [user for user in map(user_from, rows) if user.role == role]
 
 
 class SqlitePeople(Engine):

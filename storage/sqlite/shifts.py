@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street
+from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street, TeamDecision, TeamOutcome
+from storage.sqlite import teams
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
@@ -32,14 +33,19 @@ def check_in(
     now: float,
     rejoin_after: float,
     pending_since: float | None = None,
+    max_unconfirmed: int | None = None,
+    max_new_per_hour: int | None = None,
 ) -> CheckIn:
     """Open, update or reopen this user's shift (README: "What it does, by role").
 
     `rejoin_after`: a shift that ended at or after this moment is reopened.
     `pending_since`: take the headcount of a "/checkin N" asked since then, if any
     (and forget it), in the same transaction.
+    `max_unconfirmed`: a larger team waits for a dispatcher instead (README "Security").
+    `max_new_per_hour`: at most so many new shifts (or team requests) per person and hour.
     """
     count = headcount
+    asked_now = False
     if pending_since is not None:
         asked = one(
             db,
@@ -47,7 +53,7 @@ def check_in(
             (user_id,),
         )
         if asked is not None and asked["asked_at"] >= pending_since:
-            count = int(asked["headcount"])
+            count, asked_now = int(asked["headcount"]), True
     # the open shift if there is one, else the latest one ended inside the window
     row = one(
         db,
@@ -76,12 +82,41 @@ def check_in(
         )
         reopened = _moved(shift, street, lat, lon, now)
         return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now))
+    waiting = teams.waiting_request(db, user_id)
+    if waiting is not None and not asked_now and waiting.incident_id == incident_id:
+        # the leader shares the location again: still waiting, now here
+        return CheckIn(CheckInKind.WAITING, None, teams.move_request(db, waiting, street, lat, lon))
+    if max_new_per_hour is not None and teams.new_this_hour(db, user_id, now) >= max_new_per_hour:
+        return CheckIn(CheckInKind.LIMITED, None)
+    if waiting is not None:  # a new "/checkin N" (or a new incident) replaces it
+        teams.replace_request(db, waiting.id, now)
+    if max_unconfirmed is not None and count > max_unconfirmed:
+        request = teams.ask_team(db, incident_id, user_id, count, street, lat, lon, now)
+        return CheckIn(CheckInKind.WAITING, None, request)
+    opened = open_new_shift(
+        db, incident_id, user_id, count, street.district_id, street.id, lat, lon, now
+    )
+    return CheckIn(CheckInKind.OPENED, opened)
+
+
+def open_new_shift(
+    db: sqlite3.Connection,
+    incident_id: int,
+    user_id: int,
+    count: int,
+    district_id: int,
+    street_id: int,
+    lat: float,
+    lon: float,
+    now: float,
+) -> Shift:
+    """A new shift: person-times and on duty grow by its headcount, and the person counts."""
     opened = one(
         db,
         "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
         "lat, lon, started_at, welfare_from, located_at) "
         f"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) RETURNING {COLUMNS}",
-        (incident_id, user_id, count, street.district_id, street.id, lat, lon, now),
+        (incident_id, user_id, count, district_id, street_id, lat, lon, now),
     )
     assert opened is not None
     db.execute(
@@ -89,7 +124,7 @@ def check_in(
         "VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, district_id) DO UPDATE SET "
         "person_times = person_times + excluded.person_times, "
         "on_duty = on_duty + excluded.on_duty",
-        (incident_id, street.district_id, count, count),
+        (incident_id, district_id, count, count),
     )
     first = db.execute(
         "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
@@ -97,7 +132,46 @@ def check_in(
     )
     if first.rowcount:
         db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
-    return CheckIn(CheckInKind.OPENED, shift_from(opened))
+    return shift_from(opened)
+
+
+def decide_team(
+    db: sqlite3.Connection,
+    request_id: int,
+    incident_id: int,
+    confirm: bool,
+    by: int,
+    now: float,
+    notices: Sequence[Outgoing] = (),
+) -> TeamDecision:
+    """A dispatcher confirms (the team's shift opens, counting from now) or refuses a
+    waiting team, and `notices` are queued, in one transaction; once only."""
+    request = teams.team_request(db, request_id)
+    if request is None or request.incident_id != incident_id:
+        return TeamDecision(TeamOutcome.UNKNOWN, None)
+    if request.decision is not None:
+        return TeamDecision(TeamOutcome.DECIDED, request)
+    if confirm and open_shift(db, incident_id, request.user_id) is not None:
+        return TeamDecision(TeamOutcome.ON_DUTY, request)
+    db.execute(
+        "UPDATE team_requests SET decision = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+        ("confirmed" if confirm else "refused", by, now, request_id),
+    )
+    enqueue(db, notices, now)
+    if not confirm:
+        return TeamDecision(TeamOutcome.REFUSED, request)
+    shift = open_new_shift(
+        db,
+        incident_id,
+        request.user_id,
+        request.headcount,
+        request.district_id,
+        request.street_id,
+        request.lat,
+        request.lon,
+        now,
+    )
+    return TeamDecision(TeamOutcome.CONFIRMED, request, shift)
 
 
 def close_shift(
@@ -227,3 +301,4 @@ class SqliteShifts(Engine):
     overdue_shifts = reads(overdue_shifts)
     warn_shift = writes(warn_shift)
     close_shift_for_welfare = writes(close_shift_for_welfare)
+    decide_team = writes(decide_team)

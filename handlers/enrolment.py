@@ -1,0 +1,112 @@
+"""/invite, /invites, /uninvite, joining through an invitation link, and the dispatchers'
+Confirm / Refuse buttons on a large team's check-in (README "Security")."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from handlers.buttons import CONFIRM, team_buttons
+from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.jobs import deliver_soon
+from snowbot.model import Invitation
+from snowbot.texts import catalog
+
+log = logging.getLogger("snowbot.enrolment")
+
+
+def invite_link(context: Context, code: str) -> str:
+    """The deep link that starts this bot with the code (the bot's name from getMe)."""
+    return f"https://t.me/{context.bot.username}?start={code}"
+
+
+def team_markup(request_id: int, lang: str) -> str:
+    """The Confirm / Refuse buttons of a team request, as Bot API JSON for the outbox."""
+    return team_buttons(catalog(lang), request_id).to_json()
+
+
+@action
+async def invite(update: Update, context: Context, me: Who) -> None:
+    svc = service(context)
+    invitation, district = await svc.invite(me.person, args_of(context))
+    await reply(
+        update,
+        context,
+        me.t(
+            "invite.made",
+            link=invite_link(context, invitation.code),
+            district=district or me.t("invite.no_district"),
+            uses=invitation.uses,
+            until=_when(context, invitation.expires_at),
+            code=invitation.code,
+        ),
+    )
+
+
+@action
+async def invites(update: Update, context: Context, me: Who) -> None:
+    svc = service(context)
+    live = await svc.invitations(me.person)
+    if not live:
+        await reply(update, context, me.t("invite.none"))
+        return
+    lines = [me.t("invite.header", count=len(live))]
+    lines.extend(_line(context, me, i) for i in live)
+    await reply(update, context, "\n".join(lines))
+
+
+def _line(context: Context, me: Who, invitation: Invitation) -> str:
+    district = service(context).district_name(invitation.district_id)
+    return me.t(
+        "invite.line",
+        code=invitation.code,
+        district=district or me.t("invite.no_district"),
+        left=invitation.uses_left,
+        uses=invitation.uses,
+        until=_when(context, invitation.expires_at),
+        by=invitation.created_by,
+    )
+
+
+def _when(context: Context, moment: float) -> str:
+    tz = service(context).config.city.timezone
+    return datetime.fromtimestamp(moment, tz).strftime("%Y-%m-%d %H:%M")
+
+
+@action
+async def uninvite(update: Update, context: Context, me: Who) -> None:
+    code = await service(context).uninvite(me.person, args_of(context))
+    await reply(update, context, me.t("invite.ended", code=code))
+
+
+async def join(update: Update, context: Context, me: Who, code: str) -> None:
+    """/start CODE: a guest who came through an invitation link becomes a cadre."""
+    district = await service(context).join(me.person, code)
+    welcome = (
+        me.t("invite.joined")
+        if district is None
+        else me.t("invite.joined_district", district=district)
+    )
+    await reply(update, context, welcome + "\n\n" + me.t("help.cadre"))
+
+
+async def team_press(update: Update, context: Context, me: Who, action_: str, request: int) -> str:
+    """A dispatcher pressed Confirm or Refuse under a large team's check-in: what to tell
+    them (a `Refused` when it did not take effect)."""
+    confirm = action_ == CONFIRM
+    decided = await service(context).decide_team(me.person, request, confirm)
+    deliver_soon(context)  # the leader's word
+    query = update.callback_query
+    message = query.message if query else None
+    if message is not None:
+        try:  # the buttons go: the request is decided
+            await context.bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            )
+        except TelegramError as exc:
+            log.warning("removing the buttons of team request %s failed: %s", request, exc)
+    key = "team.done_confirmed" if confirm else "team.done_refused"
+    return me.t(key, count=decided.headcount)

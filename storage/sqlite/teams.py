@@ -1,0 +1,96 @@
+"""Large teams waiting for a dispatcher's confirmation, and the check-ins of the last hour.
+
+These run inside the check-in transaction (`storage.sqlite.shifts`); a confirmed request
+opens its shift there too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from snowbot.model import Street, TeamRequest
+from storage.sqlite.engine import Engine, from_row, one, reads
+
+COLUMNS = (
+    "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, asked_at, decision"
+)
+HOUR = 3600.0
+
+
+def request_from(row: sqlite3.Row) -> TeamRequest:
+    return from_row(TeamRequest, row)
+
+
+def team_request(db: sqlite3.Connection, request_id: int) -> TeamRequest | None:
+    row = one(db, f"SELECT {COLUMNS} FROM team_requests WHERE id = ?", (request_id,))
+    return request_from(row) if row else None
+
+
+def waiting_request(db: sqlite3.Connection, user_id: int) -> TeamRequest | None:
+    """This person's request still waiting for a decision, if any (at most one)."""
+    row = one(
+        db,
+        f"SELECT {COLUMNS} FROM team_requests WHERE user_id = ? AND decision IS NULL",
+        (user_id,),
+    )
+    return request_from(row) if row else None
+
+
+def ask_team(
+    db: sqlite3.Connection,
+    incident_id: int,
+    user_id: int,
+    headcount: int,
+    street: Street,
+    lat: float,
+    lon: float,
+    now: float,
+) -> TeamRequest:
+    row = one(
+        db,
+        "INSERT INTO team_requests (incident_id, user_id, headcount, district_id, street_id, "
+        f"lat, lon, asked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}",
+        (incident_id, user_id, headcount, street.district_id, street.id, lat, lon, now),
+    )
+    assert row is not None
+    return request_from(row)
+
+
+def move_request(
+    db: sqlite3.Connection, request: TeamRequest, street: Street, lat: float, lon: float
+) -> TeamRequest:
+    """The waiting leader shared a location again: the request waits at the new place."""
+    row = one(
+        db,
+        "UPDATE team_requests SET street_id = ?, district_id = ?, lat = ?, lon = ? "
+        f"WHERE id = ? RETURNING {COLUMNS}",
+        (street.id, street.district_id, lat, lon, request.id),
+    )
+    assert row is not None
+    return request_from(row)
+
+
+def replace_request(db: sqlite3.Connection, request_id: int, now: float) -> None:
+    db.execute(
+        "UPDATE team_requests SET decision = 'replaced', decided_at = ? "
+        "WHERE id = ? AND decision IS NULL",
+        (now, request_id),
+    )
+
+
+def new_this_hour(db: sqlite3.Connection, user_id: int, now: float) -> int:
+    """Shifts this person opened in the last hour, and team requests that opened none."""
+    row = one(
+        db,
+        "SELECT (SELECT COUNT(*) FROM shifts WHERE user_id = ?1 AND started_at > ?2) "
+        "+ (SELECT COUNT(*) FROM team_requests WHERE user_id = ?1 AND asked_at > ?2 "
+        "AND decision IS NOT 'confirmed') AS n",
+        (user_id, now - HOUR),
+    )
+    return int(row["n"]) if row else 0
+
+
+class SqliteTeams(Engine):
+    """The reads of `snowbot.stores.ShiftStore` about team requests, on SQLite."""
+
+    team_request = reads(team_request)
