@@ -63,7 +63,7 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         headcount = parse_count(count, limits.MAX_TEAM, "checkin.bad_count") if count else 1
         await _ask_location(update, context, me, headcount)
     elif _CHECK_OUT.fullmatch(text):
-        await checkout(update, context)
+        await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused
         await reply(update, context, me.t("help.guest"))
     else:
@@ -123,6 +123,10 @@ async def location(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def checkout(update: Update, context: Context, me: Who) -> None:
+    await _check_out(update, context, me)
+
+
+async def _check_out(update: Update, context: Context, me: Who) -> None:
     result = await service(context).check_out(me.person)
     await reply(
         update,

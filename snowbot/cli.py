@@ -219,14 +219,14 @@ async def _tally(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _export(args: argparse.Namespace, config: Config) -> int:
-    check_database(config, create=False)  # before the folder is made: a refusal changes nothing
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SnowbotError(f"{out}: cannot create the folder ({exc.strerror})") from None
 
     async def work(bot: Snowbot) -> int:
+        # made only once the database was found: a refusal leaves no empty folder behind
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SnowbotError(f"{out}: cannot create the folder ({exc.strerror})") from None
         files = await bot.export()
         for name, data in files.items():
             try:
