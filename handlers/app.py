@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, reports, start, tasks
+from handlers import admin, checkin, enrolment, places, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -48,6 +48,7 @@ COMMANDS = (
     "checkout",
     "tasks",
     "accept",
+    "release",
     "done",
     "newtask",
     "cancel",
@@ -107,6 +108,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "newtask": tasks.newtask,
         "tasks": tasks.tasks,
         "accept": tasks.accept,
+        "release": places.release,
         "done": tasks.done,
         "cancel": tasks.cancel,
         "tally": reports.tally,

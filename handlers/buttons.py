@@ -13,7 +13,8 @@ from snowbot.texts import Catalog
 VERSION = "v1"
 ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)
 CONFIRM, REFUSE = "c", "r"  # a dispatcher on a large team's check-in (the id is the request's)
-_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}{CONFIRM}{REFUSE}])\|(\d{{1,9}})")
+RELEASE = "l"  # give back all of the presser's places on the task (SPEC §2 "Places")
+_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}{CONFIRM}{REFUSE}{RELEASE}])\|(\d{{1,9}})")
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,34 @@ def team_buttons(t: Catalog, request_id: int) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def placed_buttons(t: Catalog, task: Task) -> InlineKeyboardMarkup | None:
+    """Under an accept or release reply: give the places back, or report the task done."""
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{t('places.button_release')} #{task.id}",
+                    callback_data=encode(RELEASE, task.id),
+                ),
+                InlineKeyboardButton(
+                    f"{t('button.done')} #{task.id}", callback_data=encode(DONE, task.id)
+                ),
+            ]
+        ]
+    )
+
+
+def release_list(t: Catalog, task_ids: list[int]) -> list[list[InlineKeyboardButton]]:
+    """One Release button per task the reader holds places on (for /tasks)."""
+    return [
+        [
+            InlineKeyboardButton(
+                f"{t('places.button_release')} #{task_id}", callback_data=encode(RELEASE, task_id)
+            )
+        ]
+        for task_id in task_ids
+    ]

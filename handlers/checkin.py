@@ -10,6 +10,7 @@ from handlers.buttons import accept_list
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.enrolment import team_markup
 from handlers.jobs import deliver_soon
+from handlers.places import team_line
 from snowbot import limits
 from snowbot.model import CheckInKind
 from snowbot.refusals import Refused
@@ -112,6 +113,9 @@ async def location(update: Update, context: Context, me: Who) -> None:
             distance=distance(t, result.km),
         )
     ]
+    team = team_line(t, await svc.placement(me.person))
+    if team is not None:  # a leader hears how many of the team are free to send
+        lines.append(team)
     if result.nearby:
         lines.append(t("checkin.tasks_header"))
         lines.extend(task_line(t, n.task, n.km) for n in result.nearby)
@@ -128,11 +132,11 @@ async def checkout(update: Update, context: Context, me: Who) -> None:
 
 async def _check_out(update: Update, context: Context, me: Who) -> None:
     result = await service(context).check_out(me.person)
-    await reply(
-        update,
-        context,
-        me.t(
-            "checkout.done", duration=duration(me.t, result.seconds), count=result.shift.headcount
-        ),
-        reply_markup=ReplyKeyboardRemove() if me.private else None,
+    text = me.t(
+        "checkout.done", duration=duration(me.t, result.seconds), count=result.shift.headcount
     )
+    if result.gave_back:  # its places went back to their tasks (SPEC §2 "Places")
+        held = " ".join(f"#{task_id}" for task_id in result.gave_back)
+        text += "\n" + me.t("places.gave_back", tasks=held)
+        deliver_soon(context)  # tasks left with nobody are announced again, counts edited
+    await reply(update, context, text, reply_markup=ReplyKeyboardRemove() if me.private else None)

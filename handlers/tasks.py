@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from handlers.announce import refresh
@@ -14,15 +14,20 @@ from handlers.buttons import (
     CONFIRM,
     POST,
     REFUSE,
+    RELEASE,
     accept_list,
     decode,
+    placed_buttons,
     post_button,
+    release_list,
     task_buttons,
 )
 from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
 from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
+from handlers.places import id_and_count, released_text, taken_text, team_line
 from snowbot import limits
+from snowbot.places import PlaceChange
 from snowbot.refusals import Refused
 from snowbot.render import distance, task_line
 from snowbot.service import Changed, Proposed, parse_task_id
@@ -82,18 +87,23 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def tasks(update: Update, context: Context, me: Who) -> None:
-    listed = await service(context).tasks_for(me.person)
-    if not listed:
-        await reply(update, context, me.t("tasks.none"))
-        return
+    svc = service(context)
+    listed = await svc.tasks_for(me.person)
+    placed = await svc.placement(me.person)
+    team = team_line(me.t, placed)  # a leader sees who of the team is still free
     shown = listed[:TASKS_SHOWN]
-    lines = [me.t("tasks.header", count=len(listed))]
+    lines = [me.t("tasks.header", count=len(listed)) if listed else me.t("tasks.none")]
     lines.extend(task_line(me.t, n.task, n.km) for n in shown)
     if len(listed) > len(shown):
         lines.append(me.t("tasks.more", count=len(listed) - len(shown)))
-    await reply(
-        update, context, "\n".join(lines), reply_markup=accept_list(me.t, [n.task for n in shown])
-    )
+    if team is not None:
+        lines.append(team)
+    accepts = accept_list(me.t, [n.task for n in shown])
+    rows = [list(row) for row in accepts.inline_keyboard] if accepts else []
+    if placed is not None and me.private:
+        rows.extend(release_list(me.t, [task_id for task_id, _ in placed.held]))
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    await reply(update, context, "\n".join(lines), reply_markup=markup)
 
 
 def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
@@ -106,10 +116,15 @@ def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
 
 @action
 async def accept(update: Update, context: Context, me: Who) -> None:
-    task_id, _ = _task_id(context, "accept.usage")
-    changed = await service(context).accept(me.person, task_id)
+    """`/accept ID [N]`: places for your shift (SPEC §2 "Places")."""
+    task_id, count = id_and_count(context, "accept.usage")
+    changed = await service(context).accept(me.person, task_id, count)
+    assert changed.task is not None
     await reply(
-        update, context, me.t("accept.ok", id=task_id) + "\n" + task_line(me.t, changed.task)
+        update,
+        context,
+        taken_text(me.t, changed) + "\n" + task_line(me.t, changed.task),
+        reply_markup=placed_buttons(me.t, changed.task) if me.private else None,
     )
     await refresh(context.bot, service(context), changed.task)
 
@@ -172,10 +187,14 @@ async def button(update: Update, context: Context) -> None:
         if press.action in (CONFIRM, REFUSE):
             await _toast(query, await team_press(update, context, me, press.action, press.task_id))
             return
-        changed: Changed
+        changed: Changed | PlaceChange
         if press.action == ACCEPT:
             changed = await svc.accept(me.person, press.task_id)
-            text = me.t("accept.ok", id=press.task_id)
+            text = taken_text(me.t, changed)
+        elif press.action == RELEASE:
+            changed = await svc.release(me.person, press.task_id)
+            text = released_text(me.t, changed)
+            deliver_soon(context)  # a task back in the pool is announced again
         else:
             changed = await svc.complete(me.person, press.task_id)
             text = me.t("done.ok", id=press.task_id)
@@ -184,6 +203,7 @@ async def button(update: Update, context: Context) -> None:
         await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
     await _toast(query, text)
+    assert changed.task is not None
     announcements = await refresh(context.bot, svc, changed.task)
     message = query.message
     if message is not None and (message.chat.id, message.message_id) not in announcements:

@@ -24,6 +24,7 @@ SHIFT_COLUMNS = (
     "lon",
     "started_at",
     "ended_at",
+    "placed",
 )
 TASK_COLUMNS = (
     "id",
@@ -62,6 +63,7 @@ def export_csvs(
             s.lon,
             iso(s.started_at, tz),
             iso(s.ended_at, tz),
+            s.placed,
         )
         for s in shifts
     )

@@ -248,6 +248,7 @@ class TallyCounts:
     done: dict[int, int]  # district id -> tasks done
     served: frozenset[int]  # street ids served
     first_live: dict[int, int]  # street id -> its oldest open or in-progress task
+    assigned: int = 0  # people on duty holding places on live tasks (SPEC §2 "Places")
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,7 @@ class ShiftExportRow:
     lon: float
     started_at: float
     ended_at: float | None
+    placed: int = 0  # places the shift holds now (SPEC §2 "Places")
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ def render_tally(
                 people=tally.people,
             )
         )
+        # who is free for a new task: the command centre's first question (SPEC §2 "Places")
+        lines.append(cat("places.tally", assigned=tally.assigned, available=tally.available))
         lines.append(cat("tally.tasks", **{s.value: tally.tasks[s] for s in TaskStatus}))
         lines.append(
             cat(
@@ -132,7 +134,7 @@ def render_day(
         if day.busiest_district
         else cat("report.busiest_none")
     )
-    return cat(
+    daily = cat(
         "report.daily",
         day=datetime.fromtimestamp(until, tz).strftime("%Y-%m-%d"),
         since=datetime.fromtimestamp(since, tz).strftime("%m-%d %H:%M"),
@@ -144,3 +146,10 @@ def render_day(
         unserved=tally.streets_unserved,
         busiest=busiest,
     )
+    places = cat(
+        "places.daily",
+        on_duty=tally.on_duty,
+        assigned=tally.assigned,
+        available=tally.available,
+    )
+    return daily + "\n" + places

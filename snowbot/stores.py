@@ -35,6 +35,7 @@ from snowbot.model import (
     TeamRequest,
     User,
 )
+from snowbot.places import PlaceStore, Reopen
 from snowbot.roles import Role
 
 
@@ -117,7 +118,12 @@ class ShiftStore(Protocol):
         notices: Sequence[Outgoing] = (),
     ) -> TeamDecision: ...
     async def check_out(
-        self, incident_id: int, user_id: int, now: float, forget_pending: bool = True
+        self,
+        incident_id: int,
+        user_id: int,
+        now: float,
+        forget_pending: bool = True,
+        reopen: Reopen | None = None,
     ) -> Shift | None: ...
     async def move_shift(
         self, incident_id: int, user_id: int, street_id: int, lat: float, lon: float, now: float
@@ -127,7 +133,7 @@ class ShiftStore(Protocol):
     async def overdue_shifts(self, incident_id: int, since_before: float) -> list[Shift]: ...
     async def warn_shift(self, shift: Shift, messages: Sequence[Outgoing], now: float) -> int: ...
     async def close_shift_for_welfare(
-        self, shift: Shift, messages: Sequence[Outgoing], now: float
+        self, shift: Shift, messages: Sequence[Outgoing], now: float, reopen: Reopen | None = None
     ) -> Shift | None: ...
 
 
@@ -165,9 +171,6 @@ class TaskStore(Protocol):
         self, task_id: int, messages: Sequence[Outgoing], now: float
     ) -> int: ...
     async def has_accepted(self, task_id: int, user_id: int) -> bool: ...
-    async def accept_task(
-        self, incident_id: int, task_id: int, user_id: int, now: float
-    ) -> TaskChange: ...
     async def complete_task(
         self,
         incident_id: int,
@@ -247,6 +250,7 @@ class Store(
     StreetStore,
     ShiftStore,
     TaskStore,
+    PlaceStore,
     CountStore,
     ChatStore,
     InboxStore,

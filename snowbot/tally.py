@@ -23,6 +23,12 @@ class Tally:
     districts: list[DistrictCounts]
     unserved_streets: list[UnservedStreet]
     at: float  # when it was counted (epoch seconds)
+    assigned: int = 0  # on duty and holding places on live tasks (SPEC §2 "Places")
+
+    @property
+    def available(self) -> int:
+        """On duty and not placed: whom a new task can still have."""
+        return self.on_duty - self.assigned
 
     @property
     def streets_unserved(self) -> int:
@@ -37,6 +43,8 @@ class Tally:
             "incident": self.incident.name,
             "person_times": self.person_times,
             "on_duty": self.on_duty,
+            "assigned": self.assigned,
+            "available": self.available,
             "people": self.people,
             "tasks": {status.value: self.tasks[status] for status in TaskStatus},
             "streets": {
@@ -97,4 +105,5 @@ async def compute_tally(
         districts=districts,
         unserved_streets=unserved,
         at=at,
+        assigned=counts.assigned,
     )

@@ -300,6 +300,48 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE tasks ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE task_proposals ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
     """,
+    8: """
+    -- places (issue 16): accepting a task takes places for the accepter's shift, up to its
+    -- headcount, so a team of 20 can fill a task of 6 and send 14 elsewhere, and nobody is
+    -- in two places. `placed` is what the shift holds on live tasks, next to its headcount
+    -- so that the database itself refuses a shift placed beyond its people.
+    ALTER TABLE shifts ADD COLUMN placed INTEGER NOT NULL DEFAULT 0
+        CHECK (placed BETWEEN 0 AND headcount);
+    -- the places a shift holds on a live task; gone when the task is done or cancelled or
+    -- the shift ends (tasks.accepted keeps the count taken, for the record)
+    CREATE TABLE places (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        shift_id INTEGER NOT NULL REFERENCES shifts(id),
+        count INTEGER NOT NULL CHECK (count >= 1),
+        taken_at REAL NOT NULL,
+        PRIMARY KEY (task_id, shift_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX places_shift ON places(shift_id);
+    -- shifts holding places (closed shifts hold none): the tally's "assigned" reads only these
+    CREATE INDEX shifts_placed ON shifts(incident_id, placed) WHERE placed > 0;
+
+    -- each accept made before places existed becomes one place of the accepter's open shift
+    -- in the task's incident, oldest first, as far as the shift has people for
+    INSERT INTO places (task_id, shift_id, count, taken_at)
+    SELECT task_id, shift_id, 1, accepted_at FROM (
+        SELECT a.task_id, sh.id AS shift_id, a.accepted_at, sh.headcount,
+               ROW_NUMBER() OVER (PARTITION BY sh.id ORDER BY a.accepted_at, a.task_id) AS nth
+        FROM task_accepts a
+        JOIN tasks t ON t.id = a.task_id AND t.status IN ('open', 'in_progress')
+        JOIN shifts sh ON sh.user_id = a.user_id AND sh.incident_id = t.incident_id
+            AND sh.ended_at IS NULL
+    ) WHERE nth <= headcount;
+    UPDATE shifts SET placed = (SELECT COUNT(*) FROM places p WHERE p.shift_id = shifts.id)
+        WHERE id IN (SELECT shift_id FROM places);
+    -- an accept nobody on duty can hold (the person went home, or was already in another
+    -- place) is given back, as checking out does from now on: the task is live again
+    UPDATE tasks SET
+        accepted = (SELECT COUNT(*) FROM places p WHERE p.task_id = tasks.id),
+        status = CASE WHEN EXISTS (SELECT 1 FROM places p WHERE p.task_id = tasks.id)
+                 THEN 'in_progress' ELSE 'open' END
+        WHERE status IN ('open', 'in_progress')
+          AND accepted <> (SELECT COUNT(*) FROM places p WHERE p.task_id = tasks.id);
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -80,7 +80,9 @@ async def _loop(api: BotApiStandIn) -> None:
     assert "joined task #1" in answer["text"]
     await api.wait_for(lambda: "1/2" in announcement.text)
     accepted = await api.ask(LEADER, "/accept 1")
-    assert "joined task #1" in accepted.text
+    # the one place left, taken for the team (SPEC §2 "Places")
+    assert "Task #1: 1 of your people take places (2/2)" in accepted.text
+    assert "Still free: 24 of 25" in accepted.text
     # a team of 25 and one cadre
     tally = await api.ask(DISPATCH, "/tally")
     assert "26 person-times" in tally.text and "on duty: 26" in tally.text

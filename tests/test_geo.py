@@ -210,6 +210,7 @@ async def test_a_done_far_from_the_street_is_accepted_but_told_to_the_dispatcher
     task = (await bot.post_task(dispatcher, ["River", "Road"])).task  # South
     near = (await bot.post_task(dispatcher, ["Station", "Road"])).task
     cadre = await person(bot, 10, "Zhao")
+    await bot.ask_check_in(cadre, 2)  # a pair: one on each task
     await bot.check_in(cadre, 50.2401, 127.5001)  # at Station Road, 4.5 km north of River Road
     await bot.accept(cadre, task.id)
     await bot.accept(cadre, near.id)

@@ -81,7 +81,7 @@ async def test_a_revoked_dispatchers_old_button_does_nothing(
         posted = await api.ask(DISPATCH, "/newtask Station Road 2")
         await api.ask(COORD, f"/revoke {DISPATCH.id}")
         pressed = await api.click(DISPATCH, posted, "Done")
-        assert "Only people who joined task #1" in pressed["text"]
+        assert "Only people holding places on task #1" in pressed["text"]
         cancelled = await api.ask(DISPATCH, "/cancel 1")
         assert "Only a dispatcher" in cancelled.text
         task = await task_of(running.service, 1)

@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from snowbot.gazetteer import read_gazetteer
-from snowbot.model import AcceptOutcome, Outgoing
+from snowbot.model import Outgoing
+from snowbot.places import PlaceOutcome
 from storage.migrations import LATEST
 from storage.sqlite import SqliteStore
 from tests.harness import opened_store
@@ -73,16 +74,17 @@ async def _race(first: SqliteStore, second: SqliteStore) -> None:
     street = (await first.streets())[0]
     for uid in range(1, 81):
         await first.register_user(uid, f"u{uid}", None, None, 1.0)
+        await first.check_in(incident.id, uid, 1, street, street.lat, street.lon, 1.0, 0.0)
     rounds = 40
     for r in range(rounds):
         task = await first.create_task(incident.id, street.id, 1, "", 1, 2.0)
         a, b = 1 + 2 * r, 2 + 2 * r
         results = await asyncio.gather(
-            first.accept_task(incident.id, task.id, a, 3.0),
-            second.accept_task(incident.id, task.id, b, 3.0),
+            first.take_places(incident.id, task.id, a, None, 3.0),
+            second.take_places(incident.id, task.id, b, None, 3.0),
         )
         outcomes = sorted(str(r.outcome) for r in results)
-        assert outcomes == [AcceptOutcome.ACCEPTED, AcceptOutcome.FULL], outcomes
+        assert outcomes == [PlaceOutcome.FULL, PlaceOutcome.TAKEN], outcomes
         stored = await second.get_task(incident.id, task.id)
         assert stored is not None and stored.accepted == 1
 
@@ -96,12 +98,13 @@ async def test_many_accepts_on_one_connection_never_overfill(
         street = (await store.streets())[0]
         for uid in range(1, 21):
             await store.register_user(uid, f"u{uid}", None, None, 1.0)
+            await store.check_in(incident.id, uid, 1, street, street.lat, street.lon, 1.0, 0.0)
         task = await store.create_task(incident.id, street.id, 3, "", 1, 2.0)
         results = await asyncio.gather(
-            *(store.accept_task(incident.id, task.id, uid, 3.0) for uid in range(1, 21))
+            *(store.take_places(incident.id, task.id, uid, None, 3.0) for uid in range(1, 21))
         )
-    accepted = [r for r in results if r.outcome == AcceptOutcome.ACCEPTED]
-    full = [r for r in results if r.outcome == AcceptOutcome.FULL]
+    accepted = [r for r in results if r.outcome == PlaceOutcome.TAKEN]
+    full = [r for r in results if r.outcome == PlaceOutcome.FULL]
     assert (len(accepted), len(full)) == (3, 17)
 
 

@@ -12,6 +12,7 @@ from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
+from snowbot.service.places import place_refusal
 from snowbot.service.results import (
     Changed,
     CheckInResult,
@@ -48,4 +49,5 @@ __all__ = [
     "TeamMarkup",
     "parse_count",
     "parse_task_id",
+    "place_refusal",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from snowbot import limits
 from snowbot.model import (
@@ -66,6 +66,7 @@ class Revoked:
 class CheckOutResult:
     shift: Shift
     seconds: float
+    gave_back: list[int] = field(default_factory=list)  # tasks it held places on
 
 
 @dataclass(frozen=True)

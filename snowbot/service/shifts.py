@@ -9,11 +9,11 @@ from snowbot.geo import valid_position
 from snowbot.model import CheckInKind, Outgoing, Shift
 from snowbot.refusals import Refused
 from snowbot.roles import Role
-from snowbot.service.listing import TaskListing
+from snowbot.service.places import PlaceService
 from snowbot.service.results import CheckInResult, CheckOutResult, Person, check_count
 
 
-class ShiftService(TaskListing):
+class ShiftService(PlaceService):
     async def ask_check_in(self, person: Person, headcount: int) -> None:
         """Remember "/checkin N" until the location comes."""
         self.require(person, Role.CADRE)
@@ -82,12 +82,15 @@ class ShiftService(TaskListing):
         )
 
     async def check_out(self, person: Person) -> CheckOutResult:
+        """Close the shift; its places go back to their tasks (SPEC §2 "Places")."""
         incident = await self.incident()
-        shift = await self.store.check_out(incident.id, person.id, self.clock())
+        held = await self.store.held_tasks(incident.id, person.id)
+        reopen = await self.reopen_notices(held, f"checkout:{person.id}")
+        shift = await self.store.check_out(incident.id, person.id, self.clock(), reopen=reopen)
         if shift is None:
             raise Refused("checkout.not_on_duty")
         assert shift.ended_at is not None
-        return CheckOutResult(shift, shift.ended_at - shift.started_at)
+        return CheckOutResult(shift, shift.ended_at - shift.started_at, [t.id for t in held])
 
     # -- welfare (the sweeps) --------------------------------------------------------
 
@@ -101,5 +104,8 @@ class ShiftService(TaskListing):
         return await self.store.warn_shift(shift, messages, self.clock())
 
     async def close_overdue_shift(self, shift: Shift, messages: Sequence[Outgoing]) -> Shift | None:
-        """Close a shift after max_shift and queue its messages, unless it ended meanwhile."""
-        return await self.store.close_shift_for_welfare(shift, messages, self.clock())
+        """Close a shift after max_shift and queue its messages, unless it ended meanwhile;
+        its places go back to their tasks, as at a check-out."""
+        held = await self.store.held_tasks(shift.incident_id, shift.user_id)
+        reopen = await self.reopen_notices(held, f"welfare:{shift.id}")
+        return await self.store.close_shift_for_welfare(shift, messages, self.clock(), reopen)

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Sequence
 
 from snowbot import limits
-from snowbot.model import AcceptOutcome, CloseOutcome, Incident, Outgoing, Task
+from snowbot.model import CloseOutcome, Incident, Outgoing, Task, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.render import distance as render_distance
 from snowbot.roles import Role
@@ -154,16 +154,6 @@ class TaskService(TaskListing):
             raise Refused("newtask.proposal_gone")
         return Posted(task, chats)
 
-    async def accept(self, person: Person, task_id: int) -> Changed:
-        self.require(person, Role.CADRE)
-        incident = await self.incident()
-        if await self.store.open_shift(incident.id, person.id) is None:
-            raise Refused("accept.not_on_duty", id=task_id)
-        change = await self.store.accept_task(incident.id, task_id, person.id, self.clock())
-        if change.outcome != AcceptOutcome.ACCEPTED or change.task is None:
-            raise task_refusal(change.outcome, task_id, change.task)
-        return Changed(change.task, change.outcome)
-
     async def complete(
         self,
         person: Person,
@@ -176,8 +166,10 @@ class TaskService(TaskListing):
         task = await self.store.get_task(incident.id, task_id)
         if task is None:
             raise Refused("task.unknown", id=task_id)
-        # whoever joined the task may report it; a dispatcher may also close one they did
-        # not join, in their own district
+        if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):  # nobody holds places now
+            raise Refused(f"task.is_{task.status.value}", id=task_id, needed=task.needed)
+        # whoever holds places on the task may report it (and so frees every place on it);
+        # a dispatcher may also close one they did not join, in their own district
         if not await self.store.has_accepted(task_id, person.id):
             if person.role < Role.DISPATCHER:
                 raise Refused("done.not_yours", id=task_id)

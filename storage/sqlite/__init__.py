@@ -17,6 +17,7 @@ from storage.sqlite.incidents import SqliteIncidents
 from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
+from storage.sqlite.places import SqlitePlaces
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
@@ -31,6 +32,7 @@ class SqliteStore(
     SqliteShifts,
     SqliteTeams,
     SqliteTasks,
+    SqlitePlaces,
     SqliteCounts,
     SqliteChats,
     SqliteInbox,

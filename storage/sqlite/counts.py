@@ -51,7 +51,14 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         "AND status IN ('open', 'in_progress') GROUP BY street_id)",
         iid,
     )
+    # shifts holding places (closed ones hold none), through their own small index
+    assigned = one(
+        db,
+        "SELECT COALESCE(SUM(placed), 0) AS n FROM shifts WHERE incident_id = ? AND placed > 0",
+        iid,
+    )
     assert served is not None and live is not None  # an aggregate always has its row
+    assert assigned is not None
     return TallyCounts(
         incident=incident,
         people=int(people["people"]) if people else 0,
@@ -60,6 +67,7 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         done={r["district_id"]: r["n"] for r in done},
         served=frozenset(json.loads(served["streets"])),
         first_live=dict(zip(json.loads(live["streets"]), json.loads(live["tasks"]), strict=True)),
+        assigned=int(assigned["n"]),
     )
 
 
@@ -150,8 +158,8 @@ def shift_rows(db: sqlite3.Connection, incident_id: int) -> list[ShiftExportRow]
     rows = every(
         db,
         "SELECT sh.id, sh.user_id, COALESCE(u.name, '') AS name, sh.headcount, "
-        "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at "
-        "FROM shifts sh "
+        "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at, "
+        "sh.placed FROM shifts sh "
         "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
         "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
         (incident_id,),

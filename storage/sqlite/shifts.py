@@ -8,7 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street, TeamDecision, TeamOutcome
-from storage.sqlite import teams
+from snowbot.places import Reopen
+from storage.sqlite import places, teams
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
@@ -180,8 +181,16 @@ def close_shift(
     params: Sequence[Any],
     now: float,
     closed_by: str | None = None,
+    reopen: Reopen | None = None,
 ) -> Shift | None:
-    """End the open shift matching `where`, and take its headcount off duty."""
+    """End the open shift matching `where`, and take its headcount off duty.
+
+    Its places go back to their tasks first; a task left with nobody is open again and
+    `reopen[task_id]` is queued (SPEC §2 "Places").
+    """
+    ending = one(db, f"SELECT id FROM shifts WHERE {where} AND ended_at IS NULL", tuple(params))
+    if ending is not None:
+        places.give_back_all(db, ending["id"], now, reopen)
     row = one(
         db,
         f"UPDATE shifts SET ended_at = ?, closed_by = ? WHERE {where} AND ended_at IS NULL "
@@ -200,7 +209,12 @@ def close_shift(
 
 
 def check_out(
-    db: sqlite3.Connection, incident_id: int, user_id: int, now: float, forget_pending: bool = True
+    db: sqlite3.Connection,
+    incident_id: int,
+    user_id: int,
+    now: float,
+    forget_pending: bool = True,
+    reopen: Reopen | None = None,
 ) -> Shift | None:
     """Close this user's open shift; None when they were not on duty.
 
@@ -208,7 +222,8 @@ def check_out(
     """
     if forget_pending:
         db.execute("DELETE FROM pending_checkins WHERE user_id = ?", (user_id,))
-    return close_shift(db, "incident_id = ? AND user_id = ?", (incident_id, user_id), now)
+    where = "incident_id = ? AND user_id = ?"
+    return close_shift(db, where, (incident_id, user_id), now, reopen=reopen)
 
 
 def warn_shift(
@@ -224,14 +239,18 @@ def warn_shift(
 
 
 def close_shift_for_welfare(
-    db: sqlite3.Connection, shift: Shift, messages: Sequence[Outgoing], now: float
+    db: sqlite3.Connection,
+    shift: Shift,
+    messages: Sequence[Outgoing],
+    now: float,
+    reopen: Reopen | None = None,
 ) -> Shift | None:
     """Close a shift after max_shift and queue its message, in one transaction.
 
     Nothing happens if the cadre checked out or rejoined meanwhile.
     """
     closed = close_shift(
-        db, "id = ? AND welfare_from = ?", (shift.id, shift.welfare_from), now, "welfare"
+        db, "id = ? AND welfare_from = ?", (shift.id, shift.welfare_from), now, "welfare", reopen
     )
     if closed is not None:
         enqueue(db, messages, now)

@@ -1,4 +1,4 @@
-"""Tasks and their places: one conditional statement takes a place, so none is over-accepted."""
+"""Tasks: posted, proposed, escalated, done and cancelled (places: `storage.sqlite.places`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from snowbot.model import (
-    AcceptOutcome,
     CloseOutcome,
     Outgoing,
     Proposal,
@@ -149,29 +148,6 @@ def escalate_task(
     return 0 if row is None else enqueue(db, messages, now)
 
 
-def accept_task(
-    db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int, now: float
-) -> TaskChange:
-    """Join a task. One conditional UPDATE takes the place, so it is never over-accepted."""
-    took = one(
-        db,
-        "UPDATE tasks SET accepted = accepted + 1, status = 'in_progress' "
-        "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress') "
-        "AND accepted < needed AND NOT EXISTS "
-        "(SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?) RETURNING id",
-        (task_id, incident_id, task_id, user_id),
-    )
-    if took is not None:
-        db.execute(
-            "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
-            (task_id, user_id, now),
-        )
-        outcome = AcceptOutcome.ACCEPTED
-    else:
-        outcome = _why_not_accepted(db, incident_id, task_id, user_id)
-    return TaskChange(outcome, get_task(db, incident_id, task_id))
-
-
 def complete_task(
     db: sqlite3.Connection,
     incident_id: int,
@@ -204,6 +180,7 @@ def complete_task(
             "VALUES (?, ?, ?)",
             (incident_id, row["street_id"], now),
         )
+        free_task(db, task_id)
         enqueue(db, notices, now)
         outcome = CloseOutcome.DONE
     else:
@@ -218,6 +195,7 @@ def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: flo
         (now, task_id, incident_id),
     )
     if cur.rowcount == 1:
+        free_task(db, task_id)
         outcome = CloseOutcome.CANCELLED
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
@@ -229,20 +207,6 @@ def _status(db: sqlite3.Connection, incident_id: int, task_id: int) -> TaskStatu
         db, "SELECT status FROM tasks WHERE id = ? AND incident_id = ?", (task_id, incident_id)
     )
     return TaskStatus(row["status"]) if row else None
-
-
-def _why_not_accepted(
-    db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int
-) -> AcceptOutcome:
-    status = _status(db, incident_id, task_id)
-    if status is None:
-        return AcceptOutcome.UNKNOWN
-    if status in (TaskStatus.DONE, TaskStatus.CANCELLED):
-        return AcceptOutcome.CLOSED
-    joined = one(
-        db, "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
-    )
-    return AcceptOutcome.ALREADY if joined else AcceptOutcome.FULL
 
 
 def _why_not_closed(
@@ -287,10 +251,25 @@ def live_tasks(db: sqlite3.Connection, incident_id: int) -> list[Task]:
 
 
 def has_accepted(db: sqlite3.Connection, task_id: int, user_id: int) -> bool:
+    """Whether this person's open shift holds places on the task now."""
     row = one(
-        db, "SELECT 1 FROM task_accepts WHERE task_id = ? AND user_id = ?", (task_id, user_id)
+        db,
+        "SELECT 1 FROM places p JOIN shifts sh ON sh.id = p.shift_id "
+        "WHERE p.task_id = ? AND sh.user_id = ? AND sh.ended_at IS NULL",
+        (task_id, user_id),
     )
     return row is not None
+
+
+def free_task(db: sqlite3.Connection, task_id: int) -> None:
+    """A task done or cancelled frees every place on it; its count stays, for the record."""
+    db.execute(
+        "UPDATE shifts SET placed = placed - "
+        "(SELECT count FROM places p WHERE p.task_id = ?1 AND p.shift_id = shifts.id) "
+        "WHERE id IN (SELECT shift_id FROM places WHERE task_id = ?1)",
+        (task_id,),
+    )
+    db.execute("DELETE FROM places WHERE task_id = ?", (task_id,))
 
 
 class SqliteTasks(Engine):
@@ -305,6 +284,5 @@ class SqliteTasks(Engine):
     unaccepted_tasks = reads(unaccepted_tasks)
     escalate_task = writes(escalate_task)
     has_accepted = reads(has_accepted)
-    accept_task = writes(accept_task)
     complete_task = writes(complete_task)
     cancel_task = writes(cancel_task)
