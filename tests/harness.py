@@ -245,6 +245,14 @@ def recount(database: Path) -> dict[str, Any]:
                 (incident,),
             ).fetchall()
         )
+        # people placed: the places rows themselves, not the shifts' own `placed` counters
+        (assigned,) = db.execute(
+            "SELECT COALESCE(SUM(p.count), 0) FROM places p "
+            "JOIN shifts sh ON sh.id = p.shift_id JOIN tasks t ON t.id = p.task_id "
+            "WHERE sh.incident_id = ? AND sh.ended_at IS NULL "
+            "AND t.status IN ('open', 'in_progress')",
+            (incident,),
+        ).fetchone()
         (total,) = db.execute("SELECT COUNT(*) FROM streets").fetchone()
         (served,) = db.execute(
             "SELECT COUNT(DISTINCT street_id) FROM tasks WHERE incident_id = ? AND status = 'done'",
@@ -253,6 +261,8 @@ def recount(database: Path) -> dict[str, Any]:
     return {
         "person_times": person_times,
         "on_duty": on_duty,
+        "assigned": assigned,
+        "available": on_duty - assigned,
         "people": people,
         "tasks": tasks,
         "streets": {"total": total, "served": served, "unserved": total - served},

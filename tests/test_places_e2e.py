@@ -1,0 +1,160 @@
+"""Places through the real bot (issue 16), in English and in Chinese: a leader splits a
+team across two tasks, gives places back by command and by button, and a check-out sends
+a task with nobody left back to the pool, announced again in its district's group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snowbot.config import Config
+from snowbot.standin import BotApiStandIn, SimUser
+from tests.harness import (
+    CADRE,
+    COORD,
+    DISPATCH,
+    LEADER,
+    NORTH_GROUP,
+    STATION,
+    bot_config,
+    no_errors,
+    recount,
+    running_bot,
+    said,
+    stand_in,
+)
+
+
+async def _post(api: BotApiStandIn, who: SimUser, words: str) -> tuple[int, object]:
+    """Post a task; its id and its announcement in the North group."""
+    before = api.count(NORTH_GROUP)
+    posted = await api.ask(who, f"/newtask {words}")
+    announced = await api.reply(NORTH_GROUP, before)
+    task_id = int(posted.text.split("#", 1)[1].split()[0])
+    return task_id, announced
+
+
+async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api:
+        api.group(NORTH_GROUP, "North district")
+        async with running_bot(bot_config(config, api, city_csv)) as running:
+            await api.ask(COORD, f"/grant {DISPATCH.id} dispatcher")
+            await api.ask(DISPATCH, "/bind North", chat_id=NORTH_GROUP)
+            six, six_ann = await _post(api, DISPATCH, "Station Road 6")
+            twenty, twenty_ann = await _post(api, DISPATCH, "School Lane 20")
+            other, _ = await _post(api, DISPATCH, "Station Road East 2")
+
+            await api.ask(LEADER, "/checkin 20")
+            here = await api.locate(LEADER, *STATION)
+            assert said("places.team_free", free=20, count=20) in here.text
+
+            took = await api.ask(LEADER, f"/accept {six}")
+            assert took.text.startswith(
+                said("places.taken", id=six, taken=6, accepted=6, needed=6, free=14, count=20)
+            )
+            assert took.button("Release") and took.button("Done")
+            await api.wait_for(lambda: "6/6" in six_ann.text)  # type: ignore[attr-defined]
+            # the rest of the team by the group's Accept button: what the task needs, at most 14
+            pressed = await api.click(LEADER, twenty_ann, "认领")  # type: ignore[arg-type]
+            assert pressed["text"] == said(
+                "places.taken", id=twenty, taken=14, accepted=14, needed=20, free=0, count=20
+            )
+            await api.wait_for(lambda: "14/20" in twenty_ann.text)  # type: ignore[attr-defined]
+            listed = await api.ask(LEADER, "/tasks")
+            held = f"#{six}×6 #{twenty}×14"
+            assert said("places.team_free", free=0, count=20) in listed.text
+            assert said("places.team_held", held=held) in listed.text
+            assert listed.button(f"Release #{six}") and listed.button(f"Release #{twenty}")
+            tally = await api.ask(DISPATCH, "/tally")
+            assert said("places.tally", assigned=20, available=0) in tally.text
+
+            # one cadre, one place
+            await api.locate(CADRE, *STATION)
+            await api.ask(CADRE, f"/accept {twenty}")
+            refused = await api.ask(CADRE, f"/accept {other}")
+            assert refused.text == said("places.all_placed", id=other, count=1, held=f"#{twenty}×1")
+
+            # part of the team back by command, the first task's places by the button
+            back = await api.ask(LEADER, f"/release {twenty} 4")
+            assert back.text.startswith(
+                said(
+                    "places.released",
+                    id=twenty,
+                    released=4,
+                    accepted=11,
+                    needed=20,
+                    free=4,
+                    count=20,
+                )
+            )
+            dispatcher_before = api.count(DISPATCH.id)
+            group_before = api.count(NORTH_GROUP)
+            leader_before = api.count(LEADER.id)
+            button = await api.click(LEADER, took, "Release")
+            assert said("places.back_to_pool", id=six) in button["text"]
+            shown = await api.reply(LEADER.id, leader_before)  # said in the chat as well
+            assert shown.text.startswith(button["text"])
+            await api.wait_for(lambda: "0/6" in six_ann.text)  # type: ignore[attr-defined]
+            told = await api.reply(DISPATCH.id, dispatcher_before)
+            assert told.text == said(
+                "places.reopened", id=six, street="Station Road", district="North"
+            )
+            again = await api.reply(NORTH_GROUP, group_before)
+            assert f"#{six} " in again.text and "🔁" in again.text and again.button("认领")
+
+            # the leader goes home: the places on #twenty go back; the cadre keeps it going
+            out = await api.ask(LEADER, "/checkout")
+            assert said("places.gave_back", tasks=f"#{twenty}") in out.text
+            await api.wait_for(lambda: "1/20" in twenty_ann.text)  # type: ignore[attr-defined]
+            group_before = api.count(NORTH_GROUP)
+            await api.ask(CADRE, "/checkout")
+            back_again = await api.reply(NORTH_GROUP, group_before)
+            assert f"#{twenty} " in back_again.text and "0/20" in back_again.text
+
+            tally_now = (await running.service.tally()).as_json()
+            counted = recount(running.service.config.database)
+            assert {k: tally_now[k] for k in counted} == counted
+            assert (tally_now["on_duty"], tally_now["assigned"]) == (0, 0)
+            assert tally_now["tasks"]["open"] == 3
+        no_errors(caplog, api)
+
+
+async def test_places_speak_chinese(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    boss = SimUser(70, "调度员王", "zh")
+    leader = SimUser(71, "队长李", "zh")
+    async with stand_in() as api:
+        api.group(NORTH_GROUP, "爱辉区除雪群")
+        async with running_bot(bot_config(config, api, city_csv)):
+            await api.ask(COORD, f"/grant {boss.id} dispatcher")
+            await api.ask(boss, "/bind North", chat_id=NORTH_GROUP)
+            task, announced = await _post(api, boss, "Station Road 3")
+            helped = await api.ask(leader, "/help")
+            assert "/release 编号 [人数]" in helped.text and "/accept 编号 [人数]" in helped.text
+            await api.ask(leader, "签到 8")
+            here = await api.locate(leader, *STATION)
+            assert said("places.team_free", "zh", free=8, count=8) in here.text
+            took = await api.ask(leader, f"/accept {task}")
+            assert took.text.startswith(
+                said("places.taken", "zh", id=task, taken=3, accepted=3, needed=3, free=5, count=8)
+            )
+            assert took.button("退回") and took.button("完成")
+            tally = await api.ask(boss, "/tally")
+            assert said("places.tally", "zh", assigned=3, available=5) in tally.text
+            usage = await api.ask(leader, "/release")
+            assert usage.text == said("places.release_usage", "zh")
+            bad = await api.ask(leader, f"/accept {task} 零")
+            assert "不是有效的人数" in bad.text
+            before = api.count(boss.id)
+            back = await api.ask(leader, f"/release {task}")
+            assert said("places.back_to_pool", "zh", id=task) in back.text
+            told = await api.reply(boss.id, before)
+            assert told.text == said(
+                "places.reopened", "zh", id=task, street="Station Road", district="North"
+            )
+            await api.wait_for(lambda: "0/3" in announced.text)  # type: ignore[attr-defined]
+        no_errors(caplog, api)
