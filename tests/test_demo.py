@@ -41,6 +41,9 @@ def test_the_small_demo_runs_offline_and_its_printed_numbers_add_up(tmp_path: Pa
     out = result.stdout
     assert "/newtask" in out and "/checkin" in out and "/accept" in out and "/done" in out
     assert not list(tmp_path.glob("*.db")), "the demo's database is thrown away"
+    # places (issue 16): a leader splits a team; a checkout sends a task back to the pool
+    assert "of your people take places" in out and "Your places on #" in out
+    assert re.search(r"🔁 任务 #\d+（", out)
     # the JSON it prints, the chat tally it prints, and that tally's own lines agree
     totals = json.loads(next(line for line in out.splitlines() if line.startswith('{"person')))
     assert f"出动：{totals['person_times']} 人次" in out

@@ -45,7 +45,15 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
         json.dumps(
             {
                 k: tally.as_json()[k]
-                for k in ("person_times", "on_duty", "people", "tasks", "streets")
+                for k in (
+                    "person_times",
+                    "on_duty",
+                    "assigned",
+                    "available",
+                    "people",
+                    "tasks",
+                    "streets",
+                )
             },
             ensure_ascii=False,
         )

@@ -122,6 +122,7 @@ async def small_storm(
         lat, lon = _near(rng, street.lat, street.lon)
         if i % 6 == 0:
             team = rng.randint(5, 25)
+            team = 20 if i == 0 else team  # the leader who splits the team below
             answer = await api.ask(user, f"/checkin {team}")
             if i < 12:
                 say.said(user, f"/checkin {team}", answer)
@@ -150,6 +151,15 @@ async def small_storm(
         say.line(
             f"👤 {presser.first_name} presses «{button['text']}» in the group → {pressed['text']}"
         )
+
+    # a team leader sends part of the team to one task and the rest to another, tasks still
+    # live this afternoon (the first two thirds are done at 11:00)
+    split = [t for t in tasks[len(tasks) * 2 // 3 :] if t[0] != neglected][:2]
+    leader = crowd[0]
+    if len(split) == 2:
+        say.line("   A team leader of 20 splits the team across two tasks:")
+        for text in (f"/accept {split[0][0]} 2", f"/accept {split[1][0]}"):
+            say.said(leader, text, await api.ask(leader, text))
 
     for n, (task_id, _) in enumerate(tasks):
         if task_id == neglected:
@@ -187,11 +197,24 @@ async def small_storm(
 
     say.line("\n— 14:00 The first shifts end —")
     clock.advance(hours=2)
+    # the leader's second task will have nobody: its dispatcher hears it is back in the pool
+    # (and its group sees it again, as fast as Telegram lets a bot post in a group)
+    told = cast.dispatchers[split[1][1]].id if len(split) == 2 else None
+    told_before = api.count(told) if told is not None else 0
     for i, user in enumerate(crowd[::2]):
         answer = await api.ask(user, "/checkout")
         if i < 3:
             say.said(user, "/checkout", answer)
     say.line(f"   … {len(crowd[::2])} people checked out")
+    if told is not None:
+        back = await api.wait_for(
+            lambda: [
+                m
+                for m in api.sent[told][told_before:]
+                if m.text.startswith("🔁") and f"#{split[1][0]}（" in m.text
+            ]
+        )
+        say.line(f"   🤖 → {split[1][1]}调度: {back[0].text}")
 
     say.line("\n— 14:45 and 15:00 Eight hours in the cold: a reminder, then the shift closes —")
     clock.advance(minutes=45)
