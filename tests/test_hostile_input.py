@@ -193,6 +193,11 @@ HOSTILE_MESSAGES = [
     "/newtask Station Road 1.0",
     "/checkin",
     "/nosuchcommand",
+    "/accept 1 -3",
+    "/accept 1 ９",
+    "/release",
+    "/release 1 0",
+    "/release x y",
 ]
 
 
@@ -207,7 +212,7 @@ async def test_thirty_hostile_messages_are_answered_and_change_no_count(
             assert answer.text, text
         after = (await running.service.tally()).as_json()
         # nothing counted; a coordinator's "/incident start" is the only legitimate change
-        for key in ("person_times", "on_duty", "people", "tasks"):
+        for key in ("person_times", "on_duty", "assigned", "people", "tasks"):
             if user is COORD and key == "tasks":
                 continue
             assert after[key] == before[key], key

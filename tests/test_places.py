@@ -12,9 +12,11 @@ import pytest
 from snowbot.gazetteer import read_gazetteer
 from snowbot.model import TaskStatus
 from snowbot.refusals import Refused
+from snowbot.render import render_day, render_report, render_tally
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
+from snowbot.texts import catalog
 from storage.sqlite import SqliteStore
 from storage.sqlite.engine import connect
 from tests.harness import (
@@ -323,3 +325,37 @@ async def test_migration_makes_each_accept_one_place(tmp_path: Path, city_csv: P
         placed = await migrated.placement(incident.id, 10)
         assert placed is not None and placed.held == ((a.id, 1),) and placed.free == 0
     assert_bounds(path)
+
+
+async def test_reports_and_the_day_summary_show_assigned_and_available(bot: Snowbot) -> None:
+    boss = await dispatcher(bot)
+    task = await post(bot, boss, "Station Road", 4)
+    leader = await on_duty(bot, 10, 7)
+    await on_duty(bot, 11)
+    await bot.accept(leader, task, 3)
+    tally = await bot.tally()
+    assert (tally.on_duty, tally.assigned, tally.available) == (8, 3, 5)
+    tz = bot.config.city.timezone
+    for lang in ("en", "zh"):
+        t = catalog(lang)
+        line = t("places.tally", assigned=3, available=5)
+        assert line in render_tally(t, tally, tz=tz)
+        assert line in render_report(t, tally, tz)
+        day = await bot.day_counts(tally.at - 86400, tally.at)
+        summary = render_day(t, tally, day, tally.at - 86400, tally.at, tz)
+        assert t("places.daily", on_duty=8, assigned=3, available=5) in summary
+    shown = tally.as_json()
+    assert list(shown)[:5] == ["incident", "person_times", "on_duty", "assigned", "available"]
+    assert (shown["assigned"], shown["available"]) == (3, 5)
+
+
+async def test_the_csv_shows_places_taken_and_held(bot: Snowbot) -> None:
+    boss = await dispatcher(bot)
+    task = await post(bot, boss, "Station Road", 4)
+    leader = await on_duty(bot, 10, 7)
+    await bot.accept(leader, task, 3)
+    files = await bot.export(await person(bot, 1))
+    shifts = files["shifts.csv"].decode("utf-8-sig").splitlines()
+    tasks = files["tasks.csv"].decode("utf-8-sig").splitlines()
+    assert shifts[0].endswith(",placed") and shifts[1].endswith(",3")
+    assert tasks[1].split(",")[3:6] == ["4", "3", "in_progress"]

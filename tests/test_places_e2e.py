@@ -24,6 +24,7 @@ from tests.harness import (
     said,
     stand_in,
 )
+from tests.test_places import assert_bounds
 
 
 async def _post(api: BotApiStandIn, who: SimUser, words: str) -> tuple[int, object]:
@@ -157,4 +158,46 @@ async def test_places_speak_chinese(
                 "places.reopened", "zh", id=task, street="Station Road", district="North"
             )
             await api.wait_for(lambda: "0/3" in announced.text)  # type: ignore[attr-defined]
+        no_errors(caplog, api)
+
+
+async def test_twenty_presses_at_once_from_a_leader_and_singles(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A leader of 6 pressing ten times and ten single cadres, all before any answer, on
+    two tasks of 4: both tasks full, never over, and the leader never over the team."""
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        await api.ask(LEADER, "/checkin 6")
+        await api.locate(LEADER, *STATION)
+        singles = [SimUser(300 + i, f"cadre {300 + i}", "en") for i in range(10)]
+        for user in singles:
+            await api.locate(user, *STATION)
+        first = await api.ask(COORD, "/newtask Station Road 4")
+        second = await api.ask(COORD, "/newtask School Lane 4")
+        pressers = [LEADER] * 10 + singles
+        queries = [
+            await api.press(
+                u, (first, second)[i % 2], (first, second)[i % 2].button("Accept")["callback_data"]
+            )
+            for i, u in enumerate(pressers)
+        ]
+        answers = [(await api.answer(q, timeout=30))["text"] for q in queries]
+        assert all(
+            "take places" in a
+            or "joined task" in a
+            or "full" in a
+            or "already" in a
+            or "already have places" in a
+            for a in answers
+        ), answers
+        service = running.service
+        for task_id in (1, 2):
+            task = await service.task(task_id)
+            assert task is not None and task.accepted == 4
+        tally = await service.tally()
+        assert tally.assigned == 8 and tally.on_duty == 16
+        assert_bounds(service.config.database)
+        counted = recount(service.config.database)
+        shown = tally.as_json()
+        assert {k: shown[k] for k in counted} == counted
         no_errors(caplog, api)
