@@ -98,7 +98,7 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
             assert said("places.back_to_pool", id=six) in button["text"]
             shown = await api.reply(LEADER.id, leader_before)  # said in the chat as well
             assert shown.text.startswith(button["text"])
-            await api.wait_for(lambda: "0/6" in six_ann.text)  # type: ignore[attr-defined]
+            await api.wait_for(lambda: "— 0/6 " in six_ann.text)  # type: ignore[attr-defined]
             told = await api.reply(DISPATCH.id, dispatcher_before)
             assert told.text == said(
                 "places.reopened", id=six, street="Station Road", district="North"
@@ -109,7 +109,7 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
             # the leader goes home: the places on #twenty go back; the cadre keeps it going
             out = await api.ask(LEADER, "/checkout")
             assert said("places.gave_back", tasks=f"#{twenty}") in out.text
-            await api.wait_for(lambda: "1/20" in twenty_ann.text)  # type: ignore[attr-defined]
+            await api.wait_for(lambda: "— 1/20 " in twenty_ann.text)  # type: ignore[attr-defined]
             group_before = api.count(NORTH_GROUP)
             await api.ask(CADRE, "/checkout")
             back_again = await api.reply(NORTH_GROUP, group_before)
