@@ -269,11 +269,13 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
 
 
 def assert_bounds(database: Path) -> None:
-    """The invariants, read with plain SQL from the places rows themselves."""
+    """The invariants, read with plain SQL from the places rows themselves (an ended
+    incident's tasks keep their counts as a record, and hold no places)."""
     with sqlite3.connect(database) as db:
         over_task = db.execute(
             "SELECT t.id FROM tasks t LEFT JOIN places p ON p.task_id = t.id "
-            "WHERE t.status IN ('open', 'in_progress') GROUP BY t.id "
+            "WHERE t.status IN ('open', 'in_progress') "
+            "AND t.incident_id = (SELECT id FROM incidents WHERE ended_at IS NULL) GROUP BY t.id "
             "HAVING COALESCE(SUM(p.count), 0) > t.needed "
             "OR COALESCE(SUM(p.count), 0) <> t.accepted"
         ).fetchall()
@@ -359,3 +361,14 @@ async def test_the_csv_shows_places_taken_and_held(bot: Snowbot) -> None:
     tasks = files["tasks.csv"].decode("utf-8-sig").splitlines()
     assert shifts[0].endswith(",placed") and shifts[1].endswith(",3")
     assert tasks[1].split(",")[3:6] == ["4", "3", "in_progress"]
+
+
+async def test_a_new_incident_ends_the_old_ones_places(bot: Snowbot) -> None:
+    boss = await dispatcher(bot)
+    task = await post(bot, boss, "Station Road", 4)
+    leader = await on_duty(bot, 10, 5)
+    await bot.accept(leader, task)
+    await bot.start_incident(await person(bot, 1), "Second snow")
+    assert_bounds(bot.config.database)
+    assert await bot.placement(leader) is None
+    assert (await bot.tally()).assigned == 0

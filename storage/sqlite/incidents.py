@@ -39,8 +39,15 @@ def start_incident(
     previous = None
     if old is not None:
         params = (now, old["id"])
+        # the shifts end, and with them their places (the tasks keep their counts, a record)
         db.execute(
-            "UPDATE shifts SET ended_at = ? WHERE incident_id = ? AND ended_at IS NULL", params
+            "DELETE FROM places WHERE shift_id IN (SELECT id FROM shifts WHERE incident_id = ?)",
+            (old["id"],),
+        )
+        db.execute(
+            "UPDATE shifts SET ended_at = ?, placed = 0 WHERE incident_id = ? "
+            "AND ended_at IS NULL",
+            params,
         )
         db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old["id"],))
         db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", params)
