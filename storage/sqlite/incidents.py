@@ -45,8 +45,7 @@ def start_incident(
             (old["id"],),
         )
         db.execute(
-            "UPDATE shifts SET ended_at = ?, placed = 0 WHERE incident_id = ? "
-            "AND ended_at IS NULL",
+            "UPDATE shifts SET ended_at = ?, placed = 0 WHERE incident_id = ? AND ended_at IS NULL",
             params,
         )
         db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old["id"],))
