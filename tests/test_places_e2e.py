@@ -4,6 +4,7 @@ a task with nobody left back to the pool, announced again in its district's grou
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,16 @@ from tests.harness import (
     stand_in,
 )
 from tests.test_places import assert_bounds
+
+
+def reannounced(database: Path, task_id: int) -> list[int]:
+    """The chats the task was queued to again, back in the pool ("places.reannounce")."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT chat_id FROM outbox WHERE task_id = ? AND template = 'places.reannounce'",
+            (task_id,),
+        ).fetchall()
+    return [int(chat) for (chat,) in rows]
 
 
 async def _post(api: BotApiStandIn, who: SimUser, words: str) -> tuple[int, object]:
@@ -104,7 +115,10 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
                 "places.reopened", id=six, street="Station Road", district="North"
             )
             again = await api.reply(NORTH_GROUP, group_before)
-            assert f"#{six} " in again.text and "🔁" in again.text and again.button("认领")
+            # a new message in the group, with its Accept button (its text may already have been
+            # brought up to date by the edit every announcement of the task gets)
+            assert f"#{six} " in again.text and again.button("认领")
+            assert reannounced(running.service.config.database, six) == [NORTH_GROUP]
 
             # the leader goes home: the places on #twenty go back; the cadre keeps it going
             out = await api.ask(LEADER, "/checkout")
@@ -114,6 +128,7 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
             await api.ask(CADRE, "/checkout")
             back_again = await api.reply(NORTH_GROUP, group_before)
             assert f"#{twenty} " in back_again.text and "0/20" in back_again.text
+            assert reannounced(running.service.config.database, twenty) == [NORTH_GROUP]
 
             tally_now = (await running.service.tally()).as_json()
             counted = recount(running.service.config.database)
