@@ -78,7 +78,7 @@ async def release(update: Update, context: Context, me: Who) -> None:
     """`/release ID [N]`: give back N (default: all) of your places on a task."""
     task_id, count = id_and_count(context, "places.release_usage")
     svc = service(context)
-    change = await svc.release(me.person, task_id, count)
+    change = await svc.release(me.person, task_id, count, update.update_id)
     assert change.task is not None and change.placement is not None
     still = me.private and change.placement.on(task_id) > 0
     await reply(

@@ -118,7 +118,7 @@ def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
 async def accept(update: Update, context: Context, me: Who) -> None:
     """`/accept ID [N]`: places for your shift (SPEC §2 "Places")."""
     task_id, count = id_and_count(context, "accept.usage")
-    changed = await service(context).accept(me.person, task_id, count)
+    changed = await service(context).accept(me.person, task_id, count, update.update_id)
     assert changed.task is not None
     await reply(
         update,

@@ -26,6 +26,7 @@ class PlaceOutcome(StrEnum):
     NOT_HOLDING = "not_holding"  # a release of a task the shift holds no place on
     CLOSED = "closed"  # done or cancelled
     UNKNOWN = "unknown"  # no such task in this incident
+    REPEATED = "repeated"  # the same update, delivered again: it moved its places already
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,13 @@ class PlaceStore(Protocol):
     """Places on tasks; every method is one transaction that holds both bounds."""
 
     async def take_places(
-        self, incident_id: int, task_id: int, user_id: int, wanted: int | None, now: float
+        self,
+        incident_id: int,
+        task_id: int,
+        user_id: int,
+        wanted: int | None,
+        now: float,
+        origin: int | None = None,
     ) -> PlaceChange: ...
     async def release_places(
         self,
@@ -78,6 +85,7 @@ class PlaceStore(Protocol):
         wanted: int | None,
         now: float,
         reopen: Reopen | None = None,
+        origin: int | None = None,
     ) -> PlaceChange: ...
     async def placement(self, incident_id: int, user_id: int) -> Placement | None: ...
     async def held_tasks(self, incident_id: int, user_id: int) -> list[Task]: ...

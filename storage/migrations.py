@@ -317,6 +317,12 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (task_id, shift_id)
     ) WITHOUT ROWID;
     CREATE INDEX places_shift ON places(shift_id);
+    -- "/accept ID N" and "/release ID N" that moved places, by their update: delivered
+    -- again after a crash (before it was marked seen), one moves nothing twice (kept two days)
+    CREATE TABLE place_updates (
+        update_id INTEGER PRIMARY KEY,
+        at REAL NOT NULL
+    );
     -- shifts holding places (closed shifts hold none): the tally's "assigned" reads only these
     CREATE INDEX shifts_placed ON shifts(incident_id, placed) WHERE placed > 0;
 

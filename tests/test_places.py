@@ -372,3 +372,30 @@ async def test_a_new_incident_ends_the_old_ones_places(bot: Snowbot) -> None:
     assert_bounds(bot.config.database)
     assert await bot.placement(leader) is None
     assert (await bot.tally()).assigned == 0
+
+
+async def test_an_update_delivered_again_moves_no_places_twice(bot: Snowbot) -> None:
+    """SPEC §7: "/accept 12 2" handled, then delivered again after a crash (before it was
+    marked seen), takes nothing more; the same for "/release 12 1"."""
+    boss = await dispatcher(bot)
+    task = await post(bot, boss, "Station Road", 6)
+    leader = await on_duty(bot, 10, 5)
+    assert (await bot.accept(leader, task, 2, origin=7001)).moved == 2
+    with pytest.raises(Refused) as again:
+        await bot.accept(leader, task, 2, origin=7001)
+    assert again.value.key == "accept.already"
+    assert (await task_of(bot, task)).accepted == 2  # type: ignore[union-attr]
+    assert (await bot.accept(leader, task, 2, origin=7002)).moved == 2  # a new update
+    assert (await bot.release(leader, task, 1, origin=7003)).moved == 1
+    with pytest.raises(Refused) as released:
+        await bot.release(leader, task, 1, origin=7003)
+    assert released.value.key == "places.repeated"
+    assert (await task_of(bot, task)).accepted == 3  # type: ignore[union-attr]
+    # a refused update is not kept: asked again, it is refused again for what it is
+    other = await post(bot, boss, "School Lane", 1)
+    await bot.accept(await on_duty(bot, 11), other)
+    late = await on_duty(bot, 12)
+    for _ in range(2):
+        with pytest.raises(Refused) as full:
+            await bot.accept(late, other, 1, origin=7005)
+        assert full.value.key == "accept.full"

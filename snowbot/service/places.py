@@ -15,26 +15,39 @@ from snowbot.texts import catalog
 
 
 class PlaceService(TaskListing):
-    async def accept(self, person: Person, task_id: int, wanted: int | None = None) -> PlaceChange:
+    async def accept(
+        self, person: Person, task_id: int, wanted: int | None = None, origin: int | None = None
+    ) -> PlaceChange:
         """Take places on a task for the person's shift: `wanted`, or as many as the task
-        still needs, at most the shift's people not placed yet."""
+        still needs, at most the shift's people not placed yet.
+
+        `origin`: the update that asked; delivered again after a crash, it takes nothing
+        twice ("already").
+        """
         self.require(person, Role.CADRE)
         incident = await self.incident()
-        change = await self.store.take_places(incident.id, task_id, person.id, wanted, self.clock())
+        change = await self.store.take_places(
+            incident.id, task_id, person.id, wanted, self.clock(), origin
+        )
         if change.outcome != PlaceOutcome.TAKEN or change.task is None:
             raise place_refusal(change, task_id)
         return change
 
-    async def release(self, person: Person, task_id: int, wanted: int | None = None) -> PlaceChange:
+    async def release(
+        self, person: Person, task_id: int, wanted: int | None = None, origin: int | None = None
+    ) -> PlaceChange:
         """Give back `wanted` (default: all) of the shift's places on a task, without
-        finishing it; a task left with nobody is open again and announced again."""
+        finishing it; a task left with nobody is open again and announced again. `origin`
+        as in `accept`."""
         self.require(person, Role.CADRE)
         incident = await self.incident()
         task = await self.store.get_task(incident.id, task_id)
         reopen = await self.reopen_notices([task] if task else [], f"release:{person.id}")
         change = await self.store.release_places(
-            incident.id, task_id, person.id, wanted, self.clock(), reopen
+            incident.id, task_id, person.id, wanted, self.clock(), reopen, origin
         )
+        if change.outcome == PlaceOutcome.REPEATED:
+            raise Refused("places.repeated", id=task_id)
         if change.outcome == PlaceOutcome.NOT_ON_DUTY:  # off duty: no places to give back
             raise Refused("places.not_holding", id=task_id)
         if change.outcome != PlaceOutcome.RELEASED or change.task is None:
@@ -92,7 +105,7 @@ def place_refusal(change: PlaceChange, task_id: int) -> Refused:
         return Refused("task.unknown", **params)
     if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
         return Refused(f"task.is_{task.status.value}", **params)
-    if change.outcome == PlaceOutcome.ALREADY:
+    if change.outcome in (PlaceOutcome.ALREADY, PlaceOutcome.REPEATED):
         return Refused("accept.already", **params)
     if change.outcome == PlaceOutcome.ALL_PLACED:
         held = change.placement.held if change.placement else ()

@@ -41,6 +41,7 @@ def unhandled_updates(db: sqlite3.Connection) -> list[str]:
 def forget_updates(db: sqlite3.Connection, before: float) -> int:
     """Drop the record of updates seen before `before`; Telegram has forgotten them too."""
     db.execute("DELETE FROM inbox WHERE received_at < ?", (before,))
+    db.execute("DELETE FROM place_updates WHERE at < ?", (before,))
     return db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (before,)).rowcount
 
 

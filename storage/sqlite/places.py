@@ -60,6 +60,20 @@ def held_tasks(db: sqlite3.Connection, incident_id: int, user_id: int) -> list[T
     return [task_from(r) for r in rows]
 
 
+def _repeated(db: sqlite3.Connection, origin: int | None) -> bool:
+    """Whether this update moved places before."""
+    if origin is None:
+        return False
+    return one(db, "SELECT 1 FROM place_updates WHERE update_id = ?", (origin,)) is not None
+
+
+def _record(db: sqlite3.Connection, origin: int | None, now: float) -> None:
+    """This update moved places (a refused one is not kept: asked again, it is refused
+    again, as it should be)."""
+    if origin is not None:
+        db.execute("INSERT INTO place_updates (update_id, at) VALUES (?, ?)", (origin, now))
+
+
 def _move(db: sqlite3.Connection, task_id: int, shift_id: int, n: int) -> bool:
     """Move n places (negative: give back) between a live task and an open shift.
 
@@ -90,9 +104,15 @@ def take_places(
     user_id: int,
     wanted: int | None,
     now: float,
+    origin: int | None = None,
 ) -> PlaceChange:
     """Take places on a task for the person's open shift: `wanted`, or as many as the task
-    still needs, never more than it needs or the shift has people free."""
+    still needs, never more than it needs or the shift has people free.
+
+    `origin`: the update that asked; asked again, it moves nothing (REPEATED).
+    """
+    if _repeated(db, origin):
+        return PlaceChange(PlaceOutcome.REPEATED, get_task(db, incident_id, task_id))
     shift = _shift(db, incident_id, user_id)
     if shift is None:
         return PlaceChange(PlaceOutcome.NOT_ON_DUTY, get_task(db, incident_id, task_id))
@@ -114,6 +134,7 @@ def take_places(
             outcome = PlaceOutcome.ALL_PLACED
         return PlaceChange(outcome, task, placement=holding)
     _move(db, task_id, shift["id"], n)
+    _record(db, origin, now)
     db.execute(
         "INSERT INTO places (task_id, shift_id, count, taken_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (task_id, shift_id) DO UPDATE SET count = count + excluded.count",
@@ -140,9 +161,13 @@ def release_places(
     wanted: int | None,
     now: float,
     reopen: Reopen | None = None,
+    origin: int | None = None,
 ) -> PlaceChange:
     """Give back `wanted` (default: all) of the shift's places on a task; a task left
-    with nobody is open again, and `reopen[task_id]` is queued."""
+    with nobody is open again, and `reopen[task_id]` is queued. `origin` as in
+    `take_places`."""
+    if _repeated(db, origin):
+        return PlaceChange(PlaceOutcome.REPEATED, get_task(db, incident_id, task_id))
     shift = _shift(db, incident_id, user_id)
     if shift is None:
         return PlaceChange(PlaceOutcome.NOT_ON_DUTY, get_task(db, incident_id, task_id))
@@ -159,6 +184,7 @@ def release_places(
         return PlaceChange(PlaceOutcome.NOT_HOLDING, task, placement=placed)
     n = min(held["count"], wanted if wanted is not None else held["count"])
     reopened = _give_back(db, task_id, shift["id"], n)
+    _record(db, origin, now)
     if reopened and reopen:
         enqueue(db, reopen.get(task_id, ()), now)
     _mark_stale(db, [task_id], now)
