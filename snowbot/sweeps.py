@@ -195,6 +195,9 @@ class Sweeps:
             duration=duration(t, self.service.clock() - shift.welfare_from),
             count=shift.headcount,
         )
+        held = await self.service.held_tasks(shift.user_id)
+        if held:  # the shift's places go back to their tasks as it closes (SPEC §2 "Places")
+            text += "\n" + t("places.gave_back", tasks=" ".join(f"#{task.id}" for task in held))
         message = Outgoing(
             schedule.closed_key(shift.id, shift.welfare_from), shift.user_id, lang, text=text
         )

@@ -179,6 +179,8 @@ async def test_a_shift_closed_by_max_shift_gives_its_places_back(
     assert back is not None and (back.accepted, back.status) == (0, TaskStatus.OPEN)
     messages = await drain(bot)
     assert any(m.chat_id == boss.id and f"#{task}" in (m.text or "") for m in messages)
+    (closed,) = [m for m in messages if m.chat_id == leader.id]
+    assert catalog("zh")("places.gave_back", tasks=f"#{task}") in (closed.text or "")
     assert (await bot.tally()).assigned == 0
 
 
