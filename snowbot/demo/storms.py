@@ -193,7 +193,7 @@ async def small_storm(
     say.said(user, "/tally", await api.ask(user, "/tally"))
     say.said(user, f"/unserved {district}", await api.ask(user, f"/unserved {district}"))
     for sent in await _scheduler(running, api, say, [cast.hq_group]):
-        say.line("   🤖 → 市除雪指挥部: " + "\n      ".join(sent.text.splitlines()[:4]) + " …")
+        say.line("   🤖 → 市除雪指挥部: " + "\n      ".join(sent.text.splitlines()[:5]) + " …")
 
     say.line("\n— 14:00 The first shifts end —")
     clock.advance(hours=2)
