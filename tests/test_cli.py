@@ -48,6 +48,7 @@ def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
         "streets",
         "districts",
         "unserved_streets",
+        "reports",
     }
     assert set(tally1["tasks"]) == {"open", "in_progress", "done", "cancelled"}
     names = [d["district"] for d in tally1["districts"]]

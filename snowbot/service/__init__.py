@@ -12,6 +12,7 @@ from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
+from snowbot.service.residents import ReportMarkup, ResidentService, report_ref
 from snowbot.service.results import (
     Changed,
     CheckInResult,
@@ -29,7 +30,9 @@ from snowbot.service.shifts import ShiftService
 from snowbot.service.tasks import TaskService
 
 
-class Snowbot(ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService):
+class Snowbot(
+    ResidentService, ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService
+):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 
 
@@ -43,9 +46,11 @@ __all__ = [
     "Person",
     "Posted",
     "Proposed",
+    "ReportMarkup",
     "Revoked",
     "Snowbot",
     "TeamMarkup",
     "parse_count",
     "parse_task_id",
+    "report_ref",
 ]
