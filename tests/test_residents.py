@@ -4,13 +4,24 @@ cancelled task reopening its report, and the counts."""
 
 from __future__ import annotations
 
-import pytest
+import json
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.residents import decode, encode, report_markup
+from snowbot.config import Config
 from snowbot.model import ReportOutcome, ReportStatus
 from snowbot.refusals import Refused
+from snowbot.render import render_resident_reports
 from snowbot.roles import Role
 from snowbot.service import Snowbot
-from tests.harness import STATION, FakeClock, drain, person, task_of, waiting
+from snowbot.sweeps import Sweeps
+from snowbot.texts import catalog
+from tests.harness import STATION, FakeClock, drain, opened_bot, person, said, task_of, waiting
 
 # metres north of a point, in degrees of latitude (the haversine's sphere: 6371 km)
 METRE = 1 / 111_195
@@ -151,3 +162,62 @@ async def test_dismiss_and_block(bot: Snowbot) -> None:
         await bot.ask_report(await person(bot, 70), "", private=True)
     assert refused.value.key == "residents.blocked"
     assert (await bot.tally()).reports.dismissed == 1
+
+
+async def test_the_same_update_again_finds_its_report(bot: Snowbot) -> None:
+    """An update handled again after a crash (before it was marked handled) answers the same."""
+    resident = await person(bot, 70)
+    await bot.ask_report(resident, "", private=True)
+    first = await bot.report_at(resident, *STATION, markup, origin=4242)
+    again = await bot.report_at(resident, *STATION, markup, origin=4242)
+    assert first is not None and again is not None and again.report is not None
+    assert (again.outcome, again.report.id) == (ReportOutcome.NEW, first.report.id)
+    assert len([m for m in await waiting(bot) if m.key.startswith("report:")]) >= 1
+    assert (await bot.tally()).reports.open == 1
+    # without a /report waiting and from another update, a location is no report
+    assert await bot.report_at(resident, *STATION, markup, origin=4243) is None
+
+
+async def test_the_daily_summary_shows_the_reports_and_the_median_wait(
+    config: Config, clock: FakeClock, city_csv: Path
+) -> None:
+    config = replace(config, schedule=replace(config.schedule, report_chats=(-500,)))
+    async with opened_bot(config, clock, city_csv) as bot:
+        # no reports yet: the summary says nothing of them
+        assert render_resident_reports(catalog("zh"), await bot.tally()) == ""
+        desk = await person(bot, 1)  # the config's coordinator decides
+        lat, lon = STATION
+        spots = [(lat + k * 500 * METRE, lon) for k in range(4)]
+        made = [await report(bot, 70 + k, *spot) for k, spot in enumerate(spots)]
+        tasks = [await bot.task_from_report(desk, m.report.id) for m in made[:2]]
+        await bot.dismiss_report(desk, made[2].report.id, block=False)
+        for task, minutes in zip(tasks, (20, 40), strict=True):
+            clock.advance(minutes * 60)
+            assert task.task is not None
+            await bot.complete(desk, task.task.id)  # after 20 and after 60 minutes
+        clock.advance(3 * 3600)  # 16:00 + 1 h + 3 h: the summary at 20:00 city time
+        assert await Sweeps(bot).daily_report() == 1
+        (summary,) = [m for m in await drain(bot) if m.key.startswith("daily")]
+        assert said(
+            "residents.daily",
+            "zh",
+            open=1,
+            tasked=0,
+            resolved=2,
+            dismissed=1,
+            median="40 分钟",
+        ) in (summary.text or "")
+
+
+@given(st.text(max_size=80))
+def test_any_button_data_is_understood_or_refused(data: str) -> None:
+    press = decode(data)
+    if press is not None:
+        assert encode(press.action, press.report_id) == data and len(data.encode()) <= 64
+
+
+def test_report_buttons_fit_telegram() -> None:
+    for lang in ("zh", "en"):
+        rows = json.loads(report_markup(999_999_999, lang))["inline_keyboard"]
+        datas = [b["callback_data"] for row in rows for b in row]
+        assert all(decode(d) is not None and len(d.encode()) <= 64 for d in datas)
