@@ -221,3 +221,25 @@ def test_report_buttons_fit_telegram() -> None:
         rows = json.loads(report_markup(999_999_999, lang))["inline_keyboard"]
         datas = [b["callback_data"] for row in rows for b in row]
         assert all(decode(d) is not None and len(d.encode()) <= 64 for d in datas)
+
+
+async def test_the_residents_word_is_queued_with_the_task_done_not_after_it(
+    bot: Snowbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash right after the commit that marks the task done (here: the queue after it
+    fails) cannot lose the residents' word: it was queued in that same transaction."""
+    desk = await person(bot, 1)
+    made = await report(bot, 70, *STATION)
+    task = (await bot.task_from_report(desk, made.report.id)).task
+    assert task is not None
+    await drain(bot)
+
+    async def crash(*_: object) -> int:
+        raise RuntimeError("killed after the commit")
+
+    monkeypatch.setattr(bot.store, "enqueue", crash)
+    with pytest.raises(RuntimeError):
+        await bot.complete(desk, task.id)
+    monkeypatch.undo()
+    told = [m for m in await waiting(bot) if m.key.startswith("report-resolved")]
+    assert [m.chat_id for m in told] == [70]
