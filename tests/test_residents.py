@@ -51,9 +51,10 @@ async def test_a_report_within_150_m_of_a_live_one_joins_it_and_beyond_makes_ano
     lat, lon = STATION
     first = await report(bot, 70, lat, lon, "snow up to the knee")
     assert first.outcome == ReportOutcome.NEW and first.report.street == "Station Road"
-    joined = await report(bot, 71, lat + 140 * METRE, lon)
+    joined = await report(bot, 71, lat + 140 * METRE, lon, "a car is stuck")
     assert joined.outcome == ReportOutcome.JOINED
     assert (joined.report.id, joined.report.reporters) == (first.report.id, 2)
+    assert joined.report.text == "snow up to the knee"  # the first words stay
     again = await report(bot, 71, lat, lon)  # the same person, the same spot: nothing new
     assert again.outcome == ReportOutcome.ALREADY and again.report.reporters == 2
     beyond = await report(bot, 72, lat + 160 * METRE, lon)

@@ -182,7 +182,13 @@ def make_report(
         )
         if joined.rowcount == 0:
             return ReportMade(ReportOutcome.ALREADY, get_report(db, incident_id, near))
-        db.execute("UPDATE resident_reports SET reporters = reporters + 1 WHERE id = ?", (near,))
+        # one more reporter; their words or photo fill the report's if it has none yet
+        db.execute(
+            "UPDATE resident_reports SET reporters = reporters + 1, "
+            "text = CASE WHEN text = '' THEN ? ELSE text END, "
+            "photo_file_id = COALESCE(photo_file_id, ?) WHERE id = ?",
+            (wait["text"], wait["photo_file_id"], near),
+        )
         return ReportMade(ReportOutcome.JOINED, get_report(db, incident_id, near))
     row = one(
         db,
