@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, places, reports, start, tasks
+from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -47,6 +47,8 @@ COMMANDS = (
     "checkin",
     "checkout",
     "tasks",
+    "report",
+    "reports",
     "accept",
     "release",
     "done",
@@ -107,6 +109,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "checkout": checkin.checkout,
         "newtask": tasks.newtask,
         "tasks": tasks.tasks,
+        "report": residents.report,
+        "reports": residents.reports,
         "accept": tasks.accept,
         "release": places.release,
         "done": tasks.done,
@@ -125,17 +129,26 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
-    app.add_handler(MessageHandler(filters.LOCATION, checkin.location))
+    # residents' reports first: what they do not take (no /report waiting) they hand on
+    # to check-in
+    app.add_handler(MessageHandler(filters.LOCATION, residents.location))
     app.add_handler(
         MessageHandler(
             filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
-            checkin.plain_text,
+            residents.plain_text,
         )
     )
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, admin.migrated))
     app.add_handler(
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/done"), tasks.done_photo)
     )
+    app.add_handler(
+        MessageHandler(
+            filters.PHOTO & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE,
+            residents.photo,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(residents.button, pattern=residents.PATTERN))
     app.add_handler(CallbackQueryHandler(tasks.button))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)

@@ -50,6 +50,12 @@ _CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+)?", re.IGNORECASE)
 _CHECK_OUT = re.compile(r"(?:签退|check ?out)", re.IGNORECASE)
 
 
+def means_checking(text: str) -> bool:
+    """签到 / 签退 (or check in / out) typed as words: these always go to check-in."""
+    text = text.strip().rstrip("。.!！")
+    return bool(_CHECK_IN.fullmatch(text) or _CHECK_OUT.fullmatch(text))
+
+
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
     """Text that is no command, in a private chat: 签到 and 签退 do what they say; anything

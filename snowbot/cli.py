@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     tally.set_defaults(handler=_tally)
 
     export = sub.add_parser(
-        "export", parents=[common], help="write shifts.csv and tasks.csv of the current incident"
+        "export",
+        parents=[common],
+        help="write shifts.csv, tasks.csv and reports.csv of the current incident",
     )
     export.add_argument("--out", metavar="DIR", required=True, help="the folder to write to")
     export.set_defaults(handler=_export)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
+from snowbot.limits import MAX_NEEDED
 
 DEFAULT_CONFIG = "config.toml"
 LANGUAGES = ("zh", "en")
@@ -90,6 +91,13 @@ class GeoConfig:
 
 
 @dataclass(frozen=True)
+class ResidentsConfig:
+    """Residents' reports (群众求助)."""
+
+    task_needed: int = 2  # people asked for by a task made from a report (Make task)
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: Path = Path("snowbot.db")
@@ -100,6 +108,7 @@ class Config:
     geo: GeoConfig = field(default_factory=GeoConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
+    residents: ResidentsConfig = field(default_factory=ResidentsConfig)
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying where to put it."""
@@ -134,6 +143,7 @@ _KNOWN: dict[str, set[str]] = {
         "geocoder_domain",
         "geocoder_timeout",
     },
+    "residents": {"task_needed"},
 }
 
 
@@ -259,6 +269,7 @@ def parse_config(
         language=language,
         schedule=schedule,
         geo=geo,
+        residents=_residents(get),
     )
 
 
@@ -319,6 +330,15 @@ def _access(get: Callable[[str, str], Any]) -> AccessConfig:
             defaults.max_checkins_per_hour,
         ),
     )
+
+
+def _residents(get: Callable[[str, str], Any]) -> ResidentsConfig:
+    needed = _count(
+        get("residents", "task_needed"), "residents.task_needed", ResidentsConfig.task_needed
+    )
+    if needed > MAX_NEEDED:  # a task never asks for more (snowbot.limits)
+        raise ConfigError(f"residents.task_needed: {needed} is more than {MAX_NEEDED}")
+    return ResidentsConfig(task_needed=needed)
 
 
 def _count(value: Any, key: str, default: int) -> int:

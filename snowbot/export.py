@@ -1,5 +1,5 @@
-"""The incident as CSV (README: "Command line"): shifts.csv and tasks.csv, UTF-8 with a
-byte-order mark, ISO 8601 times with offset."""
+"""The incident as CSV (README: "Command line"): shifts.csv, tasks.csv and reports.csv,
+UTF-8 with a byte-order mark, ISO 8601 times with offset."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from snowbot.model import ShiftExportRow, TaskExportRow
+from snowbot.model import ReportExportRow, ShiftExportRow, TaskExportRow
 
 SHIFT_COLUMNS = (
     "id",
@@ -39,6 +39,21 @@ TASK_COLUMNS = (
     "note",
 )
 
+# residents' reports (群众求助)
+REPORT_COLUMNS = (
+    "id",
+    "district",
+    "street",
+    "lat",
+    "lon",
+    "reporters",
+    "status",
+    "task_id",
+    "created_at",
+    "resolved_at",
+    "text",
+)
+
 
 def iso(epoch: float | None, tz: ZoneInfo) -> str:
     """ISO 8601 in the city's time zone, with its offset; empty for "not yet"."""
@@ -48,7 +63,10 @@ def iso(epoch: float | None, tz: ZoneInfo) -> str:
 
 
 def export_csvs(
-    shifts: Iterable[ShiftExportRow], tasks: Iterable[TaskExportRow], tz: ZoneInfo
+    shifts: Iterable[ShiftExportRow],
+    tasks: Iterable[TaskExportRow],
+    tz: ZoneInfo,
+    reports: Iterable[ReportExportRow] = (),
 ) -> dict[str, bytes]:
     """File name -> CSV bytes."""
     shift_rows = (
@@ -82,9 +100,26 @@ def export_csvs(
         )
         for t in tasks
     )
+    report_rows = (
+        (
+            r.id,
+            r.district,
+            r.street,
+            r.lat,
+            r.lon,
+            r.reporters,
+            r.status,
+            "" if r.task_id is None else r.task_id,
+            iso(r.created_at, tz),
+            iso(r.resolved_at, tz),
+            r.text,
+        )
+        for r in reports
+    )
     return {
         "shifts.csv": _csv(SHIFT_COLUMNS, shift_rows),
         "tasks.csv": _csv(TASK_COLUMNS, task_rows),
+        "reports.csv": _csv(REPORT_COLUMNS, report_rows),
     }
 
 

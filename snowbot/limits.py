@@ -22,3 +22,10 @@ MAX_INVITE_HOURS = 24 * 7  # how long an invitation link may stay open
 INVITE_USES = 1  # /invite without a number: a link for one person,
 INVITE_HOURS = 24  # open for a day
 MAX_INVITE_CODE = 64  # Telegram's limit on a deep link's start parameter
+# residents' reports (群众求助)
+REPORT_JOIN_KM = 0.15  # a report this near a live one joins it …
+REPORT_JOIN_SECONDS = 6 * 3600  # … if that one was made within these hours
+MAX_REPORTS_PER_HOUR = 5  # reports made or joined by one person in an hour
+REPORT_WAIT_SECONDS = 3600  # how long /report waits for the location
+REPORT_DESCRIBE_SECONDS = 600  # a text or photo this soon after a report describes it
+REPORTS_LISTED = 10  # reports shown by /reports (the rest are counted)

@@ -134,7 +134,7 @@ def render_day(
         if day.busiest_district
         else cat("report.busiest_none")
     )
-    daily = cat(
+    summary = cat(
         "report.daily",
         day=datetime.fromtimestamp(until, tz).strftime("%Y-%m-%d"),
         since=datetime.fromtimestamp(since, tz).strftime("%m-%d %H:%M"),
@@ -152,4 +152,20 @@ def render_day(
         assigned=tally.assigned,
         available=tally.available,
     )
-    return daily + "\n" + places
+    return summary + "\n" + places + render_resident_reports(cat, tally)
+
+
+def render_resident_reports(cat: Catalog, tally: Tally) -> str:
+    """The residents' reports (群众求助) line of the daily summary; nothing before any."""
+    counts = tally.reports
+    if not (counts.open or counts.tasked or counts.resolved or counts.dismissed):
+        return ""
+    wait = tally.median_report_wait
+    return "\n" + cat(
+        "residents.daily",
+        open=counts.open,
+        tasked=counts.tasked,
+        resolved=counts.resolved,
+        dismissed=counts.dismissed,
+        median=duration(cat, wait) if wait is not None else cat("residents.median_none"),
+    )

@@ -7,7 +7,7 @@ change owes a chat (`Outgoing`) is queued in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from snowbot.model import (
@@ -23,6 +23,13 @@ from snowbot.model import (
     OutboxItem,
     Outgoing,
     Proposal,
+    Report,
+    ReportCounts,
+    ReportDecision,
+    Reporter,
+    ReportExportRow,
+    ReportMade,
+    ReportWait,
     Shift,
     ShiftExportRow,
     Street,
@@ -243,6 +250,75 @@ class OutboxStore(Protocol):
     async def outbox_counts(self) -> tuple[int, int, int]: ...
 
 
+class ReportStore(Protocol):
+    """Residents' reports (群众求助): each decision in one transaction, with its messages."""
+
+    async def get_report(self, incident_id: int, report_id: int) -> Report | None: ...
+    async def wait_for_report(
+        self, user_id: int, text: str, photo_file_id: str | None, now: float
+    ) -> None: ...
+    async def report_wait(self, user_id: int, since: float) -> ReportWait | None: ...
+    async def add_to_wait(
+        self, user_id: int, text: str, photo_file_id: str | None, since: float
+    ) -> bool: ...
+    async def made_by_update(self, incident_id: int, origin: int) -> Report | None: ...
+    async def report_allowance(
+        self, incident_id: int, user_id: int, now: float
+    ) -> tuple[bool, int]: ...
+    async def make_report(
+        self,
+        incident_id: int,
+        user_id: int,
+        street_id: int,
+        lat: float,
+        lon: float,
+        now: float,
+        wait_since: float,
+        join_km: float,
+        join_since: float,
+        max_per_hour: int,
+        notices: Callable[[int], Sequence[Outgoing]],
+        origin: int | None = None,
+    ) -> ReportMade | None: ...
+    async def describable_report(self, user_id: int, since: float) -> Report | None: ...
+    async def describe_report(
+        self,
+        report_id: int,
+        user_id: int,
+        text: str,
+        photo_file_id: str | None,
+        notices: Sequence[Outgoing],
+        now: float,
+    ) -> bool: ...
+    async def task_for_report(
+        self,
+        incident_id: int,
+        report_id: int,
+        needed: int,
+        note: str,
+        created_by: int,
+        now: float,
+        announce: Sequence[Outgoing],
+        notices: Callable[[Task, Sequence[Reporter]], Sequence[Outgoing]],
+        origin: int | None = None,
+    ) -> ReportDecision: ...
+    async def dismiss_report(
+        self,
+        incident_id: int,
+        report_id: int,
+        by: int,
+        now: float,
+        block: bool,
+        notices: Callable[[Report, Sequence[Reporter]], Sequence[Outgoing]],
+    ) -> ReportDecision: ...
+    async def open_reports(
+        self, incident_id: int, district_id: int | None = None
+    ) -> list[Report]: ...
+    async def reports_of_task(self, task_id: int) -> list[tuple[Report, list[Reporter]]]: ...
+    async def report_counts(self, incident_id: int) -> ReportCounts: ...
+    async def report_rows(self, incident_id: int) -> list[ReportExportRow]: ...
+
+
 class Store(
     IncidentStore,
     PeopleStore,
@@ -255,6 +331,7 @@ class Store(
     ChatStore,
     InboxStore,
     OutboxStore,
+    ReportStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

@@ -3,11 +3,12 @@ reports, the CSV and `tally --json`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from typing import Any
 
 from snowbot.directory import Directory
-from snowbot.model import DistrictCounts, Incident, TaskStatus, UnservedStreet
+from snowbot.model import DistrictCounts, Incident, ReportCounts, TaskStatus, UnservedStreet
 from snowbot.stores import CountStore
 
 
@@ -24,6 +25,7 @@ class Tally:
     unserved_streets: list[UnservedStreet]
     at: float  # when it was counted (epoch seconds)
     assigned: int = 0  # on duty and holding places on live tasks (SPEC §2 "Places")
+    reports: ReportCounts = field(default_factory=ReportCounts)  # residents' reports (群众求助)
 
     @property
     def available(self) -> int:
@@ -67,7 +69,18 @@ class Tally:
                 {"district": u.district, "street": u.street, "open_task": u.open_task}
                 for u in self.unserved_streets
             ],
+            "reports": {
+                "open": self.reports.open,
+                "tasked": self.reports.tasked,
+                "resolved": self.reports.resolved,
+                "dismissed": self.reports.dismissed,
+            },
         }
+
+    @property
+    def median_report_wait(self) -> float | None:
+        """Seconds from a resident's report to its task done, the median; None before any."""
+        return statistics.median(self.reports.waits) if self.reports.waits else None
 
 
 async def compute_tally(
@@ -106,4 +119,5 @@ async def compute_tally(
         unserved_streets=unserved,
         at=at,
         assigned=counts.assigned,
+        reports=counts.reports or ReportCounts(),
     )

@@ -348,6 +348,55 @@ MIGRATIONS: dict[int, str] = {
         WHERE status IN ('open', 'in_progress')
           AND accepted <> (SELECT COUNT(*) FROM places p WHERE p.task_id = tasks.id);
     """,
+    10: """
+    -- residents' reports (群众求助): anyone may say where snow blocks the way. A report
+    -- has its nearest street; a report near a live one of the last hours joins it instead
+    -- (resident_reporters). Its state is derived, never copied: dismissed, or open with no
+    -- task (or a cancelled one), tasked while its task is live, resolved once it is done.
+    CREATE TABLE resident_reports (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        created_by INTEGER NOT NULL REFERENCES users(id),
+        street_id INTEGER NOT NULL REFERENCES streets(id),
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        photo_file_id TEXT,             -- Telegram's file id only; the photo stays there
+        created_at REAL NOT NULL,
+        reporters INTEGER NOT NULL DEFAULT 1 CHECK (reporters >= 1),
+        task_id INTEGER REFERENCES tasks(id),
+        dismissed_at REAL,
+        dismissed_by INTEGER,
+        origin INTEGER                  -- the update that made it (a redelivery finds it)
+    );
+    CREATE INDEX resident_reports_recent ON resident_reports(incident_id, created_at);
+    CREATE INDEX resident_reports_task ON resident_reports(task_id) WHERE task_id IS NOT NULL;
+    CREATE UNIQUE INDEX resident_reports_origin ON resident_reports(origin)
+        WHERE origin IS NOT NULL;
+    -- who reported what, once per person and report; also the hourly limit per person
+    CREATE TABLE resident_reporters (
+        report_id INTEGER NOT NULL REFERENCES resident_reports(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        reported_at REAL NOT NULL,
+        PRIMARY KEY (report_id, user_id)
+    );
+    CREATE INDEX resident_reporters_user ON resident_reporters(user_id, reported_at);
+    -- a /report waiting for its location, with any text or photo sent meanwhile
+    CREATE TABLE resident_report_waits (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        text TEXT NOT NULL DEFAULT '',
+        photo_file_id TEXT,
+        asked_at REAL NOT NULL
+    );
+    -- people a dispatcher blocked from reporting, for one incident
+    CREATE TABLE resident_blocks (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        user_id INTEGER NOT NULL,
+        blocked_by INTEGER NOT NULL,
+        blocked_at REAL NOT NULL,
+        PRIMARY KEY (incident_id, user_id)
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -108,11 +108,11 @@ async def _loop(api: BotApiStandIn) -> None:
     docs = await api.wait_for(
         lambda: (
             [s for s in api.sent[COORD.id][before:] if s.document]
-            if len(api.sent[COORD.id]) >= before + 2
+            if len(api.sent[COORD.id]) >= before + 3
             else None
         )
     )
-    assert sorted(d.document for d in docs) == ["shifts.csv", "tasks.csv"]
+    assert sorted(d.document for d in docs) == ["reports.csv", "shifts.csv", "tasks.csv"]
     shifts = list(csv.DictReader(io.StringIO(api.documents["shifts.csv"].decode("utf-8-sig"))))
     assert sum(int(r["headcount"]) for r in shifts) == 27
     tasks = list(csv.DictReader(io.StringIO(api.documents["tasks.csv"].decode("utf-8-sig"))))

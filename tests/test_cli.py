@@ -50,6 +50,7 @@ def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
         "streets",
         "districts",
         "unserved_streets",
+        "reports",
     }
     # SPEC §6: assigned and available right after on_duty
     assert list(tally1)[2:5] == ["on_duty", "assigned", "available"]

@@ -53,7 +53,10 @@ def test_the_small_demo_runs_offline_and_its_printed_numbers_add_up(tmp_path: Pa
     assert sum(int(d[1]) for d in districts) == totals["on_duty"]
     assert sum(int(d[2]) for d in districts) == totals["tasks"]["done"] > 0
     posted = len(re.findall(r"^👤 .+: /newtask ", out, re.M))
-    assert sum(totals["tasks"].values()) == posted
+    made = len(re.findall(r"^👤 .+ presses «Make task #R\d+» → .+#\d+", out, re.M))
+    assert made >= 1  # a resident's report made into a task
+    assert sum(totals["tasks"].values()) == posted + made
+    assert "reports.csv" in out and "群众求助" in out
 
 
 async def test_the_demos_tally_is_a_recount_of_what_its_storm_did(

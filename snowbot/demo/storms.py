@@ -16,6 +16,7 @@ from snowbot.demo.cast import (
     SteppedBot,
     Transcript,
 )
+from snowbot.demo.residents import residents_reports
 from snowbot.model import TaskStatus
 from snowbot.service import Snowbot
 from snowbot.standin import BotApiStandIn, Sent, SimUser
@@ -226,9 +227,12 @@ async def small_storm(
         say.line(f"   🤖 → {stayed[0].first_name}: {sent.text}")
 
     clock.advance(hours=1)
+    say.line("\n— 16:00 Residents report snow blocking the way (群众求助) —")
+    await residents_reports(api, bot, clock, cast, say, crowd[:2])
+
     before_docs = api.count(COORDINATOR.id)
     await api.say(COORDINATOR, "/export")
-    await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 2)
+    await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 3)
     for sent in api.sent[COORDINATOR.id][before_docs:]:
         rows = api.documents.get(sent.document or "", b"").count(b"\n") - 1
         say.line(f"👤 {COORDINATOR.first_name}: /export\n   🤖 📎 {sent.document} ({rows} rows)")

@@ -13,6 +13,7 @@ from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
 from snowbot.service.places import place_refusal
+from snowbot.service.residents import ReportMarkup, ResidentService, report_ref
 from snowbot.service.results import (
     Changed,
     CheckInResult,
@@ -30,7 +31,9 @@ from snowbot.service.shifts import ShiftService
 from snowbot.service.tasks import TaskService
 
 
-class Snowbot(ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService):
+class Snowbot(
+    ResidentService, ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService
+):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 
 
@@ -44,10 +47,12 @@ __all__ = [
     "Person",
     "Posted",
     "Proposed",
+    "ReportMarkup",
     "Revoked",
     "Snowbot",
     "TeamMarkup",
     "parse_count",
     "parse_task_id",
     "place_refusal",
+    "report_ref",
 ]

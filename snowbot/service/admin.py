@@ -111,7 +111,8 @@ class AdminService(ServiceCore):
         return district.name
 
     async def export(self, actor: Person | None = None) -> dict[str, bytes]:
-        """shifts.csv and tasks.csv of the current incident (coordinators only in chat)."""
+        """shifts.csv, tasks.csv and reports.csv of the current incident (coordinators only
+        in chat)."""
         if actor is not None:
             self.require(actor, Role.COORDINATOR)
         incident = await self.incident()
@@ -119,6 +120,7 @@ class AdminService(ServiceCore):
             await self.store.shift_rows(incident.id),
             await self.store.task_rows(incident.id),
             self.config.city.timezone,
+            await self.store.report_rows(incident.id),
         )
 
     # -- groups ------------------------------------------------------------------------

@@ -184,6 +184,7 @@ class TaskService(TaskListing):
             and task.created_by != person.id
         ):
             notices.append(await self._far_done_notice(person, task, done_km))
+        notices.extend(await self._done_notices(task, self.clock()))
         change = await self.store.complete_task(
             incident.id,
             task_id,
@@ -197,6 +198,11 @@ class TaskService(TaskListing):
         if change.outcome != CloseOutcome.DONE or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
         return Changed(change.task, change.outcome)
+
+    async def _done_notices(self, task: Task, now: float) -> list[Outgoing]:
+        """What else a task's completion owes people (queued only if this call marks it
+        done): residents who reported its street hear it (`ResidentService`)."""
+        return []
 
     async def _reported_from(self, person: Person, task: Task, incident: Incident) -> float | None:
         """How far from the task's street this person is, if their position is recent."""

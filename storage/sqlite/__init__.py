@@ -18,6 +18,7 @@ from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
+from storage.sqlite.residents import SqliteResidents
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
@@ -37,6 +38,7 @@ class SqliteStore(
     SqliteChats,
     SqliteInbox,
     SqliteOutbox,
+    SqliteResidents,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 

@@ -15,6 +15,7 @@ from snowbot.model import (
     TaskStatus,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
+from storage.sqlite.residents import report_counts
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
@@ -68,6 +69,7 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         served=frozenset(json.loads(served["streets"])),
         first_live=dict(zip(json.loads(live["streets"]), json.loads(live["tasks"]), strict=True)),
         assigned=int(assigned["n"]),
+        reports=report_counts(db, incident.id),
     )
 
 

@@ -123,7 +123,9 @@ class Engine:
             raise RuntimeError(
                 f"database schema version {current} is newer than this snowbot ({LATEST})"
             )
-        for version in range(current + 1, target + 1):
+        # in order, skipping a number that is not (or not yet) there: branches are given
+        # their numbers ahead of merging
+        for version in sorted(v for v in MIGRATIONS if current < v <= target):
             await self._write(_apply_migration, version)
         return await self.schema_version()
 
