@@ -9,6 +9,7 @@ from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.delivery import moved
+from handlers.jobs import deliver_soon
 from snowbot.refusals import Refused
 
 
@@ -63,6 +64,7 @@ async def unbind(update: Update, context: Context, me: Who) -> None:
 async def incident(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
     svc = service(context)
+    current_name = (await svc.incident()).name
     if not args:
         current = await svc.incident_for(me.person)
         since = datetime.fromtimestamp(current.started_at, svc.config.city.timezone)
@@ -72,11 +74,30 @@ async def incident(update: Update, context: Context, me: Who) -> None:
             me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M")),
         )
         return
+    if args[0].lower() in CLOSE and len(args) == 1:
+        ended, new = await svc.close_incident(me.person, origin=update.update_id)
+        name = ended.name if ended else current_name
+        queued = await svc.queue_closing_reports()
+        said = "storm.closed" if queued else "storm.closed_empty"
+        await reply(update, context, me.t(said, ended=name, name=new.name))
+        if queued:
+            deliver_soon(context)
+        return
     if args[0].lower() not in ("start", "开始") or len(args) < 2:
         await svc.incident_for(me.person)  # a cadre hears about the role, not the usage
         raise Refused("incident.usage")
     new = await svc.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, context, me.t("incident.started", name=new.name))
+    await _closing_reports(context)
+
+
+CLOSE = ("close", "结束", "关闭")
+
+
+async def _closing_reports(context: Context) -> None:
+    """The ended incident's closing report goes out through the outbox, after the reply."""
+    if await service(context).queue_closing_reports():
+        deliver_soon(context)
 
 
 async def migrated(update: Update, context: Context) -> None:

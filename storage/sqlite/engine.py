@@ -123,7 +123,8 @@ class Engine:
             raise RuntimeError(
                 f"database schema version {current} is newer than this snowbot ({LATEST})"
             )
-        for version in range(current + 1, target + 1):
+        # numbers are assigned per feature, so one may be absent until its feature lands
+        for version in sorted(v for v in MIGRATIONS if current < v <= target):
             await self._write(_apply_migration, version)
         return await self.schema_version()
 

@@ -16,7 +16,7 @@ from snowbot.model import (
     TaskStatus,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import drop_escalations, enqueue
 
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
@@ -166,6 +166,7 @@ def accept_task(
             "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
             (task_id, user_id, now),
         )
+        drop_escalations(db, task_id, now)
         outcome = AcceptOutcome.ACCEPTED
     else:
         outcome = _why_not_accepted(db, incident_id, task_id, user_id)
@@ -205,6 +206,7 @@ def complete_task(
             (incident_id, row["street_id"], now),
         )
         enqueue(db, notices, now)
+        drop_escalations(db, task_id, now)
         outcome = CloseOutcome.DONE
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.DONE)
@@ -218,6 +220,7 @@ def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: flo
         (now, task_id, incident_id),
     )
     if cur.rowcount == 1:
+        drop_escalations(db, task_id, now)
         outcome = CloseOutcome.CANCELLED
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
