@@ -93,7 +93,7 @@ async def test_the_closing_report_agrees_with_the_tally_and_goes_to_everyone_onc
         ended = await bot.incident()
         await drain(bot)
         _, new = await bot.close_incident(await person(bot, 1))
-        assert new.id != ended.id and new.name == bot.default_incident_name()
+        assert new.id != ended.id and new.name == f"{bot.default_incident_name()} 16:00"
         queued = await bot.queue_closing_reports()
         assert queued == 9  # the text and two CSVs, to the coordinator and the two report chats
         assert await bot.queue_closing_reports() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from snowbot import limits, schedule
 from snowbot.closing import FILES, Closing, closing_facts, render_closing
@@ -32,12 +33,14 @@ class StormService(ServiceCore):
         """/incident close: the current incident ends, and its closing report is owed.
 
         There is always a current incident (counting never stops): an unnamed successor,
-        named like the first one (city and date), takes its place until a coordinator
-        starts a named one with /incident start. Returns (the ended incident, the
+        named like the first one (city and date) with the time, takes its place until a
+        coordinator starts a named one with /incident start. Returns (the ended incident, the
         successor); the ended one is None when `origin`'s update had closed it already.
         """
         self.require(actor, Role.COORDINATOR)
-        name = self.default_incident_name()
+        # named like the first incident, with the time, so that two of one day differ
+        now = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
+        name = f"{self.default_incident_name()} {now:%H:%M}"
         ended, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
         self._incident = new
         return ended, new

@@ -78,9 +78,16 @@ def announced(db: sqlite3.Connection, task_id: int, chat_id: int, message_id: in
 
 
 def outbox_sent(db: sqlite3.Connection, item: OutboxItem, message_id: int, now: float) -> None:
-    """Record a delivery; a task's message becomes one of its announcements."""
+    """Record a delivery; a task's message becomes one of its announcements.
+
+    A message dropped for a newer one while the courier was sending it went out after
+    all: it is recorded as sent, not as dropped.
+    """
     db.execute(
-        "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, "
+        "failed_at = CASE WHEN superseded_by IS NULL THEN failed_at END, "
+        "error = CASE WHEN superseded_by IS NULL THEN error END, superseded_by = NULL "
+        "WHERE id = ?",
         (now, message_id, item.id),
     )
     if item.message.task_id is not None:
