@@ -134,7 +134,9 @@ async def test_the_closing_report_agrees_with_the_tally_and_goes_to_everyone_onc
 
 async def test_an_empty_incident_and_a_redelivered_close_owe_nothing(bot: Snowbot) -> None:
     coordinator = await person(bot, 1)
-    await bot.close_incident(coordinator, origin=77)
+    first = await bot.incident()
+    ended, _ = await bot.close_incident(coordinator, origin=77)
+    assert ended is not None and ended.id == first.id
     assert await bot.queue_closing_reports() == 0  # nothing happened in it
     ended, _ = await bot.close_incident(coordinator, origin=77)  # the same update again
     assert ended is None

@@ -165,23 +165,25 @@ async def test_in_quiet_hours_only_the_dispatcher_hears_and_the_groups_at_the_en
     assert await escalated(bot) == []
 
 
-async def test_a_task_taken_or_cancelled_drops_its_waiting_escalations(
+async def test_a_task_taken_done_or_cancelled_drops_its_waiting_escalations(
     bot: Snowbot, clock: FakeClock
 ) -> None:
     _, dispatcher = await setup_city(bot)
     set_local(bot, clock, 1, 8, 0)
     taken = (await bot.post_task(dispatcher, ["Station", "Road"])).task
     cancelled = (await bot.post_task(dispatcher, ["School", "Lane"])).task
+    done = (await bot.post_task(dispatcher, ["Station", "Road", "East"])).task
     waits = (await bot.post_task(dispatcher, ["Market", "Street"])).task
-    assert taken is not None and cancelled is not None and waits is not None
+    assert taken and cancelled and done and waits
     await drain(bot)
     clock.advance(HOUR)
-    assert await Sweeps(bot).escalations() == 6  # Telegram down: they all wait
+    assert await Sweeps(bot).escalations() == 8  # Telegram down: they all wait
     await bot.reply_later(99, dispatcher.id, "a reply that waits too")
     cadre = await person(bot, 10)
     await bot.check_in(cadre, *STATION)
     await bot.accept(cadre, taken.id)
     await bot.cancel(dispatcher, cancelled.id)
+    await bot.complete(dispatcher, done.id)  # done without anyone accepting it
     left = await waiting(bot)
     keys = sorted(m.key for m in left)
     # only the task still waiting keeps its escalations; the reply stays
