@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from snowbot import schedule
-from snowbot.config import Config
+from snowbot.config import Config, parse_config
+from snowbot.errors import ConfigError
 from snowbot.model import Outgoing
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
@@ -104,10 +106,6 @@ async def test_escalate_max_zero_never_escalates(
 
 
 def test_quiet_hours_on_both_sides_of_each_boundary() -> None:
-    tz = datetime.now().astimezone().tzinfo
-    assert tz is not None
-    from zoneinfo import ZoneInfo
-
     city = ZoneInfo("Asia/Shanghai")
 
     def at(text: str) -> float:
@@ -272,9 +270,40 @@ async def test_the_tally_report_says_which_day_of_the_storm_it_is(
     assert await Sweeps(bot).tally_report() == 2
     (report,) = [m.text or "" for m in await drain(bot) if m.chat_id == REPORTS]
     assert "暴雪第3天：今天出动 5 人次，累计 6 人次" in report
-    set_local(bot, clock, 1, 23, 59, 59)  # a second earlier it was day 2, with nobody out
-    clock.advance(0)
+    # the last second of day 2 is day 2; the first of day 3, day 3
+    started = (await bot.incident()).started_at
+    tz = bot.config.city.timezone
+    assert schedule.storm_day(started, clock() - 1, tz) == 2
+    assert schedule.storm_day(started, clock(), tz) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("23-6", "schedule.quiet_hours: '23-6' is not a span of the clock like \"23:00-06:00\""),
+        ("24:00-06:00", "is not a span of the clock"),
+        ("06:00-06:00", "schedule.quiet_hours: '06:00-06:00' starts and ends at the same time"),
+        (2300, "schedule.quiet_hours: 2300 must be a string in quotes"),
+    ],
+)
+def test_bad_quiet_hours_are_one_line_naming_the_key(value: object, said: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"schedule": {"quiet_hours": value}}, base_dir=Path("."))
+    assert said in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_quiet_hours_and_escalate_max_in_the_config() -> None:
+    schedule_ = parse_config(
+        {"schedule": {"quiet_hours": "23:00-06:00", "escalate_max": 2}}, base_dir=Path(".")
+    ).schedule
+    assert schedule_.quiet_hours == (time(23, 0), time(6, 0)) and schedule_.escalate_max == 2
+    defaults = parse_config({}, base_dir=Path(".")).schedule
+    assert defaults.quiet_hours is None and defaults.escalate_max == 4
     assert (
-        schedule.storm_day((await bot.incident()).started_at, clock(), bot.config.city.timezone)
-        == 2
+        parse_config({"schedule": {"quiet_hours": ""}}, base_dir=Path(".")).schedule.quiet_hours
+        is None
     )
+    for bad in (-1, 31, 2.5, True, "4"):
+        with pytest.raises(ConfigError) as refused:
+            parse_config({"schedule": {"escalate_max": bad}}, base_dir=Path("."))
+        assert str(refused.value).startswith("schedule.escalate_max: ")
