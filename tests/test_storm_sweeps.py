@@ -20,6 +20,7 @@ from snowbot.model import Outgoing
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
+from snowbot.wiring import backup_database, restore_database
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting
 
 REPORTS = -500
@@ -307,3 +308,38 @@ def test_quiet_hours_and_escalate_max_in_the_config() -> None:
         with pytest.raises(ConfigError) as refused:
             parse_config({"schedule": {"escalate_max": bad}}, base_dir=Path("."))
         assert str(refused.value).startswith("schedule.escalate_max: ")
+
+
+async def test_a_restored_backup_replays_nothing_and_catches_up_only_what_was_not_sent(
+    bot: Snowbot, clock: FakeClock, tmp_path: Path
+) -> None:
+    await setup_city(bot)
+    await bot.incident()  # it begins at 16:00
+    sweeps = Sweeps(bot)
+    set_local(bot, clock, 0, 20, 0)
+    assert await sweeps.daily_report() == 2
+    await drain(bot)  # day 1's summary went out
+    set_local(bot, clock, 1, 20, 0)
+    assert await sweeps.daily_report() == 2  # day 2's waits (Telegram down) when backed up
+    backup_database(bot.config, tmp_path / "copy.db")
+    restored = replace(bot.config, database=tmp_path / "restored.db")
+    await restore_database(restored, tmp_path / "copy.db")
+    async with opened_bot(restored, clock) as again:
+        assert await waiting(again) == []  # what waited then is not replayed
+        assert await Sweeps(again).daily_report() == 2  # day 2 was never sent: it comes
+        assert {m.key for m in await drain(again)} == {
+            schedule.daily_key(local(bot, clock()).date())
+        }
+
+
+async def test_a_closing_report_owed_in_a_restored_backup_is_not_sent(
+    bot: Snowbot, tmp_path: Path
+) -> None:
+    await bot.check_in(await person(bot, 10), *STATION)
+    await bot.start_incident(await person(bot, 1), "Second snow")  # owed, not queued yet
+    backup_database(bot.config, tmp_path / "copy.db")
+    restored = replace(bot.config, database=tmp_path / "restored.db")
+    await restore_database(restored, tmp_path / "copy.db")
+    async with opened_bot(restored, bot.clock) as again:
+        assert await again.queue_closing_reports() == 0
+    assert await bot.queue_closing_reports() == 3  # where it was owed, it goes out
