@@ -64,7 +64,7 @@ async def unbind(update: Update, context: Context, me: Who) -> None:
 async def incident(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
     svc = service(context)
-    current_name = (await svc.incident()).name
+    current = await svc.incident()
     if not args:
         current = await svc.incident_for(me.person)
         since = datetime.fromtimestamp(current.started_at, svc.config.city.timezone)
@@ -76,10 +76,10 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         return
     if args[0].lower() in CLOSE and len(args) == 1:
         ended, new = await svc.close_incident(me.person, origin=update.update_id)
-        name = ended.name if ended else current_name
+        old = ended or current  # None: this update closed it before (a redelivery)
         queued = await svc.queue_closing_reports()
         said = "storm.closed" if queued else "storm.closed_empty"
-        await reply(update, context, me.t(said, ended=name, name=new.name))
+        await reply(update, context, me.t(said, ended=old.name, id=old.id, name=new.name))
         if queued:
             deliver_soon(context)
         return

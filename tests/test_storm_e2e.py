@@ -164,7 +164,8 @@ async def test_incident_close_sends_the_closing_report_with_its_csvs(
             assert refused.text == said("refuse.role", role="coordinator")
             before = {chat: api.count(chat) for chat in (COORD.id, REPORTS, HQ)}
             closed = await api.ask(COORD, "/incident close")
-            assert closed.text.startswith(f"Incident “{ended}” is closed.")
+            assert closed.text.startswith(f"Incident “{ended}” (number 1) is closed.")
+            assert "snowbot report --incident 1" in closed.text
 
             def arrived(chat: int) -> bool:
                 return len([s for s in api.sent[chat][before[chat] :] if s.document]) == 2
