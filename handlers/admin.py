@@ -64,7 +64,6 @@ async def unbind(update: Update, context: Context, me: Who) -> None:
 async def incident(update: Update, context: Context, me: Who) -> None:
     args = args_of(context)
     svc = service(context)
-    current = await svc.incident()
     if not args:
         current = await svc.incident_for(me.person)
         since = datetime.fromtimestamp(current.started_at, svc.config.city.timezone)
@@ -75,12 +74,18 @@ async def incident(update: Update, context: Context, me: Who) -> None:
         )
         return
     if args[0].lower() in CLOSE and len(args) == 1:
-        ended, new = await svc.close_incident(me.person, origin=update.update_id)
-        old = ended or current  # None: this update closed it before (a redelivery)
-        queued = await svc.queue_closing_reports()
-        said = "storm.closed" if queued else "storm.closed_empty"
-        await reply(update, context, me.t(said, ended=old.name, id=old.id, name=new.name))
-        if queued:
+        before = await svc.incident()
+        closed = await svc.close_incident(me.person, origin=update.update_id)
+        ended = closed.ended or before
+        empty = closed.ended is not None and not closed.reported
+        text = me.t(
+            "storm.closed_empty" if empty else "storm.closed",
+            ended=ended.name,
+            id=ended.id,
+            name=closed.successor.name,
+        )
+        await reply(update, context, text)
+        if closed.reported:
             deliver_soon(context)
         return
     if args[0].lower() not in ("start", "开始") or len(args) < 2:

@@ -92,13 +92,14 @@ async def test_the_closing_report_agrees_with_the_tally_and_goes_to_everyone_onc
         before = await storm(bot, clock)
         ended = await bot.incident()
         await drain(bot)
-        _, new = await bot.close_incident(await person(bot, 1))
+        closed = await bot.close_incident(await person(bot, 1))
+        new = closed.successor
         assert new.id != ended.id and new.name == f"{bot.default_incident_name()} 16:00"
-        queued = await bot.queue_closing_reports()
-        assert queued == 9  # the text and two CSVs, to the coordinator and the two report chats
-        assert await bot.queue_closing_reports() == 0
+        assert closed.ended is not None and closed.ended.id == ended.id and closed.reported
+        assert await bot.queue_closing_reports() == 0  # queued once, by the close
         assert (await Sweeps(bot).everything()).closing == 0
         sent = [m for m in await drain(bot) if m.key.startswith(f"closing:{ended.id}")]
+        assert len(sent) == 9  # the text and two CSVs, to the coordinator and two report chats
         by_chat = {chat: [m for m in sent if m.chat_id == chat] for chat in (1, REPORTS, HQ)}
         for chat, messages in by_chat.items():
             assert [m.document for m in messages] == [None, "shifts.csv", "tasks.csv"], chat
@@ -135,11 +136,12 @@ async def test_the_closing_report_agrees_with_the_tally_and_goes_to_everyone_onc
 async def test_an_empty_incident_and_a_redelivered_close_owe_nothing(bot: Snowbot) -> None:
     coordinator = await person(bot, 1)
     first = await bot.incident()
-    ended, _ = await bot.close_incident(coordinator, origin=77)
-    assert ended is not None and ended.id == first.id
-    assert await bot.queue_closing_reports() == 0  # nothing happened in it
-    ended, _ = await bot.close_incident(coordinator, origin=77)  # the same update again
-    assert ended is None
+    closed = await bot.close_incident(coordinator, origin=77)
+    assert closed.ended is not None and closed.ended.id == first.id
+    assert not closed.reported  # nothing happened in it
+    assert await bot.queue_closing_reports() == 0
+    again = await bot.close_incident(coordinator, origin=77)  # the same update again
+    assert again.ended is None and again.successor == closed.successor
     cadre = await person(bot, 10)
     with pytest.raises(Refused) as refused:
         await bot.close_incident(cadre)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from snowbot import limits, schedule
@@ -19,6 +20,15 @@ from snowbot.texts import catalog
 log = logging.getLogger("snowbot.storm")
 
 
+@dataclass(frozen=True)
+class Closed:
+    """What /incident close did."""
+
+    ended: Incident | None  # None: the same update closed it before (a redelivery)
+    successor: Incident  # the unnamed incident that counts from now on
+    reported: bool  # a closing report was queued (an empty incident gets none)
+
+
 class StormService(ServiceCore):
     # when this process last pruned the record of seen updates (None: not yet)
     _pruned_at: float | None = None
@@ -27,15 +37,13 @@ class StormService(ServiceCore):
 
     # -- closing an incident ------------------------------------------------------------
 
-    async def close_incident(
-        self, actor: Person, origin: int | None = None
-    ) -> tuple[Incident | None, Incident]:
+    async def close_incident(self, actor: Person, origin: int | None = None) -> Closed:
         """/incident close: the current incident ends, and its closing report is owed.
 
         There is always a current incident (counting never stops): an unnamed successor,
         named like the first one (city and date) with the time, takes its place until a
-        coordinator starts a named one with /incident start. Returns (the ended incident, the
-        successor); the ended one is None when `origin`'s update had closed it already.
+        coordinator starts a named one with /incident start. The closing report is queued
+        once the incident has ended (and by the sweep, should this process die first).
         """
         self.require(actor, Role.COORDINATOR)
         # named like the first incident, with the time, so that two of one day differ
@@ -43,7 +51,7 @@ class StormService(ServiceCore):
         name = f"{self.default_incident_name()} {now:%H:%M}"
         ended, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
         self._incident = new
-        return ended, new
+        return Closed(ended, new, await self.queue_closing_reports() > 0)
 
     async def queue_closing_reports(self) -> int:
         """Queue every closing report owed (one for each ended incident), each once.
