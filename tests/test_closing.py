@@ -215,6 +215,7 @@ def test_the_report_of_a_seed_sized_storm_reads_like_the_bulletin() -> None:
     assert "出动最多的一天是11月27日（9800人次），出动最多的区县是北安市（4.3万余人次）。" in zh
     en = render_closing(catalog("en"), closing, tz)
     assert "During the snowstorm of 25–30 November 2024" in en
-    assert "turned out over 56,000 person-times: 2,999 people" in en
+    assert "turned out over 56,000 person-times. People who checked in: 2,999 " in en
+    assert "tasks done: 144; streets cleared: 25, still uncleared: 1." in en
     assert "The busiest day was 27 November (9,800 person-times)" in en
     assert "the busiest district, 北安市 (over 43,000 person-times)" in en

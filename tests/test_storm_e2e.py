@@ -176,7 +176,7 @@ async def test_incident_close_sends_the_closing_report_with_its_csvs(
                 s.text for s in api.sent[COORD.id][before[COORD.id] :] if "Closing report" in s.text
             )
             assert f"turned out {tally['person_times']} person-times" in report
-            assert f"{tally['people']} people checked in" in report
+            assert f"People who checked in: {tally['people']} " in report
             files = [s for s in api.sent[HQ][before[HQ] :] if s.document]
             assert [f.document for f in files] == ["shifts.csv", "tasks.csv"]
             assert ended in files[0].text
@@ -195,7 +195,7 @@ async def test_incident_close_sends_the_closing_report_with_its_csvs(
                 lambda: len([s for s in api.sent[REPORTS] if "Closing report" in s.text]) == 2
             )
             second = [s.text for s in api.sent[REPORTS] if "Closing report" in s.text][1]
-            assert "turned out 1 person-times: 1 people" in second
+            assert "turned out 1 person-times. People who checked in: 1 " in second
         # the same report from the command line, from the closed incident's number
         (tmp_path / "config.toml").write_text(
             f'[storage]\ndatabase = "{cfg.database}"\n[bot]\nlanguage = "en"\n', "utf-8"
