@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -168,16 +169,29 @@ async def test_snowbot_report_prints_any_past_incident(workdir: Path) -> None:
     try:
         await service.import_streets(workdir / "city.csv")
         coordinator = await service.meet(1, "Wang", None, None)
-        for n in range(3):
-            await service.check_in(await service.meet(10 + n, "Zhao", None, None), *STATION)
-        tally = (await service.tally()).as_json()
+        await service.ask_check_in(await service.meet(9, "Leader Sun", None, None), 7)
+        for n in range(4):
+            await service.check_in(await service.meet(9 + n, "Zhao", None, None), *STATION)
+        posted = await service.post_task(coordinator, ["Station", "Road"])
+        assert posted.task is not None
+        await service.complete(coordinator, posted.task.id)
         ended = await service.incident()
+        # what `snowbot tally --json` says of the incident before it ends
+        printed = run_cli(workdir, "tally", "--json")
+        assert printed.returncode == 0, printed.stderr
+        tally = json.loads(printed.stdout)
         await service.close_incident(coordinator)
     finally:
         await service.close()
     zh = run_cli(workdir, "report", "--incident", str(ended.id))
     assert zh.returncode == 0, zh.stderr
-    assert f"全市累计出动{tally['person_times']}人次" in zh.stdout
+    assert tally["person_times"] == 10 and tally["people"] == 4
+    assert f"全市累计出动{tally['person_times']}人次，共{tally['people']}人签到值守" in zh.stdout
+    served, unserved = tally["streets"]["served"], tally["streets"]["unserved"]
+    assert (
+        f"完成清雪任务{tally['tasks']['done']}项，清扫街道{served}条，尚有{unserved}条" in zh.stdout
+    )
+    assert "出动最多的区县是North（10人次）" in zh.stdout
     assert zh.stdout.startswith(f"📋 应急响应总结：{ended.name}")
     en = run_cli(workdir, "report", "--incident", str(ended.id), "--lang", "en")
     assert en.returncode == 0 and f"turned out {tally['person_times']} person-times" in en.stdout
