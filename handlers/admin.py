@@ -9,6 +9,7 @@ from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.delivery import moved
+from handlers.jobs import deliver_soon
 from snowbot.refusals import Refused
 
 
@@ -72,11 +73,36 @@ async def incident(update: Update, context: Context, me: Who) -> None:
             me.t("incident.show", name=current.name, since=since.strftime("%Y-%m-%d %H:%M")),
         )
         return
+    if args[0].lower() in CLOSE and len(args) == 1:
+        before = await svc.incident()
+        closed = await svc.close_incident(me.person, origin=update.update_id)
+        ended = closed.ended or before
+        empty = closed.ended is not None and not closed.reported
+        text = me.t(
+            "storm.closed_empty" if empty else "storm.closed",
+            ended=ended.name,
+            id=ended.id,
+            name=closed.successor.name,
+        )
+        await reply(update, context, text)
+        if closed.reported:
+            deliver_soon(context)
+        return
     if args[0].lower() not in ("start", "开始") or len(args) < 2:
         await svc.incident_for(me.person)  # a cadre hears about the role, not the usage
         raise Refused("incident.usage")
     new = await svc.start_incident(me.person, " ".join(args[1:]), origin=update.update_id)
     await reply(update, context, me.t("incident.started", name=new.name))
+    await _closing_reports(context)
+
+
+CLOSE = ("close", "结束", "关闭")
+
+
+async def _closing_reports(context: Context) -> None:
+    """The ended incident's closing report goes out through the outbox, after the reply."""
+    if await service(context).queue_closing_reports():
+        deliver_soon(context)
 
 
 async def migrated(update: Update, context: Context) -> None:

@@ -169,14 +169,22 @@ class Courier:
         """
         letter = await compose(self.service, item)
         if letter is None:
-            await self.service.message_failed(item, "task of an ended incident")
+            await self.service.message_failed(item, "task of an ended incident, or no such file")
             return 0
         if letter.task is not None:
             markup: Markup | None = task_buttons(catalog(letter.lang), letter.task)
         else:
             markup = markup_from_json(letter.markup, self.bot)
         try:
-            message = await self.bot.send_message(letter.chat_id, letter.text, reply_markup=markup)
+            if letter.document is not None:  # a closing report's CSV: the text is its caption
+                name, content = letter.document
+                message = await self.bot.send_document(
+                    letter.chat_id, content, filename=name, caption=letter.text
+                )
+            else:
+                message = await self.bot.send_message(
+                    letter.chat_id, letter.text, reply_markup=markup
+                )
         except RetryAfter as exc:
             # a timedelta (see snowbot.wiring.use_timedelta_durations), or whole seconds
             wait = exc.retry_after

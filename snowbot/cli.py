@@ -73,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     tally.add_argument("--json", action="store_true", help="print the tally as JSON")
     tally.set_defaults(handler=_tally)
 
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the closing report of an ended incident",
+        description="Print the closing report of an ended incident (the one /incident start "
+        "or /incident close sends), read from the database even while the bot runs.",
+    )
+    report.add_argument(
+        "--incident", metavar="ID", required=True, help="the incident's number (see /incident)"
+    )
+    report.add_argument(
+        "--lang", choices=("zh", "en"), help="the report's language (default: [bot] language)"
+    )
+    report.set_defaults(handler=_report)
+
     export = sub.add_parser(
         "export",
         parents=[common],
@@ -215,6 +230,33 @@ async def _tally(args: argparse.Namespace, config: Config) -> int:
             from snowbot.texts import catalog
 
             print(render_tally(catalog(config.language), tally, tz=config.city.timezone))
+        return 0
+
+    return await _with_bot(config, work, create=False)
+
+
+async def _report(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.closing import render_closing
+    from snowbot.texts import catalog
+
+    text = str(args.incident).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise SnowbotError(f"report --incident: {text[:30]!r} is not an incident number")
+    wanted = int(text)
+
+    async def work(bot: Snowbot) -> int:
+        known = await bot.incident_ids()
+        closing = await bot.closing_report(wanted)
+        if closing is None:
+            span = f"incidents {known[0]} to {known[-1]}" if known else "no incidents yet"
+            raise SnowbotError(f"report --incident: there is no incident {wanted} ({span})")
+        if closing.incident.ended_at is None:
+            raise SnowbotError(
+                f"report --incident: incident {wanted} ({closing.incident.name}) is still "
+                "going on; it is reported when it ends (/incident close or /incident start)"
+            )
+        lang = args.lang or config.language
+        print(render_closing(catalog(lang), closing, config.city.timezone))
         return 0
 
     return await _with_bot(config, work, create=False)

@@ -61,6 +61,9 @@ class ScheduleConfig:
     escalate_unaccepted_after: timedelta = timedelta(minutes=30)
     max_shift: timedelta = timedelta(hours=8)
     rejoin_window: timedelta = timedelta(minutes=30)
+    # a six-day storm (README "The scheduler"): escalations back off and stop, and keep quiet
+    escalate_max: int = 4  # re-announcements of one task at most, after 1, 2, 4 … periods
+    quiet_hours: tuple[time, time] | None = None  # (from, until) city time; may span midnight
 
 
 GEOCODERS = ("", "nominatim")
@@ -134,6 +137,8 @@ _KNOWN: dict[str, set[str]] = {
         "escalate_unaccepted_after",
         "max_shift",
         "rejoin_window",
+        "escalate_max",
+        "quiet_hours",
     },
     "geo": {
         "max_distance_km",
@@ -257,6 +262,8 @@ def parse_config(
             defaults.rejoin_window,
             minimum=0,
         ),
+        escalate_max=_escalate_max(get("schedule", "escalate_max"), defaults.escalate_max),
+        quiet_hours=_quiet_hours(get("schedule", "quiet_hours")),
     )
 
     geo = _geo(get)
@@ -271,6 +278,38 @@ def parse_config(
         geo=geo,
         residents=_residents(get),
     )
+
+
+MAX_ESCALATIONS = 30  # 2**30 periods: more would never come due in any storm
+
+
+def _escalate_max(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ESCALATIONS:
+        raise ConfigError(
+            f"schedule.escalate_max: {value!r} is not a whole number from 0 (never) "
+            f"to {MAX_ESCALATIONS}"
+        )
+    return value
+
+
+_CLOCK = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?"
+
+
+def _quiet_hours(value: Any) -> tuple[time, time] | None:
+    """ "23:00-06:00" (city time; seconds allowed for trying it out), or "" for none."""
+    key = "schedule.quiet_hours"
+    text = _opt_str(value, key)
+    if text is None or not text.strip():
+        return None
+    match = re.fullmatch(rf"\s*({_CLOCK})\s*[-–]\s*({_CLOCK})\s*", text)
+    if match is None:
+        raise ConfigError(f'{key}: {text!r} is not a span of the clock like "23:00-06:00"')
+    start, end = (_clock(part, key, time()) for part in match.groups())
+    if start == end:
+        raise ConfigError(f"{key}: {text!r} starts and ends at the same time")
+    return start, end
 
 
 def _proxy(value: str | None) -> str | None:

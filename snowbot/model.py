@@ -276,6 +276,12 @@ class Outgoing:
     task_id: int | None = None
     template: str | None = None
     markup: str | None = None
+    # a six-day storm: a file of `incident_id`'s export ("shifts.csv"), made when it is
+    # sent, with `text` as its caption; and a report that drops the older messages still
+    # waiting for the same chat whose keys begin with `supersedes` ("tally:")
+    document: str | None = None
+    incident_id: int | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)

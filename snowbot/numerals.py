@@ -52,3 +52,33 @@ def count_text(text: str) -> str:
         return folded
     value = chinese_number(folded)
     return str(value) if value is not None else text
+
+
+# -- large counts as a city's bulletin writes them ("全市累计出动5.6万余人次") -------------
+
+WAN = 10_000
+YI = 100_000_000
+
+
+def bulletin_zh(count: int) -> tuple[str, bool]:
+    """A count in 万 (or 亿) floored to one decimal, and whether anything was floored off
+    (then a bulletin adds 余): 55,998 → ("5.5万", True), 56,000 → ("5.6万", False),
+    1,000,000 → ("100万", False). Below 1万 the exact number: 9,999 → ("9999", False)."""
+    if count < WAN:
+        return str(count), False
+    unit, name = (YI, "亿") if count >= YI else (WAN, "万")
+    tenths = count * 10 // unit
+    whole, tenth = divmod(tenths, 10)
+    figure = f"{whole}.{tenth}" if tenth else str(whole)
+    return figure + name, tenths * unit // 10 != count
+
+
+def bulletin_en(count: int) -> tuple[str, bool]:
+    """The same rule in English figures: floored to the thousand (one decimal of 万; of 亿
+    from 100 million), and whether anything was floored off (then "over"): 55,998 →
+    ("55,000", True), 56,000 → ("56,000", False); below 10,000 the exact number."""
+    if count < WAN:
+        return f"{count:,}", False
+    step = (YI if count >= YI else WAN) // 10
+    floored = count // step * step
+    return f"{floored:,}", floored != count

@@ -28,6 +28,7 @@ class Letter:
     text: str
     task: Task | None
     markup: str | None = None  # a queued reply's own buttons or keyboard, Bot API JSON
+    document: tuple[str, bytes] | None = None  # a file (name, content), `text` its caption
 
 
 def retry_delay(attempts: int) -> float:
@@ -42,13 +43,20 @@ def knock_delay(failed_rounds: int) -> float:
 
 
 async def compose(service: Snowbot, item: OutboxItem) -> Letter | None:
-    """The message as it should go out now; None when its task belongs to an ended incident."""
+    """The message as it should go out now; None when its task belongs to an ended incident
+    (or its document is not one an incident's export has)."""
     message = item.message
     task = None
     if message.task_id is not None:
         task = await service.task(message.task_id)
         if task is None:
             return None
+    document = None
+    if message.document is not None and message.incident_id is not None:
+        content = await service.incident_file(message.incident_id, message.document)
+        if content is None:
+            return None
+        document = (message.document, content)
     if message.text is not None:
         text = message.text
     else:
@@ -57,7 +65,7 @@ async def compose(service: Snowbot, item: OutboxItem) -> Letter | None:
         text = t(message.template, task=task_line(t, task))
     if len(text) > limits.MAX_MESSAGE:
         text = text[: limits.MAX_MESSAGE - 1] + "…"
-    return Letter(message.chat_id, message.lang, text, task, message.markup)
+    return Letter(message.chat_id, message.lang, text, task, message.markup, document)
 
 
 async def chat_gone(service: Snowbot, chat_id: int) -> bool:

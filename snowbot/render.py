@@ -114,11 +114,20 @@ def render_unserved(
     return "\n".join(lines)
 
 
-def render_report(cat: Catalog, tally: Tally, tz: ZoneInfo) -> str:
-    """The scheduled report: the tally, then the unserved streets, five per district."""
+def render_report(
+    cat: Catalog, tally: Tally, tz: ZoneInfo, today: tuple[int, int] | None = None
+) -> str:
+    """The scheduled report: the tally, then the unserved streets, five per district.
+
+    `today`: which day of the storm it is and today's person-times, shown beside the
+    incident's."""
+    header = cat("report.header")
+    if today is not None:
+        day, person_times = today
+        header += "\n" + cat("storm.today", day=day, today=person_times, total=tally.person_times)
     return "\n\n".join(
         (
-            cat("report.header"),
+            header,
             render_tally(cat, tally, tz=tz),
             render_unserved(cat, tally, per_district=UNSERVED_IN_REPORT),
         )
@@ -126,9 +135,16 @@ def render_report(cat: Catalog, tally: Tally, tz: ZoneInfo) -> str:
 
 
 def render_day(
-    cat: Catalog, tally: Tally, day: DayCounts, since: float, until: float, tz: ZoneInfo
+    cat: Catalog,
+    tally: Tally,
+    day: DayCounts,
+    since: float,
+    until: float,
+    tz: ZoneInfo,
+    storm_day: int | None = None,
 ) -> str:
-    """The daily summary: the 24 hours up to `until`, and where the incident stands."""
+    """The daily summary: the 24 hours up to `until`, and where the incident stands
+    (`storm_day`: which day of the storm it was)."""
     busiest = (
         cat("report.busiest", district=day.busiest_district, person_times=day.busiest_person_times)
         if day.busiest_district
@@ -152,7 +168,8 @@ def render_day(
         assigned=tally.assigned,
         available=tally.available,
     )
-    return summary + "\n" + places + render_resident_reports(cat, tally)
+    text = summary + "\n" + places + render_resident_reports(cat, tally)
+    return text if storm_day is None else cat("storm.day", day=storm_day) + "\n" + text
 
 
 def render_resident_reports(cat: Catalog, tally: Tally) -> str:

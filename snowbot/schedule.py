@@ -22,6 +22,9 @@ WELFARE_LEAD = timedelta(minutes=15)
 # configured duration, never busier than once a second, never lazier than 30 s.
 SWEEP_MIN_SECONDS = 1.0
 SWEEP_MAX_SECONDS = 30.0
+# The record of seen updates is kept two days; pruning it every sweep only costs writes.
+PRUNE_EVERY_SECONDS = 3600.0
+DAY = timedelta(days=1)
 
 
 def _offset(now: float, tz: ZoneInfo) -> float:
@@ -45,13 +48,32 @@ def tally_key(slot: int) -> str:
 
 
 def daily_due(now: float, at: time, tz: ZoneInfo) -> date | None:
-    """The city's date when today's summary time has passed, else None.
-
-    Only today's summary is ever due: a bot that was down all evening sends
-    today's when it comes back, but does not replay earlier days.
-    """
+    """The city's date when today's summary time has passed, else None."""
     local = datetime.fromtimestamp(now, tz)
     return local.date() if local.time().replace(tzinfo=None) >= at else None
+
+
+def daily_due_days(now: float, at: time, tz: ZoneInfo, since: float) -> list[date]:
+    """Every day whose summary time has come since `since` (the incident's start), oldest
+    first: a bot that was down over midnight catches up each day it missed, once each."""
+    local = datetime.fromtimestamp(now, tz)
+    last = local.date() if local.time().replace(tzinfo=None) >= at else local.date() - DAY
+    started = datetime.fromtimestamp(since, tz)
+    # the first summary time after the incident began
+    first = started.date() if started.time().replace(tzinfo=None) < at else started.date() + DAY
+    return [first + DAY * n for n in range((last - first).days + 1)]
+
+
+def storm_day(started_at: float, moment: float, tz: ZoneInfo) -> int:
+    """Which day of the storm `moment` falls on: its first calendar day (city time) is 1."""
+    start = datetime.fromtimestamp(started_at, tz).date()
+    return (datetime.fromtimestamp(moment, tz).date() - start).days + 1
+
+
+def day_began(now: float, tz: ZoneInfo) -> float:
+    """The city's last midnight before `now`: "today" of a scheduled report."""
+    local = datetime.fromtimestamp(now, tz)
+    return datetime.combine(local.date(), time(0), tz).timestamp()
 
 
 def day_window(day: date, at: time, tz: ZoneInfo) -> tuple[float, float]:
@@ -65,18 +87,48 @@ def daily_key(day: date) -> str:
     return f"daily:{day.isoformat()}"
 
 
-def escalation_round(created_at: float, now: float, after: timedelta) -> int:
-    """How many whole `after` periods a task has waited: 0 means not yet due.
+def escalation_round(created_at: float, now: float, after: timedelta, most: int) -> int:
+    """Which escalation a task is owed by now: 0 means none yet.
 
-    A task is escalated once per round, however often the sweep runs; a bot
-    that was down for three rounds escalates once when it is back, not three times.
+    They back off: the first after one `after` period, then 2, 4, 8 … periods after the
+    one before (the k-th when 2**k - 1 periods have passed), and at most `most` of them.
+    A task is escalated once per round, however often the sweep runs; a bot that was
+    down for three rounds escalates once when it is back, not three times.
     """
-    waited = now - created_at
-    return int(waited // after.total_seconds()) if waited > 0 else 0
+    waited, period = now - created_at, after.total_seconds()
+    round_ = 0
+    while round_ < most and waited >= period * (2 ** (round_ + 1) - 1):
+        round_ += 1
+    return round_
 
 
 def escalate_key(task_id: int, round_: int) -> str:
+    """The dispatcher's notice of an escalation (sent in quiet hours too)."""
     return f"escalate:{task_id}:{round_}"
+
+
+def reannounce_key(task_id: int, round_: int) -> str:
+    """The task announced again in its district's groups (never in quiet hours)."""
+    return f"{escalate_key(task_id, round_)}:groups"
+
+
+def quiet_until(now: float, quiet: tuple[time, time] | None, tz: ZoneInfo) -> float | None:
+    """When the quiet hours `now` falls in end (epoch seconds); None when it is not quiet.
+
+    Quiet from the first time (inclusive) to the second (exclusive), city time; a span
+    such as 23:00-06:00 runs over midnight.
+    """
+    if quiet is None:
+        return None
+    start, end = quiet
+    local = datetime.fromtimestamp(now, tz)
+    clock = local.time().replace(tzinfo=None)
+    if start < end:
+        inside, ends_on = start <= clock < end, local.date()
+    else:
+        inside = clock >= start or clock < end
+        ends_on = local.date() + DAY if clock >= start else local.date()
+    return datetime.combine(ends_on, end, tz).timestamp() if inside else None
 
 
 def welfare_lead(max_shift: timedelta) -> timedelta:
@@ -107,6 +159,11 @@ def warn_key(shift_id: int, welfare_from: float) -> str:
 
 def closed_key(shift_id: int, welfare_from: float) -> str:
     return f"welfare-closed:{shift_id}:{welfare_from:.3f}"
+
+
+def prune_due(last: float | None, now: float) -> bool:
+    """Whether the record of seen updates should be pruned: once an hour, and at start."""
+    return last is None or now - last >= PRUNE_EVERY_SECONDS
 
 
 def sweep_every(schedule: ScheduleConfig) -> float:

@@ -49,7 +49,7 @@ from snowbot.roles import Role
 class IncidentStore(Protocol):
     async def current_incident(self, default_name: str, now: float) -> Incident: ...
     async def start_incident(
-        self, name: str, now: float, origin: int | None = None
+        self, name: str, now: float, origin: int | None = None, closed_by: int | None = None
     ) -> tuple[Incident | None, Incident]: ...
 
 
@@ -319,8 +319,25 @@ class ReportStore(Protocol):
     async def report_rows(self, incident_id: int) -> list[ReportExportRow]: ...
 
 
+class ClosingStore(Protocol):
+    """A six-day storm: ended incidents, the closing reports they owe, their busiest day."""
+
+    async def incident_by_id(self, incident_id: int) -> Incident | None: ...
+    async def incident_ids(self) -> list[int]: ...
+    async def owed_closing_reports(self) -> list[tuple[int, int]]: ...
+    async def queue_closing_report(
+        self, incident_id: int, messages: Sequence[Outgoing], now: float
+    ) -> int: ...
+    async def turnout_by_quarter_hour(self, incident_id: int) -> list[tuple[float, int]]: ...
+    async def enqueue_reports(
+        self, messages: Sequence[Outgoing], now: float
+    ) -> tuple[int, int]: ...
+    async def outbox_superseded(self) -> int: ...
+
+
 class Store(
     IncidentStore,
+    ClosingStore,
     PeopleStore,
     InvitationStore,
     StreetStore,

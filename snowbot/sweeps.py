@@ -11,7 +11,8 @@ Sending is the Telegram adapter's job (`handlers.delivery`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from snowbot import schedule
 from snowbot.config import ScheduleConfig
@@ -19,6 +20,7 @@ from snowbot.model import Outgoing, Shift, Task
 from snowbot.render import duration, render_day, render_report
 from snowbot.schedule import Care
 from snowbot.service import Snowbot
+from snowbot.tally import Tally
 from snowbot.texts import Catalog, catalog
 
 # The report jobs are timed to the start of their period and may fire a few
@@ -35,10 +37,13 @@ class Swept:
     escalations: int = 0
     warnings: int = 0
     closed: int = 0
+    closing: int = 0  # messages of closing reports a crash had kept from being queued
 
     @property
     def total(self) -> int:
-        return self.reports + self.daily + self.escalations + self.warnings + self.closed
+        return (
+            self.reports + self.daily + self.escalations + self.warnings + self.closed
+        ) + self.closing
 
 
 class Sweeps:
@@ -59,8 +64,9 @@ class Sweeps:
         daily = await self.daily_report()
         escalations = await self.escalations()
         warnings, closed = await self.welfare()
-        await self.service.forget_old_updates()  # keeps the record of updates bounded
-        return Swept(reports, daily, escalations, warnings, closed)
+        closing = await self.service.queue_closing_reports()
+        await self.service.prune_seen_updates()  # once an hour: keeps the record bounded
+        return Swept(reports, daily, escalations, warnings, closed, closing)
 
     # -- reports -----------------------------------------------------------------
 
@@ -73,63 +79,105 @@ class Sweeps:
         if not chats or await self.service.already_queued(key):
             return 0
         tally = await self.service.tally()
-        return await self._queue_for(chats, key, lambda t: render_report(t, tally, tz))
+        # which day of the storm it is, and today's turnout beside the incident's
+        began = max(schedule.day_began(now, tz), tally.incident.started_at)
+        today = (await self.service.day_counts(began, now)).person_times
+        day = schedule.storm_day(tally.incident.started_at, now, tz)
+        return await self._queue_for(
+            chats, key, lambda t: render_report(t, tally, tz, (day, today)), supersedes="tally:"
+        )
 
     async def daily_report(self) -> int:
-        """Today's summary, once its time of day has come."""
+        """Each day's summary once its time of day has come: after downtime, every day the
+        incident missed, oldest first, once each (a day's numbers are its own record)."""
         now = self._period_now()
         tz = self.service.config.city.timezone
         at = self._schedule.daily_report_at
-        day = schedule.daily_due(now, at, tz)
-        if day is None:
-            return 0
-        key = schedule.daily_key(day)
-        chats = await self.service.report_chats()
-        if not chats or await self.service.already_queued(key):
-            return 0
         incident = await self.service.incident()
-        since, until = schedule.day_window(day, at, tz)
-        since = max(since, incident.started_at)
-        counts = await self.service.day_counts(since, until)
+        days = schedule.daily_due_days(now, at, tz, incident.started_at)
+        # days are queued oldest first: when the newest is queued, none is missing
+        if not days or await self.service.already_queued(schedule.daily_key(days[-1])):
+            return 0
+        chats = await self.service.report_chats()
+        if not chats:
+            return 0
         tally = await self.service.tally()
+        queued = 0
+        for day in days:
+            if not await self.service.already_queued(schedule.daily_key(day)):
+                queued += await self._queue_day(chats, tally, day)
+        return queued
+
+    async def _queue_day(self, chats: list[int], tally: Tally, day: date) -> int:
+        tz, at = self.service.config.city.timezone, self._schedule.daily_report_at
+        started = tally.incident.started_at
+        since, until = schedule.day_window(day, at, tz)
+        since = max(since, started)
+        counts = await self.service.day_counts(since, until)
+        # where the incident stood at the end of that day, not now
+        upto = await self.service.day_counts(started, until)
+        then = replace(tally, person_times=upto.person_times, streets_served=upto.streets_served)
+        number = schedule.storm_day(started, until, tz)
         return await self._queue_for(
-            chats, key, lambda t: render_day(t, tally, counts, since, until, tz)
+            chats,
+            schedule.daily_key(day),
+            lambda t: render_day(t, then, counts, since, until, tz, number),
+            supersedes="tally:",  # its totals are newer than any tally still waiting
         )
 
-    async def _queue_for(self, chats: list[int], key: str, render: Callable[[Catalog], str]) -> int:
-        """Queue one report to each chat, in its language; each language rendered once."""
+    async def _queue_for(
+        self,
+        chats: list[int],
+        key: str,
+        render: Callable[[Catalog], str],
+        supersedes: str | None = None,
+    ) -> int:
+        """Queue one report to each chat, in its language; each language rendered once.
+
+        `supersedes`: the report drops the older ones of that kind still waiting for
+        the chat (after an outage only the newest numbers are worth reading)."""
         texts: dict[str, str] = {}
         messages = []
         for chat in chats:
             lang = await self.service.chat_language(chat)
             if lang not in texts:
                 texts[lang] = render(catalog(lang))
-            messages.append(Outgoing(key, chat, lang, text=texts[lang]))
-        return await self.service.queue(messages)
+            messages.append(Outgoing(key, chat, lang, text=texts[lang], supersedes=supersedes))
+        return await self.service.queue_reports(messages)
 
     # -- tasks nobody took ---------------------------------------------------------
 
     async def escalations(self) -> int:
-        """Re-announce each task nobody accepted for a whole period, and tell its dispatcher."""
+        """Re-announce each task nobody accepted, backing off (after 1, 2, 4 … periods, at
+        most `escalate_max` times), and tell its dispatcher. In quiet hours only the
+        dispatcher is told; the groups hear of the task when the quiet hours end."""
         now = self.service.clock()
         usual = self._schedule.escalate_unaccepted_after
+        most = self._schedule.escalate_max
+        tz = self.service.config.city.timezone
+        quiet = schedule.quiet_until(now, self._schedule.quiet_hours, tz)
         queued = 0
         # urgent tasks are chased after half the usual wait, the others after all of it
         for task in await self.service.unaccepted_tasks(now - usual.total_seconds() / 2):
             after = usual / 2 if task.urgent else usual
-            if task.created_at > now - after.total_seconds():
+            round_ = schedule.escalation_round(task.created_at, now, after, most)
+            if round_ == 0:
                 continue
-            key = schedule.escalate_key(
-                task.id, schedule.escalation_round(task.created_at, now, after)
-            )
-            if await self.service.already_queued(key):
+            notice_key = schedule.escalate_key(task.id, round_)
+            groups_key = schedule.reannounce_key(task.id, round_)
+            notice = not await self.service.already_queued(notice_key)
+            groups = quiet is None and not await self.service.already_queued(groups_key)
+            if not notice and not groups:
                 continue
-            messages = await self._escalation(task, key)
+            messages = await self._escalation(task, round_, notice, groups, quiet)
             queued += await self.service.escalate(task.id, messages)
         return queued
 
-    async def _escalation(self, task: Task, key: str) -> list[Outgoing]:
+    async def _escalation(
+        self, task: Task, round_: int, notice: bool, announce: bool, quiet: float | None
+    ) -> list[Outgoing]:
         groups = await self.service.chats_for_district(task.district_id)
+        key = schedule.reannounce_key(task.id, round_)
         messages = [
             Outgoing(
                 key,
@@ -138,8 +186,10 @@ class Sweeps:
                 task_id=task.id,
                 template="escalate.announce",
             )
-            for chat in groups
+            for chat in (groups if announce else [])
         ]
+        if not notice:
+            return messages
         lang = await self.service.chat_language(task.created_by)
         t = catalog(lang)
         params = {
@@ -148,11 +198,16 @@ class Sweeps:
             "district": task.district,
             "waited": duration(t, self.service.clock() - task.created_at),
         }
-        text = (
-            t("escalate.dispatcher", groups=len(groups), **params)
-            if groups
-            else t("escalate.dispatcher_no_group", **params)
-        )
+        if not groups:
+            text = t("escalate.dispatcher_no_group", **params)
+        elif quiet is not None:
+            until = datetime.fromtimestamp(quiet, self.service.config.city.timezone)
+            text = t("storm.escalate_quiet", until=until.strftime("%H:%M"), **params)
+        else:
+            text = t("escalate.dispatcher", groups=len(groups), **params)
+        if round_ >= self._schedule.escalate_max:
+            text += "\n" + t("storm.escalate_last", id=task.id)
+        key = schedule.escalate_key(task.id, round_)
         messages.append(Outgoing(key, task.created_by, lang, text=text))
         return messages
 

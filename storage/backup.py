@@ -155,6 +155,10 @@ async def restore(source: Path, database: Path) -> Path | None:
         with contextlib.closing(sqlite3.connect(staged)) as db, db:
             for table in _CLEARED_ON_RESTORE:
                 db.execute(f"DELETE FROM {table}")
+            # what was sent stays, so the scheduler knows which reports went out and
+            # does not catch every day summary up again; a closing report owed then is not
+            db.execute("DELETE FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+            db.execute("UPDATE closing_reports SET queued_at = 0 WHERE queued_at IS NULL")
         with contextlib.closing(sqlite3.connect(staged)) as db:
             db.execute("PRAGMA journal_mode = DELETE")  # one self-contained file again
         kept = None
@@ -171,7 +175,7 @@ async def restore(source: Path, database: Path) -> Path | None:
 
 
 # What a restored database had waiting belongs to the moment it was copied
-_CLEARED_ON_RESTORE = ("inbox", "outbox", "seen_updates", "stale_announcements")
+_CLEARED_ON_RESTORE = ("inbox", "seen_updates", "stale_announcements")
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -397,6 +397,23 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (incident_id, user_id)
     );
     """,
+    11: """
+    -- a six-day storm (issue 21). A message dropped unsent, marked failed: a tally report
+    -- by the newer report for the same chat (its id), an escalation by its task being
+    -- accepted, done or cancelled meanwhile (0)
+    ALTER TABLE outbox ADD COLUMN superseded_by INTEGER;
+    -- a document of an incident sent through the outbox (the closing report's CSVs):
+    -- the file's name ('shifts.csv', 'tasks.csv'), made from the incident when it is sent
+    ALTER TABLE outbox ADD COLUMN document TEXT;
+    ALTER TABLE outbox ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
+    -- an ended incident owes its closing report: written in the transaction that ends it,
+    -- marked once the report is queued (a crash in between is caught up by the sweep)
+    CREATE TABLE closing_reports (
+        incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+        closed_by INTEGER NOT NULL,
+        queued_at REAL
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

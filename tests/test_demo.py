@@ -79,3 +79,18 @@ def _unlimited() -> Callable[[Config, Callable[[], float]], object]:
         return await start_bot(demo_config, clock, rate_limiter=limiter, timeout=1, scheduled=False)
 
     return start
+
+
+async def test_the_seed_storm_ends_with_its_closing_report(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`snowbot demo --scale seed` ends as its six-day storm does: the coordinator closes it
+    and the closing report arrives with its CSVs. The six days take minutes, so the small
+    storm's day stands in for them here; the ending is the seed's own."""
+    monkeypatch.setattr(demo, "seed_storm", demo.storms.small_storm)
+    storm = await demo.play_storm(config, scale="seed", quiet=True, start_bot=_unlimited())
+    tally = storm.tally.as_json()
+    assert storm.closing.startswith("📋 应急响应总结：")
+    assert f"全市累计出动{tally['person_times']}人次" in storm.closing
+    assert f"共{tally['people']}人签到值守" in storm.closing
+    assert "📎 shifts.csv" in storm.closing and "📎 tasks.csv" in storm.closing

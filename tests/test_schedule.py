@@ -43,21 +43,28 @@ def test_the_daily_summary_is_due_from_its_time_of_day_and_covers_24_hours() -> 
     assert schedule.daily_key(date(2026, 11, 26)) == "daily:2026-11-26"
 
 
-def test_an_unaccepted_task_is_escalated_once_per_period() -> None:
+def test_escalations_back_off_after_1_2_4_periods_and_stop() -> None:
     after = timedelta(minutes=30)
     posted = at("2026-11-26 08:00:00")
-    assert schedule.escalation_round(posted, posted + 29 * 60, after) == 0
-    assert schedule.escalation_round(posted, posted + 30 * 60, after) == 1
-    assert schedule.escalation_round(posted, posted + 59 * 60, after) == 1
-    assert schedule.escalation_round(posted, posted + 95 * 60, after) == 3
+
+    def round_at(minutes: float, most: int = 4) -> int:
+        return schedule.escalation_round(posted, posted + minutes * 60, after, most)
+
+    # the k-th escalation after 2**k - 1 periods: 30, 90, 210, 450 minutes; each boundary
+    # one second before and at it
+    for k, minutes in enumerate((30, 90, 210, 450), start=1):
+        assert round_at(minutes - 1 / 60) == k - 1, k
+        assert round_at(minutes) == k, k
+    # never more than escalate_max, however long the task waits
+    assert round_at(24 * 60) == 4 and round_at(30 * 24 * 60) == 4
+    assert round_at(24 * 60, most=2) == 2
+    assert round_at(24 * 60, most=0) == 0
     # a clock that went backwards never escalates
-    assert schedule.escalation_round(posted, posted - 10, after) == 0
-    # every sweep inside one period names the same escalation
-    keys = {
-        schedule.escalate_key(7, schedule.escalation_round(posted, posted + m * 60, after))
-        for m in range(30, 60)
-    }
-    assert keys == {"escalate:7:1"}
+    assert schedule.escalation_round(posted, posted - 10, after, 4) == 0
+    # every sweep inside one round names the same escalation
+    keys = {schedule.escalate_key(7, round_at(m)) for m in range(90, 210)}
+    assert keys == {"escalate:7:2"}
+    assert schedule.reannounce_key(7, 2) == "escalate:7:2:groups"
 
 
 def test_the_reminder_comes_a_quarter_hour_ahead_or_a_fifth_of_a_short_shift() -> None:

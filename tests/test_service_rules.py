@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from snowbot import limits
+from snowbot import limits, schedule
 from snowbot.config import Config
 from snowbot.refusals import Refused
 from snowbot.roles import Role
@@ -52,10 +52,17 @@ async def test_the_record_of_handled_updates_is_kept_two_days_then_swept(
     await bot.keep_updates([(7, '{"update_id": 7}'), (8, '{"update_id": 8}')])
     await bot.handled(7)
     clock.advance(limits.SEEN_UPDATES_SECONDS - 1)
-    await Sweeps(bot).everything()
+    await Sweeps(bot).everything()  # the first sweep prunes: nothing is two days old yet
     assert await bot.already_handled(7)
     assert await bot.unhandled_updates() == ['{"update_id": 8}']
     clock.advance(2)
+    # two days old now, but pruned only once an hour, not at every sweep
+    await Sweeps(bot).everything()
+    assert await bot.already_handled(7)
+    clock.advance(schedule.PRUNE_EVERY_SECONDS - 3)  # a second short of the hour
+    await Sweeps(bot).everything()
+    assert await bot.already_handled(7)
+    clock.advance(1)
     await Sweeps(bot).everything()
     assert not await bot.already_handled(7)
     assert await bot.unhandled_updates() == []

@@ -93,7 +93,7 @@ async def test_the_daily_summary_counts_the_day_and_comes_once(
     assert await sweeps.daily_report() == 0
 
 
-async def test_an_unaccepted_task_is_escalated_by_id_once_per_period(
+async def test_an_unaccepted_task_is_escalated_by_id_once_per_round(
     bot: Snowbot, clock: FakeClock
 ) -> None:
     _, dispatcher = await setup_city(bot)
@@ -111,7 +111,9 @@ async def test_an_unaccepted_task_is_escalated_by_id_once_per_period(
     assert f"#{task.id}" in (sent[dispatcher.id].text or "")
     regroup = sent[NORTH_GROUP]
     assert regroup.task_id == task.id and regroup.template == "escalate.announce"
-    # sweeping again in the same period sends nothing
+    # sweeping again in the same round sends nothing; the next comes two periods later
+    assert await sweeps.escalations() == 0
+    clock.advance(after)
     assert await sweeps.escalations() == 0
     clock.advance(after)
     assert await sweeps.escalations() == 2

@@ -25,7 +25,7 @@ from snowbot.demo.cast import (
     Storm,
     Transcript,
 )
-from snowbot.demo.storms import seed_storm, set_up, small_storm
+from snowbot.demo.storms import close_storm, seed_storm, set_up, small_storm
 from snowbot.gazetteer import SAMPLE_GAZETTEER
 from snowbot.render import render_tally
 from snowbot.standin import BotApiStandIn
@@ -64,6 +64,9 @@ async def run_demo(config: Config, *, scale: str, quiet: bool, start_bot: StartB
         f"{storm.updates} updates through the real bot in {storm.seconds:.1f} s "
         f"({storm.updates / storm.seconds:.0f} updates/s)"
     )
+    if storm.closing:
+        print()
+        print(storm.closing)
     return 0 if agrees else 1
 
 
@@ -111,8 +114,10 @@ async def play_storm(
                 updates = await small_storm(api, running, clock, cast, say)
             tally = await running.service.tally()
             chat = await api.ask(COORDINATOR, "/tally")
+            # the six-day storm ends as storms do: the coordinator closes it
+            closing = await close_storm(api, say) if scale == "seed" else ""
         finally:
             await running.stop()
             await api.stop()
         elapsed = time.perf_counter() - started
-    return Storm(tally, chat.text, elapsed, updates)
+    return Storm(tally, chat.text, elapsed, updates, closing)

@@ -85,3 +85,4 @@ class Storm:
     chat_tally: str  # the coordinator's /tally at the end
     seconds: float
     updates: int
+    closing: str = ""  # the seed storm's closing report, as the coordinator received it

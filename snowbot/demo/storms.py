@@ -301,6 +301,24 @@ async def seed_storm(
     return api.updates_pushed - before
 
 
+async def close_storm(api: BotApiStandIn, say: Transcript) -> str:
+    """The coordinator closes the incident: its closing report and CSVs arrive."""
+    before = api.count(COORDINATOR.id)
+    text = "/incident 结束"
+    say.said(COORDINATOR, text, await api.ask(COORDINATOR, text))
+
+    def documents() -> list[Sent]:
+        return [s for s in api.sent[COORDINATOR.id][before:] if s.document]
+
+    await api.wait_for(lambda: len(documents()) == 2, timeout=300)
+    report = next(s.text for s in api.sent[COORDINATOR.id][before:] if s.text.startswith("📋"))
+    files = []
+    for sent in documents():
+        rows = api.documents.get(sent.document or "", b"").count(b"\n") - 1
+        files.append(f"   📎 {sent.document} ({rows} rows)")
+    return "\n".join([report, *files])
+
+
 async def _wave(api: BotApiStandIn, messages: list[tuple[SimUser, str]]) -> None:
     """Send many messages at once and wait until each sender has had an answer."""
     expected = _expect(api, [user for user, _ in messages])

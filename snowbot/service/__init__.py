@@ -28,11 +28,18 @@ from snowbot.service.results import (
     parse_task_id,
 )
 from snowbot.service.shifts import ShiftService
+from snowbot.service.storm import StormService
 from snowbot.service.tasks import TaskService
 
 
 class Snowbot(
-    ResidentService, ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService
+    ResidentService,
+    ShiftService,
+    TaskService,
+    AdminService,
+    EnrolmentService,
+    StormService,
+    DeliveryService,
 ):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 

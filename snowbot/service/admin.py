@@ -26,7 +26,8 @@ class AdminService(ServiceCore):
             raise Refused("incident.usage")
         if len(name) > limits.MAX_INCIDENT_NAME:
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
-        _, new = await self.store.start_incident(name, self.clock(), origin)
+        # the ended incident owes its closing report (`StormService.queue_closing_reports`)
+        _, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
         self._incident = new
         return new
 

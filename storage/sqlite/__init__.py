@@ -10,6 +10,7 @@ from pathlib import Path
 
 from snowbot.stores import Store
 from storage.sqlite.chats import SqliteChats
+from storage.sqlite.closing import SqliteClosing
 from storage.sqlite.counts import SqliteCounts
 from storage.sqlite.engine import connect
 from storage.sqlite.inbox import SqliteInbox
@@ -39,6 +40,7 @@ class SqliteStore(
     SqliteInbox,
     SqliteOutbox,
     SqliteResidents,
+    SqliteClosing,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from snowbot.model import Incident
+from storage.sqlite.closing import owe_closing_report
 from storage.sqlite.engine import Engine, from_row, one, writes
 
 _COLUMNS = "id, name, started_at, ended_at"
@@ -25,11 +26,16 @@ def open_incident(db: sqlite3.Connection, default_name: str, now: float) -> Inci
 
 
 def start_incident(
-    db: sqlite3.Connection, name: str, now: float, origin: int | None = None
+    db: sqlite3.Connection,
+    name: str,
+    now: float,
+    origin: int | None = None,
+    closed_by: int | None = None,
 ) -> tuple[Incident | None, Incident]:
     """End the current incident (closing its open shifts) and open a new one.
 
-    `origin`: the update that asked; asked again, nothing more happens.
+    `origin`: the update that asked; asked again, nothing more happens. `closed_by`: the
+    coordinator the ended incident's closing report is owed to (kept in this transaction).
     """
     if origin:
         made = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE origin = ?", (origin,))
@@ -50,6 +56,8 @@ def start_incident(
         )
         db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old["id"],))
         db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", params)
+        if closed_by is not None:
+            owe_closing_report(db, old["id"], closed_by)
         previous = Incident(old["id"], old["name"], old["started_at"], now)
     cur = db.execute(
         "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?)", (name, now, origin)

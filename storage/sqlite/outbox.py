@@ -11,15 +11,62 @@ from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) -> int:
     """Queue messages; (key, chat) already queued are skipped. Returns how many were new."""
-    queued = 0
+    return enqueue_reports(db, messages, now)[0]
+
+
+def enqueue_reports(
+    db: sqlite3.Connection, messages: Iterable[Outgoing], now: float
+) -> tuple[int, int]:
+    """Queue messages, each new one with `supersedes` dropping the older messages still
+    waiting for its chat whose keys begin so (in this same transaction, so a courier never
+    sends one of them after the newer one is queued). Returns (queued, dropped)."""
+    queued = dropped = 0
     for m in messages:
         cur = db.execute(
             "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
-            "markup, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.key, m.chat_id, m.lang, m.text, m.task_id, m.template, m.markup, now, now),
+            "markup, document, incident_id, created_at, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.key,
+                m.chat_id,
+                m.lang,
+                m.text,
+                m.task_id,
+                m.template,
+                m.markup,
+                m.document,
+                m.incident_id,
+                now,
+                now,
+            ),
         )
         queued += cur.rowcount
-    return queued
+        if cur.rowcount and m.supersedes:
+            dropped += db.execute(
+                "UPDATE outbox SET failed_at = ?1, superseded_by = ?2, "
+                "error = 'superseded by a newer report' "
+                "WHERE chat_id = ?3 AND id < ?2 AND sent_at IS NULL AND failed_at IS NULL "
+                "AND substr(key, 1, length(?4)) = ?4",
+                (now, cur.lastrowid, m.chat_id, m.supersedes),
+            ).rowcount
+    return queued, dropped
+
+
+def drop_escalations(db: sqlite3.Connection, task_id: int, now: float) -> int:
+    """A task accepted, done or cancelled: its escalations still waiting are not sent."""
+    prefix = f"escalate:{task_id}:"
+    return db.execute(
+        "UPDATE outbox SET failed_at = ?, superseded_by = 0, "
+        "error = 'dropped: the task no longer waits' "
+        "WHERE sent_at IS NULL AND failed_at IS NULL AND substr(key, 1, length(?)) = ?",
+        (now, prefix, prefix),
+    ).rowcount
+
+
+def outbox_superseded(db: sqlite3.Connection) -> int:
+    """Reports dropped unsent because a newer one was queued for the same chat (metrics)."""
+    row = one(db, "SELECT COUNT(*) AS n FROM outbox WHERE superseded_by > 0")
+    return int(row["n"]) if row else 0
 
 
 def announced(db: sqlite3.Connection, task_id: int, chat_id: int, message_id: int) -> None:
@@ -31,9 +78,16 @@ def announced(db: sqlite3.Connection, task_id: int, chat_id: int, message_id: in
 
 
 def outbox_sent(db: sqlite3.Connection, item: OutboxItem, message_id: int, now: float) -> None:
-    """Record a delivery; a task's message becomes one of its announcements."""
+    """Record a delivery; a task's message becomes one of its announcements.
+
+    A message dropped for a newer one while the courier was sending it went out after
+    all: it is recorded as sent, not as dropped.
+    """
     db.execute(
-        "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1 WHERE id = ?",
+        "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, "
+        "failed_at = CASE WHEN superseded_by IS NULL THEN failed_at END, "
+        "error = CASE WHEN superseded_by IS NULL THEN error END, superseded_by = NULL "
+        "WHERE id = ?",
         (now, message_id, item.id),
     )
     if item.message.task_id is not None:
@@ -66,7 +120,8 @@ def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxIte
     older message waits for a retry (each chat gets its messages in order)."""
     rows = every(
         db,
-        "SELECT id, key, chat_id, lang, text, task_id, template, markup, attempts "
+        "SELECT id, key, chat_id, lang, text, task_id, template, markup, document, "
+        "incident_id, attempts "
         "FROM outbox AS o "
         "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
         "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
@@ -75,7 +130,10 @@ def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxIte
         "ORDER BY id LIMIT ?",
         (now, now, limit),
     )
-    return [OutboxItem(r["id"], from_row(Outgoing, r), r["attempts"]) for r in rows]
+    # `supersedes` only instructs the queuing; it is not kept
+    return [
+        OutboxItem(r["id"], from_row(Outgoing, r, supersedes=None), r["attempts"]) for r in rows
+    ]
 
 
 def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
@@ -100,3 +158,5 @@ class SqliteOutbox(Engine):
     outbox_retry = writes(outbox_retry)
     outbox_failed = writes(outbox_failed)
     outbox_counts = reads(outbox_counts)
+    enqueue_reports = writes(enqueue_reports)
+    outbox_superseded = reads(outbox_superseded)

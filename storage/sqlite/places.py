@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from snowbot.model import Task, TaskStatus
 from snowbot.places import PlaceChange, Placement, PlaceOutcome, Reopen
 from storage.sqlite.engine import Engine, every, one, reads, writes
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import drop_escalations, enqueue
 from storage.sqlite.tasks import SELECT, get_task, task_from
 
 LIVE = "('open', 'in_progress')"
@@ -145,6 +145,7 @@ def take_places(
         "INSERT OR IGNORE INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
         (task_id, user_id, now),
     )
+    drop_escalations(db, task_id, now)  # taken: its escalations still waiting are not sent
     return PlaceChange(
         PlaceOutcome.TAKEN,
         get_task(db, incident_id, task_id),

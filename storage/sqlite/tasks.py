@@ -15,7 +15,7 @@ from snowbot.model import (
     TaskStatus,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import drop_escalations, enqueue
 
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
@@ -182,6 +182,7 @@ def complete_task(
         )
         free_task(db, task_id)
         enqueue(db, notices, now)
+        drop_escalations(db, task_id, now)
         outcome = CloseOutcome.DONE
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.DONE)
@@ -196,6 +197,7 @@ def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: flo
     )
     if cur.rowcount == 1:
         free_task(db, task_id)
+        drop_escalations(db, task_id, now)
         outcome = CloseOutcome.CANCELLED
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
