@@ -24,17 +24,18 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks
-from handlers.common import SERVICE_KEY, Context, service
+from handlers.common import SERVICE_KEY, Context, replies_of, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import inbox_bot, replay
-from handlers.jobs import COURIER_KEY, start_jobs
+from handlers.inbox import KeepingQueue, inbox_bot, replay
+from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
 from snowbot.redact import redact
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
 from snowbot.texts import catalog
+from snowbot.webhook import Webhook
 
 log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
@@ -69,7 +70,7 @@ COMMANDS = (
 
 
 def build_application(
-    service: Snowbot, rate_limiter: BaseRateLimiter[int] | None = None
+    service: Snowbot, rate_limiter: BaseRateLimiter[int] | None = None, webhook: bool = False
 ) -> Application:  # type: ignore[type-arg]
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
@@ -83,13 +84,10 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
         get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=config.telegram.proxy),
     )
-    app = (
-        ApplicationBuilder()
-        .bot(bot)
-        .concurrent_updates(PerPersonUpdateProcessor())
-        .post_init(_post_init)
-        .build()
-    )
+    builder = ApplicationBuilder().bot(bot).concurrent_updates(PerPersonUpdateProcessor())
+    if webhook:  # a webhook's updates are kept as they come, not as a batch is fetched
+        builder = builder.update_queue(KeepingQueue(service.keep_updates))
+    app = builder.post_init(_post_init).build()
     app.bot_data[SERVICE_KEY] = service
     app.bot_data[COURIER_KEY] = Courier(app.bot, service)
     register(app)
@@ -170,8 +168,15 @@ async def _first_delivery(update: Update, context: Context) -> None:
 
 
 async def _handled(update: Update, context: Context) -> None:
-    """After every other handler: this update need not be handled again."""
-    await service(context).handled(update.update_id)
+    """After every other handler: this update need not be handled again, and its replies
+    are queued in the same transaction; then they go out at once (the courier sends those
+    that must wait for older messages of their chat)."""
+    owed = replies_of(context.application).pop(update.update_id, [])
+    claimed = await service(context).handled(update.update_id, owed)
+    if claimed:
+        await courier(context).send_now(claimed)
+    if len(claimed) < len(owed):
+        deliver_soon(context)
 
 
 async def _log_update(update: Update, context: Context) -> None:
@@ -263,15 +268,17 @@ async def start_polling(
     poll_interval: float = 0.0,
     timeout: int = 10,
     scheduled: bool = True,
+    webhook: Webhook | None = None,
 ) -> PollingBot:
-    """Start the Application on an open service: the jobs, the kept updates, polling.
+    """Start the Application on an open service: the jobs, the kept updates, polling (or
+    the webhook server, which also tells Telegram the URL and the secret).
 
     `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo,
     whose clock is simulated); the outbox is delivered either way. The service is
     closed if the start fails.
     """
     try:
-        app = build_application(service, rate_limiter)
+        app = build_application(service, rate_limiter, webhook is not None)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
@@ -279,6 +286,16 @@ async def start_polling(
         await replay(app, await service.unhandled_updates())
         start_jobs(app, scheduled)
         assert app.updater is not None
+        if webhook is not None:
+            await app.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                allowed_updates=Update.ALL_TYPES,
+                secret_token=webhook.secret,
+            )
+            return PollingBot(app, service)
         await app.updater.start_polling(
             poll_interval=poll_interval,
             timeout=timeout,

@@ -10,25 +10,23 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import (
     Bot,
     ForceReply,
     InlineKeyboardMarkup,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     TelegramObject,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
-from snowbot.model import Street
+from snowbot.model import Outgoing, Street
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
@@ -107,51 +105,53 @@ def _localised(t: Catalog, value: Any) -> Any:
     return value
 
 
-async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> Message | None:
+REPLIES_KEY = "replies"
+
+
+def replies_of(app: Application) -> dict[int, list[Outgoing]]:  # type: ignore[type-arg]
+    """The replies each update in hand owes, by update id, until it is marked handled."""
+    found: dict[int, list[Outgoing]] = app.bot_data.setdefault(REPLIES_KEY, {})
+    return found
+
+
+def owe(update: Update, context: Context, message: Outgoing) -> None:
+    """Add to what the update owes; keyed by the update and the reply's place in it."""
+    owed = replies_of(context.application).setdefault(update.update_id, [])
+    owed.append(replace(message, key=f"reply:{update.update_id}:{len(owed)}"))
+
+
+async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> None:
     """Answer in the chat the update came from.
 
-    What the answer confirms is already committed, so it must not be lost to an outage:
-    when Telegram cannot take it now (a network error, a 5xx, a flood wait that outlasted
-    the rate limiter's retries), the outbox sends it, with its buttons, once Telegram can;
-    None is returned then. A timeout may have delivered it after all: then it comes twice,
-    which is better than a cadre on the street never hearing that the check-in counted.
+    The answer is not sent here: it is queued in the outbox in the transaction that marks
+    the update handled (see `handlers.app`), and sent right after. So an update handled
+    again after a crash has answered no one yet, and nobody hears back twice; and what the
+    answer confirms, committed already, is never left untold by an outage.
     """
     message = update.effective_message
     if message is None:
-        return None
+        return
+    markup: TelegramObject | None = kwargs.get("reply_markup")
     text = text[: limits.MAX_MESSAGE]
-    try:
-        return await message.reply_text(text, do_quote=False, **kwargs)
-    except BadRequest:  # the message itself is wrong: sending it later would not help
-        raise
-    except (NetworkError, RetryAfter) as exc:
-        await _keep(update, context, message.chat_id, text, kwargs.get("reply_markup"), exc)
-        return None
+    owe(
+        update,
+        context,
+        Outgoing("", message.chat_id, "", text=text, markup=markup.to_json() if markup else None),
+    )
+
+
+def reply_task(update: Update, context: Context, me: Who, template: str, task_id: int) -> None:
+    """Answer with a task shown as it is when sent, with its buttons (see `reply`); the
+    message becomes one of the task's announcements, edited as the task changes."""
+    message = update.effective_message
+    if message is not None:
+        shown = Outgoing("", message.chat_id, me.t.language, task_id=task_id, template=template)
+        owe(update, context, shown)
 
 
 async def say(update: Update, context: Context, chat_id: int, text: str) -> None:
-    """Send a message an update owes to a chat other than its own, kept like a reply."""
-    text = text[: limits.MAX_MESSAGE]
-    try:
-        await context.bot.send_message(chat_id, text)
-    except BadRequest as exc:
-        log.warning("telling chat %s failed: %s", chat_id, exc)
-    except (NetworkError, RetryAfter) as exc:
-        await _keep(update, context, chat_id, text, None, exc)
-
-
-async def _keep(
-    update: Update,
-    context: Context,
-    chat_id: int,
-    text: str,
-    markup: TelegramObject | None,
-    exc: Exception,
-) -> None:
-    await service(context).reply_later(
-        update.update_id, chat_id, text, markup.to_json() if markup else None
-    )
-    log.warning("the reply to update %s waits in the outbox: %s", update.update_id, exc)
+    """A message an update owes to a chat other than its own, queued like a reply."""
+    owe(update, context, Outgoing("", chat_id, "", text=text[: limits.MAX_MESSAGE]))
 
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply

@@ -107,7 +107,25 @@ class Courier:
 
     async def _round(self) -> tuple[int, bool]:
         """One batch; returns (sent, whether to go on: the batch was full and all went well)."""
-        items = await self.service.due_messages(BATCH)
+        due = await self.service.due_messages(BATCH)
+        items = await self.service.claim_messages(due) if due else []
+        sent, finished = await self._send_claimed(items)
+        return sent, len(due) == BATCH and finished
+
+    async def send_now(self, items: list[OutboxItem]) -> int:
+        """Send messages claimed by whoever queued them (an update's replies), at once,
+        in order within each chat; while Telegram is known to be unreachable they wait
+        for the courier's next knock instead."""
+        if not items:
+            return 0
+        if self.service.clock() < self._knock_at:
+            await self.service.release_messages(items)
+            return 0
+        sent, _ = await self._send_claimed(items)
+        return sent
+
+    async def _send_claimed(self, items: list[OutboxItem]) -> tuple[int, bool]:
+        """Send claimed messages; returns (sent, whether every one was tried)."""
         by_chat: defaultdict[int, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_chat[item.message.chat_id].append(item)
@@ -115,28 +133,33 @@ class Courier:
         answered = 0  # messages Telegram answered, whatever it said
         sent = 0
         unreachable: list[tuple[OutboxItem, NetworkError]] = []
+        untried: list[OutboxItem] = []  # claimed but not handed over: given back below
 
         async def chat_run(queue: list[OutboxItem]) -> bool:
             """Send a chat's messages in order; False when one must wait (and the rest after it)."""
             nonlocal answered, sent
             async with gate:
-                for item in queue:
+                for at, item in enumerate(queue):
                     if unreachable and not answered:  # nothing got through since: stop knocking
+                        untried.extend(queue[at:])
                         return False
                     try:
                         outcome = await self._send(item)
                     except NetworkError as exc:  # connection trouble, timeouts and 5xx
                         unreachable.append((item, exc))
+                        untried.extend(queue[at + 1 :])
                         return False
                     answered += 1
                     if outcome is None:
+                        untried.extend(queue[at + 1 :])
                         return False
                     sent += outcome
                 return True
 
         finished = await asyncio.gather(*(chat_run(q) for q in by_chat.values()))
+        await self.service.release_messages(untried)
         await self._after_round(unreachable, answered > 0)
-        return sent, len(items) == BATCH and all(finished)
+        return sent, all(finished)
 
     async def _after_round(
         self, unreachable: list[tuple[OutboxItem, NetworkError]], answered: bool
@@ -195,6 +218,7 @@ class Courier:
             await self._gone(item, exc)
             return 0
         except ChatMigrated as exc:  # the group is a supergroup now: everything follows it
+            await self.service.release_messages([item])  # to be moved with the rest
             await moved(self.service, letter.chat_id, exc.new_chat_id)
             return None
         except BadRequest as exc:

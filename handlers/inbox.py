@@ -10,6 +10,7 @@ person's updates are handled in order, and a handled one is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,20 @@ def inbox_bot(keeper: Keeper, **settings: Any) -> ExtBot[int]:
             return updates
 
     return InboxBot(**settings)
+
+
+class KeepingQueue(asyncio.Queue[object]):
+    """The update queue of a webhook: each update is kept before it is queued, and so
+    before the webhook answers Telegram 200 (after which Telegram never sends it again)."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        super().__init__()
+        self._keeper = keeper
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            await self._keeper([(item.update_id, item.to_json())])
+        await super().put(item)
 
 
 async def replay(app: Application, bodies: list[str]) -> int:  # type: ignore[type-arg]

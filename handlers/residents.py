@@ -23,13 +23,22 @@ from telegram import (
 from telegram.error import TelegramError
 
 from handlers import checkin
-from handlers.buttons import task_buttons
-from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    args_of,
+    localised,
+    reply,
+    reply_task,
+    say,
+    service,
+    who,
+)
 from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.model import Report, ReportMade, ReportOutcome
 from snowbot.refusals import Refused
-from snowbot.render import task_line
 from snowbot.service import report_ref
 from snowbot.texts import Catalog, catalog
 
@@ -293,14 +302,7 @@ async def _make_task(update: Update, context: Context, me: Who, report_id: int) 
         me.t("residents.tasked_ok", ref=report_ref(report_id), id=task.id),
         report_id,
     )
-    sent = await reply(
-        update,
-        context,
-        me.t("newtask.posted", task=task_line(me.t, task)),
-        reply_markup=task_buttons(me.t, task),
-    )
-    if sent is not None:
-        await svc.announced(task.id, sent.chat_id, sent.message_id)
+    reply_task(update, context, me, "newtask.posted", task.id)
 
 
 async def _ask_block(update: Update, context: Context, me: Who, report_id: int) -> None:

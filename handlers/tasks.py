@@ -22,7 +22,18 @@ from handlers.buttons import (
     release_list,
     task_buttons,
 )
-from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    args_of,
+    localised,
+    reply,
+    reply_task,
+    say,
+    service,
+    who,
+)
 from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
 from handlers.places import id_and_count, released_text, taken_text, team_line
@@ -73,14 +84,7 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
         )
         return
     task = posted.task
-    sent = await reply(
-        update,
-        context,
-        me.t("newtask.posted", task=task_line(me.t, task)),
-        reply_markup=task_buttons(me.t, task),
-    )
-    if sent is not None:
-        await svc.announced(task.id, sent.chat_id, sent.message_id)
+    reply_task(update, context, me, "newtask.posted", task.id)
     if posted.chats:
         deliver_soon(context)
 

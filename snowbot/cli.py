@@ -19,7 +19,7 @@ from typing import Any
 
 from snowbot import __version__
 from snowbot.config import Config, load_config
-from snowbot.errors import SnowbotError
+from snowbot.errors import ConfigError, SnowbotError
 from snowbot.redact import hide_token, redact
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
@@ -41,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = sub.add_parser("run", parents=[common], help="run the bot (long polling)")
+    run = sub.add_parser(
+        "run", parents=[common], help="run the bot (long polling, or --webhook behind a proxy)"
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="take updates by webhook at this public URL (a reverse proxy passes them on)",
+    )
+    run.add_argument(
+        "--listen", metavar="ADDR", help="with --webhook: the address to listen on (127.0.0.1)"
+    )
+    run.add_argument("--port", metavar="N", help="with --webhook: the port to listen on (8443)")
     run.set_defaults(handler=_run)
 
     demo = sub.add_parser(
@@ -358,10 +369,16 @@ async def _import_streets(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.webhook import webhook
     from snowbot.wiring import run_polling
 
+    hook = None
+    if args.webhook is not None:
+        hook = webhook(args.webhook, args.listen, args.port, config.telegram.webhook_secret)
+    elif args.listen is not None or args.port is not None:
+        raise ConfigError("--listen and --port go with --webhook URL")
     check_database(config, create=True)
-    await run_polling(config)
+    await run_polling(config, hook)
     return 0
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 from snowbot.limits import MAX_NEEDED
+from snowbot.webhook import check_secret
 
 DEFAULT_CONFIG = "config.toml"
 LANGUAGES = ("zh", "en")
@@ -38,6 +39,8 @@ class TelegramConfig:
     base_url: str = "https://api.telegram.org/bot"
     # for the Bot API and the geocoder: Telegram cannot be reached directly everywhere
     proxy: str | None = None
+    # `snowbot run --webhook`: the secret Telegram sends with each update (else one is made)
+    webhook_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Config:
 # -- reading -----------------------------------------------------------------
 
 _KNOWN: dict[str, set[str]] = {
-    "telegram": {"token", "base_url", "proxy"},
+    "telegram": {"token", "base_url", "proxy", "webhook_secret"},
     "storage": {"database"},
     "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
     "access": {"coordinators", "enrolment", "max_team_unconfirmed", "max_checkins_per_hour"},
@@ -207,8 +210,14 @@ def parse_config(
     if base_url is not None and not re.match(r"^https?://\S+$", base_url):
         raise ConfigError(f"telegram.base_url: {base_url!r} is not an http(s) URL")
     proxy = _proxy(_opt_str(get("telegram", "proxy"), "telegram.proxy"))
+    secret = env.get("SNOWBOT_WEBHOOK_SECRET") or _opt_str(
+        get("telegram", "webhook_secret"), "telegram.webhook_secret"
+    )
     telegram = TelegramConfig(
-        token=token or None, base_url=base_url or TelegramConfig.base_url, proxy=proxy
+        token=token or None,
+        base_url=base_url or TelegramConfig.base_url,
+        proxy=proxy,
+        webhook_secret=check_secret(secret, "telegram.webhook_secret") if secret else None,
     )
 
     database = _opt_str(get("storage", "database"), "storage.database")

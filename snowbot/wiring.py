@@ -10,6 +10,7 @@ pyproject.toml name them). Everything else of the domain sees storage only throu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -17,14 +18,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
+from snowbot.leadership import lead, watch
 from snowbot.service import Snowbot
-from storage import open_store
+from snowbot.webhook import Webhook
+from storage import leadership_for, open_store
 
 if TYPE_CHECKING:
     from telegram.ext import BaseRateLimiter
@@ -73,6 +76,7 @@ async def start_bot(
     timeout: int = 10,
     scheduled: bool = True,
     geocoder: Geocoder | None = None,
+    webhook: Webhook | None = None,
 ) -> PollingBot:
     """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
 
@@ -103,11 +107,13 @@ async def start_bot(
         poll_interval=poll_interval,
         timeout=timeout,
         scheduled=scheduled,
+        webhook=webhook,
     )
 
 
-async def run_polling(config: Config) -> None:
-    """`snowbot run`: poll until SIGINT or SIGTERM."""
+async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
+    """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
+    webhook) until SIGINT or SIGTERM, or until the lead is lost."""
     from telegram.error import InvalidToken, TelegramError
 
     from handlers.app import server_name, unreachable
@@ -118,24 +124,67 @@ async def run_polling(config: Config) -> None:
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
             "put the id it shows in [access] coordinators and restart"
         )
-    try:
-        running = await start_bot(config)
-    except InvalidToken:  # PTB's message quotes the token: never pass it on
-        raise ConfigError(
-            f"telegram.token: {server_name(config)} refused this token (revoked? ask "
-            "@BotFather for the current one; check base_url too)"
-        ) from None
-    except TelegramError as exc:
-        raise SnowbotError(unreachable(config, exc)) from None
-    log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    leadership = leadership_for(config.database)
     try:
-        await stop.wait()
+        if not await _first(asyncio.create_task(lead(leadership)), stop):
+            return  # stopped while standing by
+        try:
+            running = await start_bot(config, webhook=webhook)
+        except InvalidToken:  # PTB's message quotes the token: never pass it on
+            raise ConfigError(
+                f"telegram.token: {server_name(config)} refused this token (revoked? ask "
+                "@BotFather for the current one; check base_url too)"
+            ) from None
+        except TelegramError as exc:
+            raise SnowbotError(unreachable(config, exc)) from None
+        except OSError as exc:  # the webhook's address is taken or not this machine's
+            if webhook is None:
+                raise
+            raise SnowbotError(
+                f"--webhook: cannot listen on {webhook.listen}:{webhook.port}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        if webhook is not None:
+            log.info(
+                "taking updates by webhook at %s (listening on %s:%d, secret %s)",
+                webhook.url,
+                webhook.listen,
+                webhook.port,
+                "made for this run" if webhook.secret_generated else "from the config",
+            )
+        log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+        lost = asyncio.Event()
+        watcher = asyncio.create_task(watch(leadership, lost))
+        try:
+            await _first(asyncio.create_task(lost.wait()), stop)
+        finally:
+            watcher.cancel()
+            await running.stop()
+        if lost.is_set():
+            raise SnowbotError(f"lost the lead ({leadership.where}); start again to stand by")
     finally:
-        await running.stop()
+        await leadership.release()
+
+
+async def _first(task: asyncio.Task[Any], stop: asyncio.Event) -> bool:
+    """Wait for `task` or `stop`, whichever comes first; True when the task finished."""
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()  # what it raised, raised here
+    return True
 
 
 def _unlimited() -> BaseRateLimiter[int]:

@@ -2,6 +2,16 @@
 (`snowbot.stores`) with the domain's records (`snowbot.model`), and imports nothing else
 of snowbot."""
 
-from storage.sqlite import SqliteStore, open_store
+from pathlib import Path
 
-__all__ = ["SqliteStore", "open_store"]
+from snowbot.leadership import Leadership
+from storage.sqlite import SqliteStore, open_store
+from storage.sqlite.leader import FileLeadership
+
+__all__ = ["SqliteStore", "leadership_for", "open_store"]
+
+
+def leadership_for(database: Path) -> Leadership:
+    """The lock that makes one `snowbot run` of this database the leader."""
+    # PostgreSQL standby: its advisory-lock Leadership is chosen here, by the database URL
+    return FileLeadership(database)

@@ -163,7 +163,11 @@ async def test_incident_close_sends_the_closing_report_with_its_csvs(
             refused = await api.ask(CADRE, "/incident close")
             assert refused.text == said("refuse.role", role="coordinator")
             before = {chat: api.count(chat) for chat in (COORD.id, REPORTS, HQ)}
-            closed = await api.ask(COORD, "/incident close")
+            await api.say(COORD, "/incident close")
+            # the closing report, queued by the closing itself, may come before the reply
+            closed = await api.wait_for(
+                lambda: next((s for s in api.sent[COORD.id] if "is closed." in s.text), None)
+            )
             assert closed.text.startswith(f"Incident “{ended}” (number 1) is closed.")
             assert "snowbot report --incident 1" in closed.text
 

@@ -26,8 +26,11 @@ class DeliveryService(ServiceCore):
         """
         return await self.store.update_seen(update_id)
 
-    async def handled(self, update_id: int) -> None:
-        await self.store.mark_update(update_id, self.clock())
+    async def handled(self, update_id: int, replies: Sequence[Outgoing] = ()) -> list[OutboxItem]:
+        """Mark the update handled and queue its replies in the same transaction, so a
+        crash never has it handled again after anyone heard back. Returns the replies
+        claimed to be sent at once; the courier sends the others after older messages."""
+        return await self.store.finish_update(update_id, replies, self.clock())
 
     async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
         """Keep updates as fetched, before Telegram hears they were received."""
@@ -45,15 +48,22 @@ class DeliveryService(ServiceCore):
     async def reply_later(
         self, update_id: int, chat_id: int, text: str, markup: str | None = None
     ) -> None:
-        """A reply Telegram could not take when it was made: the outbox sends it later.
-
-        Keyed by the update and the text, so an update handled again after a crash
-        queues the same reply once.
-        """
+        """Queue a reply on its own (outside an update's handling), keyed by the update
+        and the text, so the same reply is queued once."""
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
         # rendered already: the language is not needed again
         later = Outgoing(f"reply:{update_id}:{digest}", chat_id, "", text=text, markup=markup)
         await self.store.enqueue([later], self.clock())
+
+    async def claim_messages(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """The messages this sender may hand to Telegram now (no other sender has them)."""
+        claimed = set(await self.store.claim_outbox([i.id for i in items], self.clock()))
+        return [i for i in items if i.id in claimed]
+
+    async def release_messages(self, items: Sequence[OutboxItem]) -> None:
+        """Claimed messages not handed to Telegram after all: they wait again."""
+        if items:
+            await self.store.outbox_release([i.id for i in items])
 
     async def queue(self, messages: Sequence[Outgoing]) -> int:
         """Queue messages for the courier; returns how many were new (a key goes once)."""

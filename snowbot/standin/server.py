@@ -12,9 +12,25 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from snowbot.standin.wire import BOT_ID, BOT_USERNAME, ApiError, Sent, error_response, read_params
+
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
+
+
+def _open(request: web.Request) -> bool:
+    """Whether the client of a request is still connected (a killed bot's poll is not)."""
+    return request.transport is not None and not request.transport.is_closing()
 
 
 class BotApiServer:
@@ -53,6 +69,17 @@ class BotApiServer:
         self._by_id: dict[tuple[int, int], Sent] = {}
         self._window: list[float] = []
         self._runner: web.AppRunner | None = None
+        # getUpdates as Telegram serves it: one at a time. A second one while the first still
+        # waits ends the first with 409 Conflict (counted here; a test of two bot processes
+        # shows it stays 0); while a webhook is set, getUpdates is refused with 409 too.
+        self.conflicts = 0
+        self._poll: tuple[object, web.Request] | None = None
+        self._terminated: set[object] = set()
+        # a webhook, as setWebhook sets it: updates are posted to it, one at a time, in order,
+        # until it answers 2xx; every answer's status is kept for the tests
+        self.webhook: dict[str, str] | None = None
+        self.webhook_statuses: list[int] = []
+        self._pusher: asyncio.Task[None] | None = None
 
     # -- server ------------------------------------------------------------------
 
@@ -71,6 +98,11 @@ class BotApiServer:
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+            self._pusher = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -94,6 +126,8 @@ class BotApiServer:
             params = await read_params(request, self.documents)
         except ConnectionResetError:  # the bot hung up mid-request (it is stopping)
             return error_response(400, "Bad Request: connection lost")
+        if method == "getUpdates":
+            params["_request"] = request
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return error_response(404, "Not Found: method not found")
@@ -129,7 +163,49 @@ class BotApiServer:
         }
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._updates.clear()
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url.startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: bad webhook: an HTTPS URL must be provided")
+        secret = str(params.get("secret_token") or "")
+        self.webhook = {"url": url, "secret_token": secret}
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.create_task(self._push_updates())
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _push_updates(self) -> None:
+        """Post each update to the webhook, oldest first, until it is taken (2xx)."""
+        async with aiohttp.ClientSession() as http:
+            while self.webhook is not None:
+                async with self._changed:
+                    if not self._updates:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._changed.wait(), 0.5)
+                        continue
+                    update = self._updates[0]
+                hook = self.webhook
+                if hook is None:
+                    break
+                headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]}
+                try:
+                    async with http.post(hook["url"], json=update, headers=headers) as answer:
+                        self.webhook_statuses.append(answer.status)
+                        taken = 200 <= answer.status < 300
+                except aiohttp.ClientError:
+                    taken = False
+                if taken:
+                    self._updates = [u for u in self._updates if u is not update]
+                else:
+                    await asyncio.sleep(0.2)
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
@@ -142,13 +218,29 @@ class BotApiServer:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
+        request: web.Request = params["_request"]
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
+        poll = object()
         async with self._changed:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            if not self._updates and timeout > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout)
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            return self._updates[:limit]
+            if self._poll is not None and _open(self._poll[1]):
+                self._terminated.add(self._poll[0])  # the one still waiting gets the 409
+                self._changed.notify_all()
+            self._poll = (poll, request)
+            try:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if not self._updates and timeout > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), timeout)
+                if poll in self._terminated:
+                    self._terminated.discard(poll)
+                    self.conflicts += 1
+                    raise ApiError(409, CONFLICT)
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                return self._updates[:limit]
+            finally:
+                if self._poll is not None and self._poll[0] is poll:
+                    self._poll = None
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self._record(params, "sendMessage", str(params.get("text", "")))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from snowbot.model import OutboxItem, Outgoing
 from storage.sqlite.engine import Engine, every, one, reads, writes
+from storage.sqlite.outbox import queue_and_claim
 
 
 def update_seen(db: sqlite3.Connection, update_id: int) -> bool:
@@ -18,6 +20,16 @@ def mark_update(db: sqlite3.Connection, update_id: int, now: float) -> None:
     db.execute(
         "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)", (update_id, now)
     )
+
+
+def finish_update(
+    db: sqlite3.Connection, update_id: int, replies: Sequence[Outgoing], now: float
+) -> list[OutboxItem]:
+    """Mark an update handled and queue its replies, in one transaction: an update
+    handled again after a crash has replied to no one yet. Returns the replies claimed
+    to be sent at once (see `storage.sqlite.outbox.claim_outbox`)."""
+    mark_update(db, update_id, now)
+    return queue_and_claim(db, replies, now)
 
 
 def keep_updates(db: sqlite3.Connection, updates: Sequence[tuple[int, str]], now: float) -> None:
@@ -50,6 +62,7 @@ class SqliteInbox(Engine):
 
     update_seen = reads(update_seen)
     mark_update = writes(mark_update)
+    finish_update = writes(finish_update)
     keep_updates = writes(keep_updates)
     unhandled_updates = reads(unhandled_updates)
     forget_updates = writes(forget_updates)

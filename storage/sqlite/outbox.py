@@ -1,4 +1,11 @@
-"""The outbox: messages owed to chats, queued in the transaction that caused them."""
+"""The outbox: messages owed to chats, queued in the transaction that caused them.
+
+A message is claimed (`sent_at` set, `message_id` still NULL) in a transaction of its
+own just before it is handed to Telegram, so that no two senders take it and a sender
+killed with it in hand never sends it again: whether Telegram got it is unknowable
+then, and a reply twice is what the claim rules out. An answer from Telegram either
+records the message id or gives the claim back (a retry, or failed).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,66 @@ def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) ->
     return enqueue_reports(db, messages, now)[0]
 
 
+def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
+    """Queue one message; its id, or None when its (key, chat) was queued before."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
+        "markup, document, incident_id, created_at, due_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            m.key,
+            m.chat_id,
+            m.lang,
+            m.text,
+            m.task_id,
+            m.template,
+            m.markup,
+            m.document,
+            m.incident_id,
+            now,
+            now,
+        ),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+def claim_outbox(db: sqlite3.Connection, ids: Iterable[int], now: float) -> list[int]:
+    """Claim waiting messages for sending, in the order given; returns those claimed.
+
+    A message already claimed, sent or failed is skipped, and so is one whose chat has
+    an older message still waiting: it goes after that one, by the courier.
+    """
+    claimed = []
+    for message_id in ids:
+        if db.execute(
+            "UPDATE outbox SET sent_at = ?1 WHERE id = ?2 AND sent_at IS NULL "
+            "AND failed_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox AS older "
+            "WHERE older.chat_id = outbox.chat_id AND older.id < outbox.id "
+            "AND older.sent_at IS NULL AND older.failed_at IS NULL)",
+            (now, message_id),
+        ).rowcount:
+            claimed.append(message_id)
+    return claimed
+
+
+def outbox_release(db: sqlite3.Connection, ids: Iterable[int]) -> None:
+    """Give back claims not used: those messages were not handed to Telegram."""
+    db.executemany(
+        "UPDATE outbox SET sent_at = NULL WHERE id = ? AND message_id IS NULL "
+        "AND failed_at IS NULL",
+        [(i,) for i in ids],
+    )
+
+
+def queue_and_claim(
+    db: sqlite3.Connection, messages: Iterable[Outgoing], now: float
+) -> list[OutboxItem]:
+    """Queue messages and claim at once those that may go out now (see `claim_outbox`)."""
+    new = [(i, m) for m in messages if (i := _insert(db, m, now)) is not None]
+    claimed = set(claim_outbox(db, [i for i, _ in new], now))
+    return [OutboxItem(i, m, 0) for i, m in new if i in claimed]
+
+
 def enqueue_reports(
     db: sqlite3.Connection, messages: Iterable[Outgoing], now: float
 ) -> tuple[int, int]:
@@ -22,32 +89,15 @@ def enqueue_reports(
     sends one of them after the newer one is queued). Returns (queued, dropped)."""
     queued = dropped = 0
     for m in messages:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
-            "markup, document, incident_id, created_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                m.key,
-                m.chat_id,
-                m.lang,
-                m.text,
-                m.task_id,
-                m.template,
-                m.markup,
-                m.document,
-                m.incident_id,
-                now,
-                now,
-            ),
-        )
-        queued += cur.rowcount
-        if cur.rowcount and m.supersedes:
+        new = _insert(db, m, now)
+        queued += new is not None
+        if new is not None and m.supersedes:
             dropped += db.execute(
                 "UPDATE outbox SET failed_at = ?1, superseded_by = ?2, "
                 "error = 'superseded by a newer report' "
                 "WHERE chat_id = ?3 AND id < ?2 AND sent_at IS NULL AND failed_at IS NULL "
                 "AND substr(key, 1, length(?4)) = ?4",
-                (now, cur.lastrowid, m.chat_id, m.supersedes),
+                (now, new, m.chat_id, m.supersedes),
             ).rowcount
     return queued, dropped
 
@@ -95,9 +145,10 @@ def outbox_sent(db: sqlite3.Connection, item: OutboxItem, message_id: int, now: 
 
 
 def outbox_retry(db: sqlite3.Connection, item: OutboxItem, due_at: float, error: str) -> None:
-    """Try again at `due_at`."""
+    """Try again at `due_at` (the claim is given back)."""
     db.execute(
-        "UPDATE outbox SET due_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+        "UPDATE outbox SET sent_at = NULL, due_at = ?, attempts = attempts + 1, error = ? "
+        "WHERE id = ?",
         (due_at, error[:500], item.id),
     )
 
@@ -105,7 +156,8 @@ def outbox_retry(db: sqlite3.Connection, item: OutboxItem, due_at: float, error:
 def outbox_failed(db: sqlite3.Connection, item: OutboxItem, now: float, error: str) -> None:
     """Never to be sent: kept, marked failed, with the reason."""
     db.execute(
-        "UPDATE outbox SET failed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+        "UPDATE outbox SET sent_at = NULL, failed_at = ?, attempts = attempts + 1, error = ? "
+        "WHERE id = ?",
         (now, error[:500], item.id),
     )
 
@@ -160,3 +212,5 @@ class SqliteOutbox(Engine):
     outbox_counts = reads(outbox_counts)
     enqueue_reports = writes(enqueue_reports)
     outbox_superseded = reads(outbox_superseded)
+    claim_outbox = writes(claim_outbox)
+    outbox_release = writes(outbox_release)
