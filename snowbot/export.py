@@ -24,6 +24,7 @@ SHIFT_COLUMNS = (
     "lon",
     "started_at",
     "ended_at",
+    "unit",  # the cadre's unit when the shift opened (empty: none)
 )
 TASK_COLUMNS = (
     "id",
@@ -36,6 +37,7 @@ TASK_COLUMNS = (
     "created_at",
     "done_at",
     "note",
+    "unit",  # the unit responsible for the task's street (empty: none)
 )
 
 
@@ -62,6 +64,7 @@ def export_csvs(
             s.lon,
             iso(s.started_at, tz),
             iso(s.ended_at, tz),
+            s.unit or "",
         )
         for s in shifts
     )
@@ -77,6 +80,7 @@ def export_csvs(
             iso(t.created_at, tz),
             iso(t.done_at, tz),
             t.note,
+            t.unit or "",
         )
         for t in tasks
     )

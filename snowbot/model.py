@@ -6,7 +6,7 @@ epoch seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from snowbot.roles import Role
@@ -52,6 +52,7 @@ class Street:
     name: str
     lat: float
     lon: float
+    unit_id: int | None = None  # the unit responsible for it (包保), if any
 
 
 Lines = tuple[tuple[tuple[float, float], ...], ...]  # parts of (lat, lon) vertices
@@ -70,6 +71,9 @@ class StreetRow:
     lat: float
     lon: float
     lines: Lines | None = None
+    # the unit responsible for it: None when the file has no unit column (the street's unit
+    # stays as it is), "" for a street the file gives no unit
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ImportCounts:
     added: int
     moved: int
     unchanged: int
+    reassigned: int = 0  # streets already known whose unit changed
+    units_added: int = 0  # units the file named that were not known yet
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,7 @@ class UnservedStreet:
     district: str
     street: str
     open_task: int | None
+    unit: str | None = None  # the unit responsible for it
 
 
 @dataclass(frozen=True)
@@ -248,6 +255,9 @@ class TallyCounts:
     done: dict[int, int]  # district id -> tasks done
     served: frozenset[int]  # street ids served
     first_live: dict[int, int]  # street id -> its oldest open or in-progress task
+    # every unit, with its kept counters (zeros for a unit nobody turned out for yet)
+    units: list[UnitTurnout] = field(default_factory=list)
+    no_unit: UnitTurnout | None = None  # the shifts of cadres without a unit
 
 
 @dataclass(frozen=True)
@@ -316,6 +326,7 @@ class DayCounts:
     streets_served: int
     busiest_district: str | None
     busiest_person_times: int
+    units: list[tuple[str, int]] = field(default_factory=list)  # unit -> its turnout then
 
 
 @dataclass(frozen=True)
@@ -330,6 +341,7 @@ class ShiftExportRow:
     lon: float
     started_at: float
     ended_at: float | None
+    unit: str | None = None  # the cadre's unit when the shift opened
 
 
 @dataclass(frozen=True)
@@ -344,3 +356,26 @@ class TaskExportRow:
     created_at: float
     done_at: float | None
     note: str
+    unit: str | None = None  # the street's unit
+
+
+# -- units (单位包保) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A bureau, company or community that cadres come from and that answers for streets."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class UnitTurnout:
+    """A unit's kept counters in one incident (id 0, name "": the cadres without a unit)."""
+
+    unit_id: int
+    name: str
+    person_times: int
+    on_duty: int
+    people: int

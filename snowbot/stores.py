@@ -33,6 +33,7 @@ from snowbot.model import (
     TaskExportRow,
     TeamDecision,
     TeamRequest,
+    Unit,
     User,
 )
 from snowbot.roles import Role
@@ -240,6 +241,15 @@ class OutboxStore(Protocol):
     async def outbox_counts(self) -> tuple[int, int, int]: ...
 
 
+class UnitStore(Protocol):
+    """Units (单位包保): the units, and which one each cadre belongs to now."""
+
+    async def units(self) -> list[Unit]: ...
+    async def add_unit(self, name: str) -> tuple[Unit, bool]: ...
+    async def join_unit(self, user_id: int, unit_id: int) -> Unit | None: ...
+    async def unit_of(self, user_id: int) -> Unit | None: ...
+
+
 class Store(
     IncidentStore,
     PeopleStore,
@@ -251,6 +261,7 @@ class Store(
     ChatStore,
     InboxStore,
     OutboxStore,
+    UnitStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

@@ -3,12 +3,15 @@ reports, the CSV and `tally --json`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from snowbot.directory import Directory
 from snowbot.model import DistrictCounts, Incident, TaskStatus, UnservedStreet
 from snowbot.stores import CountStore
+from snowbot.units import UnitCounts
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Tally:
     districts: list[DistrictCounts]
     unserved_streets: list[UnservedStreet]
     at: float  # when it was counted (epoch seconds)
+    units: list[UnitCounts] = field(default_factory=list)  # every unit, by name
+    no_unit: UnitCounts | None = None  # the turnout of cadres without a unit (name "")
 
     @property
     def streets_unserved(self) -> int:
@@ -56,9 +61,21 @@ class Tally:
                 for d in self.districts
             ],
             "unserved_streets": [
-                {"district": u.district, "street": u.street, "open_task": u.open_task}
+                {
+                    "district": u.district,
+                    "street": u.street,
+                    "open_task": u.open_task,
+                    "unit": u.unit,
+                }
                 for u in self.unserved_streets
             ],
+            "units": [u.as_json() for u in self.units],
+            # the turnout of cadres in no unit: with the units', it makes the total
+            "no_unit": {
+                "person_times": self.no_unit.person_times if self.no_unit else 0,
+                "on_duty": self.no_unit.on_duty if self.no_unit else 0,
+                "people": self.no_unit.people if self.no_unit else 0,
+            },
         }
 
 
@@ -68,13 +85,19 @@ async def compute_tally(
     """The tally of one incident: one snapshot of the database, over the city's streets."""
     counts = await store.tally_counts(incident)
     served, first_live = counts.served, counts.first_live
+    unit_names: dict[int | None, str] = {u.unit_id: u.name for u in counts.units}
+    unserved_by_unit: Counter[int] = Counter()
     districts = []
     unserved: list[UnservedStreet] = []
     for name, streets in directory.streets_by_district():
         district_id = directory.districts[name].id
         person_times, on_duty = counts.on_duty.get(district_id, (0, 0))
         waiting = [s for s in streets if s.id not in served]
-        unserved.extend(UnservedStreet(name, s.name, first_live.get(s.id)) for s in waiting)
+        unserved.extend(
+            UnservedStreet(name, s.name, first_live.get(s.id), unit_names.get(s.unit_id))
+            for s in waiting
+        )
+        unserved_by_unit.update(s.unit_id for s in waiting if s.unit_id is not None)
         districts.append(
             DistrictCounts(
                 name,
@@ -86,6 +109,20 @@ async def compute_tally(
             )
         )
     total = sum(d.streets_total for d in districts)
+    streets_of = _streets_per_unit(directory)
+    units = [
+        UnitCounts(
+            u.name,
+            u.person_times,
+            u.on_duty,
+            u.people,
+            streets_of[u.unit_id],
+            unserved_by_unit[u.unit_id],
+        )
+        for u in sorted(counts.units, key=lambda u: (u.name, u.unit_id))
+    ]
+    none = counts.no_unit
+    no_unit = UnitCounts("", none.person_times, none.on_duty, none.people, 0, 0) if none else None
     return Tally(
         incident=incident,
         person_times=sum(d.person_times for d in districts),
@@ -97,4 +134,19 @@ async def compute_tally(
         districts=districts,
         unserved_streets=unserved,
         at=at,
+        units=units,
+        no_unit=no_unit,
     )
+
+
+# a city's streets per unit change only when a gazetteer is imported, which makes a new
+# Directory: counted once per Directory, not at every tally
+_PER_UNIT: weakref.WeakKeyDictionary[Directory, Counter[int]] = weakref.WeakKeyDictionary()
+
+
+def _streets_per_unit(directory: Directory) -> Counter[int]:
+    found = _PER_UNIT.get(directory)
+    if found is None:
+        found = Counter(s.unit_id for s in directory.streets if s.unit_id is not None)
+        _PER_UNIT[directory] = found
+    return found

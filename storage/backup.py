@@ -119,7 +119,8 @@ def _reference(version: int) -> sqlite3.Connection:
     """A new, empty database with this snowbot's schema at `version`."""
     db = sqlite3.connect(":memory:")
     db.execute(SCHEMA_VERSION_TABLE)
-    for number in range(1, version + 1):
+    # the numbers in MIGRATIONS, in order (a number left out while branches land is skipped)
+    for number in sorted(n for n in MIGRATIONS if n <= version):
         db.executescript(MIGRATIONS[number])
     return db
 

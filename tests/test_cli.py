@@ -48,6 +48,8 @@ def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
         "streets",
         "districts",
         "unserved_streets",
+        "units",
+        "no_unit",
     }
     assert set(tally1["tasks"]) == {"open", "in_progress", "done", "cancelled"}
     names = [d["district"] for d in tally1["districts"]]
@@ -92,9 +94,11 @@ def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     shifts = (workdir / "out" / "shifts.csv").read_text("utf-8-sig").splitlines()
     tasks = (workdir / "out" / "tasks.csv").read_text("utf-8-sig").splitlines()
-    assert shifts[0] == "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at"
+    assert shifts[0] == (
+        "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at,unit"
+    )
     assert tasks[0] == (
-        "id,district,street,needed,accepted,status,created_by,created_at,done_at,note"
+        "id,district,street,needed,accepted,status,created_by,created_at,done_at,note,unit"
     )
 
 

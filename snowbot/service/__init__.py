@@ -27,9 +27,12 @@ from snowbot.service.results import (
 )
 from snowbot.service.shifts import ShiftService
 from snowbot.service.tasks import TaskService
+from snowbot.service.units import UnitChoice, UnitService
 
 
-class Snowbot(ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService):
+class Snowbot(
+    ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService, UnitService
+):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 
 
@@ -46,6 +49,7 @@ __all__ = [
     "Revoked",
     "Snowbot",
     "TeamMarkup",
+    "UnitChoice",
     "parse_count",
     "parse_task_id",
 ]

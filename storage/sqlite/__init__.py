@@ -21,6 +21,7 @@ from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
 from storage.sqlite.teams import SqliteTeams
+from storage.sqlite.units import SqliteUnits
 
 
 class SqliteStore(
@@ -35,6 +36,7 @@ class SqliteStore(
     SqliteChats,
     SqliteInbox,
     SqliteOutbox,
+    SqliteUnits,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 

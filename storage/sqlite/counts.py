@@ -15,6 +15,7 @@ from snowbot.model import (
     TaskStatus,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
+from storage.sqlite.units import day_units, unit_turnouts
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
@@ -52,6 +53,7 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         iid,
     )
     assert served is not None and live is not None  # an aggregate always has its row
+    units, no_unit = unit_turnouts(db, incident.id)
     return TallyCounts(
         incident=incident,
         people=int(people["people"]) if people else 0,
@@ -60,6 +62,8 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         done={r["district_id"]: r["n"] for r in done},
         served=frozenset(json.loads(served["streets"])),
         first_live=dict(zip(json.loads(live["streets"]), json.loads(live["tasks"]), strict=True)),
+        units=units,
+        no_unit=no_unit,
     )
 
 
@@ -143,6 +147,7 @@ def day_counts(db: sqlite3.Connection, incident_id: int, since: float, until: fl
         streets_served=int(served["n"]) if served else 0,
         busiest_district=busiest["name"] if busiest else None,
         busiest_person_times=int(busiest["n"]) if busiest else 0,
+        units=day_units(db, incident_id, since, until),
     )
 
 
@@ -150,10 +155,11 @@ def shift_rows(db: sqlite3.Connection, incident_id: int) -> list[ShiftExportRow]
     rows = every(
         db,
         "SELECT sh.id, sh.user_id, COALESCE(u.name, '') AS name, sh.headcount, "
-        "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at "
-        "FROM shifts sh "
+        "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at, "
+        "un.name AS unit FROM shifts sh "
         "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
-        "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
+        "LEFT JOIN users u ON u.id = sh.user_id LEFT JOIN units un ON un.id = sh.unit_id "
+        "WHERE sh.incident_id = ? ORDER BY sh.id",
         (incident_id,),
     )
     return [from_row(ShiftExportRow, r) for r in rows]
@@ -163,9 +169,9 @@ def task_rows(db: sqlite3.Connection, incident_id: int) -> list[TaskExportRow]:
     rows = every(
         db,
         "SELECT t.id, d.name AS district, s.name AS street, t.needed, t.accepted, t.status, "
-        "t.created_by, t.created_at, t.done_at, t.note FROM tasks t "
+        "t.created_by, t.created_at, t.done_at, t.note, un.name AS unit FROM tasks t "
         "JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id "
-        "WHERE t.incident_id = ? ORDER BY t.id",
+        "LEFT JOIN units un ON un.id = s.unit_id WHERE t.incident_id = ? ORDER BY t.id",
         (incident_id,),
     )
     return [from_row(TaskExportRow, r) for r in rows]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street, TeamDecision, TeamOutcome
-from storage.sqlite import teams
+from storage.sqlite import teams, units
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
@@ -80,6 +80,7 @@ def check_in(
             "WHERE incident_id = ? AND district_id = ?",
             (shift.headcount, incident_id, shift.district_id),
         )
+        units.count_on_duty(db, shift.id, incident_id, shift.headcount)
         reopened = _moved(shift, street, lat, lon, now)
         return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now))
     waiting = teams.waiting_request(db, user_id)
@@ -132,6 +133,7 @@ def open_new_shift(
     )
     if first.rowcount:
         db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
+    units.count_opened(db, opened["id"], incident_id, user_id)
     return shift_from(opened)
 
 
@@ -196,6 +198,7 @@ def close_shift(
         "WHERE incident_id = ? AND district_id = ?",
         (shift.headcount, shift.incident_id, shift.district_id),
     )
+    units.count_on_duty(db, shift.id, shift.incident_id, -shift.headcount)
     return shift
 
 
