@@ -17,7 +17,7 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
 
     A row's unit None leaves the street's unit as it is; "" takes it away.
     """
-    unit_ids, units_added = ensure_units(db, {row.unit for row in wanted if row.unit})
+    unit_ids, units_added = ensure_units(db, [row.unit for row in wanted if row.unit])
     districts: dict[str, int] = {
         r["name"]: r["id"] for r in every(db, "SELECT id, name FROM districts")
     }

@@ -17,8 +17,11 @@ _NOW = "(julianday('now') - 2440587.5) * 86400.0"  # epoch seconds, in any SQLit
 
 
 def ensure_units(db: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str, int], int]:
-    """The ids of the units named, by key, creating those not known yet (and how many)."""
-    wanted = {unit_key(name): name for name in names}
+    """The ids of the units named, by key, creating those not known yet (and how many);
+    a new unit takes the first spelling of its name."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(unit_key(name), name)
     created = 0
     for key, name in sorted(wanted.items()):
         created += db.execute(
