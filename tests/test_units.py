@@ -239,6 +239,11 @@ async def test_a_shift_counts_for_the_unit_of_its_check_in(
     units = await units_of(bot)
     assert units["Roads Bureau"][:3] == (1, 0, 1)
     assert units["Water Company"][:3] == (21, 21, 2)
+    # and once more for the same unit: more person-times, the same people
+    await bot.check_out(cadre)
+    clock.advance(bot.config.schedule.rejoin_window.total_seconds() + 1)
+    await bot.check_in(cadre, *STATION)
+    assert (await units_of(bot))["Water Company"][:3] == (22, 21, 2)
     csv_rows = list(
         csv.DictReader(io.StringIO((await bot.export())["shifts.csv"].decode("utf-8-sig")))
     )
@@ -246,6 +251,7 @@ async def test_a_shift_counts_for_the_unit_of_its_check_in(
         ("10", "Roads Bureau"),
         ("11", ""),
         ("12", "Water Company"),
+        ("10", "Water Company"),
         ("10", "Water Company"),
     ]
 
@@ -436,6 +442,11 @@ async def test_shifts_from_before_units_count_under_no_unit(tmp_path: Path) -> N
         assert await store.check_out(1, 10, 300.0) is not None
         after = (await store.tally_counts(incident)).no_unit
         assert after is not None and (after.person_times, after.on_duty) == (6, 0)
+        # one of those people turning out again is no new person
+        street = (await store.streets())[0]
+        await store.check_in(1, 11, 1, street, 50.0, 127.0, 10_000.0, 9_000.0)
+        again = (await store.tally_counts(incident)).no_unit
+        assert again is not None and (again.person_times, again.people) == (7, 2)
 
 
 def test_the_command_line_imports_units_and_tallies_them(workdir: Path) -> None:
