@@ -308,6 +308,8 @@ class Recount:
     streets_total: int
     streets_served: int
     district_person_times: list[tuple[str, int]]  # every district by name, with its turnout
+    unit_person_times: list[tuple[str, int]] = field(default_factory=list)  # every unit, by name
+    no_unit_person_times: int = 0
 
 
 @dataclass(frozen=True)

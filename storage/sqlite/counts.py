@@ -105,7 +105,21 @@ def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
         "GROUP BY d.id ORDER BY d.name",
         (incident_id,),
     )
-    assert total is not None and served is not None
+    # per unit: the shifts' own units, summed once, beside every unit by name
+    by_unit = every(
+        db,
+        "SELECT u.name, COALESCE(s.n, 0) AS person_times FROM units u LEFT JOIN "
+        "(SELECT unit_id, SUM(headcount) AS n FROM shifts WHERE incident_id = ? "
+        "GROUP BY unit_id) s ON s.unit_id = u.id ORDER BY u.name, u.id",
+        (incident_id,),
+    )
+    no_unit = one(
+        db,
+        "SELECT COALESCE(SUM(headcount), 0) AS n FROM shifts "
+        "WHERE incident_id = ? AND unit_id IS NULL",
+        (incident_id,),
+    )
+    assert total is not None and served is not None and no_unit is not None
     return Recount(
         person_times=person_times,
         on_duty=on_duty,
@@ -114,6 +128,8 @@ def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
         streets_total=int(total["n"]),
         streets_served=int(served["n"]),
         district_person_times=[(r["name"], int(r["person_times"])) for r in by_district],
+        unit_person_times=[(r["name"], int(r["person_times"])) for r in by_unit],
+        no_unit_person_times=int(no_unit["n"]),
     )
 
 
