@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from snowbot.roles import Role
 
@@ -255,7 +256,7 @@ class TallyCounts:
     done: dict[int, int]  # district id -> tasks done
     served: frozenset[int]  # street ids served
     first_live: dict[int, int]  # street id -> its oldest open or in-progress task
-    # every unit, with its kept counters (zeros for a unit nobody turned out for yet)
+    # every unit by name, with its kept counters (zeros for a unit nobody turned out for yet)
     units: list[UnitTurnout] = field(default_factory=list)
     no_unit: UnitTurnout | None = None  # the shifts of cadres without a unit
 
@@ -372,9 +373,10 @@ class Unit:
     name: str
 
 
-@dataclass(frozen=True)
-class UnitTurnout:
-    """A unit's kept counters in one incident (id 0, name "": the cadres without a unit)."""
+class UnitTurnout(NamedTuple):
+    """A unit's kept counters in one incident (id 0, name "": the cadres without a unit).
+
+    A named tuple: the tally makes one per unit, 2,000 of them, every time it counts."""
 
     unit_id: int
     name: str

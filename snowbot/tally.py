@@ -86,7 +86,6 @@ async def compute_tally(
     counts = await store.tally_counts(incident)
     served, first_live = counts.served, counts.first_live
     unit_names: dict[int | None, str] = {u.unit_id: u.name for u in counts.units}
-    unserved_by_unit: Counter[int] = Counter()
     districts = []
     unserved: list[UnservedStreet] = []
     for name, streets in directory.streets_by_district():
@@ -97,7 +96,6 @@ async def compute_tally(
             UnservedStreet(name, s.name, first_live.get(s.id), unit_names.get(s.unit_id))
             for s in waiting
         )
-        unserved_by_unit.update(s.unit_id for s in waiting if s.unit_id is not None)
         districts.append(
             DistrictCounts(
                 name,
@@ -108,18 +106,14 @@ async def compute_tally(
                 len(waiting),
             )
         )
-    total = sum(d.streets_total for d in districts)
-    streets_of = _streets_per_unit(directory)
-    units = [
-        UnitCounts(
-            u.name,
-            u.person_times,
-            u.on_duty,
-            u.people,
-            streets_of[u.unit_id],
-            unserved_by_unit[u.unit_id],
-        )
-        for u in sorted(counts.units, key=lambda u: (u.name, u.unit_id))
+    streets_total = sum(d.streets_total for d in districts)
+    unit_of, streets_of = _streets_per_unit(directory)
+    # unserved = a unit's streets less its served ones; fewer streets are served than not
+    served_of = Counter(map(unit_of.get, served))
+    units = [  # by name, as storage gives them; unpacked, as attributes cost 2,000 lookups
+        UnitCounts(name, person_times, on_duty, people, total, total - served_of[uid])
+        for uid, name, person_times, on_duty, people in counts.units
+        for total in (streets_of[uid],)
     ]
     none = counts.no_unit
     no_unit = UnitCounts("", none.person_times, none.on_duty, none.people, 0, 0) if none else None
@@ -129,8 +123,8 @@ async def compute_tally(
         on_duty=sum(d.on_duty for d in districts),
         people=counts.people,
         tasks=counts.tasks,
-        streets_total=total,
-        streets_served=total - len(unserved),
+        streets_total=streets_total,
+        streets_served=streets_total - len(unserved),
         districts=districts,
         unserved_streets=unserved,
         at=at,
@@ -141,12 +135,15 @@ async def compute_tally(
 
 # a city's streets per unit change only when a gazetteer is imported, which makes a new
 # Directory: counted once per Directory, not at every tally
-_PER_UNIT: weakref.WeakKeyDictionary[Directory, Counter[int]] = weakref.WeakKeyDictionary()
+_PER_UNIT: weakref.WeakKeyDictionary[Directory, tuple[dict[int, int], Counter[int | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _streets_per_unit(directory: Directory) -> Counter[int]:
+def _streets_per_unit(directory: Directory) -> tuple[dict[int, int], Counter[int | None]]:
+    """(street id -> its unit id, for streets with one; unit id -> how many streets)."""
     found = _PER_UNIT.get(directory)
     if found is None:
-        found = Counter(s.unit_id for s in directory.streets if s.unit_id is not None)
-        _PER_UNIT[directory] = found
+        unit_of = {s.id: s.unit_id for s in directory.streets if s.unit_id is not None}
+        found = _PER_UNIT[directory] = (unit_of, Counter(unit_of.values()))
     return found
