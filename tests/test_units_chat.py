@@ -102,6 +102,12 @@ async def test_only_a_coordinator_creates_units(
     config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        # /help names what each role can do with units
+        cadre_help = (await api.ask(CADRE, "/help")).text
+        assert said("unit.help_cadre") in cadre_help and "/units" not in cadre_help
+        coord_help = (await api.ask(ZH_COORD, "/help")).text
+        for key in ("unit.help_cadre", "unit.help_dispatcher", "unit.help_coordinator"):
+            assert said(key, "zh") in coord_help
         empty = await api.ask(CADRE, "/unit")
         assert empty.text == said("unit.current_none") + "\n" + said("unit.no_units")
         assert not empty.buttons
