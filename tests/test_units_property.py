@@ -18,6 +18,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handlers.units import decode, encode
 from snowbot.config import parse_config
 from snowbot.model import CheckInKind, Unit
 from snowbot.refusals import Refused
@@ -148,3 +149,13 @@ def test_unit_names_are_kept_or_refused(text: str) -> None:
     assert clean_unit_name(cleaned) == cleaned  # keeping it twice changes nothing
     # what was typed finds the unit it names
     assert match_unit(text, [Unit(1, cleaned)], 5).kind == MatchKind.FOUND
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.none(), st.from_regex(r"v1\|[untad]\|\d{1,12}")))
+def test_unit_buttons_decode_or_are_refused(data: str | None) -> None:
+    press = decode(data)
+    if press is not None:
+        assert data is not None and len(data.encode()) <= 64
+        assert press.action in "unt" and data.startswith(f"v1|{press.action}|")
+        assert decode(encode(press.action, press.number)) == press
