@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from handlers.common import Context, Who, action, args_of, localised, reply, service, who
@@ -51,10 +52,15 @@ def decode(data: str | None) -> Press | None:
 # -- /unit -----------------------------------------------------------------------------
 
 
-def _choice_text(t: Catalog, choice: UnitChoice, page: int) -> str:
-    lines = [
-        t("unit.current", unit=choice.current.name) if choice.current else t("unit.current_none")
-    ]
+def _choice_text(t: Catalog, choice: UnitChoice, page: int, private: bool = True) -> str:
+    """In a group anyone may press the buttons, each for themselves: no "your unit" there."""
+    lines = []
+    if private:
+        lines.append(
+            t("unit.current", unit=choice.current.name)
+            if choice.current
+            else t("unit.current_none")
+        )
     if not choice.units:
         lines.append(t("unit.no_units"))
         return "\n".join(lines)
@@ -113,11 +119,13 @@ async def unit(update: Update, context: Context, me: Who) -> None:
         await reply(update, context, me.t(key, unit=joined.name))
         return
     choice = await svc.unit_choice(me.person)
+    if not me.private:  # in a group anyone may press, each for themselves: no one's tick
+        choice = UnitChoice(None, choice.units)
     page = _page_with(choice)
     await reply(
         update,
         context,
-        _choice_text(me.t, choice, page),
+        _choice_text(me.t, choice, page, me.private),
         reply_markup=_choice_buttons(me.t, choice, page),
     )
 
@@ -172,10 +180,17 @@ async def button(update: Update, context: Context) -> None:
     except Refused as refused:
         await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
+    await _toast(query, toast)
+    message = query.message
+    private = message is not None and message.chat.type == ChatType.PRIVATE
+    if press.action == JOIN and not private:
+        return  # the group's list stays as it is; the presser was told by the toast
     pages = pages_of(len(choice.units), UNIT_BUTTONS)
     page = _page_with(choice) if press.action == JOIN else min(press.number, pages - 1)
-    await _toast(query, toast)
-    await _edit(query, _choice_text(me.t, choice, page), _choice_buttons(me.t, choice, page))
+    listed = choice if private else UnitChoice(None, choice.units)  # no one's tick in a group
+    await _edit(
+        query, _choice_text(me.t, listed, page, private), _choice_buttons(me.t, listed, page)
+    )
 
 
 async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

@@ -230,3 +230,27 @@ async def test_a_guest_has_no_unit_to_choose(
         answer = await api.answer(await api.press(guest, shown, "v1|u|1"))
         assert answer["text"] == said("refuse.guest")
         no_errors(caplog, api)
+
+
+async def test_in_a_group_each_presser_joins_for_themselves(
+    config: Config, units_city: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, units_city)) as running:
+        api.group(-500, "Roads Bureau crew")
+        await api.ask(CADRE, "/unit Water Company")
+        shown = await api.ask(CADRE, "/unit", chat_id=-500)
+        assert shown.text == said("unit.choose", count=25) + "\n" + said(
+            "units.page", page=1, pages=4
+        )
+        assert labels(shown)[0] == "Roads Bureau"  # nobody's tick: the list is everyone's
+        for presser in (CADRE, LEADER):
+            answer = await api.click(presser, shown, "Roads Bureau")
+            assert answer["text"] == said("unit.joined", unit="Roads Bureau")
+        assert not shown.edits  # the group's list stays as it was
+        for presser in (CADRE, LEADER):
+            unit = await running.service.store.unit_of(presser.id)
+            assert unit is not None and unit.name == "Roads Bureau"
+        await api.click(LEADER, shown, "Next")
+        await api.wait_for(lambda: "Page 2/4" in shown.text)
+        assert not shown.text.startswith(said("unit.current", unit="Roads Bureau"))
+        no_errors(caplog, api)
