@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, reports, start, tasks
+from handlers import admin, checkin, dashboard, enrolment, reports, start, tasks
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -62,6 +62,7 @@ COMMANDS = (
     "invites",
     "uninvite",
     "incident",
+    "dashboard",
 )
 
 
@@ -120,6 +121,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "invites": enrolment.invites,
         "uninvite": enrolment.uninvite,
         "incident": admin.incident,
+        "dashboard": dashboard.dashboard,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))

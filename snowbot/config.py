@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from snowbot.dashboard_config import KEYS as DASHBOARD_KEYS
+from snowbot.dashboard_config import DashboardConfig, parse_dashboard
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 
@@ -100,6 +102,7 @@ class Config:
     geo: GeoConfig = field(default_factory=GeoConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying where to put it."""
@@ -134,6 +137,7 @@ _KNOWN: dict[str, set[str]] = {
         "geocoder_domain",
         "geocoder_timeout",
     },
+    "dashboard": DASHBOARD_KEYS,
 }
 
 
@@ -259,6 +263,7 @@ def parse_config(
         language=language,
         schedule=schedule,
         geo=geo,
+        dashboard=parse_dashboard(data.get("dashboard", {}), env),
     )
 
 

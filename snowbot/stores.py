@@ -15,6 +15,7 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    HourTurnout,
     ImportCounts,
     Incident,
     Invitation,
@@ -27,6 +28,7 @@ from snowbot.model import (
     ShiftExportRow,
     Street,
     StreetRow,
+    StreetStates,
     TallyCounts,
     Task,
     TaskChange,
@@ -240,6 +242,14 @@ class OutboxStore(Protocol):
     async def outbox_counts(self) -> tuple[int, int, int]: ...
 
 
+class OverviewStore(Protocol):
+    """The one-screen overview's reads: no person's name or id in any of them."""
+
+    async def street_states(self, incident_id: int) -> StreetStates: ...
+    async def positions(self, incident_id: int) -> list[tuple[float, float, int]]: ...
+    async def turnout_by_hour(self, incident_id: int) -> list[HourTurnout]: ...
+
+
 class Store(
     IncidentStore,
     PeopleStore,
@@ -251,6 +261,7 @@ class Store(
     ChatStore,
     InboxStore,
     OutboxStore,
+    OverviewStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

@@ -3,6 +3,7 @@ reports, the CSV and `tally --json`."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +99,8 @@ async def compute_tally(
         unserved_streets=unserved,
         at=at,
     )
+
+
+def tally_json_text(tally: Tally) -> str:
+    """`snowbot tally --json`'s line (without its newline); the overview's /api/tally too."""
+    return json.dumps(tally.as_json(), ensure_ascii=False)

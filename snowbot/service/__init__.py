@@ -12,6 +12,7 @@ from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
+from snowbot.service.overview import OverviewService
 from snowbot.service.results import (
     Changed,
     CheckInResult,
@@ -29,7 +30,9 @@ from snowbot.service.shifts import ShiftService
 from snowbot.service.tasks import TaskService
 
 
-class Snowbot(ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService):
+class Snowbot(
+    ShiftService, TaskService, AdminService, EnrolmentService, DeliveryService, OverviewService
+):
     """The whole service; open one with `snowbot.wiring.open_service`."""
 
 

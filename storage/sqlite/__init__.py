@@ -16,6 +16,7 @@ from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
 from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
@@ -35,6 +36,7 @@ class SqliteStore(
     SqliteChats,
     SqliteInbox,
     SqliteOutbox,
+    SqliteOverview,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 
