@@ -38,10 +38,12 @@ class Served:
 
 @asynccontextmanager
 async def served(
-    config: Config, city_csv: Path, token: str | None = TOKEN, tiles: str = ""
+    config: Config, city_csv: Path, token: str | None = TOKEN, tiles: str = "", public_url: str = ""
 ) -> AsyncIterator[Served]:
     """The bot against the stand-in, with the overview on a free port of 127.0.0.1."""
-    dashboard = DashboardConfig(listen="127.0.0.1:0", token=token, tiles=tiles)
+    dashboard = DashboardConfig(
+        listen="127.0.0.1:0", token=token, tiles=tiles, public_url=public_url
+    )
     async with stand_in() as api:
         cfg = replace(bot_config(config, api, city_csv), dashboard=dashboard)
         async with running_bot(cfg) as running:

@@ -53,6 +53,7 @@ def page(lang: str, city: str, incident: str, tiles: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(t("overview.title", city=city))}</title>
+<link rel="icon" href="static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{VENDOR}/leaflet/leaflet.css">
 <link rel="stylesheet" href="static/overview.css">
 <script type="application/json" id="overview-data">{data}</script>

@@ -138,14 +138,15 @@
         return list.reduce(function (acc, d) { return acc + d[key][i]; }, 0);
       });
     }
+    var symbol = s.hours.length <= 2 ? "circle" : "none"; // one hour is a dot, not a line
     var lines = shown.map(function (d) { return { name: d.district, values: d.on_duty }; });
     if (rest.length) { lines.push({ name: T.others, values: sum(rest, "on_duty") }); }
     var series = lines.map(function (l) {
       return { name: l.name, type: "line", stack: "duty", areaStyle: { opacity: 0.35 },
-        symbol: "none", lineStyle: { width: 1 }, data: l.values };
+        symbol: symbol, lineStyle: { width: 1 }, data: l.values };
     });
     series.push({ name: T.series_person_times + "（" + T.total + "）", type: "line", yAxisIndex: 1,
-      symbol: "none", lineStyle: { width: 2.5, color: "#37c4ff" }, itemStyle: { color: "#37c4ff" },
+      symbol: symbol, lineStyle: { width: 2.5, color: "#37c4ff" }, itemStyle: { color: "#37c4ff" },
       data: sum(ds, "person_times") });
     var axisText = { color: "#7f9bb8" };
     chart.setOption({
