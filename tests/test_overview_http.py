@@ -203,6 +203,13 @@ async def test_positions_show_where_people_are_never_who(config: Config, city_cs
         north = next(d for d in turnout["districts"] if d["district"] == "North")
         assert north["person_times"][-1] == 5 and north["on_duty"][-1] == 5
         assert len(turnout["hours"]) == len(north["on_duty"])
+        # checked out: no longer a dot on the map, still counted in the turnout
+        await s.api.ask(LEADER, "/checkout")
+        async with client.get(s.url("/api/positions")) as r:
+            assert await r.json() == {"positions": []}
+        async with client.get(s.url("/api/turnout")) as r:
+            north = next(d for d in (await r.json())["districts"] if d["district"] == "North")
+        assert north["person_times"][-1] == 5 and north["on_duty"][-1] == 0
 
 
 async def test_no_name_or_telegram_id_anywhere(config: Config, city_csv: Path) -> None:
