@@ -9,8 +9,16 @@ import pytest
 
 from snowbot.config import Config, parse_config
 from snowbot.errors import ConfigError
-from tests.harness import CADRE, COORD, DISPATCH, NORTH_GROUP, bot_config, running_bot, said
-from tests.harness import stand_in
+from tests.harness import (
+    CADRE,
+    COORD,
+    DISPATCH,
+    NORTH_GROUP,
+    bot_config,
+    running_bot,
+    said,
+    stand_in,
+)
 from tests.overview_harness import TOKEN, served
 
 
