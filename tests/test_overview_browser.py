@@ -90,9 +90,9 @@ async def test_the_page_follows_the_storm_live_and_offline(
             await api.ask(CADRE, "/accept 1")
             await api.ask(CADRE, "/done 1")
             await page.wait_for_function(f"() => {_text('streets-served')} === '1'", timeout=2_000)
-            served = COLOURS["served"]
+            green = COLOURS["served"]
             await page.wait_for_function(
-                f"() => window.snowbotOverview.streetColour({station.id}) === '{served}'",
+                f"() => window.snowbotOverview.streetColour({station.id}) === '{green}'",
                 timeout=2_000,
             )
             assert await page.evaluate(_text("tasks-done")) == "1"
