@@ -247,8 +247,18 @@ def bench_kit() -> Kit:
             demo_config, scale=scale, quiet=True, start_bot=demo_starter(), progress=sys.stderr
         )
 
+    async def serve(service: Snowbot) -> tuple[str, Overview]:
+        from web import Overview
+
+        overview = Overview(
+            service, replace(service.config.dashboard, listen="127.0.0.1:0", token=None)
+        )
+        return await overview.start(), overview
+
     use_timedelta_durations()
-    return bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
+    return bench.Kit(
+        start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
+    )
 
 
 def backup_database(config: Config, target: Path) -> int:

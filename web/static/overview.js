@@ -70,6 +70,12 @@
       });
       body.appendChild(tr);
     });
+    rows.forEach(function (d) {
+      if (labels[d.district]) {
+        labels[d.district].setContent(d.district + "  " + number(d.streets_total - d.streets_unserved) +
+          " / " + number(d.streets_total));
+      }
+    });
     var table = $("districts");
     table.classList.toggle("dense", rows.length > 12);
     table.replaceChild(body, table.tBodies[0]);
@@ -80,10 +86,15 @@
     zoomSnap: 0.25 });
   if (data.tiles) { L.tileLayer(data.tiles, { maxZoom: 19, opacity: 0.55 }).addTo(map); }
   var renderer = L.canvas({ padding: 0.2 });
+  // people under the streets, so that a crowd never hides what state its street is in
+  map.createPane("people").style.zIndex = 390;
+  var peopleRenderer = L.canvas({ padding: 0.2, pane: "people" });
   var streetLayers = {}; // street id -> [layer, state]
-  var streetGroup = L.layerGroup().addTo(map);
   var positionGroup = L.layerGroup().addTo(map);
+  var streetGroup = L.layerGroup().addTo(map);
   var fitted = false;
+  var labels = {}; // district -> its label on the map (up to MAX_LABELS districts)
+  var MAX_LABELS = 40;
 
   function style(state) {
     var c = COLOURS[state] || COLOURS.unserved;
@@ -101,12 +112,13 @@
         renderer: renderer,
         style: function () { return style(state); },
         pointToLayer: function (_, at) {
-          return L.circleMarker(at, L.extend({ radius: 4, renderer: renderer }, style(state)));
+          return L.circleMarker(at, L.extend({ radius: 5, renderer: renderer }, style(state)));
         }
       });
       streetLayers[f.id] = [layer, state];
       streetGroup.addLayer(layer);
     });
+    if (!fitted) { placeLabels(collection.features); }
     if (!fitted && collection.features.length) {
       map.fitBounds(L.featureGroup(Object.keys(streetLayers).map(function (k) {
         return streetLayers[k][0];
@@ -115,12 +127,31 @@
     }
   }
 
+  function placeLabels(features) {
+    var sums = {};
+    features.forEach(function (f) {
+      var c = f.geometry.coordinates;
+      while (typeof c[0] !== "number") { c = c[0]; } // a line's first vertex
+      var d = f.properties.district, acc = sums[d] || (sums[d] = [0, 0, 0]);
+      acc[0] += c[1]; acc[1] += c[0]; acc[2] += 1;
+    });
+    var names = Object.keys(sums);
+    if (names.length > MAX_LABELS) { return; }
+    names.forEach(function (d) {
+      var acc = sums[d];
+      labels[d] = L.tooltip({ permanent: true, direction: "right", offset: [10, 0],
+        className: "district-label" }).setLatLng([acc[0] / acc[2], acc[1] / acc[2]])
+        .setContent(d).addTo(map);
+    });
+    if (lastTally) { renderDistricts(lastTally.districts); }
+  }
+
   function renderPositions(found) {
     positionGroup.clearLayers();
     found.positions.forEach(function (p) {
       positionGroup.addLayer(L.circleMarker([p[0], p[1]], {
-        renderer: renderer, radius: Math.min(2.5 + Math.sqrt(p[2]), 9), color: "#ffffff",
-        weight: 1, fillColor: "#e8f6ff", fillOpacity: 0.85
+        renderer: peopleRenderer, pane: "people", radius: Math.min(1.5 + Math.sqrt(p[2]) / 2, 6), color: "#ffffff",
+        weight: 0.5, fillColor: "#e8f6ff", fillOpacity: 0.7
       }));
     });
   }
