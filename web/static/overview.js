@@ -72,8 +72,8 @@
     });
     rows.forEach(function (d) {
       if (labels[d.district]) {
-        labels[d.district].setContent(d.district + "  " + number(d.streets_total - d.streets_unserved) +
-          " / " + number(d.streets_total));
+        labels[d.district].setContent(d.district + " · " + T.served + " " +
+          number(d.streets_total - d.streets_unserved) + "/" + number(d.streets_total));
       }
     });
     var table = $("districts");
@@ -183,7 +183,7 @@
     chart.setOption({
       animation: false,
       textStyle: { fontFamily: "inherit" },
-      grid: { left: 48, right: 58, top: 34, bottom: 24 },
+      grid: { left: 48, right: 58, top: 58, bottom: 24 },
       legend: { type: "scroll", top: 0, textStyle: { color: "#d8e6f5" }, pageTextStyle: axisText,
         pageIconColor: "#37c4ff", itemWidth: 14, itemHeight: 8 },
       tooltip: { trigger: "axis" },
