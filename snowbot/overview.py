@@ -3,8 +3,10 @@ and turnout hour by hour. Pure functions of what the service read; no person in 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,35 +30,60 @@ def street_state(street_id: int, states: StreetStates) -> str:
 
 
 def geometry(street: Street, lines: Lines | None) -> dict[str, Any]:
-    """A GeoJSON geometry ([lon, lat] order): the street's lines if it has them, else its point."""
-    parts = [[[lon, lat] for lat, lon in part] for part in lines or () if len(part) >= 2]
+    """A GeoJSON geometry ([lon, lat] order, to about 10 cm): the street's lines if it has
+    them, else its point."""
+    parts = [
+        [[round(lon, 6), round(lat, 6)] for lat, lon in part]
+        for part in lines or ()
+        if len(part) >= 2
+    ]
     if len(parts) == 1:
         return {"type": "LineString", "coordinates": parts[0]}
     if parts:
         return {"type": "MultiLineString", "coordinates": parts}
-    return {"type": "Point", "coordinates": [street.lon, street.lat]}
+    return {"type": "Point", "coordinates": [round(street.lon, 6), round(street.lat, 6)]}
 
 
-def street_features(
-    streets: Iterable[Street], lines: Mapping[int, Lines], states: StreetStates
-) -> dict[str, Any]:
-    """Every street as a GeoJSON Feature with `district`, `street` and `state`."""
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
+# a state in one character, in the order of STATES (the page's compact refresh)
+CODES = {state: str(i) for i, state in enumerate(STATES)}
+_MARK = "\x00"  # where a feature's state goes
+
+
+class StreetLayer:
+    """The city's streets as GeoJSON, serialised once: only the states change with the storm.
+
+    A hundred thousand streets are tens of megabytes of JSON; writing them again after
+    every check-in would hold the bot up, so each feature is kept as text up to its state.
+    """
+
+    def __init__(self, streets: Sequence[Street], lines: Mapping[int, Lines]) -> None:
+        self.ids = [s.id for s in streets]
+        self._heads: list[str] = []
+        for s in streets:
+            feature = {
                 "type": "Feature",
                 "id": s.id,
                 "geometry": geometry(s, lines.get(s.id)),
-                "properties": {
-                    "district": s.district,
-                    "street": s.name,
-                    "state": street_state(s.id, states),
-                },
+                "properties": {"district": s.district, "street": s.name, "state": _MARK},
             }
-            for s in streets
-        ],
-    }
+            text = json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+            head, _, _ = text.rpartition(json.dumps(_MARK))
+            self._heads.append(head + '"')
+        # which city this is: the page reloads the streets when it changes (an import)
+        digest = hashlib.sha1(",".join(map(str, self.ids)).encode()).hexdigest()[:12]
+        self.stamp = f"{len(self.ids)}-{digest}"
+
+    def geojson(self, states: StreetStates) -> bytes:
+        """The FeatureCollection of every street with its state now."""
+        features = ",".join(
+            f'{head}{street_state(i, states)}"}}}}'
+            for head, i in zip(self._heads, self.ids, strict=True)
+        )
+        return ('{"type":"FeatureCollection","features":[' + features + "]}").encode()
+
+    def codes(self, states: StreetStates) -> str:
+        """Every street's state as one character (CODES), in the order of `geojson`."""
+        return "".join(CODES[street_state(i, states)] for i in self.ids)
 
 
 def turnout_series(

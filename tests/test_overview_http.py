@@ -20,6 +20,7 @@ PATHS = [
     "/",
     "/api/tally",
     "/api/streets",
+    "/api/street-states",
     "/api/positions",
     "/api/turnout",
     "/api/events",
@@ -151,6 +152,16 @@ async def test_streets_are_geojson_coloured_by_state(config: Config, city_csv: P
         await api.ask(CADRE, "/done 1")
         now = await states(client)
         assert now["North/Station Road"] == "served"
+        # the page's compact refresh: one character a street, in the order of /api/streets
+        async with client.get(s.url("/api/streets")) as r:
+            order = [f["id"] for f in (await r.json(content_type=None))["features"]]
+        async with client.get(s.url("/api/street-states")) as r:
+            compact = await r.json()
+        station = next(
+            st.id for st in s.running.service.directory.streets if st.name == "Station Road"
+        )
+        assert compact["states"] == "".join("3" if i == station else "0" for i in order)
+        assert compact["city"].startswith("7-")
         assert [v for k, v in now.items() if k != "North/Station Road"] == ["unserved"] * 6
         # a screen that has the streets already gets 304
         async with client.get(s.url("/api/streets")) as r:
@@ -222,7 +233,7 @@ async def test_no_name_or_telegram_id_anywhere(config: Config, city_csv: Path) -
         await api.ask(DISPATCH, "/newtask Station Road 2 near Cadre Zhao's house")
         await api.ask(CADRE, "/accept 1")
         bodies = []
-        for path in [*PATHS[:5], "/metrics", "/?lang=en"]:
+        for path in [*PATHS[:6], "/metrics", "/?lang=en"]:
             async with client.get(s.url(path)) as r:
                 bodies.append(await r.text())
         async with client.get(s.url("/api/events")) as events:

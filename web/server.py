@@ -5,6 +5,8 @@ Every path answers GET (and HEAD) only; anything else is 405, unknown paths 404.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -35,6 +37,7 @@ def build_app(service: Snowbot, dashboard: DashboardConfig) -> web.Application:
     app.router.add_get("/", overview_page)
     app.router.add_get("/api/tally", tally)
     app.router.add_get("/api/streets", streets)
+    app.router.add_get("/api/street-states", street_states)
     app.router.add_get("/api/positions", positions)
     app.router.add_get("/api/turnout", turnout)
     app.router.add_get("/api/events", events)
@@ -75,6 +78,10 @@ async def tally(request: web.Request) -> web.Response:
 
 async def streets(request: web.Request) -> web.Response:
     return _served(request, await request.app[BOARD].streets(), "application/geo+json")
+
+
+async def street_states(request: web.Request) -> web.Response:
+    return _served(request, await request.app[BOARD].street_states(), "application/json")
 
 
 async def positions(request: web.Request) -> web.Response:
@@ -144,6 +151,7 @@ class Overview:
             self.app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
         )
         self.address = ""
+        self._warm: asyncio.Task[None] | None = None
 
     @property
     def feed(self) -> Feed:
@@ -162,6 +170,8 @@ class Overview:
                 f'({exc.strerror or exc}); choose another address or "" to turn it off'
             ) from None
         self.feed.start()
+        # the city's streets are serialised once, now rather than for the first screen
+        self._warm = asyncio.create_task(self._warm_up(), name="overview-warm-up")
         host, port = self.runner.addresses[0][:2]
         self.address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self.service.overview_address = self.address
@@ -173,6 +183,16 @@ class Overview:
         token = self.dashboard.token
         return f"{self.address}/?token={token}" if token else f"{self.address}/"
 
+    async def _warm_up(self) -> None:
+        try:
+            await self.app[BOARD].streets()
+        except Exception as exc:  # the first screen tries again
+            log.warning("the overview could not prepare the streets: %r", exc)
+
     async def stop(self) -> None:
+        if self._warm is not None and not self._warm.done():
+            self._warm.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warm
         await self.feed.close()
         await self.runner.cleanup()

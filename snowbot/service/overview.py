@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
 
-from snowbot.model import Lines
-from snowbot.overview import street_features, turnout_series
+from snowbot.model import StreetStates
+from snowbot.overview import StreetLayer, turnout_series
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
@@ -19,17 +21,26 @@ log = logging.getLogger("snowbot.overview")
 class OverviewService(ServiceCore):
     # where the overview was found listening once started (set by snowbot.wiring)
     overview_address: str | None = None
-    _lines: tuple[object, dict[int, Lines]] | None = None
+    _layer: tuple[object, StreetLayer] | None = None
 
     async def street_map(self) -> dict[str, Any]:
         """Every street of the city with its state, as a GeoJSON FeatureCollection."""
+        layer, states = await self.street_layer()
+        found: dict[str, Any] = json.loads(layer.geojson(states))
+        return found
+
+    async def street_layer(self) -> tuple[StreetLayer, StreetStates]:
+        """The city's streets, serialised once per city (an import makes a new one), and
+        their states now."""
         incident = await self.incident()
         states = await self.store.street_states(incident.id)
         directory = self.directory
-        # the lines change only with the city (an import): read once per directory
-        if self._lines is None or self._lines[0] is not directory:
-            self._lines = (directory, await self.store.street_lines())
-        return street_features(directory.streets, self._lines[1], states)
+        if self._layer is None or self._layer[0] is not directory:
+            lines = await self.store.street_lines()
+            # seconds of work for a big city: in a thread, so the bot keeps answering
+            layer = await asyncio.to_thread(StreetLayer, directory.streets, lines)
+            self._layer = (directory, layer)
+        return self._layer[1], states
 
     async def positions(self) -> list[tuple[float, float, int]]:
         """(lat, lon, headcount) of every open shift: where, never who."""

@@ -101,13 +101,19 @@
     return { color: c, fillColor: c, fillOpacity: 0.9, opacity: 0.95, weight: 3 };
   }
 
+  var order = []; // street ids in the order of /api/streets and /api/street-states
+  var city = null; // which city they are (an import makes another): then all is reloaded
+
+  function restyle(id, state) {
+    var found = streetLayers[id];
+    if (found && found[1] !== state) { found[0].setStyle(style(state)); found[1] = state; }
+  }
+
   function renderStreets(collection) {
+    order = collection.features.map(function (f) { return f.id; });
     collection.features.forEach(function (f) {
-      var state = f.properties.state, found = streetLayers[f.id];
-      if (found) {
-        if (found[1] !== state) { found[0].setStyle(style(state)); found[1] = state; }
-        return;
-      }
+      var state = f.properties.state;
+      if (streetLayers[f.id]) { restyle(f.id, state); return; }
       var layer = L.geoJSON(f, {
         renderer: renderer,
         style: function () { return style(state); },
@@ -125,6 +131,21 @@
       })).getBounds(), { padding: [24, 24] });
       fitted = true;
     }
+  }
+
+  // after a change: one character a street, not the whole city again
+  var STATES = ["unserved", "open", "in_progress", "served"];
+  function renderStates(found) {
+    if (city !== null && found.city !== city) {
+      city = found.city;
+      streetGroup.clearLayers();
+      streetLayers = {};
+      return get("api/streets").then(renderStreets);
+    }
+    city = found.city;
+    if (found.states.length !== order.length) { return get("api/streets").then(renderStreets); }
+    for (var i = 0; i < order.length; i++) { restyle(order[i], STATES[+found.states[i]]); }
+    return null;
   }
 
   function placeLabels(features) {
@@ -211,8 +232,11 @@
   function loadMap() {
     return Promise.all([get("api/streets").then(renderStreets), get("api/positions").then(renderPositions)]);
   }
+  function refreshMap() {
+    return Promise.all([get("api/street-states").then(renderStates), get("api/positions").then(renderPositions)]);
+  }
   function loadTurnout() { return get("api/turnout").then(renderTurnout); }
-  var mapSoon = later(function () { loadMap().catch(function () {}); }, 150);
+  var mapSoon = later(function () { refreshMap().catch(function () {}); }, 150);
   var turnoutSoon = later(function () { loadTurnout().catch(function () {}); }, 3000);
 
   function status(up) {
