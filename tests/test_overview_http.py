@@ -7,6 +7,8 @@ import asyncio
 import gzip
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -335,3 +337,43 @@ def test_run_refuses_to_serve_a_network_without_a_token(tmp_path: Path) -> None:
         tmp_path, "run", env={"SNOWBOT_TOKEN": "123:abc", "SNOWBOT_DASHBOARD_TOKEN": TOKEN}
     )
     assert "dashboard" not in started.stderr and "cannot reach" in started.stderr
+
+
+@pytest.mark.timeout(120)
+async def test_demo_serve_keeps_serving_the_storm_until_ctrl_c(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "snowbot",
+        "demo",
+        "--quiet",
+        "--serve",
+        "--config",
+        str(tmp_path / "none.toml"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        first = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        link = first.split("the overview: ", 1)[1].strip()
+        assert link.startswith("http://127.0.0.1:") and "/?token=" in link
+        while "Ctrl+C" not in (await asyncio.wait_for(process.stdout.readline(), 90)).decode():
+            pass
+        # the storm is over and the overview still answers, with the storm's numbers
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            async with client.get(link) as r:
+                assert r.status == 200
+            base = link.split("/?token=")[0]
+            async with client.get(f"{base}/api/tally") as r:
+                tally = await r.json()
+        assert tally["person_times"] > 100 and tally["streets"]["served"] > 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "agree: yes" in out.decode()
+    assert not list(tmp_path.glob("*.db")), "the demo's database is thrown away"

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import gzip
 import json
+import multiprocessing
 import time
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import aiohttp
@@ -139,6 +141,8 @@ async def figure_screens(kit: Kit, base: Config, sizes: Sizes, folder: Path) -> 
     watched: list[float] = []
     try:
         config = bench_config(base, folder / "f10", standin.base_url, None)
+        # open enrolment: each location is a check-in, a change every screen is told of
+        config = replace(config, access=replace(config.access, enrolment="open"))
         config.database.parent.mkdir(parents=True, exist_ok=True)
         await seed_streets(config.database, rows)
         warm = max(10, sizes.checkins // 20)
@@ -194,22 +198,46 @@ async def _watched(
     address: str,
     events: list[int],
 ) -> float:
-    """`_checkins` while SCREENS screens follow the live feed."""
-    async with aiohttp.ClientSession() as client:
-        screens = [
-            asyncio.create_task(_follow(client, f"{address}/api/events", events, i))
-            for i in range(SCREENS)
-        ]
-        try:
+    """`_checkins` while SCREENS screens follow the live feed, from a process of their own
+    (as browsers elsewhere would: the bot's process pays only for serving them)."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_screens, args=(f"{address}/api/events", theirs))
+    process.start()
+    loop = asyncio.get_running_loop()
+    try:
+        connected = await loop.run_in_executor(None, ours.recv)
+        assert connected == "connected"
+        elapsed = await _checkins(standin, rows, sizes, first)
+        await asyncio.sleep(0.5)  # the last change's event
+        ours.send("stop")
+        counts: list[int] = await loop.run_in_executor(None, ours.recv)
+    finally:
+        await loop.run_in_executor(None, process.join, 30)
+        if process.is_alive():
+            process.kill()
+    for i, n in enumerate(counts):
+        events[i] += n
+    return elapsed
+
+
+def _screens(url: str, conn: Connection) -> None:
+    """In the child process: SCREENS screens on the feed until told to stop; their counts."""
+
+    async def run() -> list[int]:
+        events = [0] * SCREENS
+        async with aiohttp.ClientSession() as client:
+            tasks = [asyncio.create_task(_follow(client, url, events, i)) for i in range(SCREENS)]
             while sum(1 for n in events if n) < SCREENS:  # every screen has its first event
                 await asyncio.sleep(0.05)
-            elapsed = await _checkins(standin, rows, sizes, first)
-            await asyncio.sleep(0.5)  # the last change's event
-        finally:
-            for task in screens:
+            conn.send("connected")
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*screens, return_exceptions=True)
-    return elapsed
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return events
+
+    conn.send(asyncio.run(run()))
 
 
 async def _follow(client: aiohttp.ClientSession, url: str, events: list[int], i: int) -> None:
