@@ -349,9 +349,7 @@ async def test_demo_serve_keeps_serving_the_storm_until_ctrl_c(tmp_path: Path) -
         "demo",
         "--quiet",
         "--serve",
-        "--config",
-        str(tmp_path / "none.toml"),
-        cwd=tmp_path,
+        cwd=tmp_path,  # no config.toml here: the defaults
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
