@@ -53,7 +53,8 @@ async def test_the_page_follows_the_storm_live_and_offline(
         )
         browser = await pw.chromium.launch(executable_path=CHROMIUM)
         try:
-            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+            context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+            page = await context.new_page()
             requested: list[str] = []
             page.on("request", lambda request: requested.append(request.url))
             problems: list[str] = []
@@ -112,6 +113,14 @@ async def test_the_page_follows_the_storm_live_and_offline(
             )
             assert size == [1366, 768]
             await page.screenshot(path=str(tmp_path / "overview-1366.png"))
+            # the bookmark, without the token: the browser's cookie opens it
+            again = await context.new_page()
+            again.on("request", lambda request: requested.append(request.url))
+            await again.goto(f"{s.base}/?lang=en")
+            await again.wait_for_function(
+                f"() => {_text('streets-served')} === '1'", timeout=10_000
+            )
+            assert "one-screen overview" in await again.title()
         finally:
             await browser.close()
     assert (tmp_path / "overview.png").stat().st_size > 10_000
