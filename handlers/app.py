@@ -23,7 +23,18 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks
+from handlers import (
+    admin,
+    checkin,
+    dashboard,
+    enrolment,
+    places,
+    reports,
+    residents,
+    start,
+    tasks,
+    units,
+)
 from handlers.common import SERVICE_KEY, Context, replies_of, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -39,6 +50,8 @@ from snowbot.webhook import Webhook
 
 log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
+
+GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
 
 COMMANDS = (
     "start",
@@ -66,6 +79,9 @@ COMMANDS = (
     "invites",
     "uninvite",
     "incident",
+    "unit",
+    "units",
+    "dashboard",
 )
 
 
@@ -82,7 +98,14 @@ def build_application(
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
-        get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=config.telegram.proxy),
+        # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
+        # more to confirm what was fetched, and on a busy machine the cancelled long poll
+        # may hold the connection past the 1 s default: PTB would log a traceback
+        get_updates_request=HTTPXRequest(
+            connection_pool_size=1,
+            pool_timeout=GET_UPDATES_POOL_TIMEOUT,
+            proxy=config.telegram.proxy,
+        ),
     )
     builder = ApplicationBuilder().bot(bot).concurrent_updates(PerPersonUpdateProcessor())
     if webhook:  # a webhook's updates are kept as they come, not as a batch is fetched
@@ -124,6 +147,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "invites": enrolment.invites,
         "uninvite": enrolment.uninvite,
         "incident": admin.incident,
+        "unit": units.unit,
+        "units": units.units,
+        "dashboard": dashboard.dashboard,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
@@ -147,6 +173,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         )
     )
     app.add_handler(CallbackQueryHandler(residents.button, pattern=residents.PATTERN))
+    app.add_handler(CallbackQueryHandler(units.button, pattern=units.PATTERN))
     app.add_handler(CallbackQueryHandler(tasks.button))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)

@@ -15,6 +15,7 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    HourTurnout,
     ImportCounts,
     Incident,
     Invitation,
@@ -34,12 +35,14 @@ from snowbot.model import (
     ShiftExportRow,
     Street,
     StreetRow,
+    StreetStates,
     TallyCounts,
     Task,
     TaskChange,
     TaskExportRow,
     TeamDecision,
     TeamRequest,
+    Unit,
     User,
 )
 from snowbot.places import PlaceStore, Reopen
@@ -340,6 +343,23 @@ class ClosingStore(Protocol):
     async def outbox_superseded(self) -> int: ...
 
 
+class UnitStore(Protocol):
+    """Units (单位包保): the units, and which one each cadre belongs to now."""
+
+    async def units(self) -> list[Unit]: ...
+    async def add_unit(self, name: str) -> tuple[Unit, bool]: ...
+    async def join_unit(self, user_id: int, unit_id: int) -> Unit | None: ...
+    async def unit_of(self, user_id: int) -> Unit | None: ...
+
+
+class OverviewStore(Protocol):
+    """The one-screen overview's reads: no person's name or id in any of them."""
+
+    async def street_states(self, incident_id: int) -> StreetStates: ...
+    async def positions(self, incident_id: int) -> list[tuple[float, float, int]]: ...
+    async def turnout_by_hour(self, incident_id: int) -> list[HourTurnout]: ...
+
+
 class Store(
     IncidentStore,
     ClosingStore,
@@ -354,6 +374,8 @@ class Store(
     InboxStore,
     OutboxStore,
     ReportStore,
+    UnitStore,
+    OverviewStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

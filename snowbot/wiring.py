@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from handlers.app import PollingBot
     from snowbot.bench import Kit
     from snowbot.demo import StartBot, Storm
+    from snowbot.sweeps import Swept
+    from web import Overview
 
 log = logging.getLogger("snowbot")
 
@@ -91,11 +95,13 @@ async def start_bot(
         if config.city.gazetteer is not None:
             counts = await service.import_streets(config.city.gazetteer)
             log.info(
-                "gazetteer %s: %d added, %d moved, %d unchanged",
+                "gazetteer %s: %d added, %d moved, %d unchanged, %d changed unit, %d new units",
                 config.city.gazetteer,
                 counts.added,
                 counts.moved,
                 counts.unchanged,
+                counts.reassigned,
+                counts.units_added,
             )
         await service.incident()
     except BaseException:
@@ -113,12 +119,9 @@ async def start_bot(
 
 async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
-    webhook) until SIGINT or SIGTERM, or until the lead is lost."""
-    from telegram.error import InvalidToken, TelegramError
-
-    from handlers.app import server_name, unreachable
-
+    webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost."""
     config.require_token()
+    config.dashboard.require_token_off_loopback()
     if not config.coordinators:
         log.warning(
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
@@ -132,30 +135,14 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     try:
         if not await _first(asyncio.create_task(lead(leadership)), stop):
             return  # stopped while standing by
+        running = await _start_leading(config, webhook)
         try:
-            running = await start_bot(config, webhook=webhook)
-        except InvalidToken:  # PTB's message quotes the token: never pass it on
-            raise ConfigError(
-                f"telegram.token: {server_name(config)} refused this token (revoked? ask "
-                "@BotFather for the current one; check base_url too)"
-            ) from None
-        except TelegramError as exc:
-            raise SnowbotError(unreachable(config, exc)) from None
-        except OSError as exc:  # the webhook's address is taken or not this machine's
-            if webhook is None:
-                raise
-            raise SnowbotError(
-                f"--webhook: cannot listen on {webhook.listen}:{webhook.port}: "
-                f"{exc.strerror or exc}"
-            ) from None
-        if webhook is not None:
-            log.info(
-                "taking updates by webhook at %s (listening on %s:%d, secret %s)",
-                webhook.url,
-                webhook.listen,
-                webhook.port,
-                "made for this run" if webhook.secret_generated else "from the config",
+            overview = (
+                await start_overview(running.service, config) if config.dashboard.enabled else None
             )
+        except BaseException:
+            await running.stop()
+            raise
         log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
         lost = asyncio.Event()
         watcher = asyncio.create_task(watch(leadership, lost))
@@ -163,11 +150,47 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
             await _first(asyncio.create_task(lost.wait()), stop)
         finally:
             watcher.cancel()
+            if overview is not None:
+                await overview.stop()
             await running.stop()
         if lost.is_set():
             raise SnowbotError(f"lost the lead ({leadership.where}); start again to stand by")
     finally:
         await leadership.release()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _start_leading(config: Config, webhook: Webhook | None) -> PollingBot:
+    """The bot started by its leader: polling, or the webhook; failures as one line."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from handlers.app import server_name, unreachable
+
+    try:
+        running = await start_bot(config, webhook=webhook)
+    except InvalidToken:  # PTB's message quotes the token: never pass it on
+        raise ConfigError(
+            f"telegram.token: {server_name(config)} refused this token (revoked? ask "
+            "@BotFather for the current one; check base_url too)"
+        ) from None
+    except TelegramError as exc:
+        raise SnowbotError(unreachable(config, exc)) from None
+    except OSError as exc:  # the webhook's address is taken or not this machine's
+        if webhook is None:
+            raise
+        raise SnowbotError(
+            f"--webhook: cannot listen on {webhook.listen}:{webhook.port}: {exc.strerror or exc}"
+        ) from None
+    if webhook is not None:
+        log.info(
+            "taking updates by webhook at %s (listening on %s:%d, secret %s)",
+            webhook.url,
+            webhook.listen,
+            webhook.port,
+            "made for this run" if webhook.secret_generated else "from the config",
+        )
+    return running
 
 
 async def _first(task: asyncio.Task[Any], stop: asyncio.Event) -> bool:
@@ -187,6 +210,53 @@ async def _first(task: asyncio.Task[Any], stop: asyncio.Event) -> bool:
     return True
 
 
+async def until_stopped() -> None:
+    """Wait for Ctrl+C (SIGINT) or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def start_overview(service: Snowbot, config: Config) -> Overview:
+    """The one-screen overview (README "The overview"), on the bot's own event loop."""
+    from web import Overview
+
+    overview = Overview(service, config.dashboard)
+    await overview.start()
+    return overview
+
+
+class ServedBot:
+    """The demo's bot with the overview served beside it; `stop` stops both (after Ctrl+C
+    when `linger`: `snowbot demo --serve`)."""
+
+    def __init__(self, running: PollingBot, overview: Overview, linger: bool) -> None:
+        self.running, self.overview, self.linger = running, overview, linger
+        self.service = running.service
+
+    async def tick(self) -> Swept:
+        return await self.running.tick()
+
+    async def stop(self) -> None:
+        try:
+            if self.linger:
+                print(
+                    f"\n风暴已结束，一屏总览仍在服务：{self.overview.link()}  （按 Ctrl+C 结束）\n"
+                    "The storm is over; the overview is still served (Ctrl+C stops it).",
+                    flush=True,
+                )
+                await until_stopped()
+        finally:
+            await self.overview.stop()
+            await self.running.stop()
+
+
 def _unlimited() -> BaseRateLimiter[int]:
     """A rate limiter with Telegram's flood limits off: on a local stand-in they would
     only measure sleeps."""
@@ -195,13 +265,31 @@ def _unlimited() -> BaseRateLimiter[int]:
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0)
 
 
-def demo_starter() -> StartBot:
-    """How the demo (and the benchmark's seed storm) starts the real bot."""
+def demo_starter(serve: str | None = None, linger: bool = False) -> StartBot:
+    """How the demo (and the benchmark's seed storm) starts the real bot.
 
-    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot:
-        return await start_bot(
+    `serve`: an address ("127.0.0.1:0" picks a free port) to serve the overview on while
+    the storm plays, with a fresh token, printed; `linger`: until Ctrl+C after the storm.
+    """
+
+    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot | ServedBot:
+        running = await start_bot(
             demo_config, clock, rate_limiter=_unlimited(), timeout=1, scheduled=False
         )
+        if serve is None:
+            return running
+        dashboard = replace(
+            demo_config.dashboard, listen=serve, token=secrets.token_urlsafe(18), public_url=""
+        )
+        try:
+            overview = await start_overview(
+                running.service, replace(demo_config, dashboard=dashboard)
+            )
+        except BaseException:
+            await running.stop()
+            raise
+        print(f"一屏总览 / the overview: {overview.link()}", flush=True)
+        return ServedBot(running, overview, linger)
 
     return start
 
@@ -221,8 +309,18 @@ def bench_kit() -> Kit:
             demo_config, scale=scale, quiet=True, start_bot=demo_starter(), progress=sys.stderr
         )
 
+    async def serve(service: Snowbot) -> tuple[str, Overview]:
+        from web import Overview
+
+        overview = Overview(
+            service, replace(service.config.dashboard, listen="127.0.0.1:0", token=None)
+        )
+        return await overview.start(), overview
+
     use_timedelta_durations()
-    return bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
+    return bench.Kit(
+        start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
+    )
 
 
 def backup_database(config: Config, target: Path) -> int:

@@ -12,6 +12,7 @@ from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
+from snowbot.service.overview import OverviewService
 from snowbot.service.places import place_refusal
 from snowbot.service.residents import ReportMarkup, ResidentService, report_ref
 from snowbot.service.results import (
@@ -30,6 +31,7 @@ from snowbot.service.results import (
 from snowbot.service.shifts import ShiftService
 from snowbot.service.storm import StormService
 from snowbot.service.tasks import TaskService
+from snowbot.service.units import UnitChoice, UnitService
 
 
 class Snowbot(
@@ -39,6 +41,8 @@ class Snowbot(
     AdminService,
     EnrolmentService,
     StormService,
+    UnitService,
+    OverviewService,
     DeliveryService,
 ):
     """The whole service; open one with `snowbot.wiring.open_service`."""
@@ -58,6 +62,7 @@ __all__ = [
     "Revoked",
     "Snowbot",
     "TeamMarkup",
+    "UnitChoice",
     "parse_count",
     "parse_task_id",
     "place_refusal",

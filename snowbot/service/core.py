@@ -8,10 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from snowbot.changes import Changes, watched
 from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.gazetteer import read_gazetteer
+from snowbot.geo import Nearest, valid_position
 from snowbot.geocoding import Geocoder
+from snowbot.health import Health
 from snowbot.model import ImportCounts, Incident, Shift, Street, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role, effective_role
@@ -34,7 +37,10 @@ class ServiceCore:
     ) -> None:
         # The store is the service's own: the adapter, the courier and the sweeps call the
         # service's named operations instead (tests may read it to check what was kept).
-        self.store = store
+        # Watched: each change raises `changes` once committed (the overview's live updates).
+        self.changes = Changes()
+        self.health = Health()
+        self.store = watched(store, self.changes)
         self.config = config
         self.directory = directory
         self.clock = clock
@@ -180,6 +186,21 @@ class ServiceCore:
     def _district_list(self) -> list[str]:
         """The districts' names, for a refusal to list (the adapter joins them)."""
         return sorted(self.directory.districts)
+
+    def street_near(self, lat: float, lon: float, too_far: str) -> Nearest:
+        """The street nearest a shared location, or a refusal: a position that is no place,
+        no streets at all, or farther than `[geo] max_distance_km` (refused as `too_far`)."""
+        if not valid_position(lat, lon):
+            raise Refused("checkin.bad_location")
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(lat, lon, max_km)
+        if nearest is None:
+            raise Refused("checkin.no_streets")
+        if nearest.km > max_km:
+            raise Refused(
+                too_far, km=round(nearest.km, 1), street=nearest.street.name, max_km=f"{max_km:g}"
+            )
+        return nearest
 
     def _suggestions(self, words: list[str]) -> list[Street]:
         """Streets whose names look like the leading words (the adapter writes them out)."""

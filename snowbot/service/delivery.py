@@ -30,7 +30,9 @@ class DeliveryService(ServiceCore):
         """Mark the update handled and queue its replies in the same transaction, so a
         crash never has it handled again after anyone heard back. Returns the replies
         claimed to be sent at once; the courier sends the others after older messages."""
-        return await self.store.finish_update(update_id, replies, self.clock())
+        claimed = await self.store.finish_update(update_id, replies, self.clock())
+        self.health.updates_handled += 1
+        return claimed
 
     async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
         """Keep updates as fetched, before Telegram hears they were received."""
@@ -81,11 +83,22 @@ class DeliveryService(ServiceCore):
         await self.store.outbox_sent(item, message_id, self.clock())
 
     async def retry_message(self, item: OutboxItem, due_at: float, error: str) -> None:
+        """Telegram refused or could not be reached: try this message again at `due_at`."""
         await self.store.outbox_retry(item, due_at, error)
+        self.health.telegram_errors += 1
+        self.health.telegram_retries += 1
 
-    async def message_failed(self, item: OutboxItem, error: str) -> None:
-        """This message can never be sent: it stays in the outbox, marked failed."""
+    async def message_failed(self, item: OutboxItem, error: str, telegram: bool = True) -> None:
+        """This message can never be sent: it stays in the outbox, marked failed.
+
+        `telegram`: Telegram refused it (False: the bot itself dropped it)."""
         await self.store.outbox_failed(item, self.clock(), error)
+        self.health.telegram_errors += telegram
+
+    async def outbox_backlog(self) -> int:
+        """Messages waiting to be sent (the overview's /metrics)."""
+        waiting, _, _ = await self.store.outbox_counts()
+        return waiting
 
     # -- announcements ----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
 from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
 from storage.sqlite.residents import SqliteResidents
@@ -24,6 +25,7 @@ from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
 from storage.sqlite.teams import SqliteTeams
+from storage.sqlite.units import SqliteUnits
 
 
 class SqliteStore(
@@ -41,6 +43,8 @@ class SqliteStore(
     SqliteOutbox,
     SqliteResidents,
     SqliteClosing,
+    SqliteUnits,
+    SqliteOverview,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 
