@@ -20,7 +20,7 @@ from typing import Any
 from snowbot import __version__
 from snowbot.config import Config, load_config
 from snowbot.errors import SnowbotError
-from snowbot.redact import hide_token, redact
+from snowbot.redact import hide_password, hide_token, redact
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
 
@@ -184,12 +184,14 @@ def _log_thread_failures() -> None:
     threading.excepthook = hook
 
 
-def check_database(config: Config, *, create: bool) -> Path:
+def check_database(config: Config, *, create: bool) -> Path | str:
     """The database file the config names, checked before anything opens it.
 
     A command that only reads (`tally`, `export`) never creates a database: an empty
     one made by a mistyped path would report zeros as if they were the storm's.
     """
+    if config.database_url:
+        return config.database_name
     path = config.database.resolve()
     hint = "check [storage] database" + (f" in {config.source}" if config.source else "")
     if path.is_dir():
@@ -212,8 +214,13 @@ async def _with_bot(
         print(f"snowbot: reading {path}", file=sys.stderr)
     try:
         service = await open_service(config)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise SnowbotError(f"{path}: cannot open the database ({exc})") from None
+    except Exception as exc:  # the PostgreSQL driver's errors: one line, without a password
+        if not config.database_url:
+            raise
+        reason = hide_password((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        raise SnowbotError(f"{path}: cannot open the database ({reason})") from None
     try:
         return await work(service)
     finally:
@@ -321,7 +328,7 @@ async def _backup(args: argparse.Namespace, config: Config) -> int:
     from snowbot.wiring import backup_database
 
     size = backup_database(config, Path(args.file))
-    print(f"{args.file}: a copy of {config.database} ({size:,} bytes)")
+    print(f"{args.file}: a copy of {config.database_name} ({size:,} bytes)")
     return 0
 
 
@@ -337,7 +344,7 @@ async def _restore(args: argparse.Namespace, config: Config) -> int:
         await service.close()
     where = f"; the previous one is kept as {kept}" if kept else ""
     print(
-        f"{config.database}: restored from {args.file} (incident {tally.incident.name!r}, "
+        f"{config.database_name}: restored from {args.file} (incident {tally.incident.name!r}, "
         f"{tally.person_times} person-times){where}"
     )
     return 0

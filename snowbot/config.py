@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 from snowbot.limits import MAX_NEEDED
+from snowbot.redact import hide_password
 
 DEFAULT_CONFIG = "config.toml"
 LANGUAGES = ("zh", "en")
@@ -30,6 +31,8 @@ T = TypeVar("T")
 
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+# a [storage] database beginning so is a PostgreSQL database, not a file
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,18 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
+    # a PostgreSQL URL from [storage] database (or SNOWBOT_DATABASE): used instead of the file
+    database_url: str = ""
+
+    @property
+    def address(self) -> Path | str:
+        """The database to open: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def database_name(self) -> str:
+        """The database as it may be printed: a URL without its password."""
+        return hide_password(self.database_url) if self.database_url else str(self.database)
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying where to put it."""
@@ -211,10 +226,13 @@ def parse_config(
         token=token or None, base_url=base_url or TelegramConfig.base_url, proxy=proxy
     )
 
-    database = _opt_str(get("storage", "database"), "storage.database")
-    db_path = base_dir / (database or "snowbot.db")
+    database = env.get("SNOWBOT_DATABASE") or _opt_str(
+        get("storage", "database"), "storage.database"
+    )
     if database == "":
         raise ConfigError("storage.database: must name a file")
+    database_url = database if database and database.startswith(POSTGRES_SCHEMES) else ""
+    db_path = base_dir / ("snowbot.db" if database_url else (database or "snowbot.db"))
 
     tz_name = _opt_str(get("city", "timezone"), "city.timezone") or "Asia/Shanghai"
     try:
@@ -271,6 +289,7 @@ def parse_config(
         access=_access(get),
         telegram=telegram,
         database=db_path,
+        database_url=database_url,
         city=city,
         coordinators=frozenset(coordinators),
         language=language,

@@ -54,7 +54,7 @@ async def open_service(
 
     `geocoder`: for tests; by default the one the config names, if any.
     """
-    store = await open_store(config.database)
+    store = await open_store(config.address)
     geocoder = geocoder or geocoder_for(config.geo, config.telegram.proxy)
     service = Snowbot(store, config, Directory([], []), clock, geocoder)
     try:
@@ -180,6 +180,7 @@ def backup_database(config: Config, target: Path) -> int:
     """A consistent copy of the database while the bot runs; returns its size in bytes."""
     from storage.backup import BackupError, backup
 
+    _refuse_on_postgres(config, "pg_dump --format=custom --file=FILE")
     try:
         return backup(config.database, target)
     except BackupError as exc:
@@ -190,7 +191,17 @@ async def restore_database(config: Config, source: Path) -> Path | None:
     """Replace the database with a checked backup; returns where the old one is kept."""
     from storage.backup import BackupError, restore
 
+    _refuse_on_postgres(config, "pg_restore --clean --dbname=URL FILE")
     try:
         return await restore(source, config.database)
     except BackupError as exc:
         raise SnowbotError(str(exc)) from None
+
+
+def _refuse_on_postgres(config: Config, instead: str) -> None:
+    """`snowbot backup`/`restore` copy a SQLite file; PostgreSQL has its own tools."""
+    if config.database_url:
+        raise SnowbotError(
+            f"{config.database_name}: a PostgreSQL database; use PostgreSQL's own tool: "
+            f"{instead} (README: Running on PostgreSQL with a standby)"
+        )

@@ -2,6 +2,20 @@
 (`snowbot.stores`) with the domain's records (`snowbot.model`), and imports nothing else
 of snowbot."""
 
-from storage.sqlite import SqliteStore, open_store
+from __future__ import annotations
 
-__all__ = ["SqliteStore", "open_store"]
+from pathlib import Path
+
+from storage.postgres import PostgresStore, is_postgres, open_postgres
+from storage.sqlite import SqliteStore
+from storage.sqlite import open_store as open_sqlite
+
+
+async def open_store(address: Path | str) -> SqliteStore:
+    """The store a `[storage] database` value names: a PostgreSQL URL, else a SQLite file."""
+    if isinstance(address, str) and is_postgres(address):
+        return await open_postgres(address)
+    return await open_sqlite(address)
+
+
+__all__ = ["PostgresStore", "SqliteStore", "is_postgres", "open_store"]

@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.harness import SAMPLE_CSV, SMALL_CITY, run_cli
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 
 def test_help_lists_every_command(workdir: Path) -> None:

@@ -31,6 +31,9 @@ from tests.harness import (
     waiting,
 )
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 HOUR = 3600.0
 
 
@@ -161,7 +164,7 @@ async def test_checkout_gives_places_back_and_a_task_with_nobody_is_open_and_ann
     tally = await bot.tally()
     assert (tally.on_duty, tally.assigned, tally.available) == (1, 1, 0)
     assert {k: tally.as_json()[k] for k in ("on_duty", "assigned", "available")} == {
-        k: recount(bot.config.database)[k] for k in ("on_duty", "assigned", "available")
+        k: recount(bot.config.address)[k] for k in ("on_duty", "assigned", "available")
     }
 
 
@@ -247,7 +250,7 @@ async def test_twenty_accepts_at_once_from_a_leader_and_singles_hold_both_bounds
     assert placed is not None and placed.placed <= 6
     refusals = {r.key for r in results if isinstance(r, Refused)}
     assert refusals <= {"accept.full", "accept.already", "places.all_placed"}
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
 
 
 async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snowbot) -> None:
@@ -258,7 +261,7 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
     for i in range(10):
         await on_duty(bot, 100 + i)
     incident = (await bot.incident()).id
-    async with opened_store(bot.config.database) as other:
+    async with opened_store(bot.config.address) as other:
         presses = [
             store.take_places(incident, tasks[i % 2], user, None, 1.0)
             for i, (store, user) in enumerate(
@@ -267,7 +270,7 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
         ]
         results = await asyncio.gather(*presses)
     assert sum(r.moved for r in results) == 6
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
 
 
 def assert_bounds(database: Path) -> None:
@@ -371,7 +374,7 @@ async def test_a_new_incident_ends_the_old_ones_places(bot: Snowbot) -> None:
     leader = await on_duty(bot, 10, 5)
     await bot.accept(leader, task)
     await bot.start_incident(await person(bot, 1), "Second snow")
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
     assert await bot.placement(leader) is None
     assert (await bot.tally()).assigned == 0
 

@@ -18,6 +18,9 @@ from snowbot.service import Person, Posted, Proposed, Snowbot
 from snowbot.sweeps import Sweeps
 from tests.harness import FAR, RIVER, STATION, FakeClock, opened_bot, person
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 async def dispatcher(bot: Snowbot, user_id: int = 50, district: str | None = None) -> Person:
     await bot.grant(await person(bot, 1), user_id, Role.DISPATCHER, district)
@@ -191,7 +194,7 @@ async def test_unknown_tasks_and_an_empty_city_are_refused_by_name(
         with pytest.raises(Refused) as unknown:
             await act
         assert unknown.value.key == "task.unknown" and unknown.value.params["id"] == 999
-    empty = replace(config, database=config.database.with_name("empty.db"))
+    empty = replace(config, database=config.address.with_name("empty.db"))
     async with opened_bot(empty, clock) as no_streets:
         with pytest.raises(Refused) as refused:
             await no_streets.check_in(await person(no_streets, 10), *STATION)

@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn
 from snowbot.sweeps import Sweeps
@@ -30,6 +32,9 @@ from tests.harness import (
     said,
     stand_in,
 )
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 REPORTS = -100300
 HQ = -100500

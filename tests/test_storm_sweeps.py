@@ -23,6 +23,10 @@ from snowbot.sweeps import Sweeps
 from snowbot.wiring import backup_database, restore_database
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
+
 REPORTS = -500
 HQ = -600
 NORTH_GROUP = -700

@@ -22,10 +22,11 @@ def enqueue_reports(
     sends one of them after the newer one is queued). Returns (queued, dropped)."""
     queued = dropped = 0
     for m in messages:
-        cur = db.execute(
+        made = one(
+            db,
             "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
             "markup, document, incident_id, created_at, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 m.key,
                 m.chat_id,
@@ -40,14 +41,16 @@ def enqueue_reports(
                 now,
             ),
         )
-        queued += cur.rowcount
-        if cur.rowcount and m.supersedes:
+        if made is None:  # already queued under this key
+            continue
+        queued += 1
+        if m.supersedes:
             dropped += db.execute(
                 "UPDATE outbox SET failed_at = ?1, superseded_by = ?2, "
                 "error = 'superseded by a newer report' "
                 "WHERE chat_id = ?3 AND id < ?2 AND sent_at IS NULL AND failed_at IS NULL "
                 "AND substr(key, 1, length(?4)) = ?4",
-                (now, cur.lastrowid, m.chat_id, m.supersedes),
+                (now, made["id"], m.chat_id, m.supersedes),
             ).rowcount
     return queued, dropped
 

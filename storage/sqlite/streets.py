@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from snowbot.model import District, ImportCounts, Lines, Street, StreetRow
-from storage.sqlite.engine import Engine, every, from_row, reads
+from storage.sqlite.engine import Engine, every, from_row, one, reads
 
 
 def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> ImportCounts:
@@ -25,9 +25,9 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
     for row in wanted:
         did = districts.get(row.district)
         if did is None:
-            cur = db.execute("INSERT INTO districts (name) VALUES (?)", (row.district,))
-            assert cur.lastrowid is not None
-            did = districts[row.district] = cur.lastrowid
+            made = one(db, "INSERT INTO districts (name) VALUES (?) RETURNING id", (row.district,))
+            assert made is not None
+            did = districts[row.district] = made["id"]
         lines = lines_json(row.lines)
         found = existing.get((did, row.name))
         if found is None:
