@@ -17,7 +17,7 @@ import pytest
 
 from snowbot.config import Config, parse_config
 from snowbot.service import Snowbot
-from tests.engines import ENGINES, Databases
+from tests.engines import ENGINES, Databases, with_database
 from tests.harness import SMALL_CITY, FakeClock, opened_bot
 
 
@@ -70,10 +70,9 @@ def config(tmp_path: Path, new_database: Callable[..., Path | str]) -> Config:
     # open enrolment, as in v1: these tests are about counting, not who may count
     # (tests/test_enrolment.py is)
     base = parse_config({"access": {"coordinators": [1], "enrolment": "open"}}, base_dir=tmp_path)
-    address = new_database("snowbot.db")
-    if isinstance(address, Path):
-        return replace(base, database=address)
-    return replace(base, database=tmp_path / "snowbot.db", database_url=address)
+    return with_database(
+        replace(base, database=tmp_path / "snowbot.db"), new_database("snowbot.db")
+    )
 
 
 @pytest.fixture

@@ -9,19 +9,25 @@ SNOWBOT_REQUIRE_POSTGRES=1 (as `.ci/run` sets): then they fail.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from snowbot.config import Config
+from storage.postgres import PostgresStore
 from storage.postgres.connection import PgConnection
+from storage.sqlite import SqliteStore
+from storage.sqlite.engine import connect
 
 # the server every development and CI machine runs (trust authentication)
 SERVER = os.environ.get("SNOWBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -91,3 +97,23 @@ def raw(address: Path | str) -> Iterator[Any]:
         yield db
     finally:
         db.close()
+
+
+def with_database(config: Config, address: Path | str) -> Config:
+    """`config` on another database of the same engine."""
+    if isinstance(address, Path):
+        return replace(config, database=address, database_url="")
+    return replace(config, database_url=address)
+
+
+async def unmigrated_store(address: Path | str) -> SqliteStore:
+    """A store on `address` before any migration (the caller migrates it as far as it likes)."""
+    if isinstance(address, Path):
+        return SqliteStore(await connect(address))
+    return PostgresStore(await asyncio.to_thread(PgConnection.open, address))
+
+
+def sqlite_only(engine: str, why: str) -> None:
+    """Skip a PostgreSQL run of a test about what only SQLite has."""
+    if engine != "sqlite":
+        pytest.skip(f"SQLite only: {why}")

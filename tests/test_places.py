@@ -4,7 +4,6 @@ a team takes places as a team, nobody is in two places, and people gone home hol
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
 from snowbot.texts import catalog
-from storage.sqlite import SqliteStore
-from storage.sqlite.engine import connect
+from tests.engines import NewDatabase, raw, unmigrated_store
 from tests.harness import (
     NORTH_GROUP,
     STATION,
@@ -273,10 +271,10 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
     assert_bounds(bot.config.address)
 
 
-def assert_bounds(database: Path) -> None:
+def assert_bounds(database: Path | str) -> None:
     """The invariants, read with plain SQL from the places rows themselves (an ended
     incident's tasks keep their counts as a record, and hold no places)."""
-    with sqlite3.connect(database) as db:
+    with raw(database) as db:
         over_task = db.execute(
             "SELECT t.id FROM tasks t LEFT JOIN places p ON p.task_id = t.id "
             "WHERE t.status IN ('open', 'in_progress') "
@@ -293,12 +291,13 @@ def assert_bounds(database: Path) -> None:
     assert over_task == [] and over_shift == []
 
 
-async def test_migration_makes_each_accept_one_place(tmp_path: Path, city_csv: Path) -> None:
+async def test_migration_makes_each_accept_one_place(
+    new_database: NewDatabase, city_csv: Path
+) -> None:
     """A database of version 7: accepts by people on duty become places; the rest (a
     second task of one person, an accept by someone gone home) are given back."""
-    path = tmp_path / "old.db"
-    db = await connect(path)
-    store = SqliteStore(db)
+    path = new_database("old.db")
+    store = await unmigrated_store(path)
     try:
         await store.migrate(7)
         await store.import_streets(read_gazetteer(city_csv))
@@ -313,17 +312,19 @@ async def test_migration_makes_each_accept_one_place(tmp_path: Path, city_csv: P
         b = await store.create_task(incident.id, street.id, 2, "", 1, 2.0)
         done = await store.create_task(incident.id, street.id, 1, "", 1, 2.0)
     finally:
-        await db.close()
-    with sqlite3.connect(path) as raw:  # 12 went home; accepts as version 7 made them
-        raw.execute("UPDATE shifts SET ended_at = 2.0 WHERE user_id = 12")
+        await store.close()
+    with raw(path) as db:  # 12 went home; accepts as version 7 made them
+        db.execute("UPDATE shifts SET ended_at = 2.0 WHERE user_id = 12")
         for task, user, at in ((a, 10, 3.0), (a, 11, 3.0), (a, 12, 3.0), (b, 10, 4.0)):
-            raw.execute(
+            db.execute(
                 "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
                 (task.id, user, at),
             )
-        raw.execute("UPDATE tasks SET accepted = 3, status = 'in_progress' WHERE id = ?", (a.id,))
-        raw.execute("UPDATE tasks SET accepted = 1, status = 'in_progress' WHERE id = ?", (b.id,))
-        raw.execute("UPDATE tasks SET accepted = 1, status = 'done' WHERE id = ?", (done.id,))
+        db.execute("UPDATE tasks SET accepted = 3, status = 'in_progress' WHERE id = ?", (a.id,))
+        db.execute("UPDATE tasks SET accepted = 1, status = 'in_progress' WHERE id = ?", (b.id,))
+        db.execute("UPDATE tasks SET accepted = 1, status = 'done' WHERE id = ?", (done.id,))
+        if isinstance(path, Path):
+            db.commit()
     async with opened_store(path) as migrated:
         got = {t: await migrated.get_task(incident.id, t) for t in (a.id, b.id, done.id)}
         assert (got[a.id].accepted, got[a.id].status) == (2, "in_progress")  # 12 went home
