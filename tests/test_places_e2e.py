@@ -4,13 +4,13 @@ a task with nobody left back to the pool, announced again in its district's grou
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
+from tests.engines import raw
 from tests.harness import (
     CADRE,
     COORD,
@@ -31,9 +31,9 @@ from tests.test_places import assert_bounds
 pytestmark = pytest.mark.both_engines
 
 
-def reannounced(database: Path, task_id: int) -> list[int]:
+def reannounced(database: Path | str, task_id: int) -> list[int]:
     """The chats the task was queued to again, back in the pool ("places.reannounce")."""
-    with sqlite3.connect(database) as db:
+    with raw(database) as db:
         rows = db.execute(
             "SELECT chat_id FROM outbox WHERE task_id = ? AND template = 'places.reannounce'",
             (task_id,),
