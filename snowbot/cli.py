@@ -134,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--district", metavar="NAME", help="GeoJSON: one district for every street of the file"
     )
     imp.set_defaults(handler=_import_streets)
+
+    copy = sub.add_parser(
+        "copy-db",
+        parents=[common],
+        help="copy a whole database between SQLite and PostgreSQL (into an empty one)",
+        description="Copy every row of FROM into TO, each a SQLite file or a PostgreSQL URL "
+        "(postgresql://user@host/db), then check that both tallies agree. TO must be empty; "
+        "stop the bot first, so that nothing changes FROM meanwhile.",
+    )
+    copy.add_argument("source", metavar="FROM")
+    copy.add_argument("target", metavar="TO")
+    copy.set_defaults(handler=_copy_db)
     return parser
 
 
@@ -167,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an unforeseen failure is still one line, and never the token
-        what = redact(f"{type(exc).__name__}: {exc}", token)
+        what = redact(hide_password(f"{type(exc).__name__}: {exc}"), token)
         print(f"snowbot: unexpected error: {what}", file=sys.stderr)
         return 1
 
@@ -347,6 +359,13 @@ async def _restore(args: argparse.Namespace, config: Config) -> int:
         f"{config.database_name}: restored from {args.file} (incident {tally.incident.name!r}, "
         f"{tally.person_times} person-times){where}"
     )
+    return 0
+
+
+async def _copy_db(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.wiring import copy_database
+
+    print(await copy_database(config, args.source, args.target))
     return 0
 
 

@@ -91,13 +91,13 @@ class PgConnection:
         )
         conn.adapters.register_loader("numeric", _Number)
         conn.adapters.register_dumper(bool, _Truth)
-        return cls(conn)  # type: ignore[arg-type]
+        return cls(conn)
 
     def execute(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> psycopg.Cursor[Row]:
         text, values = bind(sql, params)
-        return self.raw.execute(text, values)  # type: ignore[arg-type]
+        return self.raw.execute(text, values)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Any) -> psycopg.Cursor[Row]:
         rows = list(rows)
@@ -105,7 +105,7 @@ class PgConnection:
         if not rows:
             return cursor
         text, _ = bind(sql, rows[0])
-        cursor.executemany(text, [bind(sql, row)[1] for row in rows])  # type: ignore[arg-type]
+        cursor.executemany(text, [bind(sql, row)[1] for row in rows])
         return cursor
 
     def script(self, sql: str) -> None:
