@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.config import Config, parse_config
+from snowbot.redact import hide_password
 from snowbot.roles import Role
 from tests.engines import Databases, need_postgres, raw
 from tests.harness import RIVER, STATION, FakeClock, opened_bot, person, recount, run_cli
@@ -115,3 +116,21 @@ def test_backup_and_restore_on_postgresql_point_to_pg_dump(tmp_path: Path, comma
     assert result.returncode != 0 and result.stderr.count("\n") == 1
     assert ("pg_dump" if command == "backup" else "pg_restore") in result.stderr
     assert "s3cret-pw" not in result.stderr
+
+
+def test_a_postgresql_url_in_the_config_or_the_environment_names_the_database(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql://snow:s3cret-pw@db.example/snow"
+    in_file = parse_config({"storage": {"database": url}}, base_dir=tmp_path)
+    assert (
+        in_file.address == url and in_file.database_name == "postgresql://snow:***@db.example/snow"
+    )
+    by_env = parse_config(
+        {"storage": {"database": "city.db"}}, base_dir=tmp_path, env={"SNOWBOT_DATABASE": url}
+    )
+    assert by_env.address == url
+    assert "s3cret-pw" not in hide_password(f"{url}?sslmode=require")
+    assert "other-pw" not in hide_password("postgresql://db/snow?password=other-pw")
+    plain = parse_config({"storage": {"database": "city.db"}}, base_dir=tmp_path)
+    assert plain.address == tmp_path / "city.db" and plain.database_url == ""
