@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
     bench.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    bench.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also figure 2 on PostgreSQL, in this empty scratch database (it writes there)",
+    )
     # the memory figure measures a bot in a process of its own, started through this option
     bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)
     bench.set_defaults(handler=_bench)
@@ -408,7 +413,12 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
         print(f"{await bench.memory_probe(kit, config, sizes, args.memory_probe):.1f}")
         return 0
     figures = await bench.run_bench(
-        kit, config, quick=args.quick, progress=not args.json, config_file=args.config
+        kit,
+        config,
+        quick=args.quick,
+        progress=not args.json,
+        config_file=args.config,
+        postgres=args.postgres,
     )
     print(bench.as_json(figures) if args.json else bench.as_table(figures))
     return 0 if all(f.met for f in figures) else 1

@@ -55,8 +55,14 @@ __all__ = [
 
 
 async def run_bench(
-    kit: Kit, base: Config, quick: bool, progress: bool = True, config_file: str | None = None
+    kit: Kit,
+    base: Config,
+    quick: bool,
+    progress: bool = True,
+    config_file: str | None = None,
+    postgres: str | None = None,
 ) -> list[Figure]:
+    """Every figure; with `postgres` (an empty scratch database's URL) figure 2 on it too."""
     sizes = QUICK if quick else FULL
     figures: list[Figure] = []
 
@@ -75,6 +81,10 @@ async def run_bench(
         folder = Path(tmp)
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
+        if postgres:
+            from snowbot.bench.postgres import figure_writes_postgres
+
+            done(await figure_writes_postgres(postgres, sizes))
         done(await figure_tally(base, sizes, folder))
         done(figure_nearest(sizes))
         done(await figure_memory(sizes, quick, config_file))
