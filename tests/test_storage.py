@@ -163,3 +163,19 @@ async def test_a_write_that_fails_in_a_group_commit_leaves_nothing_and_spoils_no
         assert [i.message.key for i in await store.due_outbox(2.0, 10)] == ["c"]
         # and the connection is sound for what comes next
         assert await store.enqueue([Outgoing("d", 3, "en", text="later")], now=2.0) == 1
+
+
+async def test_a_lost_postgresql_connection_is_made_again(
+    new_database: NewDatabase, engine: str
+) -> None:
+    if engine != "postgres":
+        pytest.skip("PostgreSQL only: SQLite has no connection to lose")
+    address = new_database("lost.db")
+    async with opened_store(address) as store:
+        first = await store.current_incident("storm", 1.0)
+        backend = store._pg.raw.info.backend_pid
+        with raw(address) as db:
+            db.execute("SELECT pg_terminate_backend(?)", (backend,))
+        with pytest.raises(psycopg.OperationalError):  # what was under way fails, in one piece
+            await store.current_incident("storm", 2.0)
+        assert (await store.current_incident("storm", 3.0)).id == first.id

@@ -78,20 +78,31 @@ class _Truth(Dumper):
         return self.dump(obj)
 
 
+def _connect(url: str) -> psycopg.Connection[Row]:
+    conn = psycopg.connect(
+        url, autocommit=True, row_factory=_rows, cursor_factory=psycopg.ClientCursor
+    )
+    conn.adapters.register_loader("numeric", _Number)
+    conn.adapters.register_dumper(bool, _Truth)
+    return conn
+
+
 class PgConnection:
     """The psycopg connection the named queries run on, in one thread only."""
 
-    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+    def __init__(self, conn: psycopg.Connection[Row], url: str = "") -> None:
         self.raw = conn
+        self.url = url
 
     @classmethod
     def open(cls, url: str) -> PgConnection:
-        conn = psycopg.connect(
-            url, autocommit=True, row_factory=_rows, cursor_factory=psycopg.ClientCursor
-        )
-        conn.adapters.register_loader("numeric", _Number)
-        conn.adapters.register_dumper(bool, _Truth)
-        return cls(conn)
+        return cls(_connect(url), url)
+
+    def revive(self) -> None:
+        """Connect again if the connection was lost (a server restart, a network cut):
+        the transaction that saw it fail was never committed, and the next one starts here."""
+        if self.raw.broken and self.url:
+            self.raw = _connect(self.url)
 
     def execute(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()

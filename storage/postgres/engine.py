@@ -48,7 +48,9 @@ class PgEngine(Engine):
         self._flushing: asyncio.Task[None] | None = None
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, _revived, self._pg, fn, args
+        )
 
     async def close(self) -> None:
         if self._flushing is not None:
@@ -101,6 +103,12 @@ class PgEngine(Engine):
 
 
 # -- run in the database thread --------------------------------------------------------------
+
+
+def _revived(db: PgConnection, fn: Any, args: tuple[Any, ...]) -> Any:
+    if fn != db.close:  # (a new bound method each time: equal, not identical)
+        db.revive()
+    return fn(*args)
 
 
 def _run_batch(db: PgConnection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
