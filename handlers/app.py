@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks
+from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks, units
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -65,6 +65,8 @@ COMMANDS = (
     "invites",
     "uninvite",
     "incident",
+    "unit",
+    "units",
 )
 
 
@@ -126,6 +128,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "invites": enrolment.invites,
         "uninvite": enrolment.uninvite,
         "incident": admin.incident,
+        "unit": units.unit,
+        "units": units.units,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
@@ -149,6 +153,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         )
     )
     app.add_handler(CallbackQueryHandler(residents.button, pattern=residents.PATTERN))
+    app.add_handler(CallbackQueryHandler(units.button, pattern=units.PATTERN))
     app.add_handler(CallbackQueryHandler(tasks.button))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)

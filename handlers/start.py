@@ -13,11 +13,11 @@ from snowbot.texts import Catalog, catalog
 def help_text(t: Catalog, role: Role) -> str:
     if role == Role.GUEST:
         return t("help.guest")
-    parts = [t("help.cadre")]
+    parts = [t("help.cadre"), t("unit.help_cadre")]
     if role >= Role.DISPATCHER:
-        parts.append(t("help.dispatcher"))
+        parts.extend((t("help.dispatcher"), t("unit.help_dispatcher")))
     if role >= Role.COORDINATOR:
-        parts.append(t("help.coordinator"))
+        parts.extend((t("help.coordinator"), t("unit.help_coordinator")))
     return "\n".join(parts)
 
 

@@ -379,9 +379,14 @@ async def _import_streets(args: argparse.Namespace, config: Config) -> int:
         counts = await bot.import_streets(
             Path(args.file), district_property=args.district_property, district=args.district
         )
+        units = (
+            f"; {counts.reassigned} changed unit, {counts.units_added} new units"
+            if counts.reassigned or counts.units_added
+            else ""
+        )
         print(
             f"{args.file}: {counts.added} added, {counts.moved} moved, "
-            f"{counts.unchanged} unchanged; {len(bot.directory.streets)} streets in all"
+            f"{counts.unchanged} unchanged{units}; {len(bot.directory.streets)} streets in all"
         )
         return 0
 

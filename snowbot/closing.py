@@ -3,9 +3,10 @@ what it came to, in the words of a city's bulletin.
 
 The numbers are the incident's tally (one computation with `/tally`, the CSVs and
 `snowbot tally --json`) and its busiest day; `render_closing` writes them out section by
-section. A later feature adds its lines in one place: a field of `Closing` filled in
-`closing_facts`, and a section in `SECTIONS` (per-unit lines for units, the reports
-resolved for residents' reports).
+section: the headline, the busiest day and district, the units (单位包保), the residents'
+reports (群众求助) and the files attached. A later feature adds its lines in one place: a
+field of `Closing` filled in `closing_facts` (or a figure of the tally), and a section in
+`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from snowbot.numerals import bulletin_en, bulletin_zh
 from snowbot.stores import ClosingStore, CountStore
 from snowbot.tally import Tally, compute_tally
 from snowbot.texts import Catalog
+from snowbot.units import by_turnout
 
 FILES = ("shifts.csv", "tasks.csv")  # attached, made by snowbot.export
+REPORTS_FILE = "reports.csv"  # attached too when residents reported anything
+UNITS_NAMED = 5  # units named by turnout; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,17 @@ class Closing:
         """The district with the most person-times (the first by name on a tie)."""
         best = max(self.tally.districts, key=lambda d: d.person_times, default=None)
         return best if best is not None and best.person_times > 0 else None
+
+    @property
+    def reports_made(self) -> int:
+        """Residents' reports of the incident, whatever became of them."""
+        r = self.tally.reports
+        return r.open + r.tasked + r.resolved + r.dismissed
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The CSVs attached to the report."""
+        return (*FILES, REPORTS_FILE) if self.reports_made else FILES
 
     @property
     def empty(self) -> bool:
@@ -129,14 +144,60 @@ def _busiest(cat: Catalog, closing: Closing, tz: ZoneInfo) -> str:
     )
 
 
+def _units(cat: Catalog, closing: Closing, tz: ZoneInfo) -> str:
+    """The units that turned out most, and those whose streets are still uncleared."""
+    turned_out = [u for u in by_turnout(closing.tally.units) if u.person_times > 0]
+    lines = []
+    if turned_out:
+        named = cat("closing.list_sep").join(
+            cat("closing.unit", unit=u.unit, person_times=bulletin(cat, u.person_times))
+            for u in turned_out[:UNITS_NAMED]
+        )
+        more = len(turned_out) > UNITS_NAMED
+        lines.append(
+            cat(
+                "closing.units_more" if more else "closing.units",
+                units=named,
+                count=len(turned_out),
+            )
+        )
+    behind = sorted(
+        (u for u in closing.tally.units if u.streets_unserved > 0),
+        key=lambda u: (-u.streets_unserved, u.unit),
+    )
+    if behind:
+        named = cat("closing.list_sep").join(
+            cat("closing.unit_unserved", unit=u.unit, count=u.streets_unserved)
+            for u in behind[:UNITS_NAMED]
+        )
+        more = len(behind) > UNITS_NAMED
+        key = "closing.units_unserved_more" if more else "closing.units_unserved"
+        lines.append(cat(key, units=named, count=len(behind)))
+    return "\n".join(lines)
+
+
+def _reports(cat: Catalog, closing: Closing, tz: ZoneInfo) -> str:
+    """The residents' reports (群众求助): how many came in and what became of them."""
+    if not closing.reports_made:
+        return ""
+    r = closing.tally.reports
+    return cat(
+        "closing.reports",
+        total=bulletin(cat, closing.reports_made),
+        resolved=bulletin(cat, r.resolved),
+        tasked=bulletin(cat, r.tasked),
+        open=bulletin(cat, r.open),
+        dismissed=bulletin(cat, r.dismissed),
+    )
+
+
 def _attached(cat: Catalog, closing: Closing, tz: ZoneInfo) -> str:
-    return cat("closing.attached")
+    return cat("closing.attached_reports" if closing.reports_made else "closing.attached")
 
 
 Section = Callable[[Catalog, Closing, ZoneInfo], str]
-# The report, in order. Units (per-unit lines) and residents' reports (reports resolved)
-# add their sections here, before `_attached`.
-SECTIONS: tuple[Section, ...] = (_headline, _busiest, _attached)
+# The report, in order; a section with nothing to say writes "" and is left out.
+SECTIONS: tuple[Section, ...] = (_headline, _busiest, _units, _reports, _attached)
 
 
 def render_closing(cat: Catalog, closing: Closing, tz: ZoneInfo) -> str:

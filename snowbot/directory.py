@@ -6,7 +6,7 @@ import difflib
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from snowbot.geo import Lines, Nearest, StreetIndex
@@ -24,6 +24,22 @@ def normalise(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name)
     visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
     return re.sub(r"\s+", " ", visible).strip().casefold()
+
+
+def close_names(
+    wanted: str, names: Iterable[str], most: int, candidates: list[str] | None = None
+) -> list[str]:
+    """Up to `most` of the (normalised) `names` that look like `wanted`: those beginning
+    with it, then those holding it, shortest first, then the closest of `candidates`
+    (default: every name) by difflib; streets and units are suggested alike."""
+    names = list(names)
+    picked = [n for n in names if n.startswith(wanted) or wanted in n]
+    picked.sort(key=lambda n: (not n.startswith(wanted), len(n), n))
+    pool = names if candidates is None else candidates
+    for close in difflib.get_close_matches(wanted, pool, n=most, cutoff=0.5):
+        if close not in picked:
+            picked.append(close)
+    return picked[:most]
 
 
 @dataclass(frozen=True)
@@ -140,15 +156,9 @@ class Directory:
         wanted = normalise(text)
         if not wanted:
             return []
-        names = list(self._by_name)
-        picked = [n for n in names if n.startswith(wanted) or wanted in n]
-        picked.sort(key=lambda n: (not n.startswith(wanted), len(n), n))
         # difflib over every name of a 100,000-street city takes seconds, on the event loop:
         # it only ranks the names that share the most letter pairs with what was typed
-        close_to = self._sharing_pairs(wanted)
-        for close in difflib.get_close_matches(wanted, close_to, n=MAX_SUGGESTIONS, cutoff=0.5):
-            if close not in picked:
-                picked.append(close)
+        picked = close_names(wanted, self._by_name, MAX_SUGGESTIONS, self._sharing_pairs(wanted))
         out: list[Street] = []
         for name in picked:
             out.extend(self._by_name[name])

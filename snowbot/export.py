@@ -25,6 +25,7 @@ SHIFT_COLUMNS = (
     "started_at",
     "ended_at",
     "placed",
+    "unit",  # the cadre's unit when the shift opened (empty: none)
 )
 TASK_COLUMNS = (
     "id",
@@ -37,6 +38,7 @@ TASK_COLUMNS = (
     "created_at",
     "done_at",
     "note",
+    "unit",  # the unit responsible for the task's street (empty: none)
 )
 
 # residents' reports (群众求助)
@@ -82,6 +84,7 @@ def export_csvs(
             iso(s.started_at, tz),
             iso(s.ended_at, tz),
             s.placed,
+            s.unit or "",
         )
         for s in shifts
     )
@@ -97,6 +100,7 @@ def export_csvs(
             iso(t.created_at, tz),
             iso(t.done_at, tz),
             t.note,
+            t.unit or "",
         )
         for t in tasks
     )

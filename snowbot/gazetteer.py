@@ -1,9 +1,11 @@
 """Reading a gazetteer file, refused whole on any bad row or feature.
 
-Two formats: CSV `district,street,lat,lon` (a street is a point), and GeoJSON
+Two formats: CSV `district,street,lat,lon[,unit]` (a street is a point), and GeoJSON
 as exported from OpenStreetMap (a FeatureCollection of LineString and
 MultiLineString features; a street is its lines). In GeoJSON the features of
 one street (OSM cuts streets into many ways) are joined by district and name.
+The unit responsible for a street (包保单位) is the optional column or property
+`unit`; an empty one means the street has no unit.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Any
 from snowbot.errors import GazetteerError
 from snowbot.geo import midpoint
 from snowbot.model import Lines, StreetRow
+from snowbot.units import MAX_UNIT_NAME, NameProblem, clean_unit_name
 
 COLUMNS = ("district", "street", "lat", "lon")
+UNIT = "unit"  # the optional fifth column (CSV) or property (GeoJSON)
 MAX_NAME = 200
 # Every check-in measures along the nearest streets' lines: a street of millions of points
 # would slow every check-in near it. Real streets need a few hundred.
@@ -79,7 +83,7 @@ def parse_gazetteer_csv(data: bytes, source: str = "gazetteer") -> list[StreetRo
             f"{source}: line 1: missing column {', '.join(missing)} "
             f"(the header must name {','.join(COLUMNS)})"
         )
-    at = {c: names.index(c) for c in COLUMNS}
+    at = {c: names.index(c) for c in (*COLUMNS, UNIT) if c in names}
     rows: list[StreetRow] = []
     seen: dict[tuple[str, str], int] = {}
     try:
@@ -117,7 +121,20 @@ def _row(fields: list[str], at: dict[str, int], width: int, where: str) -> Stree
         raise GazetteerError(f"{where}: latitude {lat} is outside -90..90")
     if not -180 <= lon <= 180:
         raise GazetteerError(f"{where}: longitude {lon} is outside -180..180")
-    return StreetRow(district=district, name=street, lat=lat, lon=lon)
+    unit = _unit(fields[at[UNIT]], where) if UNIT in at else None
+    return StreetRow(district=district, name=street, lat=lat, lon=lon, unit=unit)
+
+
+def _unit(raw: str, where: str) -> str:
+    """A street's unit as kept; "" (an empty cell) for none."""
+    if not raw.strip():
+        return ""
+    cleaned = clean_unit_name(raw)
+    if cleaned == NameProblem.TOO_LONG:
+        raise GazetteerError(f"{where}: unit name longer than {MAX_UNIT_NAME} characters")
+    if isinstance(cleaned, NameProblem):
+        raise GazetteerError(f"{where}: unit name has control, direction or invisible characters")
+    return cleaned
 
 
 def _number(text: str, column: str, where: str) -> float:
@@ -193,18 +210,42 @@ def parse_gazetteer_geojson(
     if district is not None:
         district = _clean_name(district, "district", f"{source}: --district")
     streets: dict[tuple[str, str], list[tuple[tuple[float, float], ...]]] = {}
+    units: dict[tuple[str, str], tuple[str, int]] = {}  # a street's unit, and where it was
     for index, feature in enumerate(features):
         where = f"{source}: features[{index}]"
         name, district_name, parts = _feature(feature, where, district_property, district)
         streets.setdefault((district_name, name), []).extend(parts)
+        unit = _feature_unit(feature, where)
+        if unit is None:
+            continue
+        first = units.setdefault((district_name, name), (unit, index))
+        if first[0] != unit:
+            raise GazetteerError(
+                f"{where}: unit {unit!r} differs from {first[0]!r} "
+                f"of features[{first[1]}], the same street"
+            )
     if not streets:
         raise GazetteerError(f"{source}: no features")
+    # a file that names units anywhere gives every street one: a street without has none
+    named = bool(units)
     rows = []
     for (district_name, name), parts in streets.items():
         lines: Lines = tuple(parts)
         lat, lon = midpoint(lines)
-        rows.append(StreetRow(district_name, name, round(lat, 7), round(lon, 7), lines))
+        unit = units.get((district_name, name), ("", 0))[0] if named else None
+        rows.append(StreetRow(district_name, name, round(lat, 7), round(lon, 7), lines, unit))
     return rows
+
+
+def _feature_unit(feature: dict[str, Any], where: str) -> str | None:
+    """properties.unit of a (checked) feature: None when absent, "" for none."""
+    properties = feature.get("properties") or {}
+    if UNIT not in properties or properties[UNIT] is None:
+        return None
+    value = properties[UNIT]
+    if not isinstance(value, str):
+        raise GazetteerError(f"{where}: properties.unit is not text")
+    return _unit(value, where)
 
 
 def _feature(

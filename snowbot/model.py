@@ -6,8 +6,9 @@ epoch seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from snowbot.roles import Role
 
@@ -52,6 +53,7 @@ class Street:
     name: str
     lat: float
     lon: float
+    unit_id: int | None = None  # the unit responsible for it (包保), if any
 
 
 Lines = tuple[tuple[tuple[float, float], ...], ...]  # parts of (lat, lon) vertices
@@ -70,6 +72,9 @@ class StreetRow:
     lat: float
     lon: float
     lines: Lines | None = None
+    # the unit responsible for it: None when the file has no unit column (the street's unit
+    # stays as it is), "" for a street the file gives no unit
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class ImportCounts:
     added: int
     moved: int
     unchanged: int
+    reassigned: int = 0  # streets already known whose unit changed
+    units_added: int = 0  # units the file named that were not known yet
 
 
 @dataclass(frozen=True)
@@ -231,6 +238,7 @@ class UnservedStreet:
     district: str
     street: str
     open_task: int | None
+    unit: str | None = None  # the unit responsible for it
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,9 @@ class TallyCounts:
     first_live: dict[int, int]  # street id -> its oldest open or in-progress task
     assigned: int = 0  # people on duty holding places on live tasks (SPEC §2 "Places")
     reports: ReportCounts | None = None  # residents' reports (None: counted as all zero)
+    # every unit by name, with its kept counters (zeros for a unit nobody turned out for yet)
+    units: list[UnitTurnout] = field(default_factory=list)
+    no_unit: UnitTurnout | None = None  # the shifts of cadres without a unit
 
 
 @dataclass(frozen=True)
@@ -306,6 +317,8 @@ class Recount:
     streets_total: int
     streets_served: int
     district_person_times: list[tuple[str, int]]  # every district by name, with its turnout
+    unit_person_times: list[tuple[str, int]] = field(default_factory=list)  # every unit, by name
+    no_unit_person_times: int = 0
 
 
 @dataclass(frozen=True)
@@ -324,6 +337,7 @@ class DayCounts:
     streets_served: int
     busiest_district: str | None
     busiest_person_times: int
+    units: list[tuple[str, int]] = field(default_factory=list)  # unit -> its turnout then
 
 
 @dataclass(frozen=True)
@@ -339,6 +353,7 @@ class ShiftExportRow:
     started_at: float
     ended_at: float | None
     placed: int = 0  # places the shift holds now (SPEC §2 "Places")
+    unit: str | None = None  # the cadre's unit when the shift opened
 
 
 @dataclass(frozen=True)
@@ -353,6 +368,7 @@ class TaskExportRow:
     created_at: float
     done_at: float | None
     note: str
+    unit: str | None = None  # the street's unit
 
 
 # -- residents' reports (群众求助) ------------------------------------------------------
@@ -453,3 +469,26 @@ class ReportExportRow:
     created_at: float
     resolved_at: float | None
     text: str
+
+
+# -- units (单位包保) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A bureau, company or community that cadres come from and that answers for streets."""
+
+    id: int
+    name: str
+
+
+class UnitTurnout(NamedTuple):
+    """A unit's kept counters in one incident (id 0, name "": the cadres without a unit).
+
+    A named tuple: the tally makes one per unit, 2,000 of them, every time it counts."""
+
+    unit_id: int
+    name: str
+    person_times: int
+    on_duty: int
+    people: int

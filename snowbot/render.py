@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from snowbot.model import DayCounts, Task, TaskStatus
+from snowbot.render_units import render_day_units, street_with_unit
 from snowbot.tally import Tally
 from snowbot.texts import Catalog
 
@@ -99,7 +100,9 @@ def render_unserved(
     lines = [cat("unserved.header", count=len(streets))]
     by_district: dict[str, list[tuple[str, int | None]]] = {}
     for u in streets:
-        by_district.setdefault(u.district, []).append((u.street, u.open_task))
+        # the street with the unit that answers for it (包保单位), if it has one
+        label = street_with_unit(cat, u.street, u.unit)
+        by_district.setdefault(u.district, []).append((label, u.open_task))
     for name, items in by_district.items():
         lines.append(cat("unserved.district", district=name, count=len(items)))
         # streets with a task waiting first: they are the ones someone can act on now
@@ -169,6 +172,9 @@ def render_day(
         available=tally.available,
     )
     text = summary + "\n" + places + render_resident_reports(cat, tally)
+    units = render_day_units(cat, tally, day)
+    if units:
+        text = f"{text}\n\n{units}"
     return text if storm_day is None else cat("storm.day", day=storm_day) + "\n" + text
 
 

@@ -40,6 +40,7 @@ from snowbot.model import (
     TaskExportRow,
     TeamDecision,
     TeamRequest,
+    Unit,
     User,
 )
 from snowbot.places import PlaceStore, Reopen
@@ -335,6 +336,15 @@ class ClosingStore(Protocol):
     async def outbox_superseded(self) -> int: ...
 
 
+class UnitStore(Protocol):
+    """Units (单位包保): the units, and which one each cadre belongs to now."""
+
+    async def units(self) -> list[Unit]: ...
+    async def add_unit(self, name: str) -> tuple[Unit, bool]: ...
+    async def join_unit(self, user_id: int, unit_id: int) -> Unit | None: ...
+    async def unit_of(self, user_id: int) -> Unit | None: ...
+
+
 class Store(
     IncidentStore,
     ClosingStore,
@@ -349,6 +359,7 @@ class Store(
     InboxStore,
     OutboxStore,
     ReportStore,
+    UnitStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

@@ -89,11 +89,13 @@ async def start_bot(
         if config.city.gazetteer is not None:
             counts = await service.import_streets(config.city.gazetteer)
             log.info(
-                "gazetteer %s: %d added, %d moved, %d unchanged",
+                "gazetteer %s: %d added, %d moved, %d unchanged, %d changed unit, %d new units",
                 config.city.gazetteer,
                 counts.added,
                 counts.moved,
                 counts.unchanged,
+                counts.reassigned,
+                counts.units_added,
             )
         await service.incident()
     except BaseException:

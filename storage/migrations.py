@@ -348,6 +348,48 @@ MIGRATIONS: dict[int, str] = {
         WHERE status IN ('open', 'in_progress')
           AND accepted <> (SELECT COUNT(*) FROM places p WHERE p.task_id = tasks.id);
     """,
+    9: """
+    -- units (单位: a bureau, a company, a community) that cadres come from and that answer
+    -- for streets (包保路段). `key` is the name as it is matched (case, spacing and width
+    -- folded), so two spellings of one name cannot make two units.
+    CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    );
+    -- the unit responsible for a street (the gazetteer's fifth column)
+    ALTER TABLE streets ADD COLUMN unit_id INTEGER REFERENCES units(id);
+    -- the unit a cadre belongs to now (/unit NAME)
+    ALTER TABLE users ADD COLUMN unit_id INTEGER REFERENCES units(id);
+    -- the cadre's unit when the shift opened: changing unit later moves no turnout
+    ALTER TABLE shifts ADD COLUMN unit_id INTEGER REFERENCES units(id);
+    -- running sums per unit, kept in the same transaction as the shift they count (like
+    -- district_counters); unit_id 0 counts the shifts of cadres without a unit
+    CREATE TABLE unit_counters (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        unit_id INTEGER NOT NULL,
+        person_times INTEGER NOT NULL DEFAULT 0,
+        on_duty INTEGER NOT NULL DEFAULT 0 CHECK (on_duty >= 0),
+        people INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (incident_id, unit_id)
+    ) WITHOUT ROWID;
+    -- who turned out for which unit (a unit's people), 0 for no unit
+    CREATE TABLE unit_people (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        unit_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (incident_id, unit_id, user_id)
+    ) WITHOUT ROWID;
+    -- shifts from before units had none: they count under no unit
+    INSERT INTO unit_counters (incident_id, unit_id, person_times, on_duty, people)
+        SELECT incident_id, 0, SUM(headcount),
+               SUM(CASE WHEN ended_at IS NULL THEN headcount ELSE 0 END),
+               COUNT(DISTINCT user_id)
+        FROM shifts GROUP BY incident_id;
+    INSERT INTO unit_people (incident_id, unit_id, user_id)
+        SELECT DISTINCT incident_id, 0, user_id FROM shifts;
+    """,
     10: """
     -- residents' reports (群众求助): anyone may say where snow blocks the way. A report
     -- has its nearest street; a report near a live one of the last hours joins it instead

@@ -58,6 +58,8 @@ def test_import_twice_gives_the_same_tally(workdir: Path) -> None:
         "districts",
         "unserved_streets",
         "reports",
+        "units",
+        "no_unit",
     }
     # SPEC §6: assigned and available right after on_duty
     assert list(tally1)[2:5] == ["on_duty", "assigned", "available"]
@@ -105,10 +107,10 @@ def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
     shifts = (workdir / "out" / "shifts.csv").read_text("utf-8-sig").splitlines()
     tasks = (workdir / "out" / "tasks.csv").read_text("utf-8-sig").splitlines()
     assert shifts[0] == (
-        "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at,placed"
+        "id,user_id,name,headcount,district,street,lat,lon,started_at,ended_at,placed,unit"
     )
     assert tasks[0] == (
-        "id,district,street,needed,accepted,status,created_by,created_at,done_at,note"
+        "id,district,street,needed,accepted,status,created_by,created_at,done_at,note,unit"
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from snowbot.closing import Closing, bulletin, dates, render_closing
 from snowbot.config import Config, load_config
-from snowbot.model import DistrictCounts, Incident, TaskStatus
+from snowbot.model import DistrictCounts, Incident, ReportCounts, TaskStatus
 from snowbot.numerals import bulletin_en, bulletin_zh
 from snowbot.refusals import Refused
 from snowbot.roles import Role
@@ -21,6 +21,7 @@ from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps
 from snowbot.tally import Tally
 from snowbot.texts import catalog
+from snowbot.units import UnitCounts
 from snowbot.wiring import open_service
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, run_cli
 
@@ -233,3 +234,36 @@ def test_the_report_of_a_seed_sized_storm_reads_like_the_bulletin() -> None:
     assert "tasks done: 144; streets cleared: 25, still uncleared: 1." in en
     assert "The busiest day was 27 November (9,800 person-times)" in en
     assert "the busiest district, 北安市 (over 43,000 person-times)" in en
+
+
+def test_the_report_names_the_units_and_the_residents_reports() -> None:
+    """Units (单位包保) by turnout, the units still behind, and the residents' reports
+    (群众求助) with reports.csv attached; a storm without them says nothing of them."""
+    tz = ZoneInfo("Asia/Shanghai")
+    began = datetime(2024, 11, 25, 6, 30, tzinfo=tz).timestamp()
+    ended = datetime(2024, 11, 26, 20, 0, tzinfo=tz).timestamp()
+    incident = Incident(4, "二次降雪", began, ended)
+    districts = [DistrictCounts("爱辉区", 23_000, 0, 12, 14, 2)]
+    tasks = dict.fromkeys(TaskStatus, 0) | {TaskStatus.DONE: 12}
+    units = [UnitCounts(f"单位{i}", 1_000 * i, 0, i, 2, i % 2) for i in range(1, 8)]
+    reports = ReportCounts(open=1, tasked=2, resolved=9, dismissed=1)
+    tally = Tally(incident, 23_000, 0, 700, tasks, 14, 12, districts, [], ended)
+    plain = Closing(incident, tally, ended, date(2024, 11, 25), 12_000)
+    full = Closing(incident, replace(tally, units=units, reports=reports), ended, None, 0)
+    zh = render_closing(catalog("zh"), full, tz)
+    assert (
+        "各单位出动：单位7（7000人次）、单位6（6000人次）、单位5（5000人次）、单位4（4000人次）、"
+        "单位3（3000人次）等7个单位。" in zh
+    )
+    assert "包保街道尚未清扫的单位：单位1（1条）、单位3（1条）、单位5（1条）、单位7（1条）。" in zh
+    assert "共受理群众求助13件，已清扫解决9件，已派任务2件，待处理1件，不予处理1件。" in zh
+    assert zh.endswith("群众求助记录 reports.csv。")
+    en = render_closing(catalog("en"), full, tz)
+    assert "Turnout by unit: 单位7 (7,000 person-times), 单位6 (6,000 person-times)" in en
+    assert "and more (7 units in all)." in en
+    assert "Residents' reports: 13 received; 9 cleared, 2 with a task, 1 open, 1 dismissed." in en
+    assert full.files == ("shifts.csv", "tasks.csv", "reports.csv")
+    bare = render_closing(catalog("zh"), plain, tz)
+    assert (
+        "单位" not in bare and "群众求助" not in bare and plain.files == ("shifts.csv", "tasks.csv")
+    )

@@ -57,6 +57,13 @@ def test_the_small_demo_runs_offline_and_its_printed_numbers_add_up(tmp_path: Pa
     assert made >= 1  # a resident's report made into a task
     assert sum(totals["tasks"].values()) == posted + made
     assert "reports.csv" in out and "群众求助" in out
+    # the demo shows /units (单位包保): the units' turnout and no unit's make its total
+    units = re.findall(r"^ +\d+\. .+? — (\d+) 人次，正在值守 (\d+) 人", out, re.M)
+    no_unit = re.search(r"无单位：(\d+) 人次，正在值守 (\d+) 人", out)
+    together = re.search(r"合计：(\d+) 人次，正在值守 (\d+) 人", out)
+    assert len(units) == 19 and no_unit and together, out[-3000:]
+    assert sum(int(u[0]) for u in units) + int(no_unit[1]) == int(together[1]) > 0
+    assert sum(int(u[1]) for u in units) + int(no_unit[2]) == int(together[2])
 
 
 async def test_the_demos_tally_is_a_recount_of_what_its_storm_did(

@@ -31,6 +31,8 @@ def test_what_postgresql_names_otherwise() -> None:
     assert translate("SELECT json_group_array(id) AS ids FROM t")[0] == (
         "SELECT COALESCE(json_agg(id), '[]'::json)::text AS ids FROM t"
     )
+    now = translate("SELECT (julianday('now') - 2440587.5) * 86400.0")[0]
+    assert now == "SELECT ((extract(epoch from now()) / 86400.0 + 2440587.5) - 2440587.5) * 86400.0"
     # SQLite's CAST truncates, PostgreSQL's rounds: 1.9 must stay 1 on both
     assert translate("SELECT CAST(a / ?1 AS INTEGER) * ?1")[0] == (
         "SELECT CAST(TRUNC(a / %(p1)s) AS BIGINT) * %(p1)s"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.gazetteer import read_gazetteer
 from snowbot.model import TaskStatus
 from snowbot.refusals import Refused
 from snowbot.render import render_day, render_report, render_tally
@@ -51,7 +50,7 @@ async def on_duty(bot: Snowbot, user_id: int, headcount: int = 1) -> Person:
 
 async def post(bot: Snowbot, boss: Person, street: str, needed: int) -> int:
     posted = await bot.post_task(boss, [*street.split(), str(needed)])
-    return posted.task.id  # type: ignore[union-attr]
+    return posted.task.id
 
 
 async def test_a_team_of_20_fills_a_task_of_6_and_sends_14_elsewhere(bot: Snowbot) -> None:
@@ -84,7 +83,7 @@ async def test_one_cadre_cannot_be_in_two_places(bot: Snowbot) -> None:
         await bot.accept(cadre, second)
     assert refused.value.key == "places.all_placed"
     assert refused.value.params == {"id": second, "count": 1, "held": f"#{first}×1"}
-    assert (await task_of(bot, second)).accepted == 0  # type: ignore[union-attr]
+    assert (await task_of(bot, second)).accepted == 0
     # given back, the same person may go to the other task
     released = await bot.release(cadre, first)
     assert released.reopened and released.task is not None
@@ -198,7 +197,7 @@ async def test_done_frees_every_place_on_the_task(bot: Snowbot) -> None:
     assert done.task.status == TaskStatus.DONE and done.task.accepted == 5  # the record stays
     placed = await bot.placement(leader)
     assert placed is not None and placed.held == ((other, 2),) and placed.free == 4
-    assert (await bot.placement(cadre)).free == 1  # type: ignore[union-attr]
+    assert (await bot.placement(cadre)).free == 1
     assert (await bot.tally()).assigned == 2
     cancelled = await bot.cancel(boss, other)
     assert cancelled.task.accepted == 2
@@ -291,47 +290,59 @@ def assert_bounds(database: Path | str) -> None:
     assert over_task == [] and over_shift == []
 
 
-async def test_migration_makes_each_accept_one_place(
-    new_database: NewDatabase, city_csv: Path
-) -> None:
+async def test_migration_makes_each_accept_one_place(new_database: NewDatabase) -> None:
     """A database of version 7: accepts by people on duty become places; the rest (a
     second task of one person, an accept by someone gone home) are given back."""
     path = new_database("old.db")
     store = await unmigrated_store(path)
     try:
-        await store.migrate(7)
-        await store.import_streets(read_gazetteer(city_csv))
-        incident = await store.current_incident("storm", 1.0)
-        street = (await store.streets())[0]
-        for uid in (10, 11, 12):
-            await store.register_user(uid, f"u{uid}", None, None, 1.0)
-        for uid in (10, 11):
-            await store.check_in(incident.id, uid, 1, street, street.lat, street.lon, 1.0, 0.0)
-        await store.check_in(incident.id, 12, 1, street, street.lat, street.lon, 1.0, 0.0)
-        a = await store.create_task(incident.id, street.id, 3, "", 1, 2.0)
-        b = await store.create_task(incident.id, street.id, 2, "", 1, 2.0)
-        done = await store.create_task(incident.id, street.id, 1, "", 1, 2.0)
+        await store.migrate(7)  # the rows below are written as version 7 wrote them
     finally:
         await store.close()
+    a, b, done = 1, 2, 3
     with raw(path) as db:  # 12 went home; accepts as version 7 made them
+        for sql in (
+            "INSERT INTO districts (id, name) VALUES (1, 'North')",
+            "INSERT INTO streets (id, district_id, name, lat, lon) VALUES (1, 1, 'S', 50, 127)",
+            "INSERT INTO incidents (id, name, started_at) VALUES (1, 'storm', 1.0)",
+        ):
+            db.execute(sql)
+        for uid in (10, 11, 12):
+            db.execute(
+                "INSERT INTO users (id, name, registered, created_at) VALUES (?, ?, 1, 1.0)",
+                (uid, f"u{uid}"),
+            )
+            db.execute(
+                "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
+                "lat, lon, started_at) VALUES (1, ?, 1, 1, 1, 50, 127, 1.0)",
+                (uid,),
+            )
         db.execute("UPDATE shifts SET ended_at = 2.0 WHERE user_id = 12")
+        for task, needed, accepted, status in (
+            (a, 3, 3, "in_progress"),
+            (b, 2, 1, "in_progress"),
+            (done, 1, 1, "done"),
+        ):
+            db.execute(
+                "INSERT INTO tasks (id, incident_id, street_id, needed, accepted, status, "
+                "created_by, created_at) VALUES (?, 1, 1, ?, ?, ?, 1, 2.0)",
+                (task, needed, accepted, status),
+            )
         for task, user, at in ((a, 10, 3.0), (a, 11, 3.0), (a, 12, 3.0), (b, 10, 4.0)):
             db.execute(
                 "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
-                (task.id, user, at),
+                (task, user, at),
             )
-        db.execute("UPDATE tasks SET accepted = 3, status = 'in_progress' WHERE id = ?", (a.id,))
-        db.execute("UPDATE tasks SET accepted = 1, status = 'in_progress' WHERE id = ?", (b.id,))
-        db.execute("UPDATE tasks SET accepted = 1, status = 'done' WHERE id = ?", (done.id,))
         if isinstance(path, Path):
             db.commit()
     async with opened_store(path) as migrated:
-        got = {t: await migrated.get_task(incident.id, t) for t in (a.id, b.id, done.id)}
-        assert (got[a.id].accepted, got[a.id].status) == (2, "in_progress")  # 12 went home
-        assert (got[b.id].accepted, got[b.id].status) == (0, "open")  # 10 was on #a first
-        assert (got[done.id].accepted, got[done.id].status) == (1, "done")  # the record
-        placed = await migrated.placement(incident.id, 10)
-        assert placed is not None and placed.held == ((a.id, 1),) and placed.free == 0
+        got = {t: await migrated.get_task(1, t) for t in (a, b, done)}
+        assert all(task is not None for task in got.values())
+        assert (got[a].accepted, got[a].status) == (2, "in_progress")
+        assert (got[b].accepted, got[b].status) == (0, "open")
+        assert (got[done].accepted, got[done].status) == (1, "done")
+        placed = await migrated.placement(1, 10)
+        assert placed is not None and placed.held == ((a, 1),) and placed.free == 0
     assert_bounds(path)
 
 
@@ -365,7 +376,8 @@ async def test_the_csv_shows_places_taken_and_held(bot: Snowbot) -> None:
     files = await bot.export(await person(bot, 1))
     shifts = files["shifts.csv"].decode("utf-8-sig").splitlines()
     tasks = files["tasks.csv"].decode("utf-8-sig").splitlines()
-    assert shifts[0].endswith(",placed") and shifts[1].endswith(",3")
+    header, row = shifts[0].split(","), shifts[1].split(",")
+    assert header[-2:] == ["placed", "unit"] and row[header.index("placed")] == "3"
     assert tasks[1].split(",")[3:6] == ["4", "3", "in_progress"]
 
 
@@ -390,13 +402,13 @@ async def test_an_update_delivered_again_moves_no_places_twice(bot: Snowbot) -> 
     with pytest.raises(Refused) as again:
         await bot.accept(leader, task, 2, origin=7001)
     assert again.value.key == "accept.already"
-    assert (await task_of(bot, task)).accepted == 2  # type: ignore[union-attr]
+    assert (await task_of(bot, task)).accepted == 2
     assert (await bot.accept(leader, task, 2, origin=7002)).moved == 2  # a new update
     assert (await bot.release(leader, task, 1, origin=7003)).moved == 1
     with pytest.raises(Refused) as released:
         await bot.release(leader, task, 1, origin=7003)
     assert released.value.key == "places.repeated"
-    assert (await task_of(bot, task)).accepted == 3  # type: ignore[union-attr]
+    assert (await task_of(bot, task)).accepted == 3
     # a refused update is not kept: asked again, it is refused again for what it is
     other = await post(bot, boss, "School Lane", 1)
     await bot.accept(await on_duty(bot, 11), other)

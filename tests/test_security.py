@@ -47,14 +47,16 @@ COORD = SimUser(1, "Coordinator", "en")
     ],
 )
 def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
-    task = TaskExportRow(1, "North", "Station Road", 2, 1, "done", 7, 0.0, None, note)
+    # a unit's name is a cell like any other (a gazetteer could start one with "=")
+    task = TaskExportRow(1, "North", "Station Road", 2, 1, "done", 7, 0.0, None, note, note)
     data = export_csvs([], [task], Config().city.timezone)["tasks.csv"].decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(data, newline="")))
     assert len(rows) == 2, rows  # the note stayed in its own row
     # what a spreadsheet would read at the start of each cell
     for cell in rows[1]:
         assert unicodedata.normalize("NFKC", cell[:1]) not in ("=", "+", "-", "@", "\t", "\r")
-    assert rows[1][-1].lstrip("'") == note
+    for column in ("note", "unit"):
+        assert rows[1][rows[0].index(column)].lstrip("'") == note
 
 
 # -- restore ------------------------------------------------------------------------------

@@ -109,6 +109,12 @@ def _plain_sqlite_writes(path: Path, n: int, street: Street) -> float:
 
 # -- 3. the tally at scale ------------------------------------------------------------------
 
+STREETS_PER_UNIT = 5  # 10,000 streets: 2,000 units (单位包保)
+
+
+def units_for(sizes: Sizes) -> int:
+    return max(1, sizes.streets // STREETS_PER_UNIT)
+
 
 async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
     path = folder / "f3" / "tally.db"
@@ -146,7 +152,8 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
         "p50 <= 20 ms, equal to the recount",
         p50 <= 20 and agrees,
         f"p99 {p99:.1f} ms over {sizes.tally_runs} runs; {sizes.shifts:,} shifts, "
-        f"{sizes.users:,} users, {sizes.tasks:,} tasks, {sizes.streets:,} streets; "
+        f"{sizes.users:,} users, {sizes.tasks:,} tasks, {sizes.streets:,} streets, "
+        f"{units_for(sizes):,} units; "
         f"equal to the recount: {'yes' if agrees else 'NO'}",
     )
 
@@ -189,6 +196,7 @@ def seed_tally_database(path: Path, sizes: Sizes) -> int:
         bulk.insert_incident(db, incident_id, "Bench storm", 0.0)
         bulk.insert_shifts(db, shifts())
         bulk.insert_tasks(db, tasks())
+        bulk.insert_units(db, units_for(sizes))
         bulk.rebuild_counters(db, incident_id)
     return incident_id
 
@@ -207,6 +215,8 @@ def full_recount(path: Path, incident_id: int) -> dict[str, Any]:
             "unserved": recount.streets_total - recount.streets_served,
         },
         "districts": [list(r) for r in recount.district_person_times],
+        "units": [list(r) for r in recount.unit_person_times],
+        "no_unit": recount.no_unit_person_times,
     }
 
 
@@ -219,6 +229,8 @@ def tally_summary(tally: dict[str, Any]) -> dict[str, Any]:
         "tasks": tally["tasks"],
         "streets": tally["streets"],
         "districts": [[d["district"], d["person_times"]] for d in tally["districts"]],
+        "units": [[u["unit"], u["person_times"]] for u in tally["units"]],
+        "no_unit": tally["no_unit"]["person_times"],
     }
 
 

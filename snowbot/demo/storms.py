@@ -105,6 +105,27 @@ async def _scheduler(
     return [sent for chat in watch for sent in api.sent[chat][before[chat] :]]
 
 
+async def _units_set_up(api: BotApiStandIn, bot: Snowbot, say: Transcript) -> None:
+    """Units (单位包保) before the shift: the gazetteer brought a few per district; the
+    coordinator adds one, and two cadres find theirs by button and by name."""
+    say.line("\n— Units: the gazetteer's, one more, and cadres choosing theirs —")
+    text = "/unit 新增 黑河市应急管理局"
+    say.said(COORDINATOR, text, await api.ask(COORDINATOR, text))
+    chooser = SimUser(9_001, "队员甲", "zh")
+    shown = await api.ask(chooser, "/unit")
+    say.said(chooser, "/unit", shown)
+    say.line(f"   🤖 [{len(shown.buttons)} buttons: {shown.buttons[0]['text']} …]")
+    await api.click(chooser, shown, "▶")
+    await api.wait_for(lambda: len(shown.edits) >= 1)
+    label = shown.buttons[0]["text"]
+    pressed = await api.click(chooser, shown, label)
+    say.line(f"👤 {chooser.first_name} turns the page and presses «{label}» → {pressed['text']}")
+    other = SimUser(9_002, "队员乙", "zh")
+    say.said(other, "/unit 城管", await api.ask(other, "/unit 城管"))
+    text = "/unit 爱辉区城管局"
+    say.said(other, text, await api.ask(other, text))
+
+
 async def small_storm(
     api: BotApiStandIn, running: SteppedBot, clock: SimClock, cast: Cast, say: Transcript
 ) -> int:
@@ -114,13 +135,21 @@ async def small_storm(
     say.line("\n— 06:30 Dispatchers post the morning's tasks —")
     tasks = await _post_tasks(api, bot, cast, rng, per_district=3, say=say)
 
-    say.line("\n— 07:00 Cadres and team leaders check in —")
+    await _units_set_up(api, bot, say)
+
+    say.line("\n— 07:00 Cadres and team leaders check in, most of them for their unit —")
     clock.advance(minutes=30)
+    unit_names = {u.id: u.name for u in await bot.units()}
     crowd: list[SimUser] = []
     for i in range(150):
         user = SimUser(10_000 + i, f"队员{i + 1:03d}", "zh" if i % 3 else "en")
         street = rng.choice(bot.directory.streets)
         lat, lon = _near(rng, street.lat, street.lon)
+        if i % 4 and street.unit_id in unit_names:  # a cadre of the unit that answers there
+            text = f"/unit {unit_names[street.unit_id]}"
+            answer = await api.ask(user, text)
+            if i < 3:
+                say.said(user, text, answer)
         if i % 6 == 0:
             team = rng.randint(5, 25)
             team = 20 if i == 0 else team  # the leader who splits the team below
@@ -193,6 +222,7 @@ async def small_storm(
     district, user = next(iter(cast.dispatchers.items()))
     say.said(user, "/tally", await api.ask(user, "/tally"))
     say.said(user, f"/unserved {district}", await api.ask(user, f"/unserved {district}"))
+    say.said(user, "/units", await api.ask(user, "/units"))
     for sent in await _scheduler(running, api, say, [cast.hq_group]):
         say.line("   🤖 → 市除雪指挥部: " + "\n      ".join(sent.text.splitlines()[:5]) + " …")
 

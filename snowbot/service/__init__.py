@@ -30,6 +30,7 @@ from snowbot.service.results import (
 from snowbot.service.shifts import ShiftService
 from snowbot.service.storm import StormService
 from snowbot.service.tasks import TaskService
+from snowbot.service.units import UnitChoice, UnitService
 
 
 class Snowbot(
@@ -39,6 +40,7 @@ class Snowbot(
     AdminService,
     EnrolmentService,
     StormService,
+    UnitService,
     DeliveryService,
 ):
     """The whole service; open one with `snowbot.wiring.open_service`."""
@@ -58,6 +60,7 @@ __all__ = [
     "Revoked",
     "Snowbot",
     "TeamMarkup",
+    "UnitChoice",
     "parse_count",
     "parse_task_id",
     "place_refusal",

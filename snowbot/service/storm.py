@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from snowbot import limits, schedule
-from snowbot.closing import FILES, Closing, closing_facts, render_closing
+from snowbot.closing import Closing, closing_facts, render_closing
 from snowbot.export import export_csvs
 from snowbot.model import Incident, Outgoing
 from snowbot.roles import Role
@@ -81,7 +81,7 @@ class StormService(ServiceCore):
         key = f"closing:{closing.incident.id}"
         text = render_closing(t, closing, self.config.city.timezone)
         messages = [Outgoing(key, chat, lang, text=text)]
-        for name in FILES:  # the incident's CSVs, made when they are sent
+        for name in closing.files:  # the incident's CSVs, made when they are sent
             caption = t("export.caption", file=name, incident=closing.incident.name)
             messages.append(
                 Outgoing(

@@ -10,6 +10,7 @@ truth value). What is left is translated here, once per distinct statement (cach
 - the two-argument `MAX(a, b)` / `MIN(a, b)` become `GREATEST` / `LEAST`;
 - `json_group_array(x)` becomes `json_agg` (as text, `[]` when empty);
 - `CAST(x AS INTEGER)` truncates as SQLite does (PostgreSQL would round);
+- `julianday('now')` is the same day number, from PostgreSQL's clock;
 - DDL: Telegram ids need 64 bits (every INTEGER is BIGINT), REAL is DOUBLE PRECISION,
   an `INTEGER PRIMARY KEY` numbers itself (an identity), `WITHOUT ROWID` goes.
 """
@@ -42,6 +43,10 @@ MIGRATION_FIXES: dict[int, list[tuple[str, str]]] = {
         (") WHERE nth <= headcount;", ") AS numbered WHERE nth <= headcount;"),
     ],
 }
+
+
+# SQLite's julianday('now'): days since noon UTC, 24 November 4714 BC
+JULIAN_NOW = "(extract(epoch from now()) / 86400.0 + 2440587.5)"
 
 
 def migration_sql(version: int, script: str) -> str:
@@ -77,7 +82,7 @@ def bind(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, Any]
 @lru_cache(maxsize=2048)
 def translate(sql: str) -> tuple[str, bool]:
     """(the query in PostgreSQL's words, whether its parameters are numbered)."""
-    sql = _functions(sql)
+    sql = _functions(sql).replace("julianday('now')", JULIAN_NOW)
     if re.match(r"\s*INSERT OR IGNORE INTO\b", sql):
         sql = re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", sql, count=1)
         at = _top_level_keyword(sql, "RETURNING")

@@ -24,6 +24,7 @@ from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
 from storage.sqlite.teams import SqliteTeams
+from storage.sqlite.units import SqliteUnits
 
 
 class SqliteStore(
@@ -41,6 +42,7 @@ class SqliteStore(
     SqliteOutbox,
     SqliteResidents,
     SqliteClosing,
+    SqliteUnits,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 

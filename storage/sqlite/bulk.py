@@ -78,6 +78,24 @@ def insert_tasks(db: sqlite3.Connection, rows: Iterable[TaskRow]) -> None:
     )
 
 
+def insert_units(db: sqlite3.Connection, count: int) -> None:
+    """Units 1..count ("Unit 0001" …); every tenth street has none, the others one each in
+    turn; every seventh person is in no unit, the others in one by their id."""
+    db.executemany(
+        "INSERT INTO units (id, name, key, created_at) VALUES (?, ?, ?, 0)",
+        ((u, f"Unit {u:04d}", f"unit {u:04d}") for u in range(1, count + 1)),
+    )
+    db.execute(
+        "UPDATE streets SET unit_id = CASE WHEN id % 10 = 0 THEN NULL ELSE 1 + id % ? END",
+        (count,),
+    )
+    db.execute(
+        "UPDATE users SET unit_id = CASE WHEN id % 7 = 0 THEN NULL ELSE 1 + id % ? END", (count,)
+    )
+    # each shift carries its cadre's unit
+    db.execute("UPDATE shifts SET unit_id = (SELECT unit_id FROM users WHERE id = shifts.user_id)")
+
+
 def rebuild_counters(db: sqlite3.Connection, incident_id: int) -> None:
     """The counters the tally reads, made from the raw rows of one incident."""
     iid = (incident_id,)
@@ -102,6 +120,19 @@ def rebuild_counters(db: sqlite3.Connection, incident_id: int) -> None:
     db.execute(
         "UPDATE incidents SET people = "
         "(SELECT COUNT(*) FROM incident_people WHERE incident_id = ?1) WHERE id = ?1",
+        iid,
+    )
+    db.execute(
+        "INSERT INTO unit_people (incident_id, unit_id, user_id) "
+        "SELECT DISTINCT incident_id, COALESCE(unit_id, 0), user_id FROM shifts "
+        "WHERE incident_id = ?",
+        iid,
+    )
+    db.execute(
+        "INSERT INTO unit_counters (incident_id, unit_id, person_times, on_duty, people) "
+        "SELECT incident_id, COALESCE(unit_id, 0), SUM(headcount), "
+        "SUM(CASE WHEN ended_at IS NULL THEN headcount ELSE 0 END), COUNT(DISTINCT user_id) "
+        "FROM shifts WHERE incident_id = ? GROUP BY COALESCE(unit_id, 0)",
         iid,
     )
 

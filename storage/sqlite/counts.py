@@ -16,6 +16,7 @@ from snowbot.model import (
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
 from storage.sqlite.residents import report_counts
+from storage.sqlite.units import day_units, unit_turnouts
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
@@ -60,6 +61,7 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
     )
     assert served is not None and live is not None  # an aggregate always has its row
     assert assigned is not None
+    units, no_unit = unit_turnouts(db, incident.id)
     return TallyCounts(
         incident=incident,
         people=int(people["people"]) if people else 0,
@@ -70,6 +72,8 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         first_live=dict(zip(json.loads(live["streets"]), json.loads(live["tasks"]), strict=True)),
         assigned=int(assigned["n"]),
         reports=report_counts(db, incident.id),
+        units=units,
+        no_unit=no_unit,
     )
 
 
@@ -111,7 +115,21 @@ def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
         "GROUP BY d.id ORDER BY d.name",
         (incident_id,),
     )
-    assert total is not None and served is not None
+    # per unit: the shifts' own units, summed once, beside every unit by name
+    by_unit = every(
+        db,
+        "SELECT u.name, COALESCE(s.n, 0) AS person_times FROM units u LEFT JOIN "
+        "(SELECT unit_id, SUM(headcount) AS n FROM shifts WHERE incident_id = ? "
+        "GROUP BY unit_id) s ON s.unit_id = u.id ORDER BY u.name, u.id",
+        (incident_id,),
+    )
+    no_unit = one(
+        db,
+        "SELECT COALESCE(SUM(headcount), 0) AS n FROM shifts "
+        "WHERE incident_id = ? AND unit_id IS NULL",
+        (incident_id,),
+    )
+    assert total is not None and served is not None and no_unit is not None
     return Recount(
         person_times=person_times,
         on_duty=on_duty,
@@ -120,6 +138,8 @@ def full_recount(db: sqlite3.Connection, incident_id: int) -> Recount:
         streets_total=int(total["n"]),
         streets_served=int(served["n"]),
         district_person_times=[(r["name"], int(r["person_times"])) for r in by_district],
+        unit_person_times=[(r["name"], int(r["person_times"])) for r in by_unit],
+        no_unit_person_times=int(no_unit["n"]),
     )
 
 
@@ -153,6 +173,7 @@ def day_counts(db: sqlite3.Connection, incident_id: int, since: float, until: fl
         streets_served=int(served["n"]) if served else 0,
         busiest_district=busiest["name"] if busiest else None,
         busiest_person_times=int(busiest["n"]) if busiest else 0,
+        units=day_units(db, incident_id, since, until),
     )
 
 
@@ -161,9 +182,10 @@ def shift_rows(db: sqlite3.Connection, incident_id: int) -> list[ShiftExportRow]
         db,
         "SELECT sh.id, sh.user_id, COALESCE(u.name, '') AS name, sh.headcount, "
         "d.name AS district, s.name AS street, sh.lat, sh.lon, sh.started_at, sh.ended_at, "
-        "sh.placed FROM shifts sh "
+        "sh.placed, un.name AS unit FROM shifts sh "
         "JOIN districts d ON d.id = sh.district_id JOIN streets s ON s.id = sh.street_id "
-        "LEFT JOIN users u ON u.id = sh.user_id WHERE sh.incident_id = ? ORDER BY sh.id",
+        "LEFT JOIN users u ON u.id = sh.user_id LEFT JOIN units un ON un.id = sh.unit_id "
+        "WHERE sh.incident_id = ? ORDER BY sh.id",
         (incident_id,),
     )
     return [from_row(ShiftExportRow, r) for r in rows]
@@ -173,9 +195,9 @@ def task_rows(db: sqlite3.Connection, incident_id: int) -> list[TaskExportRow]:
     rows = every(
         db,
         "SELECT t.id, d.name AS district, s.name AS street, t.needed, t.accepted, t.status, "
-        "t.created_by, t.created_at, t.done_at, t.note FROM tasks t "
+        "t.created_by, t.created_at, t.done_at, t.note, un.name AS unit FROM tasks t "
         "JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id "
-        "WHERE t.incident_id = ? ORDER BY t.id",
+        "LEFT JOIN units un ON un.id = s.unit_id WHERE t.incident_id = ? ORDER BY t.id",
         (incident_id,),
     )
     return [from_row(TaskExportRow, r) for r in rows]

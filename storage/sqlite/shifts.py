@@ -9,7 +9,7 @@ from typing import Any
 
 from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street, TeamDecision, TeamOutcome
 from snowbot.places import Reopen
-from storage.sqlite import places, teams
+from storage.sqlite import places, teams, units
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue
 
@@ -81,6 +81,7 @@ def check_in(
             "WHERE incident_id = ? AND district_id = ?",
             (shift.headcount, incident_id, shift.district_id),
         )
+        units.count_on_duty(db, shift.id, incident_id, shift.headcount)
         reopened = _moved(shift, street, lat, lon, now)
         return CheckIn(CheckInKind.REJOINED, replace(reopened, ended_at=None, welfare_from=now))
     waiting = teams.waiting_request(db, user_id)
@@ -133,6 +134,7 @@ def open_new_shift(
     )
     if first.rowcount:
         db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
+    units.count_opened(db, opened["id"], incident_id, user_id)
     return shift_from(opened)
 
 
@@ -205,6 +207,7 @@ def close_shift(
         "WHERE incident_id = ? AND district_id = ?",
         (shift.headcount, shift.incident_id, shift.district_id),
     )
+    units.count_on_duty(db, shift.id, shift.incident_id, -shift.headcount)
     return shift
 
 

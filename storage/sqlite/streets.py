@@ -7,20 +7,27 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from snowbot.model import District, ImportCounts, Lines, Street, StreetRow
+from snowbot.units import unit_key
 from storage.sqlite.engine import Engine, every, from_row, one, reads
+from storage.sqlite.units import ensure_units
 
 
 def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> ImportCounts:
-    """Add new streets and move changed ones, all in one transaction."""
+    """Add new streets, move changed ones and set their units, all in one transaction.
+
+    A row's unit None leaves the street's unit as it is; "" takes it away.
+    """
+    unit_ids, units_added = ensure_units(db, [row.unit for row in wanted if row.unit])
     districts: dict[str, int] = {
         r["name"]: r["id"] for r in every(db, "SELECT id, name FROM districts")
     }
     existing = {
         (r["district_id"], r["name"]): r
-        for r in every(db, "SELECT district_id, name, id, lat, lon, lines FROM streets")
+        for r in every(db, "SELECT district_id, name, id, lat, lon, lines, unit_id FROM streets")
     }
-    added: list[tuple[int, str, float, float, str | None]] = []
+    added: list[tuple[int, str, float, float, str | None, int | None]] = []
     moved: list[tuple[float, float, str | None, int]] = []
+    reassigned: list[tuple[int | None, int]] = []
     unchanged = 0
     for row in wanted:
         did = districts.get(row.district)
@@ -29,18 +36,33 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
             assert made is not None
             did = districts[row.district] = made["id"]
         lines = lines_json(row.lines)
+        unit = unit_ids[unit_key(row.unit)] if row.unit else None
         found = existing.get((did, row.name))
         if found is None:
-            added.append((did, row.name, row.lat, row.lon, lines))
-        elif (found["lat"], found["lon"], found["lines"]) != (row.lat, row.lon, lines):
+            added.append((did, row.name, row.lat, row.lon, lines, unit))
+            continue
+        changed = False
+        if (found["lat"], found["lon"], found["lines"]) != (row.lat, row.lon, lines):
             moved.append((row.lat, row.lon, lines, found["id"]))
-        else:
-            unchanged += 1
+            changed = True
+        if row.unit is not None and found["unit_id"] != unit:
+            reassigned.append((unit, found["id"]))
+            changed = True
+        unchanged += not changed
     db.executemany(
-        "INSERT INTO streets (district_id, name, lat, lon, lines) VALUES (?, ?, ?, ?, ?)", added
+        "INSERT INTO streets (district_id, name, lat, lon, lines, unit_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        added,
     )
     db.executemany("UPDATE streets SET lat = ?, lon = ?, lines = ? WHERE id = ?", moved)
-    return ImportCounts(added=len(added), moved=len(moved), unchanged=unchanged)
+    db.executemany("UPDATE streets SET unit_id = ? WHERE id = ?", reassigned)
+    return ImportCounts(
+        added=len(added),
+        moved=len(moved),
+        unchanged=unchanged,
+        reassigned=len(reassigned),
+        units_added=units_added,
+    )
 
 
 def lines_json(lines: Lines | None) -> str | None:
@@ -53,7 +75,7 @@ def lines_json(lines: Lines | None) -> str | None:
 def streets(db: sqlite3.Connection) -> list[Street]:
     rows = every(
         db,
-        "SELECT s.id, s.district_id, d.name AS district, s.name, s.lat, s.lon "
+        "SELECT s.id, s.district_id, d.name AS district, s.name, s.lat, s.lon, s.unit_id "
         "FROM streets s JOIN districts d ON d.id = s.district_id ORDER BY s.id",
     )
     return [from_row(Street, r) for r in rows]

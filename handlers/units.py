@@ -1,0 +1,209 @@
+"""/unit, /units and their buttons (单位包保): choosing one's unit, and the per-unit table.
+
+The buttons' callback data is this module's own, versioned and short (`v1|u|<unit id>`
+joins a unit, `v1|n|<page>` pages the units to choose from, `v1|t|<page>` pages /units),
+and is validated before anything is trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from handlers.common import Context, Who, action, args_of, localised, reply, service, who
+from snowbot.refusals import Refused
+from snowbot.render_units import UnitsPage, pages_of, render_units
+from snowbot.service import UnitChoice
+from snowbot.service.units import parse_page
+from snowbot.texts import Catalog
+
+log = logging.getLogger("snowbot.units")
+
+VERSION = "v1"
+JOIN, CHOOSE_PAGE, TABLE_PAGE = "u", "n", "t"
+PATTERN = rf"^{VERSION}\|[{JOIN}{CHOOSE_PAGE}{TABLE_PAGE}]\|"
+_DATA = re.compile(rf"{VERSION}\|([{JOIN}{CHOOSE_PAGE}{TABLE_PAGE}])\|(\d{{1,9}})")
+UNIT_BUTTONS = 8  # units offered per page of /unit
+
+
+@dataclass(frozen=True)
+class Press:
+    action: str
+    number: int  # a unit's id, or a page (0-based)
+
+
+def encode(what: str, number: int) -> str:
+    return f"{VERSION}|{what}|{number}"
+
+
+def decode(data: str | None) -> Press | None:
+    """The button pressed, or None for forged, stale or foreign data."""
+    if not data or len(data) > 64:
+        return None
+    match = _DATA.fullmatch(data)
+    return Press(match.group(1), int(match.group(2))) if match else None
+
+
+# -- /unit -----------------------------------------------------------------------------
+
+
+def _choice_text(t: Catalog, choice: UnitChoice, page: int, private: bool = True) -> str:
+    """In a group anyone may press the buttons, each for themselves: no "your unit" there."""
+    lines = []
+    if private:
+        lines.append(
+            t("unit.current", unit=choice.current.name)
+            if choice.current
+            else t("unit.current_none")
+        )
+    if not choice.units:
+        lines.append(t("unit.no_units"))
+        return "\n".join(lines)
+    lines.append(t("unit.choose", count=len(choice.units)))
+    pages = pages_of(len(choice.units), UNIT_BUTTONS)
+    if pages > 1:
+        lines.append(t("units.page", page=page + 1, pages=pages))
+    return "\n".join(lines)
+
+
+def _choice_buttons(t: Catalog, choice: UnitChoice, page: int) -> InlineKeyboardMarkup | None:
+    """One button a unit, a page of them, and the way to the other pages."""
+    if not choice.units:
+        return None
+    first = page * UNIT_BUTTONS
+    current = choice.current.id if choice.current else None
+    rows = [
+        [
+            InlineKeyboardButton(
+                t("unit.button_current", unit=u.name) if u.id == current else u.name,
+                callback_data=encode(JOIN, u.id),
+            )
+        ]
+        for u in choice.units[first : first + UNIT_BUTTONS]
+    ]
+    nav = _pager(t, CHOOSE_PAGE, page, pages_of(len(choice.units), UNIT_BUTTONS))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def _pager(t: Catalog, what: str, page: int, pages: int) -> list[InlineKeyboardButton]:
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(t("units.prev"), callback_data=encode(what, page - 1)))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton(t("units.next"), callback_data=encode(what, page + 1)))
+    return nav
+
+
+def _page_with(choice: UnitChoice) -> int:
+    """The page of /unit's buttons that shows the person's unit (the first without one)."""
+    if choice.current is None:
+        return 0
+    at = next((i for i, u in enumerate(choice.units) if u.id == choice.current.id), 0)
+    return at // UNIT_BUTTONS
+
+
+@action
+async def unit(update: Update, context: Context, me: Who) -> None:
+    svc = service(context)
+    words = args_of(context)
+    if words:
+        joined, made = await svc.unit_words(me.person, words)
+        key = "unit.added" if made else "unit.joined"
+        await reply(update, context, me.t(key, unit=joined.name))
+        return
+    choice = await svc.unit_choice(me.person)
+    if not me.private:  # in a group anyone may press, each for themselves: no one's tick
+        choice = UnitChoice(None, choice.units)
+    page = _page_with(choice)
+    await reply(
+        update,
+        context,
+        _choice_text(me.t, choice, page, me.private),
+        reply_markup=_choice_buttons(me.t, choice, page),
+    )
+
+
+# -- /units ----------------------------------------------------------------------------
+
+
+def _table_buttons(t: Catalog, shown: UnitsPage) -> InlineKeyboardMarkup | None:
+    nav = _pager(t, TABLE_PAGE, shown.page, shown.pages)
+    return InlineKeyboardMarkup([nav]) if nav else None
+
+
+@action
+async def units(update: Update, context: Context, me: Who) -> None:
+    words = args_of(context)
+    tally = await service(context).tally(me.person)  # dispatchers and coordinators only
+    if len(words) > 1:
+        raise Refused("units.usage")
+    page = parse_page(words[0]) if words else 0
+    shown = render_units(me.t, tally, page)
+    await reply(update, context, shown.text, reply_markup=_table_buttons(me.t, shown))
+
+
+# -- the buttons -----------------------------------------------------------------------
+
+
+async def button(update: Update, context: Context) -> None:
+    """A unit chosen, or another page of /unit or /units."""
+    query = update.callback_query
+    if query is None:
+        return
+    me = await who(update, context)
+    if me is None:
+        await _toast(query)
+        return
+    press = decode(query.data)
+    if press is None:
+        await _toast(query, me.t("button.stale"), alert=True)
+        return
+    svc = service(context)
+    try:
+        if press.action == TABLE_PAGE:
+            shown = render_units(me.t, await svc.tally(me.person), press.number)
+            await _toast(query)
+            await _edit(query, shown.text, _table_buttons(me.t, shown))
+            return
+        toast = None
+        if press.action == JOIN:
+            joined = await svc.join_unit(me.person, press.number)
+            toast = me.t("unit.joined", unit=joined.name)
+        choice = await svc.unit_choice(me.person)
+    except Refused as refused:
+        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        return
+    await _toast(query, toast)
+    message = query.message
+    private = message is not None and message.chat.type == ChatType.PRIVATE
+    if press.action == JOIN and not private:
+        return  # the group's list stays as it is; the presser was told by the toast
+    pages = pages_of(len(choice.units), UNIT_BUTTONS)
+    page = _page_with(choice) if press.action == JOIN else min(press.number, pages - 1)
+    listed = choice if private else UnitChoice(None, choice.units)  # no one's tick in a group
+    await _edit(
+        query, _choice_text(me.t, listed, page, private), _choice_buttons(me.t, listed, page)
+    )
+
+
+async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press; a passing notice, not worth keeping through an outage."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.warning("answering a button press failed: %s", exc)
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show the pressed message's new page; what the press did stands if this fails."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except TelegramError as exc:
+        log.warning("showing another page failed: %s", exc)

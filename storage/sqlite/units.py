@@ -1,0 +1,162 @@
+"""Units (单位包保): the units, who belongs to which, and their counters, kept in the same
+transaction as the shifts they count (like district_counters); unit 0 counts the shifts of
+cadres without a unit."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+
+from snowbot.model import Unit, UnitTurnout
+from snowbot.units import unit_key
+from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+
+NO_UNIT = 0  # unit_counters.unit_id of the shifts of cadres without a unit
+_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # epoch seconds, in any SQLite 3
+
+
+def ensure_units(db: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str, int], int]:
+    """The ids of the units named, by key, creating those not known yet (and how many);
+    a new unit takes the first spelling of its name."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(unit_key(name), name)
+    created = 0
+    for key, name in sorted(wanted.items()):
+        created += db.execute(
+            f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {_NOW}) "
+            "ON CONFLICT (key) DO NOTHING",
+            (name, key),
+        ).rowcount
+    ids = {r["key"]: int(r["id"]) for r in every(db, "SELECT id, key FROM units")}
+    return {key: ids[key] for key in wanted}, created
+
+
+def count_opened(db: sqlite3.Connection, shift_id: int, incident_id: int, user_id: int) -> None:
+    """A new shift carries its cadre's unit of now, and counts for it (person-times, on duty,
+    people), in the check-in's own transaction."""
+    row = one(
+        db,
+        "UPDATE shifts SET unit_id = (SELECT unit_id FROM users WHERE id = ?) WHERE id = ? "
+        "RETURNING COALESCE(unit_id, 0) AS unit, headcount",
+        (user_id, shift_id),
+    )
+    assert row is not None  # the shift was just made
+    unit, headcount = int(row["unit"]), int(row["headcount"])
+    first = db.execute(
+        "INSERT OR IGNORE INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?)",
+        (incident_id, unit, user_id),
+    ).rowcount
+    db.execute(
+        "INSERT INTO unit_counters (incident_id, unit_id, person_times, on_duty, people) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, unit_id) DO UPDATE SET "
+        "person_times = unit_counters.person_times + excluded.person_times, "
+        "on_duty = unit_counters.on_duty + excluded.on_duty, "
+        "people = unit_counters.people + excluded.people",
+        (incident_id, unit, headcount, headcount, first),
+    )
+
+
+def count_on_duty(db: sqlite3.Connection, shift_id: int, incident_id: int, change: int) -> None:
+    """A shift closed (-headcount) or reopened (+headcount): on duty for the unit it carries."""
+    db.execute(
+        "UPDATE unit_counters SET on_duty = on_duty + ? WHERE incident_id = ? "
+        "AND unit_id = (SELECT COALESCE(unit_id, 0) FROM shifts WHERE id = ?)",
+        (change, incident_id, shift_id),
+    )
+
+
+def unit_turnouts(
+    db: sqlite3.Connection, incident_id: int
+) -> tuple[list[UnitTurnout], UnitTurnout]:
+    """Every unit with its counters (zeros if nobody turned out for it), and the no-unit
+    turnout. Columns come back as JSON arrays, one row each, rather than a row per unit:
+    2,000 units then cost the tally about a millisecond (README: figure 3)."""
+    names = one(  # by name: the tally's order
+        db,
+        "SELECT json_group_array(id) AS ids, json_group_array(name) AS names "
+        "FROM (SELECT id, name FROM units ORDER BY name, id) AS by_name",
+    )
+    kept = one(
+        db,
+        "SELECT json_group_array(unit_id) AS ids, json_group_array(person_times) AS pt, "
+        "json_group_array(on_duty) AS od, json_group_array(people) AS pp "
+        "FROM unit_counters WHERE incident_id = ?",
+        (incident_id,),
+    )
+    assert names is not None and kept is not None  # an aggregate always has its row
+    counters = {
+        uid: (pt, od, pp)
+        for uid, pt, od, pp in zip(
+            *(json.loads(kept[c]) for c in ("ids", "pt", "od", "pp")), strict=True
+        )
+    }
+    zero = (0, 0, 0)
+    units = [
+        UnitTurnout(uid, name, *counters.get(uid, zero))
+        for uid, name in zip(json.loads(names["ids"]), json.loads(names["names"]), strict=True)
+    ]
+    return units, UnitTurnout(NO_UNIT, "", *counters.get(NO_UNIT, zero))
+
+
+def day_units(
+    db: sqlite3.Connection, incident_id: int, since: float, until: float
+) -> list[tuple[str, int]]:
+    """Each unit's turnout in [since, until) (shifts begun then), most first."""
+    rows = every(
+        db,
+        "SELECT u.name, SUM(sh.headcount) AS n FROM shifts sh JOIN units u ON u.id = sh.unit_id "
+        "WHERE sh.incident_id = ? AND sh.started_at >= ? AND sh.started_at < ? "
+        "GROUP BY u.id ORDER BY n DESC, u.name",
+        (incident_id, since, until),
+    )
+    return [(r["name"], int(r["n"])) for r in rows]
+
+
+def units(db: sqlite3.Connection) -> list[Unit]:
+    """Every unit, by name."""
+    return [from_row(Unit, r) for r in every(db, "SELECT id, name FROM units ORDER BY name, id")]
+
+
+def add_unit(db: sqlite3.Connection, name: str) -> tuple[Unit, bool]:
+    """The unit of this name, made if no unit has it yet (as matched); True if made now."""
+    key = unit_key(name)
+    made = one(
+        db,
+        f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {_NOW}) "
+        "ON CONFLICT (key) DO NOTHING RETURNING id, name",
+        (name, key),
+    )
+    if made is not None:
+        return from_row(Unit, made), True
+    found = one(db, "SELECT id, name FROM units WHERE key = ?", (key,))
+    assert found is not None  # the conflict was with it
+    return from_row(Unit, found), False
+
+
+def join_unit(db: sqlite3.Connection, user_id: int, unit_id: int) -> Unit | None:
+    """Make the unit the user's own (their next shifts count for it); None if no such unit."""
+    unit = one(db, "SELECT id, name FROM units WHERE id = ?", (unit_id,))
+    if unit is None:
+        return None
+    db.execute("UPDATE users SET unit_id = ? WHERE id = ?", (unit_id, user_id))
+    return from_row(Unit, unit)
+
+
+def unit_of(db: sqlite3.Connection, user_id: int) -> Unit | None:
+    row = one(
+        db,
+        "SELECT un.id, un.name FROM users u JOIN units un ON un.id = u.unit_id WHERE u.id = ?",
+        (user_id,),
+    )
+    return from_row(Unit, row) if row else None
+
+
+class SqliteUnits(Engine):
+    """`snowbot.stores.UnitStore` on SQLite."""
+
+    units = reads(units)
+    add_unit = writes(add_unit)
+    join_unit = writes(join_unit)
+    unit_of = reads(unit_of)
