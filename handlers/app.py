@@ -23,7 +23,18 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, checkin, enrolment, places, reports, residents, start, tasks, units
+from handlers import (
+    admin,
+    checkin,
+    dashboard,
+    enrolment,
+    places,
+    reports,
+    residents,
+    start,
+    tasks,
+    units,
+)
 from handlers.common import SERVICE_KEY, Context, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -67,6 +78,7 @@ COMMANDS = (
     "incident",
     "unit",
     "units",
+    "dashboard",
 )
 
 
@@ -130,6 +142,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "incident": admin.incident,
         "unit": units.unit,
         "units": units.units,
+        "dashboard": dashboard.dashboard,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))

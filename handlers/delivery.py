@@ -169,7 +169,9 @@ class Courier:
         """
         letter = await compose(self.service, item)
         if letter is None:
-            await self.service.message_failed(item, "task of an ended incident, or no such file")
+            await self.service.message_failed(
+                item, "task of an ended incident, or no such file", telegram=False
+            )
             return 0
         if letter.task is not None:
             markup: Markup | None = task_buttons(catalog(letter.lang), letter.task)

@@ -14,6 +14,7 @@ log = logging.getLogger("snowbot.errors")
 
 
 async def on_error(update: object, context: Context) -> None:
+    service(context).health.handler_errors += 1
     if not isinstance(update, Update):
         # a scheduled job: it runs again at its next time, and what it owed is still due
         job = context.job.name if context.job else "?"

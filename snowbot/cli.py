@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -19,7 +18,8 @@ from typing import Any
 
 from snowbot import __version__
 from snowbot.config import Config, load_config
-from snowbot.errors import SnowbotError
+from snowbot.dashboard_config import split_listen
+from snowbot.errors import ConfigError, SnowbotError
 from snowbot.redact import hide_password, hide_token, redact
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="small: a few hundred people (default); seed: ~56,000 person-times",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep serving the one-screen overview after the storm, until Ctrl+C",
+    )
+    demo.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help='where the demo serves the overview (default: a free port on 127.0.0.1; "" for none)',
+    )
     demo.set_defaults(handler=_demo)
 
     bench = sub.add_parser(
@@ -248,7 +259,9 @@ async def _tally(args: argparse.Namespace, config: Config) -> int:
     async def work(bot: Snowbot) -> int:
         tally = await bot.tally()
         if args.json:
-            print(json.dumps(tally.as_json(), ensure_ascii=False))
+            from snowbot.tally import tally_json_text
+
+            print(tally_json_text(tally))
         else:
             from snowbot.render import render_tally
             from snowbot.texts import catalog
@@ -405,7 +418,16 @@ async def _demo(args: argparse.Namespace, config: Config) -> int:
     from snowbot.demo import run_demo
     from snowbot.wiring import demo_starter
 
-    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=demo_starter())
+    serve: str | None = args.listen or None
+    if serve is not None:
+        try:
+            split_listen(serve)
+        except ValueError:
+            raise ConfigError(
+                f"--listen: {serve!r} is not an address like 127.0.0.1:8080"
+            ) from None
+    starter = demo_starter(serve, linger=args.serve and serve is not None)
+    return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=starter)
 
 
 async def _bench(args: argparse.Namespace, config: Config) -> int:

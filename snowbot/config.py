@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from snowbot.dashboard_config import KEYS as DASHBOARD_KEYS
+from snowbot.dashboard_config import DashboardConfig, parse_dashboard
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 from snowbot.limits import MAX_NEEDED
@@ -115,6 +117,7 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     source: Path | None = None
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     # a PostgreSQL URL from [storage] database (or SNOWBOT_DATABASE): used instead of the file
     database_url: str = ""
 
@@ -164,6 +167,7 @@ _KNOWN: dict[str, set[str]] = {
         "geocoder_timeout",
     },
     "residents": {"task_needed"},
+    "dashboard": DASHBOARD_KEYS,
 }
 
 
@@ -296,6 +300,7 @@ def parse_config(
         schedule=schedule,
         geo=geo,
         residents=_residents(get),
+        dashboard=parse_dashboard(data.get("dashboard", {}), env),
     )
 
 

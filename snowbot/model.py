@@ -492,3 +492,25 @@ class UnitTurnout(NamedTuple):
     person_times: int
     on_duty: int
     people: int
+
+
+# -- the one-screen overview -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreetStates:
+    """Street ids by state (every other street of the city is unserved)."""
+
+    served: frozenset[int]
+    in_progress: frozenset[int]  # a live task someone accepted
+    open: frozenset[int]  # live tasks nobody accepted yet
+
+
+@dataclass(frozen=True)
+class HourTurnout:
+    """Headcounts of one district's shifts started and ended in one hour (epoch hours)."""
+
+    district_id: int
+    hour: int
+    started: int
+    ended: int

@@ -15,6 +15,7 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    HourTurnout,
     ImportCounts,
     Incident,
     Invitation,
@@ -34,6 +35,7 @@ from snowbot.model import (
     ShiftExportRow,
     Street,
     StreetRow,
+    StreetStates,
     TallyCounts,
     Task,
     TaskChange,
@@ -345,6 +347,14 @@ class UnitStore(Protocol):
     async def unit_of(self, user_id: int) -> Unit | None: ...
 
 
+class OverviewStore(Protocol):
+    """The one-screen overview's reads: no person's name or id in any of them."""
+
+    async def street_states(self, incident_id: int) -> StreetStates: ...
+    async def positions(self, incident_id: int) -> list[tuple[float, float, int]]: ...
+    async def turnout_by_hour(self, incident_id: int) -> list[HourTurnout]: ...
+
+
 class Store(
     IncidentStore,
     ClosingStore,
@@ -360,6 +370,7 @@ class Store(
     OutboxStore,
     ReportStore,
     UnitStore,
+    OverviewStore,
     Protocol,
 ):
     """One deployment's whole state: every aggregate's store, on one engine."""

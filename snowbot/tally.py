@@ -3,6 +3,7 @@ reports, the CSV and `tally --json`."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import weakref
 from collections import Counter
@@ -171,3 +172,8 @@ def _streets_per_unit(directory: Directory) -> tuple[dict[int, int], Counter[int
         unit_of = {s.id: s.unit_id for s in directory.streets if s.unit_id is not None}
         found = _PER_UNIT[directory] = (unit_of, Counter(unit_of.values()))
     return found
+
+
+def tally_json_text(tally: Tally) -> str:
+    """`snowbot tally --json`'s line (without its newline); the overview's /api/tally too."""
+    return json.dumps(tally.as_json(), ensure_ascii=False)

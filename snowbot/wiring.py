@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from handlers.app import PollingBot
     from snowbot.bench import Kit
     from snowbot.demo import StartBot, Storm
+    from snowbot.sweeps import Swept
+    from web import Overview
 
 log = logging.getLogger("snowbot")
 
@@ -117,6 +120,7 @@ async def run_polling(config: Config) -> None:
     from handlers.app import server_name, unreachable
 
     config.require_token()
+    config.dashboard.require_token_off_loopback()
     if not config.coordinators:
         log.warning(
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
@@ -131,7 +135,24 @@ async def run_polling(config: Config) -> None:
         ) from None
     except TelegramError as exc:
         raise SnowbotError(unreachable(config, exc)) from None
+    try:
+        overview = (
+            await start_overview(running.service, config) if config.dashboard.enabled else None
+        )
+    except BaseException:
+        await running.stop()
+        raise
     log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+    try:
+        await until_stopped()
+    finally:
+        if overview is not None:
+            await overview.stop()
+        await running.stop()
+
+
+async def until_stopped() -> None:
+    """Wait for Ctrl+C (SIGINT) or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,7 +160,42 @@ async def run_polling(config: Config) -> None:
     try:
         await stop.wait()
     finally:
-        await running.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def start_overview(service: Snowbot, config: Config) -> Overview:
+    """The one-screen overview (README "The overview"), on the bot's own event loop."""
+    from web import Overview
+
+    overview = Overview(service, config.dashboard)
+    await overview.start()
+    return overview
+
+
+class ServedBot:
+    """The demo's bot with the overview served beside it; `stop` stops both (after Ctrl+C
+    when `linger`: `snowbot demo --serve`)."""
+
+    def __init__(self, running: PollingBot, overview: Overview, linger: bool) -> None:
+        self.running, self.overview, self.linger = running, overview, linger
+        self.service = running.service
+
+    async def tick(self) -> Swept:
+        return await self.running.tick()
+
+    async def stop(self) -> None:
+        try:
+            if self.linger:
+                print(
+                    f"\n风暴已结束，一屏总览仍在服务：{self.overview.link()}  （按 Ctrl+C 结束）\n"
+                    "The storm is over; the overview is still served (Ctrl+C stops it).",
+                    flush=True,
+                )
+                await until_stopped()
+        finally:
+            await self.overview.stop()
+            await self.running.stop()
 
 
 def _unlimited() -> BaseRateLimiter[int]:
@@ -150,13 +206,31 @@ def _unlimited() -> BaseRateLimiter[int]:
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0)
 
 
-def demo_starter() -> StartBot:
-    """How the demo (and the benchmark's seed storm) starts the real bot."""
+def demo_starter(serve: str | None = None, linger: bool = False) -> StartBot:
+    """How the demo (and the benchmark's seed storm) starts the real bot.
 
-    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot:
-        return await start_bot(
+    `serve`: an address ("127.0.0.1:0" picks a free port) to serve the overview on while
+    the storm plays, with a fresh token, printed; `linger`: until Ctrl+C after the storm.
+    """
+
+    async def start(demo_config: Config, clock: Callable[[], float]) -> PollingBot | ServedBot:
+        running = await start_bot(
             demo_config, clock, rate_limiter=_unlimited(), timeout=1, scheduled=False
         )
+        if serve is None:
+            return running
+        dashboard = replace(
+            demo_config.dashboard, listen=serve, token=secrets.token_urlsafe(18), public_url=""
+        )
+        try:
+            overview = await start_overview(
+                running.service, replace(demo_config, dashboard=dashboard)
+            )
+        except BaseException:
+            await running.stop()
+            raise
+        print(f"一屏总览 / the overview: {overview.link()}", flush=True)
+        return ServedBot(running, overview, linger)
 
     return start
 
@@ -176,8 +250,18 @@ def bench_kit() -> Kit:
             demo_config, scale=scale, quiet=True, start_bot=demo_starter(), progress=sys.stderr
         )
 
+    async def serve(service: Snowbot) -> tuple[str, Overview]:
+        from web import Overview
+
+        overview = Overview(
+            service, replace(service.config.dashboard, listen="127.0.0.1:0", token=None)
+        )
+        return await overview.start(), overview
+
     use_timedelta_durations()
-    return bench.Kit(start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm)
+    return bench.Kit(
+        start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
+    )
 
 
 def backup_database(config: Config, target: Path) -> int:

@@ -58,6 +58,9 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "memory",
         "fan_out",
         "storm",
+        "api_tally",
+        "api_streets",
+        "screens",
     }
     for figure in figures.values():
         assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
@@ -66,3 +69,5 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
     assert "equal to the recount: yes" in figures["tally_at_scale"]["note"]
     assert "same street as the scan: yes" in figures["nearest_street"]["note"]
     assert "20 delivered of 20; most in one group: 1" in figures["fan_out"]["note"]
+    assert figures["api_streets"]["name"] == "/api/streets for 5,000 streets (gzip)"
+    assert "events per screen: 0" not in figures["screens"]["note"]

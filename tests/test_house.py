@@ -64,7 +64,7 @@ def test_a_wheel_installed_elsewhere_runs_the_demo(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    for package in ("snowbot", "handlers", "storage"):
+    for package in ("snowbot", "handlers", "storage", "web"):
         shutil.copytree(
             ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -104,5 +104,16 @@ def test_a_wheel_installed_elsewhere_runs_the_demo(tmp_path: Path) -> None:
     assert "demo" in run(str(python), "-m", "snowbot", "--help")
     assert "demo" in run(str(python), "-m", "snowbot.cli", "--help")
     out = run(str(target / "bin" / "snowbot"), "demo", "--quiet")
-    assert "agree: yes" in out
+    assert "agree: yes" in out and "the overview: http://127.0.0.1:" in out
+    # the overview's files travel in the wheel: nothing is fetched at run time
+    static = Path(site) / "web" / "static"
+    for name in (
+        "overview.js",
+        "overview.css",
+        "vendor/echarts/echarts.min.js",
+        "vendor/echarts/LICENSE",
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet/LICENSE",
+    ):
+        assert (static / name).is_file(), name
     assert not list(empty.iterdir()), "the demo leaves nothing behind"

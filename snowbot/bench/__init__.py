@@ -25,6 +25,7 @@ from snowbot.bench.database import (
     tally_summary,
 )
 from snowbot.bench.nearest import figure_nearest, random_city
+from snowbot.bench.overview import figure_api_streets, figure_api_tally, figure_screens
 from snowbot.bench.pipeline import (
     figure_checkins,
     figure_fanout,
@@ -86,10 +87,15 @@ async def run_bench(
 
             done(await figure_writes_postgres(postgres, sizes))
         done(await figure_tally(base, sizes, folder))
+        if kit.serve_overview is not None:
+            done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))
         done(await figure_memory(sizes, quick, config_file))
         done(await figure_fanout(kit, base, sizes, folder))
         assert figures[0].baseline is not None
+        if kit.serve_overview is not None:
+            done(await figure_api_streets(kit, base, sizes, folder))
+            done(await figure_screens(kit, base, sizes, folder))
         done(await figure_storm(kit, base, sizes.storm, figures[0].baseline))
     return figures
 

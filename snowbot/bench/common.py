@@ -14,6 +14,7 @@ from snowbot.config import Config, ScheduleConfig, TelegramConfig
 from snowbot.demo import Storm
 from snowbot.gazetteer import SAMPLE_GAZETTEER, read_gazetteer
 from snowbot.model import StreetRow
+from snowbot.service import Snowbot
 
 TOKEN = "123456:BENCH"
 
@@ -98,6 +99,8 @@ class Kit:
     start_bot: Callable[[Config, bool], Awaitable[StoppableBot]]  # (config, Telegram's limits?)
     start_bare_bot: Callable[[str, str], Awaitable[StoppableBot]]
     play_storm: Callable[[Config, str], Awaitable[Storm]]  # (config, "seed" or "small")
+    # the overview on a free port of 127.0.0.1, no token: (address, what stops it)
+    serve_overview: Callable[[Snowbot], Awaitable[tuple[str, StoppableBot]]] | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
+from snowbot.service.overview import OverviewService
 from snowbot.service.places import place_refusal
 from snowbot.service.residents import ReportMarkup, ResidentService, report_ref
 from snowbot.service.results import (
@@ -41,6 +42,7 @@ class Snowbot(
     EnrolmentService,
     StormService,
     UnitService,
+    OverviewService,
     DeliveryService,
 ):
     """The whole service; open one with `snowbot.wiring.open_service`."""

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from snowbot.changes import Changes, watched
 from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geocoding import Geocoder
+from snowbot.health import Health
 from snowbot.model import ImportCounts, Incident, Shift, Street, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role, effective_role
@@ -34,7 +36,10 @@ class ServiceCore:
     ) -> None:
         # The store is the service's own: the adapter, the courier and the sweeps call the
         # service's named operations instead (tests may read it to check what was kept).
-        self.store = store
+        # Watched: each change raises `changes` once committed (the overview's live updates).
+        self.changes = Changes()
+        self.health = Health()
+        self.store = watched(store, self.changes)
         self.config = config
         self.directory = directory
         self.clock = clock

@@ -28,6 +28,7 @@ class DeliveryService(ServiceCore):
 
     async def handled(self, update_id: int) -> None:
         await self.store.mark_update(update_id, self.clock())
+        self.health.updates_handled += 1
 
     async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
         """Keep updates as fetched, before Telegram hears they were received."""
@@ -71,11 +72,22 @@ class DeliveryService(ServiceCore):
         await self.store.outbox_sent(item, message_id, self.clock())
 
     async def retry_message(self, item: OutboxItem, due_at: float, error: str) -> None:
+        """Telegram refused or could not be reached: try this message again at `due_at`."""
         await self.store.outbox_retry(item, due_at, error)
+        self.health.telegram_errors += 1
+        self.health.telegram_retries += 1
 
-    async def message_failed(self, item: OutboxItem, error: str) -> None:
-        """This message can never be sent: it stays in the outbox, marked failed."""
+    async def message_failed(self, item: OutboxItem, error: str, telegram: bool = True) -> None:
+        """This message can never be sent: it stays in the outbox, marked failed.
+
+        `telegram`: Telegram refused it (False: the bot itself dropped it)."""
         await self.store.outbox_failed(item, self.clock(), error)
+        self.health.telegram_errors += telegram
+
+    async def outbox_backlog(self) -> int:
+        """Messages waiting to be sent (the overview's /metrics)."""
+        waiting, _, _ = await self.store.outbox_counts()
+        return waiting
 
     # -- announcements ----------------------------------------------------------------
 

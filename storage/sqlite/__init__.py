@@ -17,6 +17,7 @@ from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
 from storage.sqlite.invitations import SqliteInvitations
 from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
 from storage.sqlite.residents import SqliteResidents
@@ -43,6 +44,7 @@ class SqliteStore(
     SqliteResidents,
     SqliteClosing,
     SqliteUnits,
+    SqliteOverview,
 ):
     """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
 

@@ -143,9 +143,10 @@ def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
     """(waiting, sent, failed), for the operator and the tests."""
     row = one(
         db,
-        "SELECT COALESCE(SUM(sent_at IS NULL AND failed_at IS NULL), 0) AS waiting, "
-        "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
-        "COALESCE(SUM(failed_at IS NOT NULL), 0) AS failed FROM outbox",
+        # (COUNT of CASE, not SUM of a truth value: PostgreSQL does not add up booleans)
+        "SELECT COUNT(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 END) AS waiting, "
+        "COUNT(CASE WHEN sent_at IS NOT NULL THEN 1 END) AS sent, "
+        "COUNT(CASE WHEN failed_at IS NOT NULL THEN 1 END) AS failed FROM outbox",
     )
     assert row is not None
     return int(row["waiting"]), int(row["sent"]), int(row["failed"])

@@ -1,0 +1,78 @@
+"""The one-screen overview's reads through the service, and the link /dashboard gives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from snowbot.model import StreetStates
+from snowbot.overview import StreetLayer, turnout_series
+from snowbot.refusals import Refused
+from snowbot.roles import Role
+from snowbot.service.core import ServiceCore
+from snowbot.service.results import Person
+
+log = logging.getLogger("snowbot.overview")
+
+
+class OverviewService(ServiceCore):
+    # where the overview was found listening once started (set by snowbot.wiring)
+    overview_address: str | None = None
+    _layer: tuple[object, StreetLayer] | None = None
+
+    async def street_map(self) -> dict[str, Any]:
+        """Every street of the city with its state, as a GeoJSON FeatureCollection."""
+        layer, states = await self.street_layer()
+        found: dict[str, Any] = json.loads(layer.geojson(states))
+        return found
+
+    async def street_layer(self) -> tuple[StreetLayer, StreetStates]:
+        """The city's streets, serialised once per city (an import makes a new one), and
+        their states now."""
+        incident = await self.incident()
+        states = await self.store.street_states(incident.id)
+        directory = self.directory
+        if self._layer is None or self._layer[0] is not directory:
+            lines = await self.store.street_lines()
+            # seconds of work for a big city: in a thread, so the bot keeps answering
+            layer = await asyncio.to_thread(StreetLayer, directory.streets, lines)
+            self._layer = (directory, layer)
+        return self._layer[1], states
+
+    async def positions(self) -> list[tuple[float, float, int]]:
+        """(lat, lon, headcount) of every open shift: where, never who."""
+        incident = await self.incident()
+        return await self.store.positions(incident.id)
+
+    async def turnout(self) -> dict[str, Any]:
+        """Person-times and people on duty hour by hour, per district (city time)."""
+        incident = await self.incident()
+        rows = await self.store.turnout_by_hour(incident.id)
+        return turnout_series(
+            rows, self.directory.district_names, self.clock(), self.config.city.timezone
+        )
+
+    async def database_reachable(self) -> bool:
+        """Whether the database answers (the overview's /healthz)."""
+        try:
+            await self.store.schema_version()
+        except Exception as exc:  # any failure means "not healthy", said once in the log
+            log.warning("the database does not answer: %r", exc)
+            return False
+        return True
+
+    def dashboard_link(self, actor: Person, private: bool) -> str:
+        """/dashboard: the overview's address for a coordinator, in a private chat only
+        (the link may carry the token)."""
+        self.require(actor, Role.COORDINATOR)
+        if not private:
+            raise Refused("dashboard.private_only")
+        dashboard = self.config.dashboard
+        base = dashboard.public_url or self.overview_address
+        if not dashboard.enabled or not base:
+            raise Refused("dashboard.off")
+        token = f"?token={quote(dashboard.token, safe='')}" if dashboard.token else ""
+        return f"{base}/{token}"

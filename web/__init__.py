@@ -1,0 +1,7 @@
+"""The one-screen overview (一屏总览, README "The overview"): an adapter like `handlers`,
+serving the service over HTTP from the bot's own event loop. It imports the service,
+never storage; only `snowbot.wiring` starts it."""
+
+from web.server import Overview
+
+__all__ = ["Overview"]
