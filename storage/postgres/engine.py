@@ -68,29 +68,9 @@ class PgEngine(Engine):
             T, await self._in_thread(_run_read, self._pg, lambda: query(db, *args, **kwargs))
         )
 
-    async def _flush(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
-                try:
-                    results = await self._in_thread(
-                        _run_batch, self._pg, [work for work, _ in batch]
-                    )
-                except Exception as exc:  # the commit itself failed: nothing of it happened
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if future.done():
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-        finally:
-            self._flushing = None
+    async def _commit(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        """The batch as one SERIALIZABLE transaction (group commit as on SQLite)."""
+        return cast(list[tuple[bool, Any]], await self._in_thread(_run_batch, self._pg, works))
 
     # -- schema ------------------------------------------------------------------
 
