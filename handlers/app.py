@@ -50,6 +50,8 @@ from snowbot.texts import catalog
 log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
+GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
+
 COMMANDS = (
     "start",
     "help",
@@ -95,7 +97,14 @@ def build_application(
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
-        get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=config.telegram.proxy),
+        # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
+        # more to confirm what was fetched, and on a busy machine the cancelled long poll
+        # may hold the connection past the 1 s default: PTB would log a traceback
+        get_updates_request=HTTPXRequest(
+            connection_pool_size=1,
+            pool_timeout=GET_UPDATES_POOL_TIMEOUT,
+            proxy=config.telegram.proxy,
+        ),
     )
     app = (
         ApplicationBuilder()

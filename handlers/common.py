@@ -11,10 +11,11 @@ import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
+    CallbackQuery,
     ForceReply,
     InlineKeyboardMarkup,
     Message,
@@ -24,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
@@ -173,3 +174,36 @@ def markup_from_json(text: str | None, bot: Bot) -> Markup | None:
 
 def args_of(context: Context) -> list[str]:
     return list(context.args or [])
+
+
+PressT = TypeVar("PressT")
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press. The answer is a passing notice: if Telegram cannot take it
+    now, it is not worth keeping, and what the press did still stands and is shown."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.warning("answering a button press failed: %s", exc)
+
+
+async def pressed(
+    update: Update, context: Context, decode: Callable[[str | None], PressT | None]
+) -> tuple[CallbackQuery, Who, PressT] | None:
+    """A button press, read: the query, who pressed and what (the versioned data decoded).
+
+    None when there is nothing to do: a press from nobody we can answer is answered
+    silently, and stale or forged data gets the "button.stale" alert."""
+    query = update.callback_query
+    if query is None:
+        return None
+    me = await who(update, context)
+    if me is None:
+        await answer_press(query)
+        return None
+    press = decode(query.data)
+    if press is None:
+        await answer_press(query, me.t("button.stale"), alert=True)
+        return None
+    return query, me, press

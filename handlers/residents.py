@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 from telegram import (
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -24,7 +23,18 @@ from telegram.error import TelegramError
 
 from handlers import checkin
 from handlers.buttons import task_buttons
-from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    answer_press,
+    args_of,
+    localised,
+    pressed,
+    reply,
+    say,
+    service,
+)
 from handlers.jobs import deliver_soon
 from snowbot import limits
 from snowbot.model import Report, ReportMade, ReportOutcome
@@ -247,14 +257,10 @@ def _line(t: Catalog, found: Report) -> str:
 
 async def button(update: Update, context: Context) -> None:
     """Make task, Dismiss, Block (asked, then confirmed) under a report."""
-    query = update.callback_query
-    if query is None:
+    read = await pressed(update, context, decode)
+    if read is None:
         return
-    me = await who(update, context)
-    press = decode(query.data)
-    if me is None or press is None:
-        await _toast(query, me.t("button.stale") if me else None, alert=True)
-        return
+    query, me, press = read
     try:
         if press.action == MAKE_TASK:
             await _make_task(update, context, me, press.report_id)
@@ -277,7 +283,7 @@ async def button(update: Update, context: Context) -> None:
                 press.report_id,
             )
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        await answer_press(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
 
 
 async def _make_task(update: Update, context: Context, me: Who, report_id: int) -> None:
@@ -308,7 +314,7 @@ async def _ask_block(update: Update, context: Context, me: Who, report_id: int) 
     found = await service(context).report_for(me.person, report_id)
     query = update.callback_query
     assert query is not None
-    await _toast(query)
+    await answer_press(query)
     ref = report_ref(found.id)
     confirm = InlineKeyboardMarkup(
         [
@@ -333,7 +339,7 @@ async def _decided(update: Update, context: Context, text: str, report_id: int) 
     report's (a /reports list keeps the others'); the reporters' word goes out."""
     query = update.callback_query
     assert query is not None
-    await _toast(query, text)
+    await answer_press(query, text)
     deliver_soon(context)
     message = query.message
     if isinstance(message, Message) and _only_about(message, report_id):
@@ -353,11 +359,3 @@ def _only_about(message: Message, report_id: int) -> bool:
         return False
     presses = [decode(str(b.callback_data)) for row in markup.inline_keyboard for b in row]
     return all(p is not None and p.report_id == report_id for p in presses)
-
-
-async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press; a toast Telegram cannot take now is not worth keeping."""
-    try:
-        await query.answer(text, show_alert=alert)
-    except TelegramError as exc:
-        log.warning("answering a button press failed: %s", exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from handlers.announce import refresh
@@ -22,7 +22,18 @@ from handlers.buttons import (
     release_list,
     task_buttons,
 )
-from handlers.common import Context, Who, action, args_of, localised, reply, say, service, who
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    answer_press,
+    args_of,
+    localised,
+    pressed,
+    reply,
+    say,
+    service,
+)
 from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
 from handlers.places import id_and_count, released_text, taken_text, team_line
@@ -168,24 +179,19 @@ async def cancel(update: Update, context: Context, me: Who) -> None:
 
 async def button(update: Update, context: Context) -> None:
     """Accept and Done buttons, in private chats and bound groups alike."""
-    query = update.callback_query
-    if query is None:
+    read = await pressed(update, context, decode)
+    if read is None:
         return
-    me = await who(update, context)
-    if me is None:
-        await _toast(query)
-        return
-    press = decode(query.data)
-    if press is None:
-        await _toast(query, me.t("button.stale"), alert=True)
-        return
+    query, me, press = read
     svc = service(context)
     if press.action == POST:
         await _post_proposal(update, context, me, press.task_id)
         return
     try:
         if press.action in (CONFIRM, REFUSE):
-            await _toast(query, await team_press(update, context, me, press.action, press.task_id))
+            await answer_press(
+                query, await team_press(update, context, me, press.action, press.task_id)
+            )
             return
         changed: Changed | PlaceChange
         if press.action == ACCEPT:
@@ -200,24 +206,15 @@ async def button(update: Update, context: Context) -> None:
             text = me.t("done.ok", id=press.task_id)
             deliver_soon(context)
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        await answer_press(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
-    await _toast(query, text)
+    await answer_press(query, text)
     assert changed.task is not None
     announcements = await refresh(context.bot, svc, changed.task)
     message = query.message
     if message is not None and (message.chat.id, message.message_id) not in announcements:
         # a check-in reply or /tasks list is not edited: say in the chat what happened
         await say(update, context, message.chat.id, text + "\n" + task_line(me.t, changed.task))
-
-
-async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press. The answer is a passing notice: if Telegram cannot take it
-    now, it is not worth keeping, and what the press did still stands and is shown."""
-    try:
-        await query.answer(text, show_alert=alert)
-    except TelegramError as exc:
-        log.warning("answering a button press failed: %s", exc)
 
 
 async def _post_proposal(update: Update, context: Context, me: Who, proposal_id: int) -> None:
@@ -228,10 +225,10 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     try:
         posted = await svc.post_proposal(me.person, proposal_id, here=me.chat_id)
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        await answer_press(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
     task = posted.task
-    await _toast(query, me.t("newtask.posted_short", id=task.id))
+    await answer_press(query, me.t("newtask.posted_short", id=task.id))
     deliver_soon(context)
     message = query.message
     if message is None:

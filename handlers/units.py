@@ -15,7 +15,17 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from handlers.common import Context, Who, action, args_of, localised, reply, service, who
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    answer_press,
+    args_of,
+    localised,
+    pressed,
+    reply,
+    service,
+)
 from snowbot.refusals import Refused
 from snowbot.render_units import UnitsPage, pages_of, render_units
 from snowbot.service import UnitChoice
@@ -154,22 +164,15 @@ async def units(update: Update, context: Context, me: Who) -> None:
 
 async def button(update: Update, context: Context) -> None:
     """A unit chosen, or another page of /unit or /units."""
-    query = update.callback_query
-    if query is None:
+    read = await pressed(update, context, decode)
+    if read is None:
         return
-    me = await who(update, context)
-    if me is None:
-        await _toast(query)
-        return
-    press = decode(query.data)
-    if press is None:
-        await _toast(query, me.t("button.stale"), alert=True)
-        return
+    query, me, press = read
     svc = service(context)
     try:
         if press.action == TABLE_PAGE:
             shown = render_units(me.t, await svc.tally(me.person), press.number)
-            await _toast(query)
+            await answer_press(query)
             await _edit(query, shown.text, _table_buttons(me.t, shown))
             return
         toast = None
@@ -178,9 +181,9 @@ async def button(update: Update, context: Context) -> None:
             toast = me.t("unit.joined", unit=joined.name)
         choice = await svc.unit_choice(me.person)
     except Refused as refused:
-        await _toast(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        await answer_press(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
         return
-    await _toast(query, toast)
+    await answer_press(query, toast)
     message = query.message
     private = message is not None and message.chat.type == ChatType.PRIVATE
     if press.action == JOIN and not private:
@@ -191,14 +194,6 @@ async def button(update: Update, context: Context) -> None:
     await _edit(
         query, _choice_text(me.t, listed, page, private), _choice_buttons(me.t, listed, page)
     )
-
-
-async def _toast(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press; a passing notice, not worth keeping through an outage."""
-    try:
-        await query.answer(text, show_alert=alert)
-    except TelegramError as exc:
-        log.warning("answering a button press failed: %s", exc)
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -72,8 +72,12 @@ async def residents_reports(
     task_id = int(re.findall(r"#(\d+)", made["text"])[-1])  # "… #R1 … #12。"
 
     clock.advance(minutes=5)
-    for cadre in cadres:
-        await api.locate(cadre, gate.lat, gate.lon)
+    for cadre in cadres:  # back on duty at the gate (a new shift of one), then the task
+        say.said(
+            cadre,
+            f"📍 ({gate.lat:.4f}, {gate.lon:.4f})",
+            await api.locate(cadre, gate.lat, gate.lon),
+        )
         say.said(cadre, f"/accept {task_id}", await api.ask(cadre, f"/accept {task_id}"))
     clock.advance(minutes=40)
     say.said(cadres[0], f"/done {task_id}", await api.ask(cadres[0], f"/done {task_id}"))

@@ -12,6 +12,7 @@ from snowbot.changes import Changes, watched
 from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.gazetteer import read_gazetteer
+from snowbot.geo import Nearest, valid_position
 from snowbot.geocoding import Geocoder
 from snowbot.health import Health
 from snowbot.model import ImportCounts, Incident, Shift, Street, User
@@ -185,6 +186,21 @@ class ServiceCore:
     def _district_list(self) -> list[str]:
         """The districts' names, for a refusal to list (the adapter joins them)."""
         return sorted(self.directory.districts)
+
+    def street_near(self, lat: float, lon: float, too_far: str) -> Nearest:
+        """The street nearest a shared location, or a refusal: a position that is no place,
+        no streets at all, or farther than `[geo] max_distance_km` (refused as `too_far`)."""
+        if not valid_position(lat, lon):
+            raise Refused("checkin.bad_location")
+        max_km = self.config.geo.max_distance_km
+        nearest = self.directory.nearest(lat, lon, max_km)
+        if nearest is None:
+            raise Refused("checkin.no_streets")
+        if nearest.km > max_km:
+            raise Refused(
+                too_far, km=round(nearest.km, 1), street=nearest.street.name, max_km=f"{max_km:g}"
+            )
+        return nearest
 
     def _suggestions(self, words: list[str]) -> list[Street]:
         """Streets whose names look like the leading words (the adapter writes them out)."""

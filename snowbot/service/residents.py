@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from snowbot import limits
-from snowbot.geo import valid_position
 from snowbot.model import (
     Outgoing,
     Report,
@@ -89,20 +88,7 @@ class ResidentService(TaskService, AdminService):
                 return None
             again = await self.store.made_by_update(incident.id, origin)
             return ReportMade(ReportOutcome.NEW, again) if again else None
-        if not valid_position(lat, lon):
-            raise Refused("checkin.bad_location")
-        max_km = self.config.geo.max_distance_km
-        nearest = self.directory.nearest(lat, lon, max_km)
-        if nearest is None:
-            raise Refused("checkin.no_streets")
-        if nearest.km > max_km:
-            raise Refused(
-                "residents.too_far",
-                km=round(nearest.km, 1),
-                street=nearest.street.name,
-                max_km=f"{max_km:g}",
-            )
-        street = nearest.street
+        street = self.street_near(lat, lon, too_far="residents.too_far").street
         recipients = await self._report_recipients(street.district_id)
 
         def notices(report_id: int) -> list[Outgoing]:

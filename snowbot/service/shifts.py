@@ -27,19 +27,7 @@ class ShiftService(PlaceService):
         `max_checkins_per_hour` new shifts an hour are refused (README "Security").
         """
         self.require(person, Role.CADRE)
-        if not valid_position(lat, lon):
-            raise Refused("checkin.bad_location")
-        max_km = self.config.geo.max_distance_km
-        nearest = self.directory.nearest(lat, lon, max_km)
-        if nearest is None:
-            raise Refused("checkin.no_streets")
-        if nearest.km > max_km:
-            raise Refused(
-                "checkin.too_far",
-                km=round(nearest.km, 1),
-                street=nearest.street.name,
-                max_km=f"{max_km:g}",
-            )
+        nearest = self.street_near(lat, lon, too_far="checkin.too_far")
         now = self.clock()
         incident = await self.incident()
         rejoin_after = now - self.config.schedule.rejoin_window.total_seconds()
@@ -63,7 +51,8 @@ class ShiftService(PlaceService):
         nearby = [
             n
             for n in await self.nearby_tasks(lat, lon, only_wanting=True, incident=incident)
-            if n.km is not None and n.km <= max_km  # "nearby": not in another town
+            if n.km is not None
+            and n.km <= self.config.geo.max_distance_km  # "nearby": not in another town
         ]
         return CheckInResult(
             done.kind, done.shift, nearest.street, nearest.km, nearby[: limits.NEARBY_TASKS]
