@@ -20,7 +20,7 @@ from snowbot import __version__
 from snowbot.config import Config, load_config
 from snowbot.dashboard_config import split_listen
 from snowbot.errors import ConfigError, SnowbotError
-from snowbot.redact import hide_token, redact
+from snowbot.redact import hide_password, hide_token, redact
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
 
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
     bench.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    bench.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also figure 2 on PostgreSQL, in this empty scratch database (it writes there)",
+    )
     # the memory figure measures a bot in a process of its own, started through this option
     bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)
     bench.set_defaults(handler=_bench)
@@ -156,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--district", metavar="NAME", help="GeoJSON: one district for every street of the file"
     )
     imp.set_defaults(handler=_import_streets)
+
+    copy = sub.add_parser(
+        "copy-db",
+        parents=[common],
+        help="copy a whole database between SQLite and PostgreSQL (into an empty one)",
+        description="Copy every row of FROM into TO, each a SQLite file or a PostgreSQL URL "
+        "(postgresql://user@host/db), then check that both tallies agree. TO must be empty; "
+        "stop the bot first, so that nothing changes FROM meanwhile.",
+    )
+    copy.add_argument("source", metavar="FROM")
+    copy.add_argument("target", metavar="TO")
+    copy.set_defaults(handler=_copy_db)
     return parser
 
 
@@ -189,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an unforeseen failure is still one line, and never the token
-        what = redact(f"{type(exc).__name__}: {exc}", token)
+        what = redact(hide_password(f"{type(exc).__name__}: {exc}"), token)
         print(f"snowbot: unexpected error: {what}", file=sys.stderr)
         return 1
 
@@ -206,12 +223,14 @@ def _log_thread_failures() -> None:
     threading.excepthook = hook
 
 
-def check_database(config: Config, *, create: bool) -> Path:
+def check_database(config: Config, *, create: bool) -> Path | str:
     """The database file the config names, checked before anything opens it.
 
     A command that only reads (`tally`, `export`) never creates a database: an empty
     one made by a mistyped path would report zeros as if they were the storm's.
     """
+    if config.database_url:
+        return config.database_name
     path = config.database.resolve()
     hint = "check [storage] database" + (f" in {config.source}" if config.source else "")
     if path.is_dir():
@@ -234,8 +253,13 @@ async def _with_bot(
         print(f"snowbot: reading {path}", file=sys.stderr)
     try:
         service = await open_service(config)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise SnowbotError(f"{path}: cannot open the database ({exc})") from None
+    except Exception as exc:  # the PostgreSQL driver's errors: one line, without a password
+        if not config.database_url:
+            raise
+        reason = hide_password((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        raise SnowbotError(f"{path}: cannot open the database ({reason})") from None
     try:
         return await work(service)
     finally:
@@ -345,7 +369,7 @@ async def _backup(args: argparse.Namespace, config: Config) -> int:
     from snowbot.wiring import backup_database
 
     size = backup_database(config, Path(args.file))
-    print(f"{args.file}: a copy of {config.database} ({size:,} bytes)")
+    print(f"{args.file}: a copy of {config.database_name} ({size:,} bytes)")
     return 0
 
 
@@ -361,9 +385,16 @@ async def _restore(args: argparse.Namespace, config: Config) -> int:
         await service.close()
     where = f"; the previous one is kept as {kept}" if kept else ""
     print(
-        f"{config.database}: restored from {args.file} (incident {tally.incident.name!r}, "
+        f"{config.database_name}: restored from {args.file} (incident {tally.incident.name!r}, "
         f"{tally.person_times} person-times){where}"
     )
+    return 0
+
+
+async def _copy_db(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.wiring import copy_database
+
+    print(await copy_database(config, args.source, args.target))
     return 0
 
 
@@ -426,7 +457,12 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
         print(f"{await bench.memory_probe(kit, config, sizes, args.memory_probe):.1f}")
         return 0
     figures = await bench.run_bench(
-        kit, config, quick=args.quick, progress=not args.json, config_file=args.config
+        kit,
+        config,
+        quick=args.quick,
+        progress=not args.json,
+        config_file=args.config,
+        postgres=args.postgres,
     )
     print(bench.as_json(figures) if args.json else bench.as_table(figures))
     return 0 if all(f.met for f in figures) else 1

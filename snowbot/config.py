@@ -22,6 +22,7 @@ from snowbot.dashboard_config import DashboardConfig, parse_dashboard
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 from snowbot.limits import MAX_NEEDED
+from snowbot.redact import hide_password
 from snowbot.webhook import check_secret
 
 DEFAULT_CONFIG = "config.toml"
@@ -33,6 +34,8 @@ T = TypeVar("T")
 
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+# a [storage] database beginning so is a PostgreSQL database, not a file
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,18 @@ class Config:
     source: Path | None = None
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    # a PostgreSQL URL from [storage] database (or SNOWBOT_DATABASE): used instead of the file
+    database_url: str = ""
+
+    @property
+    def address(self) -> Path | str:
+        """The database to open: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.database
+
+    @property
+    def database_name(self) -> str:
+        """The database as it may be printed: a URL without its password."""
+        return hide_password(self.database_url) if self.database_url else str(self.database)
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying where to put it."""
@@ -224,10 +239,13 @@ def parse_config(
         webhook_secret=check_secret(secret, "telegram.webhook_secret") if secret else None,
     )
 
-    database = _opt_str(get("storage", "database"), "storage.database")
-    db_path = base_dir / (database or "snowbot.db")
+    database = env.get("SNOWBOT_DATABASE") or _opt_str(
+        get("storage", "database"), "storage.database"
+    )
     if database == "":
         raise ConfigError("storage.database: must name a file")
+    database_url = database if database and database.startswith(POSTGRES_SCHEMES) else ""
+    db_path = base_dir / ("snowbot.db" if database_url else (database or "snowbot.db"))
 
     tz_name = _opt_str(get("city", "timezone"), "city.timezone") or "Asia/Shanghai"
     try:
@@ -284,6 +302,7 @@ def parse_config(
         access=_access(get),
         telegram=telegram,
         database=db_path,
+        database_url=database_url,
         city=city,
         coordinators=frozenset(coordinators),
         language=language,

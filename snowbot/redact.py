@@ -7,6 +7,7 @@ various levels; rather than trust each one, the log's handlers drop it.
 from __future__ import annotations
 
 import logging
+import re
 
 REDACTED = "<token>"
 
@@ -53,3 +54,9 @@ def hide_token(token: str | None) -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, TokenFilter) for f in handler.filters):
             handler.addFilter(TokenFilter(token))
+
+
+def hide_password(url: str) -> str:
+    """A database URL as it may be printed: its password, in either place, replaced."""
+    url = re.sub(r"(://[^:/@?]*:)[^@/?]*@", r"\1***@", url)
+    return re.sub(r"(password=)[^&\s]*", r"\1***", url, flags=re.IGNORECASE)

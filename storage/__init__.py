@@ -2,16 +2,31 @@
 (`snowbot.stores`) with the domain's records (`snowbot.model`), and imports nothing else
 of snowbot."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 from snowbot.leadership import Leadership
-from storage.sqlite import SqliteStore, open_store
+from storage.postgres import PostgresStore, is_postgres, open_postgres
+from storage.sqlite import SqliteStore
+from storage.sqlite import open_store as open_sqlite
 from storage.sqlite.leader import FileLeadership
 
-__all__ = ["SqliteStore", "leadership_for", "open_store"]
+
+async def open_store(address: Path | str) -> SqliteStore:
+    """The store a `[storage] database` value names: a PostgreSQL URL, else a SQLite file."""
+    if isinstance(address, str) and is_postgres(address):
+        return await open_postgres(address)
+    return await open_sqlite(address)
 
 
-def leadership_for(database: Path) -> Leadership:
+def leadership_for(address: Path | str) -> Leadership:
     """The lock that makes one `snowbot run` of this database the leader."""
-    # PostgreSQL standby: its advisory-lock Leadership is chosen here, by the database URL
-    return FileLeadership(database)
+    if isinstance(address, str) and is_postgres(address):
+        from storage.postgres.leader import AdvisoryLeadership
+
+        return AdvisoryLeadership(address)
+    return FileLeadership(Path(address))
+
+
+__all__ = ["PostgresStore", "SqliteStore", "is_postgres", "leadership_for", "open_store"]

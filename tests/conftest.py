@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, a settable clock, a small city.
+"""Shared fixtures: a real database per test (a SQLite file; in modules marked
+`both_engines` also a PostgreSQL database, tests/engines.py), a settable clock, a small city.
 
 Helpers the tests import live in `tests/harness.py`, not here.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,40 @@ import pytest
 
 from snowbot.config import Config, parse_config
 from snowbot.service import Snowbot
+from tests.engines import ENGINES, Databases, with_database
 from tests.harness import SMALL_CITY, FakeClock, opened_bot
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_engines: run each test with a database on SQLite and on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The test's storage engine: sqlite, or each in turn in a `both_engines` module."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def databases(engine: str, tmp_path: Path) -> Iterator[Databases]:
+    made = Databases(engine, tmp_path)
+    try:
+        yield made
+    finally:
+        made.drop()
+
+
+@pytest.fixture
+def new_database(databases: Databases) -> Callable[..., Path | str]:
+    """`new_database(name)`: a fresh, empty database of the test's engine (its address)."""
+    return databases.new
 
 
 @pytest.fixture
@@ -32,11 +66,13 @@ def city_csv(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, new_database: Callable[..., Path | str]) -> Config:
     # open enrolment, as in v1: these tests are about counting, not who may count
     # (tests/test_enrolment.py is)
     base = parse_config({"access": {"coordinators": [1], "enrolment": "open"}}, base_dir=tmp_path)
-    return replace(base, database=tmp_path / "snowbot.db")
+    return with_database(
+        replace(base, database=tmp_path / "snowbot.db"), new_database("snowbot.db")
+    )
 
 
 @pytest.fixture
@@ -46,10 +82,13 @@ async def bot(config: Config, clock: FakeClock, city_csv: Path) -> AsyncIterator
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A folder as an operator keeps it: config.toml (database city.db) and city.csv."""
+def workdir(tmp_path: Path, new_database: Callable[..., Path | str]) -> Path:
+    """A folder as an operator keeps it: config.toml (database city.db, or a PostgreSQL
+    URL in a `both_engines` module's PostgreSQL run) and city.csv."""
+    address = new_database("city.db")
+    database = "city.db" if isinstance(address, Path) else address
     (tmp_path / "config.toml").write_text(
-        '[storage]\ndatabase = "city.db"\n[city]\ntimezone = "Asia/Shanghai"\n', "utf-8"
+        f'[storage]\ndatabase = "{database}"\n[city]\ntimezone = "Asia/Shanghai"\n', "utf-8"
     )
     (tmp_path / "city.csv").write_text(SMALL_CITY, "utf-8")
     return tmp_path

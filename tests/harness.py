@@ -15,12 +15,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +38,7 @@ from snowbot.standin import BotApiStandIn, SimUser
 from snowbot.texts import catalog
 from snowbot.wiring import open_service, start_bot
 from storage import open_store
+from tests.engines import raw
 
 T = TypeVar("T")
 
@@ -119,7 +118,7 @@ async def drain(bot: Snowbot) -> list[Outgoing]:
 
 
 @asynccontextmanager
-async def opened_store(path: Path) -> AsyncIterator[Any]:  # the store, whatever its class
+async def opened_store(path: Path | str) -> AsyncIterator[Any]:  # the store, whatever its class
     store = await open_store(path)
     try:
         yield store
@@ -227,10 +226,10 @@ async def eventually(
         await asyncio.sleep(every)
 
 
-def recount(database: Path) -> dict[str, Any]:
+def recount(database: Path | str) -> dict[str, Any]:
     """The current incident's totals, counted again from the raw rows with plain SQL: an
     oracle that shares nothing with the tally's own counters and queries."""
-    with contextlib.closing(sqlite3.connect(database)) as db:
+    with raw(database) as db:
         (incident,) = db.execute("SELECT id FROM incidents WHERE ended_at IS NULL").fetchone()
         person_times, on_duty, people = db.execute(
             "SELECT COALESCE(SUM(headcount), 0), "

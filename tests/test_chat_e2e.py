@@ -27,6 +27,9 @@ from tests.harness import (
     stand_in,
 )
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 async def test_the_whole_loop(
     config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture

@@ -6,9 +6,16 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
+
+from tests.engines import raw
 from tests.harness import SAMPLE_CSV, SMALL_CITY, run_cli
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 
 def test_help_lists_every_command(workdir: Path) -> None:
@@ -110,16 +117,20 @@ def test_export_writes_both_csvs_with_the_spec_headers(workdir: Path) -> None:
 def test_tally_works_while_another_process_writes(workdir: Path) -> None:
     assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     assert run_cli(workdir, "tally", "--json").returncode == 0
-    holder = sqlite3.connect(workdir / "city.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("UPDATE streets SET lat = lat WHERE id = 1")
-    try:
-        result = run_cli(workdir, "tally", "--json")
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["streets"]["total"] == 7
-    finally:
-        holder.execute("COMMIT")
-        holder.close()
+    database = tomllib.loads((workdir / "config.toml").read_text("utf-8"))["storage"]["database"]
+    with raw(workdir / database if database == "city.db" else database) as holder:
+        if isinstance(holder, sqlite3.Connection):
+            holder.isolation_level = None
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            holder.execute("BEGIN")
+        holder.execute("UPDATE streets SET lat = lat WHERE id = 1")
+        try:
+            result = run_cli(workdir, "tally", "--json")
+            assert result.returncode == 0, result.stderr
+            assert json.loads(result.stdout)["streets"]["total"] == 7
+        finally:
+            holder.execute("COMMIT")
 
 
 def test_missing_gazetteer_file_is_one_line(workdir: Path) -> None:

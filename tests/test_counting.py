@@ -10,6 +10,9 @@ from snowbot.roles import Role
 from snowbot.service import Snowbot
 from tests.harness import RIVER, STATION, FakeClock, person, recount, task_of
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 async def dispatcher(bot: Snowbot, user_id: int = 50) -> object:
     coordinator = await person(bot, 1)
@@ -251,6 +254,6 @@ async def test_tally_agrees_with_a_full_recount(bot: Snowbot, clock: FakeClock) 
             clock.advance(10)
             await bot.check_out(cadre)
     tally = (await bot.tally()).as_json()
-    counted = recount(bot.config.database)
+    counted = recount(bot.config.address)
     assert {k: tally[k] for k in counted} == counted
     assert counted["person_times"] == sum(1 + uid % 4 for uid in range(10, 40))

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from snowbot.config import load_config
 from snowbot.standin import BotApiStandIn, SimUser
+from tests.engines import raw
 from tests.harness import ROOT, STATION, eventually, opened_bot, recount, stand_in
 
 # `snowbot run`, with one library grown chatty: it logs every Bot API URL it calls, and the
@@ -119,9 +119,9 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
     assert api.token not in text  # and the token never reached the log
 
 
-def in_hand(database: Path) -> set[int]:
+def in_hand(database: Path | str) -> set[int]:
     """Chats of replies claimed for sending and never answered: in hand at a kill."""
-    with contextlib.closing(sqlite3.connect(database)) as db:
+    with raw(database) as db:
         rows = db.execute(
             "SELECT chat_id FROM outbox WHERE key LIKE 'reply:%' AND sent_at IS NOT NULL "
             "AND message_id IS NULL AND failed_at IS NULL"

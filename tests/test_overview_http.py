@@ -18,6 +18,9 @@ from snowbot.config import Config
 from tests.harness import CADRE, DISPATCH, LEADER, STATION, eventually, no_errors, run_cli
 from tests.overview_harness import TOKEN, make_dispatcher, read_event, served, session
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 PATHS = [
     "/",
     "/api/tally",
@@ -118,7 +121,7 @@ async def test_api_tally_is_snowbot_tally_json_byte_for_byte(
         async with client.get(s.url("/api/tally")) as r:
             served_bytes = await r.read()
         (tmp_path / "config.toml").write_text(
-            f'[storage]\ndatabase = "{config.database}"\n', "utf-8"
+            f'[storage]\ndatabase = "{config.address}"\n', "utf-8"
         )
         cli = await asyncio.to_thread(run_cli, tmp_path, "tally", "--json")
         assert cli.returncode == 0, cli.stderr

@@ -4,7 +4,6 @@ a team takes places as a team, nobody is in two places, and people gone home hol
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
 from snowbot.texts import catalog
-from storage.sqlite import SqliteStore
-from storage.sqlite.engine import connect
+from tests.engines import NewDatabase, raw, unmigrated_store
 from tests.harness import (
     NORTH_GROUP,
     STATION,
@@ -29,6 +27,9 @@ from tests.harness import (
     task_of,
     waiting,
 )
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 HOUR = 3600.0
 
@@ -160,7 +161,7 @@ async def test_checkout_gives_places_back_and_a_task_with_nobody_is_open_and_ann
     tally = await bot.tally()
     assert (tally.on_duty, tally.assigned, tally.available) == (1, 1, 0)
     assert {k: tally.as_json()[k] for k in ("on_duty", "assigned", "available")} == {
-        k: recount(bot.config.database)[k] for k in ("on_duty", "assigned", "available")
+        k: recount(bot.config.address)[k] for k in ("on_duty", "assigned", "available")
     }
 
 
@@ -246,7 +247,7 @@ async def test_twenty_accepts_at_once_from_a_leader_and_singles_hold_both_bounds
     assert placed is not None and placed.placed <= 6
     refusals = {r.key for r in results if isinstance(r, Refused)}
     assert refusals <= {"accept.full", "accept.already", "places.all_placed"}
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
 
 
 async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snowbot) -> None:
@@ -257,7 +258,7 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
     for i in range(10):
         await on_duty(bot, 100 + i)
     incident = (await bot.incident()).id
-    async with opened_store(bot.config.database) as other:
+    async with opened_store(bot.config.address) as other:
         presses = [
             store.take_places(incident, tasks[i % 2], user, None, 1.0)
             for i, (store, user) in enumerate(
@@ -266,13 +267,13 @@ async def test_two_connections_racing_hold_both_bounds(tmp_path: Path, bot: Snow
         ]
         results = await asyncio.gather(*presses)
     assert sum(r.moved for r in results) == 6
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
 
 
-def assert_bounds(database: Path) -> None:
+def assert_bounds(database: Path | str) -> None:
     """The invariants, read with plain SQL from the places rows themselves (an ended
     incident's tasks keep their counts as a record, and hold no places)."""
-    with sqlite3.connect(database) as db:
+    with raw(database) as db:
         over_task = db.execute(
             "SELECT t.id FROM tasks t LEFT JOIN places p ON p.task_id = t.id "
             "WHERE t.status IN ('open', 'in_progress') "
@@ -289,49 +290,51 @@ def assert_bounds(database: Path) -> None:
     assert over_task == [] and over_shift == []
 
 
-async def test_migration_makes_each_accept_one_place(tmp_path: Path, city_csv: Path) -> None:
+async def test_migration_makes_each_accept_one_place(new_database: NewDatabase) -> None:
     """A database of version 7: accepts by people on duty become places; the rest (a
     second task of one person, an accept by someone gone home) are given back."""
-    path = tmp_path / "old.db"
-    db = await connect(path)
+    path = new_database("old.db")
+    store = await unmigrated_store(path)
     try:
-        await SqliteStore(db).migrate(7)  # the rows below are written as version 7 wrote them
+        await store.migrate(7)  # the rows below are written as version 7 wrote them
     finally:
-        await db.close()
+        await store.close()
     a, b, done = 1, 2, 3
-    with sqlite3.connect(path) as raw:  # 12 went home; accepts as version 7 made them
+    with raw(path) as db:  # 12 went home; accepts as version 7 made them
         for sql in (
             "INSERT INTO districts (id, name) VALUES (1, 'North')",
             "INSERT INTO streets (id, district_id, name, lat, lon) VALUES (1, 1, 'S', 50, 127)",
             "INSERT INTO incidents (id, name, started_at) VALUES (1, 'storm', 1.0)",
         ):
-            raw.execute(sql)
+            db.execute(sql)
         for uid in (10, 11, 12):
-            raw.execute(
+            db.execute(
                 "INSERT INTO users (id, name, registered, created_at) VALUES (?, ?, 1, 1.0)",
                 (uid, f"u{uid}"),
             )
-            raw.execute(
+            db.execute(
                 "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
                 "lat, lon, started_at) VALUES (1, ?, 1, 1, 1, 50, 127, 1.0)",
                 (uid,),
             )
-        raw.execute("UPDATE shifts SET ended_at = 2.0 WHERE user_id = 12")
+        db.execute("UPDATE shifts SET ended_at = 2.0 WHERE user_id = 12")
         for task, needed, accepted, status in (
             (a, 3, 3, "in_progress"),
             (b, 2, 1, "in_progress"),
             (done, 1, 1, "done"),
         ):
-            raw.execute(
+            db.execute(
                 "INSERT INTO tasks (id, incident_id, street_id, needed, accepted, status, "
                 "created_by, created_at) VALUES (?, 1, 1, ?, ?, ?, 1, 2.0)",
                 (task, needed, accepted, status),
             )
         for task, user, at in ((a, 10, 3.0), (a, 11, 3.0), (a, 12, 3.0), (b, 10, 4.0)):
-            raw.execute(
+            db.execute(
                 "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
                 (task, user, at),
             )
+        if isinstance(path, Path):
+            db.commit()
     async with opened_store(path) as migrated:
         got = {t: await migrated.get_task(1, t) for t in (a, b, done)}
         assert all(task is not None for task in got.values())
@@ -384,7 +387,7 @@ async def test_a_new_incident_ends_the_old_ones_places(bot: Snowbot) -> None:
     leader = await on_duty(bot, 10, 5)
     await bot.accept(leader, task)
     await bot.start_incident(await person(bot, 1), "Second snow")
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
     assert await bot.placement(leader) is None
     assert (await bot.tally()).assigned == 0
 

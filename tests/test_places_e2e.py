@@ -4,13 +4,13 @@ a task with nobody left back to the pool, announced again in its district's grou
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn, SimUser
+from tests.engines import raw
 from tests.harness import (
     CADRE,
     COORD,
@@ -27,10 +27,13 @@ from tests.harness import (
 )
 from tests.test_places import assert_bounds
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
-def reannounced(database: Path, task_id: int) -> list[int]:
+
+def reannounced(database: Path | str, task_id: int) -> list[int]:
     """The chats the task was queued to again, back in the pool ("places.reannounce")."""
-    with sqlite3.connect(database) as db:
+    with raw(database) as db:
         rows = db.execute(
             "SELECT chat_id FROM outbox WHERE task_id = ? AND template = 'places.reannounce'",
             (task_id,),
@@ -118,7 +121,7 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
             # a new message in the group, with its Accept button (its text may already have been
             # brought up to date by the edit every announcement of the task gets)
             assert f"#{six} " in again.text and again.button("认领")
-            assert reannounced(running.service.config.database, six) == [NORTH_GROUP]
+            assert reannounced(running.service.config.address, six) == [NORTH_GROUP]
 
             # the leader goes home: the places on #twenty go back; the cadre keeps it going
             out = await api.ask(LEADER, "/checkout")
@@ -128,10 +131,10 @@ async def test_a_leader_splits_a_team_and_a_checkout_sends_a_task_back(
             await api.ask(CADRE, "/checkout")
             back_again = await api.reply(NORTH_GROUP, group_before)
             assert f"#{twenty} " in back_again.text and "0/20" in back_again.text
-            assert reannounced(running.service.config.database, twenty) == [NORTH_GROUP]
+            assert reannounced(running.service.config.address, twenty) == [NORTH_GROUP]
 
             tally_now = (await running.service.tally()).as_json()
-            counted = recount(running.service.config.database)
+            counted = recount(running.service.config.address)
             assert {k: tally_now[k] for k in counted} == counted
             assert (tally_now["on_duty"], tally_now["assigned"]) == (0, 0)
             assert tally_now["tasks"]["open"] == 3
@@ -211,8 +214,8 @@ async def test_twenty_presses_at_once_from_a_leader_and_singles(
             assert task is not None and task.accepted == 4
         tally = await service.tally()
         assert tally.assigned == 8 and tally.on_duty == 16
-        assert_bounds(service.config.database)
-        counted = recount(service.config.database)
+        assert_bounds(service.config.address)
+        counted = recount(service.config.address)
         shown = tally.as_json()
         assert {k: shown[k] for k in counted} == counted
         no_errors(caplog, api)

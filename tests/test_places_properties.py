@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,10 @@ from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps
 from tests.harness import SMALL_CITY, STATION, FakeClock, opened_bot, person, recount
 from tests.test_places import assert_bounds
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 PEOPLE = {10: 1, 11: 1, 12: 3, 13: 7}  # user id -> the headcount they check in with
 STREETS = ("Station Road", "School Lane", "Mill Street")
@@ -90,10 +95,10 @@ async def _step(bot: Snowbot, clock: FakeClock, tasks: list[int], step: Step) ->
 
 
 async def _check(bot: Snowbot) -> None:
-    assert_bounds(bot.config.database)
+    assert_bounds(bot.config.address)
     tally = await bot.tally()
     assert tally.assigned + tally.available == tally.on_duty
     assert 0 <= tally.assigned <= tally.on_duty
-    counted = recount(bot.config.database)
+    counted = recount(bot.config.address)
     shown = tally.as_json()
     assert {k: shown[k] for k in counted} == counted

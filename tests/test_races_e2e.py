@@ -20,6 +20,9 @@ from tests.harness import (
     task_of,
 )
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 async def _crowd(api: BotApiStandIn, first: int, n: int) -> list[SimUser]:
     people = [SimUser(first + i, f"cadre {first + i}", "en") for i in range(n)]

@@ -23,6 +23,10 @@ from snowbot.sweeps import Sweeps
 from snowbot.texts import catalog
 from tests.harness import STATION, FakeClock, drain, opened_bot, person, said, task_of, waiting
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
+
 # metres north of a point, in degrees of latitude (the haversine's sphere: 6371 km)
 METRE = 1 / 111_195
 

@@ -38,6 +38,9 @@ from tests.harness import (
     stand_in,
 )
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 NORTH = NORTH_DISPATCHER
 AUNTIE = SimUser(70, "王阿姨", "zh")  # a resident who never joined: a guest
 VISITOR = SimUser(71, "Visitor Brown", "en")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 
 import pytest
 
@@ -16,7 +15,11 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service import Person, Posted, Proposed, Snowbot
 from snowbot.sweeps import Sweeps
+from tests.engines import NewDatabase, with_database
 from tests.harness import FAR, RIVER, STATION, FakeClock, opened_bot, person
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 
 async def dispatcher(bot: Snowbot, user_id: int = 50, district: str | None = None) -> Person:
@@ -183,7 +186,7 @@ async def test_what_a_spreadsheet_would_run_is_exported_as_text(
 
 
 async def test_unknown_tasks_and_an_empty_city_are_refused_by_name(
-    bot: Snowbot, config: Config, clock: FakeClock
+    bot: Snowbot, config: Config, clock: FakeClock, new_database: NewDatabase
 ) -> None:
     boss = await dispatcher(bot)
     await bot.check_in(boss, *STATION)
@@ -191,7 +194,7 @@ async def test_unknown_tasks_and_an_empty_city_are_refused_by_name(
         with pytest.raises(Refused) as unknown:
             await act
         assert unknown.value.key == "task.unknown" and unknown.value.params["id"] == 999
-    empty = replace(config, database=config.database.with_name("empty.db"))
+    empty = with_database(config, new_database("empty.db"))
     async with opened_bot(empty, clock) as no_streets:
         with pytest.raises(Refused) as refused:
             await no_streets.check_in(await person(no_streets, 10), *STATION)

@@ -4,32 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
 
 from snowbot.gazetteer import read_gazetteer
 from snowbot.model import Outgoing
 from snowbot.places import PlaceOutcome
 from storage.migrations import LATEST, MIGRATIONS
+from storage.postgres import PostgresStore
+from storage.postgres.connection import PgConnection
 from storage.sqlite import SqliteStore
+from tests.engines import NewDatabase, raw
 from tests.harness import opened_store
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
-async def test_migrations_on_an_empty_file(tmp_path: Path) -> None:
-    async with opened_store(tmp_path / "new.db") as store:
+
+async def test_migrations_on_an_empty_file(new_database: NewDatabase) -> None:
+    address = new_database("new.db")
+    async with opened_store(address) as store:
         assert await store.schema_version() == LATEST
-    with sqlite3.connect(tmp_path / "new.db") as db:
+    with raw(address) as db:
         versions = [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY 1")]
         assert versions == sorted(MIGRATIONS)
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        if isinstance(address, Path):
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_migrations_from_the_first_version_keep_the_data(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+async def test_migrations_from_the_first_version_keep_the_data(
+    new_database: NewDatabase,
+) -> None:
+    path = new_database("old.db")
     # a database as the first release left it, written with that release's schema
-    import aiosqlite
-
-    db = await aiosqlite.connect(str(path), isolation_level=None)
-    old = SqliteStore(db)
+    old, db = await _unmigrated(path)
     try:
         await old.migrate(target=1)
         assert await old.schema_version() == 1
@@ -42,7 +54,7 @@ async def test_migrations_from_the_first_version_keep_the_data(tmp_path: Path) -
             "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
             "lat, lon, started_at) VALUES (1, 10, 3, 1, 1, 50, 127, 100.0)",
         ):
-            await db.execute(sql)
+            await db(sql)
     finally:
         await old.close()
 
@@ -56,14 +68,28 @@ async def test_migrations_from_the_first_version_keep_the_data(tmp_path: Path) -
         assert shift is not None and shift.headcount == 3 and shift.welfare_from == 100.0
 
 
-async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+async def _unmigrated(address: Path | str) -> tuple[SqliteStore, Callable[[str], Awaitable[Any]]]:
+    """A store on `address` before any migration, and a way to run SQL on its connection."""
+    if isinstance(address, Path):
+        import aiosqlite
+
+        db = await aiosqlite.connect(str(address), isolation_level=None)
+        return SqliteStore(db), db.execute
+    pg = await asyncio.to_thread(PgConnection.open, address)
+    return PostgresStore(pg), lambda sql: asyncio.to_thread(pg.execute, sql)
+
+
+async def test_reopening_applies_nothing_twice(new_database: NewDatabase) -> None:
+    address = new_database("x.db")
     for _ in range(2):
-        async with opened_store(tmp_path / "x.db") as store:
+        async with opened_store(address) as store:
             assert await store.schema_version() == LATEST
 
 
-async def test_two_connections_racing_for_the_last_place(tmp_path: Path, city_csv: Path) -> None:
-    path = tmp_path / "race.db"
+async def test_two_connections_racing_for_the_last_place(
+    new_database: NewDatabase, city_csv: Path
+) -> None:
+    path = new_database("race.db")
     async with opened_store(path) as first, opened_store(path) as second:
         await first.import_streets(read_gazetteer(city_csv))
         await _race(first, second)
@@ -90,9 +116,9 @@ async def _race(first: SqliteStore, second: SqliteStore) -> None:
 
 
 async def test_many_accepts_on_one_connection_never_overfill(
-    tmp_path: Path, city_csv: Path
+    new_database: NewDatabase, city_csv: Path
 ) -> None:
-    async with opened_store(tmp_path / "many.db") as store:
+    async with opened_store(new_database("many.db")) as store:
         await store.import_streets(read_gazetteer(city_csv))
         incident = await store.current_incident("storm", 1.0)
         street = (await store.streets())[0]
@@ -108,9 +134,11 @@ async def test_many_accepts_on_one_connection_never_overfill(
     assert (len(accepted), len(full)) == (3, 17)
 
 
-async def test_reimporting_the_same_file_changes_nothing(tmp_path: Path, city_csv: Path) -> None:
+async def test_reimporting_the_same_file_changes_nothing(
+    new_database: NewDatabase, city_csv: Path
+) -> None:
     rows = read_gazetteer(city_csv)
-    async with opened_store(tmp_path / "imp.db") as store:
+    async with opened_store(new_database("imp.db")) as store:
         first = await store.import_streets(rows)
         before = await store.streets()
         second = await store.import_streets(rows)
@@ -119,7 +147,7 @@ async def test_reimporting_the_same_file_changes_nothing(tmp_path: Path, city_cs
 
 
 async def test_a_write_that_fails_in_a_group_commit_leaves_nothing_and_spoils_nothing(
-    tmp_path: Path,
+    new_database: NewDatabase,
 ) -> None:
     """Writes arriving together commit together; one that fails halfway (here its second
     message names a task that does not exist) must take back its first half and let the
@@ -127,11 +155,27 @@ async def test_a_write_that_fails_in_a_group_commit_leaves_nothing_and_spoils_no
     no_task = Outgoing("b", 1, "en", task_id=999, template="newtask.announce")
     half = [Outgoing("a", 1, "en", text="kept?"), no_task]
     whole = [Outgoing("c", 2, "en", text="other chat")]
-    async with opened_store(tmp_path / "batch.db") as store:
+    async with opened_store(new_database("batch.db")) as store:
         failed, done = await asyncio.gather(
             store.enqueue(half, now=1.0), store.enqueue(whole, now=1.0), return_exceptions=True
         )
-        assert isinstance(failed, sqlite3.IntegrityError) and done == 1
+        assert isinstance(failed, sqlite3.IntegrityError | psycopg.IntegrityError) and done == 1
         assert [i.message.key for i in await store.due_outbox(2.0, 10)] == ["c"]
         # and the connection is sound for what comes next
         assert await store.enqueue([Outgoing("d", 3, "en", text="later")], now=2.0) == 1
+
+
+async def test_a_lost_postgresql_connection_is_made_again(
+    new_database: NewDatabase, engine: str
+) -> None:
+    if engine != "postgres":
+        pytest.skip("PostgreSQL only: SQLite has no connection to lose")
+    address = new_database("lost.db")
+    async with opened_store(address) as store:
+        first = await store.current_incident("storm", 1.0)
+        backend = store._pg.raw.info.backend_pid
+        with raw(address) as db:
+            db.execute("SELECT pg_terminate_backend(?)", (backend,))
+        with pytest.raises(psycopg.OperationalError):  # what was under way fails, in one piece
+            await store.current_incident("storm", 2.0)
+        assert (await store.current_incident("storm", 3.0)).id == first.id

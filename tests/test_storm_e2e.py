@@ -4,14 +4,16 @@ days or nights to pass; the scheduler's own timers run on the wall clock, as alw
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from snowbot.config import Config
 from snowbot.standin import BotApiStandIn
 from snowbot.sweeps import Sweeps
+from tests.engines import raw
 from tests.harness import (
     CADRE,
     COORD,
@@ -31,6 +33,9 @@ from tests.harness import (
     stand_in,
 )
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 REPORTS = -100300
 HQ = -100500
 
@@ -49,8 +54,8 @@ def city_time(cfg: Config, day: int, hh: int, mm: int, ss: int = 0) -> float:
     return moment.replace(tzinfo=cfg.city.timezone).timestamp()
 
 
-def outbox_count(database: Path, like: str) -> int:
-    with sqlite3.connect(database) as db:
+def outbox_count(database: Path | str, like: str) -> int:
+    with raw(database) as db:
         row = db.execute("SELECT COUNT(*) FROM outbox WHERE key LIKE ?", (like,)).fetchone()
     return int(row[0])
 
@@ -87,12 +92,12 @@ async def test_escalations_back_off_stop_and_keep_quiet_in_the_real_bot(
             await api.wait_for(lambda: len(notices()) == 2)
             assert "quiet hours" in notices()[1] and "06:00" in notices()[1]
             # queued in one transaction with the notice: nothing for the group
-            assert outbox_count(cfg.database, "escalate:1:%:groups") == 1
+            assert outbox_count(cfg.address, "escalate:1:%:groups") == 1
             clock.now = city_time(cfg, 0, 22, 0, 3)  # the third and last, still quiet
             await api.wait_for(lambda: len(notices()) == 3)
             assert "/cancel 1" in notices()[2]
             clock.now = city_time(cfg, 1, 5, 59, 59)
-            assert outbox_count(cfg.database, "escalate:1:%:groups") == 1
+            assert outbox_count(cfg.address, "escalate:1:%:groups") == 1
             clock.now = city_time(cfg, 1, 6, 0, 0)  # the end of quiet hours: the group hears
             await api.wait_for(lambda: len(again()) == 2)
             # and never more: a later task's first round, queued by a later sweep, proves it
@@ -202,7 +207,7 @@ async def test_incident_close_sends_the_closing_report_with_its_csvs(
             assert "turned out 1 person-times. People who checked in: 1 " in second
         # the same report from the command line, from the closed incident's number
         (tmp_path / "config.toml").write_text(
-            f'[storage]\ndatabase = "{cfg.database}"\n[bot]\nlanguage = "en"\n', "utf-8"
+            f'[storage]\ndatabase = "{cfg.address}"\n[bot]\nlanguage = "en"\n', "utf-8"
         )
         printed = run_cli(tmp_path, "report", "--incident", "1")  # the first incident
         assert printed.returncode == 0, printed.stderr

@@ -21,7 +21,12 @@ from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
 from snowbot.wiring import backup_database, restore_database
+from tests.engines import sqlite_only
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 
 REPORTS = -500
 HQ = -600
@@ -311,8 +316,9 @@ def test_quiet_hours_and_escalate_max_in_the_config() -> None:
 
 
 async def test_a_restored_backup_replays_nothing_and_catches_up_only_what_was_not_sent(
-    bot: Snowbot, clock: FakeClock, tmp_path: Path
+    bot: Snowbot, clock: FakeClock, tmp_path: Path, engine: str
 ) -> None:
+    sqlite_only(engine, "snowbot backup/restore (PostgreSQL's are pg_dump/pg_restore)")
     await setup_city(bot)
     await bot.incident()  # it begins at 16:00
     sweeps = Sweeps(bot)
@@ -333,8 +339,9 @@ async def test_a_restored_backup_replays_nothing_and_catches_up_only_what_was_no
 
 
 async def test_a_closing_report_owed_in_a_restored_backup_is_not_sent(
-    bot: Snowbot, tmp_path: Path
+    bot: Snowbot, tmp_path: Path, engine: str
 ) -> None:
+    sqlite_only(engine, "snowbot backup/restore (PostgreSQL's are pg_dump/pg_restore)")
     await bot.check_in(await person(bot, 10), *STATION)
     await bot.start_incident(await person(bot, 1), "Second snow")  # owed, not queued yet
     backup_database(bot.config, tmp_path / "copy.db")

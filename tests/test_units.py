@@ -9,7 +9,6 @@ import io
 import json
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from snowbot.errors import GazetteerError
@@ -21,8 +20,11 @@ from snowbot.render_units import render_units
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
-from storage.sqlite import SqliteStore
+from tests.engines import NewDatabase, raw, unmigrated_store
 from tests.harness import RIVER, STATION, FakeClock, opened_store, person, recount, run_cli
+
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
 
 # the small city with its units: Station Road and Market Street (North) are the Roads
 # Bureau's, River Road the Water Company's; the others have none
@@ -218,7 +220,7 @@ async def test_a_shift_counts_for_the_unit_of_its_check_in(
     tally = await bot.tally()
     assert tally.no_unit is not None
     assert (tally.no_unit.person_times, tally.no_unit.on_duty, tally.no_unit.people) == (1, 1, 1)
-    assert tally.person_times == 22 == recount(bot.config.database)["person_times"]
+    assert tally.person_times == 22 == recount(bot.config.address)["person_times"]
 
     # joining another unit moves no turnout: the open shift stays the old unit's
     await bot.join_unit_named(cadre, "Water Company")
@@ -412,10 +414,9 @@ async def test_the_day_counts_turnout_by_the_units_of_that_day(
 # -- an older database, and the command line ------------------------------------------------
 
 
-async def test_shifts_from_before_units_count_under_no_unit(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    db = await aiosqlite.connect(str(path), isolation_level=None)
-    old = SqliteStore(db)
+async def test_shifts_from_before_units_count_under_no_unit(new_database: NewDatabase) -> None:
+    path = new_database("old.db")
+    old = await unmigrated_store(path)
     try:
         await old.migrate(target=7)  # the last release before units
         for sql in (
@@ -429,7 +430,10 @@ async def test_shifts_from_before_units_count_under_no_unit(tmp_path: Path) -> N
             "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
             "lat, lon, started_at, ended_at) VALUES (1, 11, 1, 1, 1, 50, 127, 100.0, 200.0)",
         ):
-            await db.execute(sql)
+            with raw(path) as db:
+                db.execute(sql)
+                if isinstance(path, Path):
+                    db.commit()
     finally:
         await old.close()
     async with opened_store(path) as store:

@@ -25,6 +25,9 @@ from tests.harness import (
 )
 from tests.test_units import UNIT_CITY
 
+# every test here runs on SQLite and on PostgreSQL (tests/engines.py)
+pytestmark = pytest.mark.both_engines
+
 # 25 units: Roads Bureau and Water Company, and Unit 00 … Unit 22 with a lane each
 EXTRA = "".join(f"North,Lane {k},50.26,{127.5 + k / 1000:.3f},Unit {k:02d}\n" for k in range(23))
 UNIT_NAMES = sorted(["Roads Bureau", "Water Company", *(f"Unit {k:02d}" for k in range(23))])

@@ -56,8 +56,14 @@ __all__ = [
 
 
 async def run_bench(
-    kit: Kit, base: Config, quick: bool, progress: bool = True, config_file: str | None = None
+    kit: Kit,
+    base: Config,
+    quick: bool,
+    progress: bool = True,
+    config_file: str | None = None,
+    postgres: str | None = None,
 ) -> list[Figure]:
+    """Every figure; with `postgres` (an empty scratch database's URL) figure 2 on it too."""
     sizes = QUICK if quick else FULL
     figures: list[Figure] = []
 
@@ -76,6 +82,10 @@ async def run_bench(
         folder = Path(tmp)
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
+        if postgres:
+            from snowbot.bench.postgres import figure_writes_postgres
+
+            done(await figure_writes_postgres(postgres, sizes))
         done(await figure_tally(base, sizes, folder))
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))

@@ -30,8 +30,9 @@ def bind_chat(
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
         "district_id = excluded.district_id, bound_by = excluded.bound_by, "
         "bound_at = excluded.bound_at, title = excluded.title "
-        "WHERE ? OR bindings.district_id IS excluded.district_id",
-        (chat_id, district_id, by, now, title, rebind),
+        # (COALESCE rather than SQLite's `IS`, which PostgreSQL reads only with NULL)
+        "WHERE ? = 1 OR COALESCE(bindings.district_id, -1) = COALESCE(excluded.district_id, -1)",
+        (chat_id, district_id, by, now, title, int(rebind)),
     )
     found = binding_of(db, chat_id)
     assert found is not None
@@ -50,7 +51,8 @@ def binding_of(db: sqlite3.Connection, chat_id: int) -> Binding | None:
 def unbind_group(db: sqlite3.Connection, chat_id: int, district_id: int | None) -> bool:
     """/unbind: forget the group's binding, only if it is still the one the caller saw."""
     cur = db.execute(
-        "DELETE FROM bindings WHERE chat_id = ? AND district_id IS ?", (chat_id, district_id)
+        "DELETE FROM bindings WHERE chat_id = ? AND COALESCE(district_id, -1) = COALESCE(?, -1)",
+        (chat_id, district_id),
     )
     return cur.rowcount > 0
 
@@ -86,11 +88,17 @@ def move_chat(db: sqlite3.Connection, old_id: int, new_id: int, now: float) -> b
         (old_id, new_id, now),
     )
     # a binding the new id already has is the newer one: it stays
-    db.execute("UPDATE OR IGNORE bindings SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+    # (conditions rather than UPDATE OR IGNORE, which PostgreSQL does not have)
+    db.execute(
+        "UPDATE bindings SET chat_id = ?1 WHERE chat_id = ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM bindings b WHERE b.chat_id = ?1)",
+        (new_id, old_id),
+    )
     db.execute("DELETE FROM bindings WHERE chat_id = ?", (old_id,))
     db.execute(
-        "UPDATE OR IGNORE outbox SET chat_id = ? "
-        "WHERE chat_id = ? AND sent_at IS NULL AND failed_at IS NULL",
+        "UPDATE outbox SET chat_id = ?1 "
+        "WHERE chat_id = ?2 AND sent_at IS NULL AND failed_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = outbox.key AND o.chat_id = ?1)",
         (new_id, old_id),
     )
     # what stayed behind is already queued for the new id under the same key

@@ -50,7 +50,7 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         db,
         "SELECT json_group_array(street_id) AS streets, json_group_array(task_id) AS tasks "
         "FROM (SELECT street_id, MIN(id) AS task_id FROM tasks WHERE incident_id = ? "
-        "AND status IN ('open', 'in_progress') GROUP BY street_id)",
+        "AND status IN ('open', 'in_progress') GROUP BY street_id) AS live",
         iid,
     )
     # shifts holding places (closed ones hold none), through their own small index

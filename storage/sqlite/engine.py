@@ -92,9 +92,7 @@ class Engine:
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
                 try:
-                    results = await run_in_db_thread(
-                        self._db, _run_batch, [work for work, _ in batch]
-                    )
+                    results = await self._commit([work for work, _ in batch])
                 except Exception as exc:  # the commit itself failed: nothing of it happened
                     for _, future in batch:
                         if not future.done():
@@ -109,6 +107,10 @@ class Engine:
                         future.set_exception(value)
         finally:
             self._flushing = None
+
+    async def _commit(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        """One write transaction for the batch, in the database thread (each engine's own)."""
+        return await run_in_db_thread(self._db, _run_batch, works)
 
     # -- schema ------------------------------------------------------------------
 

@@ -59,11 +59,13 @@ def start_incident(
         if closed_by is not None:
             owe_closing_report(db, old["id"], closed_by)
         previous = Incident(old["id"], old["name"], old["started_at"], now)
-    cur = db.execute(
-        "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?)", (name, now, origin)
+    made = one(
+        db,
+        "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?) RETURNING id",
+        (name, now, origin),
     )
-    assert cur.lastrowid is not None
-    return previous, Incident(cur.lastrowid, name, now, None)
+    assert made is not None
+    return previous, Incident(made["id"], name, now, None)
 
 
 def current(db: sqlite3.Connection) -> Incident | None:

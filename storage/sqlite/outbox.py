@@ -23,10 +23,11 @@ def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) ->
 
 def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
     """Queue one message; its id, or None when its (key, chat) was queued before."""
-    cur = db.execute(
+    made = one(
+        db,
         "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
         "markup, document, incident_id, created_at, due_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             m.key,
             m.chat_id,
@@ -41,7 +42,7 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
             now,
         ),
     )
-    return cur.lastrowid if cur.rowcount else None
+    return None if made is None else int(made["id"])
 
 
 def claim_outbox(db: sqlite3.Connection, ids: Iterable[int], now: float) -> list[int]:
@@ -192,9 +193,10 @@ def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
     """(waiting, sent, failed), for the operator and the tests."""
     row = one(
         db,
-        "SELECT COALESCE(SUM(sent_at IS NULL AND failed_at IS NULL), 0) AS waiting, "
-        "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
-        "COALESCE(SUM(failed_at IS NOT NULL), 0) AS failed FROM outbox",
+        # (COUNT of CASE, not SUM of a truth value: PostgreSQL does not add up booleans)
+        "SELECT COUNT(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 END) AS waiting, "
+        "COUNT(CASE WHEN sent_at IS NOT NULL THEN 1 END) AS sent, "
+        "COUNT(CASE WHEN failed_at IS NOT NULL THEN 1 END) AS failed FROM outbox",
     )
     assert row is not None
     return int(row["waiting"]), int(row["sent"]), int(row["failed"])

@@ -20,8 +20,10 @@ def street_states(db: sqlite3.Connection, incident_id: int) -> StreetStates:
     live = one(
         db,
         "SELECT json_group_array(street_id) AS streets, json_group_array(busy) AS busy "
-        "FROM (SELECT street_id, MAX(status = 'in_progress') AS busy FROM tasks "
-        "WHERE incident_id = ? AND status IN ('open', 'in_progress') GROUP BY street_id)",
+        # (CASE: PostgreSQL has no MAX of a truth value; AS live: it names every subquery)
+        "FROM (SELECT street_id, MAX(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) "
+        "AS busy FROM tasks WHERE incident_id = ? AND status IN ('open', 'in_progress') "
+        "GROUP BY street_id) AS live",
         (incident_id,),
     )
     assert served is not None and live is not None  # an aggregate always has its row
@@ -56,7 +58,7 @@ def turnout_by_hour(db: sqlite3.Connection, incident_id: int) -> list[HourTurnou
         "  UNION ALL"
         "  SELECT district_id, CAST(ended_at / 3600 AS INTEGER), 0, headcount FROM shifts "
         "  WHERE incident_id = ? AND ended_at IS NOT NULL"
-        ") GROUP BY district_id, hour ORDER BY hour, district_id",
+        ") AS moves GROUP BY district_id, hour ORDER BY hour, district_id",
         (incident_id, incident_id),
     )
     return [

@@ -47,7 +47,7 @@ def register_user(
            ON CONFLICT (id) DO UPDATE SET
              name = excluded.name, username = excluded.username, registered = 1,
              member = MAX(users.member, excluded.member),
-             language = CASE WHEN users.lang_chosen THEN users.language
+             language = CASE WHEN users.lang_chosen = 1 THEN users.language
                              ELSE excluded.language END""",
         (user_id, name, username, language, int(member), now),
     )

@@ -137,7 +137,7 @@ def take_places(
     _record(db, origin, now)
     db.execute(
         "INSERT INTO places (task_id, shift_id, count, taken_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (task_id, shift_id) DO UPDATE SET count = count + excluded.count",
+        "ON CONFLICT (task_id, shift_id) DO UPDATE SET count = places.count + excluded.count",
         (task_id, shift["id"], n, now),
     )
     # who ever joined the task, for the record

@@ -124,8 +124,8 @@ def open_new_shift(
     db.execute(
         "INSERT INTO district_counters (incident_id, district_id, person_times, on_duty) "
         "VALUES (?, ?, ?, ?) ON CONFLICT (incident_id, district_id) DO UPDATE SET "
-        "person_times = person_times + excluded.person_times, "
-        "on_duty = on_duty + excluded.on_duty",
+        "person_times = district_counters.person_times + excluded.person_times, "
+        "on_duty = district_counters.on_duty + excluded.on_duty",
         (incident_id, district_id, count, count),
     )
     first = db.execute(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from snowbot.model import District, ImportCounts, Lines, Street, StreetRow
 from snowbot.units import unit_key
-from storage.sqlite.engine import Engine, every, from_row, reads
+from storage.sqlite.engine import Engine, every, from_row, one, reads
 from storage.sqlite.units import ensure_units
 
 
@@ -32,9 +32,9 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
     for row in wanted:
         did = districts.get(row.district)
         if did is None:
-            cur = db.execute("INSERT INTO districts (name) VALUES (?)", (row.district,))
-            assert cur.lastrowid is not None
-            did = districts[row.district] = cur.lastrowid
+            made = one(db, "INSERT INTO districts (name) VALUES (?) RETURNING id", (row.district,))
+            assert made is not None
+            did = districts[row.district] = made["id"]
         lines = lines_json(row.lines)
         unit = unit_ids[unit_key(row.unit)] if row.unit else None
         found = existing.get((did, row.name))

@@ -47,13 +47,14 @@ def insert_task(
     urgent: bool = False,
 ) -> int:
     """The task's row and its queued announcements (their keys end with the task's id)."""
-    cur = db.execute(
+    made = one(
+        db,
         "INSERT INTO tasks (incident_id, street_id, needed, note, created_by, created_at, "
-        "origin, urgent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "origin, urgent) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (incident_id, street_id, needed, note, created_by, now, origin, int(urgent)),
     )
-    task_id = cur.lastrowid
-    assert task_id is not None
+    assert made is not None
+    task_id: int = made["id"]
     enqueue(db, [replace(m, key=f"{m.key}:{task_id}", task_id=task_id) for m in announce], now)
     return task_id
 
@@ -99,13 +100,14 @@ def propose_task(
     urgent: bool = False,
 ) -> int:
     """Keep a /newtask to be confirmed (geocoded, or a street's second task in minutes)."""
-    cur = db.execute(
+    made = one(
+        db,
         "INSERT INTO task_proposals (dispatcher_id, street_id, needed, note, query, created_at, "
-        "urgent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "urgent) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (dispatcher_id, street_id, needed, note, query, now, int(urgent)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    assert made is not None
+    return int(made["id"])
 
 
 def post_proposal(

@@ -84,7 +84,7 @@ def new_this_hour(db: sqlite3.Connection, user_id: int, now: float) -> int:
         db,
         "SELECT (SELECT COUNT(*) FROM shifts WHERE user_id = ?1 AND started_at > ?2) "
         "+ (SELECT COUNT(*) FROM team_requests WHERE user_id = ?1 AND asked_at > ?2 "
-        "AND decision IS NOT 'confirmed') AS n",
+        "AND (decision IS NULL OR decision <> 'confirmed')) AS n",
         (user_id, now - HOUR),
     )
     return int(row["n"]) if row else 0

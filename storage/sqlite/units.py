@@ -51,8 +51,9 @@ def count_opened(db: sqlite3.Connection, shift_id: int, incident_id: int, user_i
     db.execute(
         "INSERT INTO unit_counters (incident_id, unit_id, person_times, on_duty, people) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, unit_id) DO UPDATE SET "
-        "person_times = person_times + excluded.person_times, "
-        "on_duty = on_duty + excluded.on_duty, people = people + excluded.people",
+        "person_times = unit_counters.person_times + excluded.person_times, "
+        "on_duty = unit_counters.on_duty + excluded.on_duty, "
+        "people = unit_counters.people + excluded.people",
         (incident_id, unit, headcount, headcount, first),
     )
 
@@ -75,7 +76,7 @@ def unit_turnouts(
     names = one(  # by name: the tally's order
         db,
         "SELECT json_group_array(id) AS ids, json_group_array(name) AS names "
-        "FROM (SELECT id, name FROM units ORDER BY name, id)",
+        "FROM (SELECT id, name FROM units ORDER BY name, id) AS by_name",
     )
     kept = one(
         db,

@@ -1,0 +1,40 @@
+"""PostgreSQL: the same store, the same named queries, on a shared database server.
+
+`dialect` holds every difference from SQLite, `connection` makes a psycopg connection
+read like sqlite3's, `engine` runs the queries (group commit, SERIALIZABLE retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage.postgres.connection import PgConnection
+from storage.postgres.engine import PgEngine
+from storage.sqlite import SqliteStore
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(address: object) -> bool:
+    """Whether a `[storage] database` value names a PostgreSQL database (a URL)."""
+    return isinstance(address, str) and address.startswith(SCHEMES)
+
+
+class PostgresStore(PgEngine, SqliteStore):
+    """`snowbot.stores.Store` on PostgreSQL: SQLite's aggregate stores on the PostgreSQL
+    engine (their named queries are the same; `storage.postgres.dialect` translates)."""
+
+
+async def open_postgres(url: str) -> PostgresStore:
+    """Connect to the database the URL names and bring its schema up to date."""
+    conn = await asyncio.to_thread(PgConnection.open, url)
+    store = PostgresStore(conn)
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+__all__ = ["PostgresStore", "is_postgres", "open_postgres"]

@@ -1,0 +1,127 @@
+"""A psycopg 3 connection that the named queries can use as they use `sqlite3.Connection`.
+
+`execute` and `executemany` take SQLite's SQL (translated by `storage.postgres.dialect`),
+and rows are read by column name or position like `sqlite3.Row`. Values are bound on
+the client (psycopg's ClientCursor): PostgreSQL then types `?1 IS NULL` as SQLite does,
+instead of refusing a parameter whose type it cannot tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Buffer, Dumper, Loader
+from psycopg.rows import RowMaker
+
+from storage.postgres.dialect import bind
+
+
+class Row:
+    """A row read by column name (`row["id"]`) or position, with `keys()`: as sqlite3.Row."""
+
+    __slots__ = ("_index", "_names", "_values")
+
+    def __init__(self, values: Sequence[Any], names: tuple[str, ...], index: dict[str, int]):
+        self._values = values
+        self._names = names
+        self._index = index
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._index[key]]
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
+
+
+def _rows(cursor: Any) -> RowMaker[Row]:
+    description = cursor.description
+    if description is None:
+        return lambda values: Row(values, (), {})
+    names = tuple(d.name for d in description)
+    index = {name: i for i, name in enumerate(names)}
+    return lambda values: Row(values, names, index)
+
+
+class _Number(Loader):
+    """NUMERIC (what SUM of integers gives) as int when whole, as SQLite gives it."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        if "." in text:
+            value = float(text)
+            return int(value) if value.is_integer() else value
+        return int(text)
+
+
+class _Truth(Dumper):
+    """True and False as 1 and 0: the truth columns are integers, as in SQLite."""
+
+    oid = psycopg.postgres.types["int8"].oid
+
+    def dump(self, obj: Any) -> Buffer:
+        return b"1" if obj else b"0"
+
+    def quote(self, obj: Any) -> Buffer:
+        return self.dump(obj)
+
+
+def _connect(url: str) -> psycopg.Connection[Row]:
+    conn = psycopg.connect(
+        url, autocommit=True, row_factory=_rows, cursor_factory=psycopg.ClientCursor
+    )
+    conn.adapters.register_loader("numeric", _Number)
+    conn.adapters.register_dumper(bool, _Truth)
+    return conn
+
+
+class PgConnection:
+    """The psycopg connection the named queries run on, in one thread only."""
+
+    def __init__(self, conn: psycopg.Connection[Row], url: str = "") -> None:
+        self.raw = conn
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str) -> PgConnection:
+        return cls(_connect(url), url)
+
+    def revive(self) -> None:
+        """Connect again if the connection was lost (a server restart, a network cut):
+        the transaction that saw it fail was never committed, and the next one starts here."""
+        if self.raw.broken and self.url:
+            self.raw = _connect(self.url)
+
+    def execute(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> psycopg.Cursor[Row]:
+        text, values = bind(sql, params)
+        return self.raw.execute(text, values)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]] | Any) -> psycopg.Cursor[Row]:
+        rows = list(rows)
+        cursor = self.raw.cursor()
+        if not rows:
+            return cursor
+        text, _ = bind(sql, rows[0])
+        cursor.executemany(text, [bind(sql, row)[1] for row in rows])
+        return cursor
+
+    def script(self, sql: str) -> None:
+        """A statement without parameters (DDL): `%` is not psycopg's here."""
+        self.raw.execute(sql.encode())
+
+    def close(self) -> None:
+        self.raw.close()
