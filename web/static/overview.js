@@ -150,9 +150,14 @@
     // never a scroll bar: the rows that do not fit go into "the other units"
     var wrap = $("units-wrap");
     while (shown > 0 && wrap.scrollHeight > wrap.clientHeight) {
-      shown -= 1;
-      body.removeChild(body.lastChild);
-      Object.keys(rest).forEach(function (k) { rest[k] += units[shown][k]; });
+      // as many rows at once as the overflow is tall: a few layouts, not one per row
+      var rowHeight = body.lastChild.offsetHeight || 1;
+      var drop = Math.min(shown, Math.ceil((wrap.scrollHeight - wrap.clientHeight) / rowHeight));
+      for (; drop > 0; drop -= 1) {
+        shown -= 1;
+        body.removeChild(body.lastChild);
+        Object.keys(rest).forEach(function (k) { rest[k] += units[shown][k]; });
+      }
       drawRest();
     }
   }
