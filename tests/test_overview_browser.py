@@ -86,6 +86,9 @@ async def test_the_page_follows_the_storm_live_and_offline(
             )
             assert await page.evaluate(_text("on-duty")) == "0"
             assert await page.evaluate(_text("streets-unserved")) == "7"
+            # a city without units: nothing to filter by, and the panel says so
+            assert await page.evaluate("document.querySelector('.unit-filter').hidden") is True
+            assert await page.evaluate(_text("units-count")) == said("overview.units_none", "zh")
             # the token left the address bar; the page is the one loaded, never reloaded
             assert "token" not in page.url
             await page.evaluate("window.loadedOnce = true")
