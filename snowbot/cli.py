@@ -205,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`snowbot tally --json | head`): as a Unix tool does, stop
+        # quietly; stdout is pointed at /dev/null so that Python's final flush is quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
     except Exception as exc:  # an unforeseen failure is still one line, and never the token
         what = redact(hide_password(f"{type(exc).__name__}: {exc}"), token)
         print(f"snowbot: unexpected error: {what}", file=sys.stderr)

@@ -56,7 +56,14 @@ class StreetLayer:
     every check-in would hold the bot up, so each feature is kept as text up to its state.
     """
 
-    def __init__(self, streets: Sequence[Street], lines: Mapping[int, Lines]) -> None:
+    def __init__(
+        self,
+        streets: Sequence[Street],
+        lines: Mapping[int, Lines],
+        units: Mapping[int, str] | None = None,
+    ) -> None:
+        """`units`: unit id -> name, for the unit responsible for each street (包保)."""
+        units = units or {}
         self.ids = [s.id for s in streets]
         self._heads: list[str] = []
         for s in streets:
@@ -64,7 +71,13 @@ class StreetLayer:
                 "type": "Feature",
                 "id": s.id,
                 "geometry": geometry(s, lines.get(s.id)),
-                "properties": {"district": s.district, "street": s.name, "state": _MARK},
+                # the state last: it is what changes, filled in after the head
+                "properties": {
+                    "district": s.district,
+                    "street": s.name,
+                    "unit": units.get(s.unit_id) if s.unit_id is not None else None,
+                    "state": _MARK,
+                },
             }
             text = json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
             head, _, _ = text.rpartition(json.dumps(_MARK))

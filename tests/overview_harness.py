@@ -15,7 +15,7 @@ from snowbot.config import Config
 from snowbot.dashboard_config import DashboardConfig
 from snowbot.standin import BotApiStandIn
 from snowbot.wiring import start_overview
-from tests.harness import COORD, DISPATCH, bot_config, running_bot, stand_in
+from tests.harness import COORD, DISPATCH, FakeClock, bot_config, running_bot, stand_in
 from web import Overview
 
 TOKEN = "overview-test-token-0123456789"
@@ -38,15 +38,21 @@ class Served:
 
 @asynccontextmanager
 async def served(
-    config: Config, city_csv: Path, token: str | None = TOKEN, tiles: str = "", public_url: str = ""
+    config: Config,
+    city_csv: Path,
+    token: str | None = TOKEN,
+    tiles: str = "",
+    public_url: str = "",
+    clock: FakeClock | None = None,
 ) -> AsyncIterator[Served]:
-    """The bot against the stand-in, with the overview on a free port of 127.0.0.1."""
+    """The bot against the stand-in, with the overview on a free port of 127.0.0.1 (on
+    `clock` when one is given)."""
     dashboard = DashboardConfig(
         listen="127.0.0.1:0", token=token, tiles=tiles, public_url=public_url
     )
     async with stand_in() as api:
         cfg = replace(bot_config(config, api, city_csv), dashboard=dashboard)
-        async with running_bot(cfg) as running:
+        async with running_bot(cfg, clock=clock) as running:
             overview = await start_overview(running.service, cfg)
             try:
                 yield Served(api, running, overview, cfg)

@@ -172,3 +172,22 @@ def test_import_geojson_lines_with_a_district_for_the_whole_file(workdir: Path) 
     assert len(refused.stderr.strip().splitlines()) == 1
     placed = run_cli(workdir, "import-streets", str(bare), "--district", "新区")
     assert placed.returncode == 0 and "1 added" in placed.stdout
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(workdir: Path) -> None:
+    """`snowbot tally --json | head -c 10`: no "unexpected error" and no traceback."""
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    import subprocess
+    import sys
+
+    reading = subprocess.Popen(
+        [sys.executable, "-m", "snowbot", "tally", "--json"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reading.stdout is not None and reading.stderr is not None
+    reading.stdout.close()  # the reader is gone before a byte is read
+    err = reading.stderr.read().decode()
+    assert reading.wait(timeout=60) == 141, err
+    assert "unexpected error" not in err and "Traceback" not in err, err

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from zoneinfo import ZoneInfo
 
 from snowbot.model import HourTurnout, Street, StreetStates
-from snowbot.overview import MAX_HOURS, geometry, street_state, turnout_series
+from snowbot.overview import MAX_HOURS, StreetLayer, geometry, street_state, turnout_series
 
 STREET = Street(1, 1, "North", "Station Road", 50.24, 127.5)
 UTC = ZoneInfo("UTC")
@@ -57,3 +58,25 @@ def test_a_long_storm_keeps_its_last_hours_and_carries_the_rest() -> None:
     assert len(series["hours"]) == MAX_HOURS
     assert series["districts"][0]["person_times"] == [7] * MAX_HOURS
     assert series["districts"][0]["on_duty"] == [0] * MAX_HOURS
+
+
+def test_each_street_carries_its_unit_and_its_state_last() -> None:
+    streets = [STREET, Street(2, 1, "North", "School Lane", 50.25, 127.51, unit_id=7)]
+    layer = StreetLayer(streets, {}, {7: 'Roads "Bureau" 道路'})
+    states = StreetStates(served=frozenset({2}), in_progress=frozenset(), open=frozenset())
+    features = json.loads(layer.geojson(states))["features"]
+    assert [f["properties"] for f in features] == [
+        {"district": "North", "street": "Station Road", "unit": None, "state": "unserved"},
+        {
+            "district": "North",
+            "street": "School Lane",
+            "unit": 'Roads "Bureau" 道路',
+            "state": "served",
+        },
+    ]
+    assert layer.codes(states) == "03"
+    # a unit the names do not know (made after the streets were read) is no unit, not a crash
+    assert (
+        json.loads(StreetLayer(streets, {}).geojson(states))["features"][1]["properties"]["unit"]
+        is None
+    )

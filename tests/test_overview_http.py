@@ -28,6 +28,7 @@ PATHS = [
     "/api/street-states",
     "/api/positions",
     "/api/turnout",
+    "/api/reports",
     "/api/events",
     "/metrics",
     "/static/overview.js",
@@ -238,7 +239,7 @@ async def test_no_name_or_telegram_id_anywhere(config: Config, city_csv: Path) -
         await api.ask(DISPATCH, "/newtask Station Road 2 near Cadre Zhao's house")
         await api.ask(CADRE, "/accept 1")
         bodies = []
-        for path in [*PATHS[:6], "/metrics", "/?lang=en"]:
+        for path in [*PATHS[:7], "/metrics", "/?lang=en"]:
             async with client.get(s.url(path)) as r:
                 bodies.append(await r.text())
         async with client.get(s.url("/api/events")) as events:

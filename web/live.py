@@ -70,6 +70,26 @@ class Board:
         found: tuple[Tally, Kept] = await self._cached("tally", self.service.changes.version, make)
         return found
 
+    async def reports(self) -> Kept:
+        """Residents' reports by status, as the tally counts them, and the median seconds
+        from a report to its task done (null before any is): the tally JSON has no median,
+        and /api/tally must stay `snowbot tally --json` byte for byte."""
+
+        async def make() -> Kept:
+            tally, _ = await self.tally()
+            r, wait = tally.reports, tally.median_report_wait
+            body = {
+                "open": r.open,
+                "tasked": r.tasked,
+                "resolved": r.resolved,
+                "dismissed": r.dismissed,
+                "median_wait": None if wait is None else round(wait),
+            }
+            return keep(json.dumps(body, separators=(",", ":")).encode())
+
+        found: Kept = await self._cached("reports", self.service.changes.version, make)
+        return found
+
     async def streets(self) -> Kept:
         async def make() -> Kept:
             layer, states = await self.service.street_layer()

@@ -43,6 +43,11 @@ def page(lang: str, city: str, incident: str, tiles: str) -> str:
         f'<b id="tasks-{s}">–</b></li>'
         for s in ("open", "in_progress", "done", "cancelled")
     )
+    reports = "".join(
+        f'<li class="rp-{s}"><span>{escape(t("overview.report_" + s))}</span>'
+        f'<b id="reports-{s}">0</b></li>'
+        for s in ("open", "tasked", "resolved", "dismissed")
+    )
     legend = "".join(
         f'<li><i class="dot {s}"></i>{escape(t("overview.legend_" + s))}</li>'
         for s in ("unserved", "open", "in_progress", "served", "positions")
@@ -79,14 +84,29 @@ def page(lang: str, city: str, incident: str, tiles: str) -> str:
       <div class="sub">{escape(t("overview.served"))} <b id="streets-served">–</b> ·
         {escape(t("overview.unserved"))} <b id="streets-unserved">–</b></div>
     </section>
+    <section class="card reports quiet" id="card-reports"><h2>{escape(t("overview.reports"))}</h2>
+      <ul>{reports}</ul>
+      <div class="sub">{escape(t("overview.report_wait"))} <b id="reports-wait">–</b></div>
+    </section>
   </div>
-  <section class="panel map-panel"><h2>{escape(t("overview.map"))}</h2>
-    <div id="map"></div><ul class="legend">{legend}</ul></section>
+  <section class="panel map-panel"><h2>{escape(t("overview.map"))}
+    <label class="unit-filter">{escape(t("overview.filter"))}
+      <select id="unit-filter"><option value="">{escape(t("overview.filter_all"))}</option>
+      </select></label></h2>
+    <div id="map"></div><div class="filter-note" id="filter-note" hidden></div>
+    <ul class="legend">{legend}</ul></section>
   <section class="panel table-panel"><h2>{escape(t("overview.districts"))}</h2>
     <div class="table-wrap"><table id="districts"><thead><tr>
       <th>{escape(t("overview.district"))}</th><th>{escape(t("overview.person_times"))}</th>
       <th>{escape(t("overview.on_duty"))}</th><th>{escape(t("overview.tasks_done"))}</th>
       <th>{escape(t("overview.streets_unserved"))}</th></tr></thead><tbody></tbody></table></div>
+  </section>
+  <section class="panel units-panel"><h2>{escape(t("overview.units"))}
+    <small id="units-count"></small></h2>
+    <div class="table-wrap" id="units-wrap"><table id="units"><thead><tr>
+      <th>{escape(t("overview.unit"))}</th><th>{escape(t("overview.person_times"))}</th>
+      <th>{escape(t("overview.on_duty"))}</th><th>{escape(t("overview.unit_unserved"))}</th>
+      </tr></thead><tbody></tbody><tfoot></tfoot></table></div>
   </section>
   <section class="panel chart-panel"><h2>{escape(t("overview.turnout"))}</h2>
     <div id="turnout"></div></section>

@@ -40,6 +40,7 @@ def build_app(service: Snowbot, dashboard: DashboardConfig) -> web.Application:
     app.router.add_get("/api/street-states", street_states)
     app.router.add_get("/api/positions", positions)
     app.router.add_get("/api/turnout", turnout)
+    app.router.add_get("/api/reports", reports)
     app.router.add_get("/api/events", events)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
@@ -90,6 +91,10 @@ async def positions(request: web.Request) -> web.Response:
 
 async def turnout(request: web.Request) -> web.Response:
     return _served(request, await request.app[BOARD].turnout(), "application/json")
+
+
+async def reports(request: web.Request) -> web.Response:
+    return _served(request, await request.app[BOARD].reports(), "application/json")
 
 
 async def events(request: web.Request) -> web.StreamResponse:

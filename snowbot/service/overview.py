@@ -37,8 +37,11 @@ class OverviewService(ServiceCore):
         directory = self.directory
         if self._layer is None or self._layer[0] is not directory:
             lines = await self.store.street_lines()
+            # a unit is never renamed, and streets change unit only by an import (a new
+            # Directory): the names are read with the streets
+            units = {u.id: u.name for u in await self.store.units()}
             # seconds of work for a big city: in a thread, so the bot keeps answering
-            layer = await asyncio.to_thread(StreetLayer, directory.streets, lines)
+            layer = await asyncio.to_thread(StreetLayer, directory.streets, lines, units)
             self._layer = (directory, layer)
         return self._layer[1], states
 

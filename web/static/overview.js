@@ -8,18 +8,26 @@
     unserved: "#ff4d4f", open: "#ffb020", in_progress: "#3b8bff", served: "#34d399"
   };
   var MAX_LINES = 8; // districts drawn one by one in the turnout chart; the rest together
+  var MAX_UNIT_ROWS = 60; // units listed at most; fewer when the panel is shorter
+  var NONE = "\u0000none"; // the unit filter's value for streets without a unit
 
   // the token came once in the address: the cookie keeps it now, so the address drops it
-  if (window.location.search.indexOf("token=") >= 0) {
-    var params = new URLSearchParams(window.location.search);
-    params.delete("token");
+  var params = new URLSearchParams(window.location.search);
+  function keepAddress() {
     var rest = params.toString();
     window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
   }
+  if (params.has("token")) { params.delete("token"); keepAddress(); }
+  // a wall may open with one unit's streets picked out: ?unit=NAME
+  var wantedUnit = params.get("unit");
 
   function $(id) { return document.getElementById(id); }
   function number(n) { return typeof n === "number" ? n.toLocaleString(data.lang === "zh" ? "zh-CN" : "en") : "–"; }
   function setText(id, value) { var el = $(id); if (el) { el.textContent = value; } }
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+  function byName(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
   function get(path) {
     return fetch(path, { credentials: "same-origin", cache: "no-cache" }).then(function (r) {
       if (!r.ok) { throw new Error(path + ": " + r.status); }
@@ -50,6 +58,8 @@
     setText("streets-unserved", number(t.streets.unserved));
     setText("incident", T.incident.replace("{incident}", t.incident));
     renderDistricts(t.districts);
+    renderUnits(t);
+    renderReports(t.reports);
     setText("clock", T.updated.replace("{time}", new Date().toLocaleTimeString(data.lang === "zh" ? "zh-CN" : "en-GB")));
   }
 
@@ -81,6 +91,106 @@
     table.replaceChild(body, table.tBodies[0]);
   }
 
+  // -- units (单位包保): the busiest first, as many as the panel holds, the rest summed --------
+  function cell(tr, value, className) {
+    var td = document.createElement("td");
+    td.textContent = value;
+    if (className) { td.className = className; }
+    tr.appendChild(td);
+    return td;
+  }
+  function unitRow(tr, name, u) {
+    cell(tr, name);
+    cell(tr, number(u.person_times));
+    cell(tr, number(u.on_duty));
+    if (u.streets_total) {
+      cell(tr, number(u.streets_unserved) + " / " + number(u.streets_total),
+        u.streets_unserved ? "bad" : "good");
+    } else {
+      cell(tr, "–", "none");
+    }
+    return tr;
+  }
+
+  function renderUnits(t) {
+    var units = (t.units || []).slice().sort(function (a, b) {
+      return b.person_times - a.person_times || b.on_duty - a.on_duty || byName(a.unit, b.unit);
+    });
+    setText("units-count", units.length ? fill(T.units_count, { count: number(units.length) }) : T.units_none);
+    var body = document.createElement("tbody");
+    var shown = Math.min(units.length, MAX_UNIT_ROWS);
+    units.slice(0, shown).forEach(function (u) {
+      var tr = unitRow(document.createElement("tr"), u.unit, u);
+      tr.dataset.unit = u.unit;
+      if (u.unit === unitFilter) { tr.className = "chosen"; }
+      body.appendChild(tr);
+    });
+    var foot = document.createElement("tfoot");
+    var rest = { person_times: 0, on_duty: 0, streets_total: 0, streets_unserved: 0 };
+    units.slice(shown).forEach(function (u) {
+      Object.keys(rest).forEach(function (k) { rest[k] += u[k]; });
+    });
+    var restRow = document.createElement("tr");
+    restRow.id = "units-rest";
+    function drawRest() {
+      restRow.textContent = "";
+      unitRow(restRow, fill(T.units_rest, { count: number(units.length - shown) }), rest);
+      restRow.hidden = shown === units.length;
+    }
+    drawRest();
+    foot.appendChild(restRow);
+    var none = t.no_unit || { person_times: 0, on_duty: 0 };
+    var noneRow = unitRow(document.createElement("tr"), T.no_unit,
+      { person_times: none.person_times, on_duty: none.on_duty, streets_total: 0 });
+    noneRow.id = "units-none";
+    foot.appendChild(noneRow);
+    var table = $("units");
+    table.replaceChild(body, table.tBodies[0]);
+    table.replaceChild(foot, table.tFoot);
+    // never a scroll bar: the rows that do not fit go into "the other units"
+    var wrap = $("units-wrap");
+    while (shown > 0 && wrap.scrollHeight > wrap.clientHeight) {
+      // as many rows at once as the overflow is tall: a few layouts, not one per row
+      var rowHeight = body.lastChild.offsetHeight || 1;
+      var drop = Math.min(shown, Math.ceil((wrap.scrollHeight - wrap.clientHeight) / rowHeight));
+      for (; drop > 0; drop -= 1) {
+        shown -= 1;
+        body.removeChild(body.lastChild);
+        Object.keys(rest).forEach(function (k) { rest[k] += units[shown][k]; });
+      }
+      drawRest();
+    }
+  }
+
+  $("units").addEventListener("click", function (e) {
+    var tr = e.target.closest("tbody tr");
+    if (tr && tr.dataset.unit) { setFilter(tr.dataset.unit === unitFilter ? "" : tr.dataset.unit); }
+  });
+
+  // -- residents' reports (群众求助) --------------------------------------------------------
+  var waitKey = null; // the median changes only with the resolved reports: asked then
+  function duration(seconds) {
+    var minutes = Math.max(1, Math.round(seconds / 60));
+    if (minutes < 60) { return fill(T.wait_minutes, { minutes: number(minutes) }); }
+    return fill(T.wait_hours, { hours: number(Math.floor(minutes / 60)), minutes: number(minutes % 60) });
+  }
+  function renderReports(r) {
+    if (!r) { return; }
+    var any = false;
+    ["open", "tasked", "resolved", "dismissed"].forEach(function (s) {
+      setText("reports-" + s, number(r[s]));
+      any = any || r[s] > 0;
+    });
+    $("card-reports").classList.toggle("quiet", !any); // zeros are shown, quietly
+    var key = lastTally.incident + "|" + r.resolved;
+    if (key !== waitKey) { waitKey = key; waitSoon(); }
+  }
+  function loadWait() {
+    return get("api/reports").then(function (found) {
+      setText("reports-wait", found.median_wait === null ? T.wait_none : duration(found.median_wait));
+    }).catch(function () { waitKey = null; }); // asked again at the next change
+  }
+
   // -- the map --------------------------------------------------------------------------
   var map = L.map("map", { preferCanvas: true, zoomControl: false, attributionControl: false,
     zoomSnap: 0.25 });
@@ -93,12 +203,32 @@
   var positionGroup = L.layerGroup().addTo(map);
   var streetGroup = L.layerGroup().addTo(map);
   var fitted = false;
+  // the whole city (or the chosen unit's streets) in view, again when the screen changes
+  // size, until someone moves the map
+  var cityBounds = null, focus = null, moved = false, fitting = false;
+  function fitCity() {
+    var bounds = focus || cityBounds;
+    if (!bounds || moved) { return; }
+    fitting = true;
+    map.fitBounds(bounds, { padding: [24, 24], animate: false, maxZoom: 17 });
+    fitting = false;
+  }
+  map.on("movestart zoomstart", function () { if (!fitting) { moved = true; } });
   var labels = {}; // district -> its label on the map (up to MAX_LABELS districts)
   var MAX_LABELS = 40;
 
-  function style(state) {
+  // the unit filter: "" every street; NONE those without a unit; else one unit's streets
+  var unitFilter = "";
+  var unitOf = {}; // street id -> the name of its unit, or null
+  function picked(id) {
+    var u = unitOf[id];
+    return unitFilter === NONE ? u === null : u === unitFilter;
+  }
+  function style(state, id) {
     var c = COLOURS[state] || COLOURS.unserved;
-    return { color: c, fillColor: c, fillOpacity: 0.9, opacity: 0.95, weight: 3 };
+    if (unitFilter === "") { return { color: c, fillColor: c, fillOpacity: 0.9, opacity: 0.95, weight: 3 }; }
+    if (picked(id)) { return { color: c, fillColor: c, fillOpacity: 1, opacity: 1, weight: 5 }; }
+    return { color: c, fillColor: c, fillOpacity: 0.12, opacity: 0.12, weight: 2 };
   }
 
   var order = []; // street ids in the order of /api/streets and /api/street-states
@@ -106,29 +236,86 @@
 
   function restyle(id, state) {
     var found = streetLayers[id];
-    if (found && found[1] !== state) { found[0].setStyle(style(state)); found[1] = state; }
+    if (found && found[1] !== state) { found[0].setStyle(style(state, id)); found[1] = state; }
+  }
+
+  function setFilter(value) {
+    unitFilter = value;
+    var select = $("unit-filter");
+    if (select.value !== value) { select.value = value; }
+    if (value === "") { params.delete("unit"); } else { params.set("unit", value === NONE ? "" : value); }
+    keepAddress();
+    var chosen = [];
+    Object.keys(streetLayers).forEach(function (id) {
+      var found = streetLayers[id];
+      found[0].setStyle(style(found[1], id));
+      if (value !== "" && picked(id)) { found[0].bringToFront(); chosen.push(found[0]); }
+    });
+    // a unit chosen: its streets fill the map; "all": the city again
+    focus = chosen.length ? L.featureGroup(chosen).getBounds() : null;
+    moved = false;
+    fitCity();
+    renderFilterNote();
+    if (lastTally) { renderUnits(lastTally); }
+  }
+  $("unit-filter").addEventListener("change", function (e) { setFilter(e.target.value); });
+
+  function renderFilterOptions(features) {
+    var names = {}, without = false;
+    features.forEach(function (f) {
+      var u = f.properties.unit;
+      if (typeof u === "string") { names[u] = true; } else { without = true; }
+    });
+    var list = Object.keys(names).sort(function (a, b) { return a.localeCompare(b, data.lang === "zh" ? "zh-CN" : "en"); });
+    var select = $("unit-filter");
+    while (select.options.length > 1) { select.remove(1); }
+    list.forEach(function (name) { select.add(new Option(name, name)); });
+    if (list.length && without) { select.add(new Option(T.filter_none, NONE)); }
+    select.parentNode.hidden = !list.length; // a city without units has nothing to filter
+    var wanted = wantedUnit !== null ? (wantedUnit === "" ? NONE : wantedUnit) : unitFilter;
+    wantedUnit = null;
+    var known = wanted === NONE ? list.length > 0 && without : names[wanted] === true;
+    var next = known ? wanted : "";
+    if (next !== unitFilter) { setFilter(next); return; }
+    select.value = next; // the streets were drawn for this filter already
+    renderFilterNote();
+  }
+
+  function renderFilterNote() {
+    var note = $("filter-note");
+    if (unitFilter === "") { note.hidden = true; return; }
+    var total = 0, unserved = 0;
+    Object.keys(streetLayers).forEach(function (id) {
+      if (picked(id)) { total += 1; if (streetLayers[id][1] !== "served") { unserved += 1; } }
+    });
+    var values = { unit: unitFilter, total: number(total), unserved: number(unserved) };
+    note.textContent = fill(unitFilter === NONE ? T.filter_note_none : T.filter_note, values);
+    note.hidden = false;
   }
 
   function renderStreets(collection) {
     order = collection.features.map(function (f) { return f.id; });
     collection.features.forEach(function (f) {
       var state = f.properties.state;
+      unitOf[f.id] = typeof f.properties.unit === "string" ? f.properties.unit : null;
       if (streetLayers[f.id]) { restyle(f.id, state); return; }
       var layer = L.geoJSON(f, {
         renderer: renderer,
-        style: function () { return style(state); },
+        style: function () { return style(state, f.id); },
         pointToLayer: function (_, at) {
-          return L.circleMarker(at, L.extend({ radius: 5, renderer: renderer }, style(state)));
+          return L.circleMarker(at, L.extend({ radius: 5, renderer: renderer }, style(state, f.id)));
         }
       });
       streetLayers[f.id] = [layer, state];
       streetGroup.addLayer(layer);
     });
+    renderFilterOptions(collection.features);
     if (!fitted) { placeLabels(collection.features); }
     if (!fitted && collection.features.length) {
-      map.fitBounds(L.featureGroup(Object.keys(streetLayers).map(function (k) {
+      cityBounds = L.featureGroup(Object.keys(streetLayers).map(function (k) {
         return streetLayers[k][0];
-      })).getBounds(), { padding: [24, 24] });
+      })).getBounds();
+      fitCity();
       fitted = true;
     }
   }
@@ -140,11 +327,13 @@
       city = found.city;
       streetGroup.clearLayers();
       streetLayers = {};
+      unitOf = {};
       return get("api/streets").then(renderStreets);
     }
     city = found.city;
     if (found.states.length !== order.length) { return get("api/streets").then(renderStreets); }
     for (var i = 0; i < order.length; i++) { restyle(order[i], STATES[+found.states[i]]); }
+    renderFilterNote();
     return null;
   }
 
@@ -220,7 +409,16 @@
       series: series
     }, true);
   }
-  window.addEventListener("resize", function () { chart.resize(); map.invalidateSize(); });
+  // the panels change size with the window and with the district table's rows
+  new ResizeObserver(function () { chart.resize(); }).observe($("turnout"));
+  new ResizeObserver(function () { map.invalidateSize({ pan: false }); fitCity(); }).observe($("map"));
+  var unitsHeight = 0;
+  new ResizeObserver(function () {
+    var height = $("units-wrap").clientHeight;
+    // as many units as the panel now holds (its own rows never change its height)
+    if (height !== unitsHeight && lastTally) { renderUnits(lastTally); }
+    unitsHeight = height;
+  }).observe($("units-wrap"));
 
   // -- loading and following ------------------------------------------------------------
   function later(work, wait) {
@@ -238,6 +436,7 @@
   function loadTurnout() { return get("api/turnout").then(renderTurnout); }
   var mapSoon = later(function () { refreshMap().catch(function () {}); }, 150);
   var turnoutSoon = later(function () { loadTurnout().catch(function () {}); }, 3000);
+  var waitSoon = later(loadWait, 150);
 
   function status(up) {
     $("status").classList.toggle("down", !up);
@@ -266,6 +465,11 @@
       return colour;
     },
     positions: function () { return positionGroup.getLayers().length; },
+    streetDimmed: function (id) {
+      var f = streetLayers[id], dimmed = null;
+      if (f) { f[0].eachLayer(function (l) { dimmed = l.options.opacity < 0.5; }); }
+      return dimmed;
+    },
     tally: function () { return lastTally; }
   };
 })();
