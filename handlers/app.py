@@ -85,6 +85,25 @@ COMMANDS = (
 )
 
 
+class _QuietCleanup(logging.Filter):
+    """PTB's last getUpdates at shutdown (it confirms what was fetched) is logged with a
+    traceback when Telegram does not answer in time, as after a standby's takeover. The
+    inbox hands an update delivered again to nobody twice, so it is a one-line warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Error while calling `get_updates`"):
+            failure = record.exc_info[1]
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "at shutdown Telegram did not confirm the updates fetched (%s: %s); "
+            record.msg += "any it sends again are recognised and not handled twice"
+            record.args = (type(failure).__name__, failure)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("telegram.ext.Updater").addFilter(_QuietCleanup())
+
+
 def build_application(
     service: Snowbot, rate_limiter: BaseRateLimiter[int] | None = None, webhook: bool = False
 ) -> Application:  # type: ignore[type-arg]

@@ -174,3 +174,28 @@ async def test_a_standby_stopped_while_waiting_exits_cleanly(
         lines = (tmp_path / "second.log").read_text("utf-8").strip().splitlines()
         assert sum("standing by" in line for line in lines) == 1
         assert "Traceback" not in "\n".join(lines)
+
+
+def test_ptbs_last_poll_failing_at_shutdown_is_one_warning_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a takeover, PTB's confirming getUpdates at shutdown can time out; PTB logs it
+    with a traceback, which the adapter turns into one warning line (seen by hand with two
+    real processes: the new leader stopped a few seconds after taking over)."""
+    import logging
+
+    import handlers.app  # noqa: F401  (installs the filter)
+    from telegram.error import TimedOut
+
+    updater = logging.getLogger("telegram.ext.Updater")
+    with caplog.at_level(logging.INFO, logger="telegram.ext.Updater"):
+        try:
+            raise TimedOut("Timed out")
+        except TimedOut:
+            updater.exception(
+                "Error while calling `get_updates` one more time to mark all fetched updates. "
+                "Suppressing error to ensure graceful shutdown."
+            )
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "Traceback" not in caplog.text and "TimedOut: Timed out" in record.getMessage()
