@@ -184,8 +184,9 @@ def test_ptbs_last_poll_failing_at_shutdown_is_one_warning_line(
     real processes: the new leader stopped a few seconds after taking over)."""
     import logging
 
-    import handlers.app  # noqa: F401  (installs the filter)
     from telegram.error import TimedOut
+
+    import handlers.app  # noqa: F401  (installs the filter)
 
     updater = logging.getLogger("telegram.ext.Updater")
     with caplog.at_level(logging.INFO, logger="telegram.ext.Updater"):
