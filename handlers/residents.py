@@ -37,8 +37,8 @@ from handlers.common import (
 )
 from handlers.jobs import deliver_soon
 from snowbot import limits
-from snowbot.model import Report, ReportMade, ReportOutcome
 from snowbot.refusals import Refused
+from snowbot.residents import Report, ReportMade, ReportOutcome
 from snowbot.service import report_ref
 from snowbot.texts import Catalog, catalog
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from snowbot.model import ReportExportRow, ShiftExportRow, TaskExportRow
+from snowbot.model import ShiftExportRow, TaskExportRow
+from snowbot.residents import ReportExportRow
 
 SHIFT_COLUMNS = (
     "id",

@@ -24,13 +24,6 @@ from snowbot.model import (
     OutboxItem,
     Outgoing,
     Proposal,
-    Report,
-    ReportCounts,
-    ReportDecision,
-    Reporter,
-    ReportExportRow,
-    ReportMade,
-    ReportWait,
     Shift,
     ShiftExportRow,
     Street,
@@ -46,6 +39,15 @@ from snowbot.model import (
     User,
 )
 from snowbot.places import PlaceStore, Reopen
+from snowbot.residents import (
+    Report,
+    ReportCounts,
+    ReportDecision,
+    Reporter,
+    ReportExportRow,
+    ReportMade,
+    ReportWait,
+)
 from snowbot.roles import Role
 
 

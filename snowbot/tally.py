@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snowbot.directory import Directory
-from snowbot.model import DistrictCounts, Incident, ReportCounts, TaskStatus, UnservedStreet
+from snowbot.model import DistrictCounts, Incident, TaskStatus, UnservedStreet
+from snowbot.residents import ReportCounts
 from snowbot.stores import CountStore
 from snowbot.units import UnitCounts
 

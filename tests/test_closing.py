@@ -13,9 +13,10 @@ import pytest
 
 from snowbot.closing import Closing, bulletin, dates, render_closing
 from snowbot.config import Config, load_config
-from snowbot.model import DistrictCounts, Incident, ReportCounts, TaskStatus
+from snowbot.model import DistrictCounts, Incident, TaskStatus
 from snowbot.numerals import bulletin_en, bulletin_zh
 from snowbot.refusals import Refused
+from snowbot.residents import ReportCounts
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from handlers.residents import decode, encode, report_markup
 from snowbot.config import Config
-from snowbot.model import ReportOutcome, ReportStatus
 from snowbot.refusals import Refused
 from snowbot.render import render_resident_reports
+from snowbot.residents import ReportOutcome, ReportStatus
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from snowbot.config import Config, load_config
-from snowbot.model import ReportOutcome
+from snowbot.residents import ReportOutcome
 from snowbot.standin import BotApiStandIn, Sent, SimUser
 from tests.harness import (
     CADRE,

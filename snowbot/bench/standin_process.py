@@ -80,18 +80,18 @@ class StandIn:
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
+        self._pipe, child = context.Pipe()
         self._process = context.Process(target=_standin_child, args=(child,), daemon=True)
         self._process.start()
-        self.port: int = self._conn.recv()
+        self.port: int = self._pipe.recv()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
     async def call(self, command: str, args: Any = None) -> Any:
-        self._conn.send((command, args))
-        return await asyncio.get_running_loop().run_in_executor(None, self._conn.recv)
+        self._pipe.send((command, args))
+        return await asyncio.get_running_loop().run_in_executor(None, self._pipe.recv)
 
     async def stop(self) -> None:
         await self.call("stop")

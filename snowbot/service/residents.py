@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from snowbot import limits
-from snowbot.model import (
-    Outgoing,
+from snowbot.model import Outgoing, Task
+from snowbot.refusals import Refused
+from snowbot.residents import (
     Report,
     ReportChange,
     ReportDecision,
@@ -19,9 +20,7 @@ from snowbot.model import (
     ReportMade,
     ReportOutcome,
     ReportStatus,
-    Task,
 )
-from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.admin import AdminService
 from snowbot.service.results import Changed, Person

@@ -26,14 +26,14 @@ class AdvisoryLeadership:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._session: psycopg.Connection[tuple[object, ...]] | None = None
 
     @property
     def where(self) -> str:
         return f"the advisory lock {LEADER_LOCK} of {hide_password(self.url)}"
 
     async def try_lead(self) -> bool:
-        if self._conn is not None:
+        if self._session is not None:
             return True
         return await asyncio.to_thread(self._try)
 
@@ -58,11 +58,11 @@ class AdvisoryLeadership:
         if row is None or not row[0]:
             conn.close()
             return False
-        self._conn = conn
+        self._session = conn
         return True
 
     async def still_leading(self) -> bool:
-        conn = self._conn
+        conn = self._session
         if conn is None:
             return False
         try:
@@ -72,7 +72,7 @@ class AdvisoryLeadership:
         return True
 
     async def release(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._session = self._session, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 await asyncio.to_thread(conn.close)  # the session's lock goes with it

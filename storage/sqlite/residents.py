@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from snowbot.geo import haversine_km
-from snowbot.model import (
-    Outgoing,
+from snowbot.model import Outgoing, Task
+from snowbot.residents import (
     Report,
     ReportChange,
     ReportCounts,
@@ -26,7 +26,6 @@ from snowbot.model import (
     ReportOutcome,
     ReportStatus,
     ReportWait,
-    Task,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot, writes
 from storage.sqlite.outbox import enqueue
