@@ -3,6 +3,8 @@
 Every key (README: "Running it for real") has a default here and a line in config.example.toml.
 A bad value raises ConfigError naming the key, e.g.
 "schedule.tally_every: '30x' is not a duration like 45s, 30m or 8h".
+(Over 400 lines: one small parser per section; `[dashboard]` already lives apart, in
+`snowbot.dashboard_config`, and the next section to grow should too.)
 """
 
 from __future__ import annotations

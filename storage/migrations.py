@@ -1,7 +1,8 @@
 """Numbered schema migrations, applied in order at start-up.
 
 Never edit a released migration: add the next number. The applied version is
-recorded in `schema_version`, one row per migration.
+recorded in `schema_version`, one row per migration. This file is long because it is the
+schema's whole history, as data, in one place where its order can be read.
 """
 
 # Made before the first migration; the applied versions are recorded in it
