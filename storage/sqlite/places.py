@@ -97,6 +97,24 @@ def _move(db: sqlite3.Connection, task_id: int, shift_id: int, n: int) -> bool:
     return bool(task["accepted"] == 0)
 
 
+def _shift_and_live_task(
+    db: sqlite3.Connection, incident_id: int, task_id: int, user_id: int, origin: int | None
+) -> tuple[sqlite3.Row, Task] | PlaceChange:
+    """The person's open shift and the live task whose places move, or why none can:
+    the update was handled already, nobody on duty, no such task, or the task is closed."""
+    if _repeated(db, origin):
+        return PlaceChange(PlaceOutcome.REPEATED, get_task(db, incident_id, task_id))
+    shift = _shift(db, incident_id, user_id)
+    if shift is None:
+        return PlaceChange(PlaceOutcome.NOT_ON_DUTY, get_task(db, incident_id, task_id))
+    task = get_task(db, incident_id, task_id)
+    if task is None:
+        return PlaceChange(PlaceOutcome.UNKNOWN, None)
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return PlaceChange(PlaceOutcome.CLOSED, task)
+    return shift, task
+
+
 def take_places(
     db: sqlite3.Connection,
     incident_id: int,
@@ -111,16 +129,10 @@ def take_places(
 
     `origin`: the update that asked; asked again, it moves nothing (REPEATED).
     """
-    if _repeated(db, origin):
-        return PlaceChange(PlaceOutcome.REPEATED, get_task(db, incident_id, task_id))
-    shift = _shift(db, incident_id, user_id)
-    if shift is None:
-        return PlaceChange(PlaceOutcome.NOT_ON_DUTY, get_task(db, incident_id, task_id))
-    task = get_task(db, incident_id, task_id)
-    if task is None:
-        return PlaceChange(PlaceOutcome.UNKNOWN, None)
-    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
-        return PlaceChange(PlaceOutcome.CLOSED, task)
+    found = _shift_and_live_task(db, incident_id, task_id, user_id, origin)
+    if isinstance(found, PlaceChange):
+        return found
+    shift, task = found
     free = shift["headcount"] - shift["placed"]
     needs = task.needed - task.accepted
     n = min(free, needs, wanted if wanted is not None else needs)
@@ -167,16 +179,10 @@ def release_places(
     """Give back `wanted` (default: all) of the shift's places on a task; a task left
     with nobody is open again, and `reopen[task_id]` is queued. `origin` as in
     `take_places`."""
-    if _repeated(db, origin):
-        return PlaceChange(PlaceOutcome.REPEATED, get_task(db, incident_id, task_id))
-    shift = _shift(db, incident_id, user_id)
-    if shift is None:
-        return PlaceChange(PlaceOutcome.NOT_ON_DUTY, get_task(db, incident_id, task_id))
-    task = get_task(db, incident_id, task_id)
-    if task is None:
-        return PlaceChange(PlaceOutcome.UNKNOWN, None)
-    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
-        return PlaceChange(PlaceOutcome.CLOSED, task)
+    found = _shift_and_live_task(db, incident_id, task_id, user_id, origin)
+    if isinstance(found, PlaceChange):
+        return found
+    shift, task = found
     held = one(
         db, "SELECT count FROM places WHERE task_id = ? AND shift_id = ?", (task_id, shift["id"])
     )
