@@ -10,11 +10,41 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from snowbot.model import Task, TaskStatus
 from snowbot.texts import Catalog
 
+MAX_DATA = 64  # bytes of callback data Telegram keeps
+
+
+class ButtonData:
+    """Versioned callback data, "VERSION|ACTION|NUMBER" (a task's, report's or unit's id, or
+    a page): short, and read back only when it matches exactly. A change of meaning is a
+    new version, so a button left in an old message is refused rather than guessed at."""
+
+    def __init__(self, version: str, actions: str) -> None:
+        self.version = version
+        self.actions = actions  # the one-letter actions this version knows
+        # ASCII digits only: `\d` would also take "１", which int() reads as 1
+        self._data = re.compile(rf"{re.escape(version)}\|([{actions}])\|([0-9]{{1,9}})")
+
+    @property
+    def pattern(self) -> str:
+        """For PTB's CallbackQueryHandler: which presses are this codec's to read."""
+        return rf"^{re.escape(self.version)}\|[{self.actions}]\|"
+
+    def encode(self, action: str, number: int) -> str:
+        return f"{self.version}|{action}|{number}"
+
+    def decode(self, data: str | None) -> tuple[str, int] | None:
+        """(action, number), or None for forged, stale or foreign data."""
+        if not data or len(data.encode()) > MAX_DATA:
+            return None
+        match = self._data.fullmatch(data)
+        return (match.group(1), int(match.group(2))) if match else None
+
+
 VERSION = "v1"
 ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)
 CONFIRM, REFUSE = "c", "r"  # a dispatcher on a large team's check-in (the id is the request's)
 RELEASE = "l"  # give back all of the presser's places on the task (SPEC §2 "Places")
-_DATA = re.compile(rf"{VERSION}\|([{ACCEPT}{DONE}{POST}{CONFIRM}{REFUSE}{RELEASE}])\|(\d{{1,9}})")
+TASK_DATA = ButtonData(VERSION, ACCEPT + DONE + POST + CONFIRM + REFUSE + RELEASE)
 
 
 @dataclass(frozen=True)
@@ -24,17 +54,13 @@ class Press:
 
 
 def encode(action: str, task_id: int) -> str:
-    return f"{VERSION}|{action}|{task_id}"
+    return TASK_DATA.encode(action, task_id)
 
 
 def decode(data: str | None) -> Press | None:
     """The button pressed, or None for forged, stale or foreign data."""
-    if not data or len(data) > 64:
-        return None
-    match = _DATA.fullmatch(data)
-    if match is None:
-        return None
-    return Press(match.group(1), int(match.group(2)))
+    read = TASK_DATA.decode(data)
+    return Press(*read) if read else None
 
 
 def task_buttons(t: Catalog, task: Task) -> InlineKeyboardMarkup | None:

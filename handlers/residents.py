@@ -22,6 +22,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from handlers import checkin
+from handlers.buttons import ButtonData
 from handlers.common import (
     Context,
     Who,
@@ -48,10 +49,8 @@ log = logging.getLogger("snowbot.residents")
 # so `handlers.tasks.button` never sees it and a change here is a new version, not a guess.
 VERSION = "r1"
 MAKE_TASK, DISMISS, ASK_BLOCK, BLOCK = "m", "n", "b", "k"
-PATTERN = rf"^{VERSION}\|"
-_DATA = re.compile(
-    rf"{VERSION}\|([{MAKE_TASK}{DISMISS}{ASK_BLOCK}{BLOCK}])\|([0-9]{{1,9}})"
-)  # ASCII digits only
+REPORT_DATA = ButtonData(VERSION, MAKE_TASK + DISMISS + ASK_BLOCK + BLOCK)
+PATTERN = REPORT_DATA.pattern
 _REPORT_CAPTION = re.compile(r"^/report(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -62,15 +61,13 @@ class Press:
 
 
 def encode(action_: str, report_id: int) -> str:
-    return f"{VERSION}|{action_}|{report_id}"
+    return REPORT_DATA.encode(action_, report_id)
 
 
 def decode(data: str | None) -> Press | None:
     """The button pressed, or None for forged, stale or foreign data."""
-    if not data or len(data) > 64:
-        return None
-    match = _DATA.fullmatch(data)
-    return Press(match.group(1), int(match.group(2))) if match else None
+    read = REPORT_DATA.decode(data)
+    return Press(*read) if read else None
 
 
 def report_buttons(t: Catalog, report_id: int) -> InlineKeyboardMarkup:

@@ -8,13 +8,13 @@ and is validated before anything is trusted.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from handlers.buttons import ButtonData
 from handlers.common import (
     Context,
     Who,
@@ -36,8 +36,8 @@ log = logging.getLogger("snowbot.units")
 
 VERSION = "v1"
 JOIN, CHOOSE_PAGE, TABLE_PAGE = "u", "n", "t"
-PATTERN = rf"^{VERSION}\|[{JOIN}{CHOOSE_PAGE}{TABLE_PAGE}]\|"
-_DATA = re.compile(rf"{VERSION}\|([{JOIN}{CHOOSE_PAGE}{TABLE_PAGE}])\|(\d{{1,9}})")
+UNIT_DATA = ButtonData(VERSION, JOIN + CHOOSE_PAGE + TABLE_PAGE)
+PATTERN = UNIT_DATA.pattern
 UNIT_BUTTONS = 8  # units offered per page of /unit
 
 
@@ -48,15 +48,13 @@ class Press:
 
 
 def encode(what: str, number: int) -> str:
-    return f"{VERSION}|{what}|{number}"
+    return UNIT_DATA.encode(what, number)
 
 
 def decode(data: str | None) -> Press | None:
     """The button pressed, or None for forged, stale or foreign data."""
-    if not data or len(data) > 64:
-        return None
-    match = _DATA.fullmatch(data)
-    return Press(match.group(1), int(match.group(2))) if match else None
+    read = UNIT_DATA.decode(data)
+    return Press(*read) if read else None
 
 
 # -- /unit -----------------------------------------------------------------------------

@@ -222,3 +222,22 @@ async def test_thirty_hostile_messages_are_answered_and_change_no_count(
         await api.wait_for(lambda: any("Hello" in m.text for m in api.sent[user.id][before_start:]))
     # every one was understood or refused: none reached the error handler
     no_errors(caplog, api)
+
+
+def test_button_data_takes_ascii_digits_within_64_bytes_only() -> None:
+    """One codec reads every button's data (tasks, units, residents' reports): a
+    full-width "１" (which int() reads as 1), a foreign version or action, or data over
+    Telegram's 64 bytes is refused."""
+    from handlers import buttons, residents, units
+
+    for read, good in (
+        (buttons.decode, "v1|a|1"),
+        (units.decode, "v1|u|1"),
+        (residents.decode, "r1|m|1"),
+    ):
+        assert read(good) is not None
+        assert read(good[:-1] + "１") is None
+        assert read(good.replace("|", "/")) is None
+        assert read(good[:-1] + "1" * 70) is None
+    assert buttons.decode("r1|m|1") is None and residents.decode("v1|a|1") is None
+    assert units.decode("v1|a|1") is None  # a task's action is not a unit's
