@@ -38,9 +38,9 @@ from handlers import (
 from handlers.common import SERVICE_KEY, Context, replies_of, service
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import KeepingQueue, inbox_bot, replay
-from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs
-from handlers.ordering import PerPersonUpdateProcessor
+from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
+from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs, start_schedule
+from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from snowbot.config import Config
 from snowbot.redact import redact
 from snowbot.service import Snowbot
@@ -52,6 +52,7 @@ log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
 GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
+ORPHANS_EVERY_SECONDS = 5.0  # several webhook processes: how often each looks for orphans
 
 COMMANDS = (
     "start",
@@ -105,8 +106,13 @@ logging.getLogger("telegram.ext.Updater").addFilter(_QuietCleanup())
 
 
 def build_application(
-    service: Snowbot, rate_limiter: BaseRateLimiter[int] | None = None, webhook: bool = False
+    service: Snowbot,
+    rate_limiter: BaseRateLimiter[int] | None = None,
+    webhook: bool = False,
+    shared: bool = False,
 ) -> Application:  # type: ignore[type-arg]
+    """`shared`: other processes serve the same bot's webhook (PostgreSQL), so each
+    person's updates are ordered in the database (`SharedUpdateProcessor`)."""
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
     # built here rather than by the builder, for the inbox; the builder's own defaults
@@ -126,7 +132,8 @@ def build_application(
             proxy=config.telegram.proxy,
         ),
     )
-    builder = ApplicationBuilder().bot(bot).concurrent_updates(PerPersonUpdateProcessor())
+    processor = SharedUpdateProcessor(service) if shared else PerPersonUpdateProcessor()
+    builder = ApplicationBuilder().bot(bot).concurrent_updates(processor)
     if webhook:  # a webhook's updates are kept as they come, not as a batch is fetched
         builder = builder.update_queue(KeepingQueue(service.keep_updates))
     app = builder.post_init(_post_init).build()
@@ -267,6 +274,10 @@ class PollingBot:
         await self.courier.deliver()
         return swept
 
+    def start_scheduler(self) -> None:
+        """The sweeps and reports, once this process leads (webhooks on PostgreSQL)."""
+        start_schedule(self.app)
+
     async def stop(self) -> None:
         await stop_application(self.app)
         await self.service.close()
@@ -315,21 +326,31 @@ async def start_polling(
     timeout: int = 10,
     scheduled: bool = True,
     webhook: Webhook | None = None,
+    shared: bool = False,
 ) -> PollingBot:
     """Start the Application on an open service: the jobs, the kept updates, polling (or
     the webhook server, which also tells Telegram the URL and the secret).
 
     `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo,
-    whose clock is simulated); the outbox is delivered either way. The service is
+    whose clock is simulated) or to `PollingBot.start_scheduler`; the outbox is delivered
+    either way. `shared`: one of several webhook processes (see `build_application`);
+    then updates another process kept and never handled are handled here once they are
+    old (`replay_orphans`), rather than all kept ones at the start. The service is
     closed if the start fails.
     """
     try:
-        app = build_application(service, rate_limiter, webhook is not None)
+        app = build_application(service, rate_limiter, webhook is not None, shared)
         await app.initialize()
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        await replay(app, await service.unhandled_updates())
+        if shared:
+            assert app.job_queue is not None
+            app.job_queue.run_repeating(
+                replay_orphans, interval=ORPHANS_EVERY_SECONDS, first=0, name="orphans"
+            )
+        else:
+            await replay(app, await service.unhandled_updates())
         start_jobs(app, scheduled)
         assert app.updater is not None
         if webhook is not None:

@@ -13,15 +13,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
+from handlers.common import Context, service
+from handlers.ordering import SharedUpdateProcessor, person_of
+
 log = logging.getLogger("snowbot.inbox")
 
-Keeper = Callable[[list[tuple[int, str]]], Awaitable[None]]
+# keeps (update id, JSON body) pairs, with whose each update is (by update id)
+Keeper = Callable[[list[tuple[int, str]], dict[int, int]], Awaitable[None]]
+
+
+def _kept(keeper: Keeper, updates: Sequence[Update]) -> Awaitable[None]:
+    people = {u.update_id: p for u in updates if (p := person_of(u)) is not None}
+    return keeper([(u.update_id, u.to_json()) for u in updates], people)
 
 
 def inbox_bot(keeper: Keeper, **settings: Any) -> ExtBot[int]:
@@ -35,7 +44,7 @@ def inbox_bot(keeper: Keeper, **settings: Any) -> ExtBot[int]:
         async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
             updates = await super().get_updates(*args, **kwargs)
             if updates:
-                await keeper([(u.update_id, u.to_json()) for u in updates])
+                await _kept(keeper, updates)
             return updates
 
     return InboxBot(**settings)
@@ -51,7 +60,7 @@ class KeepingQueue(asyncio.Queue[object]):
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
-            await self._keeper([(item.update_id, item.to_json())])
+            await _kept(self._keeper, [item])
         await super().put(item)
 
 
@@ -64,3 +73,21 @@ async def replay(app: Application, bodies: list[str]) -> int:  # type: ignore[ty
             "%d updates fetched before the last stop were not handled: handling them", len(bodies)
         )
     return len(bodies)
+
+
+async def replay_orphans(context: Context) -> None:
+    """Several webhook processes: queue here the updates kept long ago and still
+    unhandled (their process died), but not those this process has in hand. Another
+    survivor may queue them too: the person's turn lets one handle each, once."""
+    app = context.application
+    processor = app.update_processor
+    in_hand = processor.in_hand if isinstance(processor, SharedUpdateProcessor) else set()
+    bodies = await service(context).orphan_updates()
+    updates = [Update.de_json(json.loads(body), app.bot) for body in bodies]
+    orphans = [u for u in updates if u.update_id not in in_hand]
+    for update in orphans:
+        await app.update_queue.put(update)
+    if orphans:
+        log.warning(
+            "%d updates another process took in were left unhandled: handling them", len(orphans)
+        )

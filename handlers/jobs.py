@@ -40,8 +40,14 @@ def start_jobs(app: Application, scheduled: bool = True) -> None:  # type: ignor
     jobs: JobQueue[ContextTypes.DEFAULT_TYPE] | None = app.job_queue
     assert jobs is not None, "python-telegram-bot[job-queue] is a dependency"
     jobs.run_repeating(_deliver, interval=DELIVERY_POLL_SECONDS, first=0, name="outbox")
-    if not scheduled:
-        return
+    if scheduled:
+        start_schedule(app)
+
+
+def start_schedule(app: Application) -> None:  # type: ignore[type-arg]
+    """The sweeps and reports: on one process of a database only (`snowbot.leadership`)."""
+    jobs: JobQueue[ContextTypes.DEFAULT_TYPE] | None = app.job_queue
+    assert jobs is not None
     config = service_of(app).config
     every = config.schedule
     tz = config.city.timezone

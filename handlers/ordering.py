@@ -11,11 +11,17 @@ flood delays only that person.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import os
+import secrets
+import socket
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from snowbot.model import Turn
 
 MAX_CONCURRENT_UPDATES = 256
 # python-telegram-bot's own limit is taken before `do_process_update` is called, that is
@@ -23,6 +29,8 @@ MAX_CONCURRENT_UPDATES = 256
 # they wait for each other, and everyone else would wait behind them. So PTB's limit is set
 # out of reach and the real one is taken here, once it is this person's turn.
 _UNLIMITED = 1_000_000
+# how often an update waiting for its person's turn held by another process asks again
+TURN_POLL_FIRST, TURN_POLL_MOST = 0.01, 0.25
 
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
@@ -33,7 +41,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _person(update)
+        key = person_of(update)
         if key is None:
             async with self._slots:
                 await coroutine
@@ -56,7 +64,62 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         pass
 
 
-def _person(update: object) -> int | None:
+class Turns(Protocol):
+    """The database's turns (the service): see `snowbot.model.Turn`."""
+
+    async def take_turn(self, person: int, update_id: int, holder: str) -> Turn: ...
+    async def give_back_turn(self, person: int, update_id: int, holder: str) -> None: ...
+
+
+class SharedUpdateProcessor(PerPersonUpdateProcessor):
+    """Several webhook processes serving one bot (PostgreSQL): a person's updates may come
+    to any of them, so the order is kept in the database rather than in this process.
+
+    An update is handled once its process has the person's turn, which the database gives
+    only to the oldest kept-but-unhandled update of that person, and to one process at a
+    time; handling it (`service.handled`) ends the turn in the transaction that marks the
+    update handled. No in-process lock: the database alone orders, so updates that arrive
+    here out of order wait for each other without a deadlock.
+    """
+
+    def __init__(self, turns: Turns, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._turns = turns
+        # one process among several: its turns are told apart by this
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.in_hand: set[int] = set()  # update ids queued here and not yet handled
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = person_of(update)
+        if key is None or not isinstance(update, Update):
+            await super().do_process_update(update, coroutine)
+            return
+        update_id = update.update_id
+        self.in_hand.add(update_id)
+        try:
+            if await self._wait_for_turn(key, update_id) is Turn.HANDLED:
+                if inspect.iscoroutine(coroutine):
+                    coroutine.close()  # handled by another process: nothing to run
+                return
+            try:
+                async with self._slots:
+                    await coroutine
+            except BaseException:  # the handling did not end the turn: give it back
+                await asyncio.shield(self._turns.give_back_turn(key, update_id, self.holder))
+                raise
+        finally:
+            self.in_hand.discard(update_id)
+
+    async def _wait_for_turn(self, person: int, update_id: int) -> Turn:
+        pause = TURN_POLL_FIRST
+        while (turn := await self._turns.take_turn(person, update_id, self.holder)) is Turn.WAIT:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, TURN_POLL_MOST)
+        return turn
+
+
+def person_of(update: object) -> int | None:
+    """Whose update it is: the sender, or the chat (a channel post); None: nobody's."""
     if not isinstance(update, Update):
         return None
     if update.effective_user is not None:

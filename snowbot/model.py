@@ -175,6 +175,14 @@ class JoinOutcome(StrEnum):
     UNKNOWN = "unknown"  # no such code, or ended with /uninvite
 
 
+class Turn(StrEnum):
+    """A process asking for its turn to handle one of a person's updates (webhooks)."""
+
+    TAKEN = "taken"  # this process handles it now
+    WAIT = "wait"  # an older update of theirs is unhandled, or another process has the turn
+    HANDLED = "handled"  # handled already: nothing to do
+
+
 @dataclass(frozen=True)
 class Joined:
     outcome: JoinOutcome

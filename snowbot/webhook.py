@@ -33,6 +33,17 @@ class Webhook:
     secret: str
     secret_generated: bool  # made for this run: Telegram learns it from setWebhook
 
+    def require_shared_secret(self) -> None:
+        """On PostgreSQL several processes may serve the webhook, and each tells Telegram
+        its secret at the start: one made per process would lock the others out, so the
+        secret must be the configured one, the same in each."""
+        if self.secret_generated:
+            raise ConfigError(
+                "telegram.webhook_secret: required with --webhook on PostgreSQL (every "
+                "webhook process of the bot must check the same secret); e.g. the output of: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+
 
 def webhook(
     url: str, listen: str | None, port: str | None, configured_secret: str | None

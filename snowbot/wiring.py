@@ -26,7 +26,7 @@ from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
-from snowbot.leadership import lead, watch
+from snowbot.leadership import RETRY_SECONDS, Leadership, lead, watch
 from snowbot.redact import hide_password
 from snowbot.service import Snowbot
 from snowbot.webhook import Webhook
@@ -82,11 +82,13 @@ async def start_bot(
     scheduled: bool = True,
     geocoder: Geocoder | None = None,
     webhook: Webhook | None = None,
+    shared: bool = False,
 ) -> PollingBot:
     """Open the database, import the gazetteer, start the jobs and poll; as `snowbot run` does.
 
     `rate_limiter`: a python-telegram-bot rate limiter (default: Telegram's limits).
     `scheduled=False` leaves the sweeps to the caller's `PollingBot.tick()` (the demo).
+    `shared`: one of several webhook processes on PostgreSQL (`handlers.app.start_polling`).
     """
     use_timedelta_durations()
     from handlers.app import start_polling
@@ -115,6 +117,7 @@ async def start_bot(
         timeout=timeout,
         scheduled=scheduled,
         webhook=webhook,
+        shared=shared,
     )
 
 
@@ -133,20 +136,37 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     leadership = leadership_for(config.address)
+    # on PostgreSQL every webhook process serves at once and the leader alone runs the
+    # scheduler; on SQLite (one file, one machine) a second process stands by instead
+    many = webhook is not None and bool(config.database_url)
+    if many and webhook is not None:
+        webhook.require_shared_secret()
     try:
-        if not await _first(asyncio.create_task(lead(leadership)), stop):
+        if not many and not await _first(asyncio.create_task(lead(leadership)), stop):
             return  # stopped while standing by
-        running = await _start_leading(config, webhook)
+        running = await _start_leading(config, webhook, many)
         try:
             overview = (
                 await start_overview(running.service, config) if config.dashboard.enabled else None
             )
+        except OSError as exc:
+            if not many:
+                await running.stop()
+                raise
+            # several webhook processes on one machine: the first serves the overview
+            log.warning(
+                "the overview is not served by this process (%s): %s",
+                config.dashboard.listen,
+                exc.strerror or exc,
+            )
+            overview = None
         except BaseException:
             await running.stop()
             raise
         log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
         lost = asyncio.Event()
-        watcher = asyncio.create_task(watch(leadership, lost))
+        leading = _schedule_once_leading(leadership, running, lost) if many else None
+        watcher = asyncio.create_task(leading or watch(leadership, lost))
         try:
             await _first(asyncio.create_task(lost.wait()), stop)
         finally:
@@ -162,14 +182,33 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
             loop.remove_signal_handler(sig)
 
 
-async def _start_leading(config: Config, webhook: Webhook | None) -> PollingBot:
-    """The bot started by its leader: polling, or the webhook; failures as one line."""
+async def _schedule_once_leading(
+    leadership: Leadership, running: PollingBot, lost: asyncio.Event
+) -> None:
+    """One of several webhook processes: serve at once, and run the scheduler once this
+    process leads (at the start, or when the leader dies); `lost` as `watch` sets it."""
+    if not await leadership.try_lead():
+        log.info(
+            "another snowbot runs the scheduler (%s is held): serving the webhook beside it, "
+            "ready to take the scheduler over",
+            leadership.where,
+        )
+        while not await leadership.try_lead():
+            await asyncio.sleep(RETRY_SECONDS)
+        log.warning("the snowbot running the scheduler stopped: taking it over")
+    running.start_scheduler()
+    await watch(leadership, lost)
+
+
+async def _start_leading(config: Config, webhook: Webhook | None, shared: bool) -> PollingBot:
+    """The bot started by its leader (or by every webhook process, `shared`): polling, or
+    the webhook; failures as one line."""
     from telegram.error import InvalidToken, TelegramError
 
     from handlers.app import server_name, unreachable
 
     try:
-        running = await start_bot(config, webhook=webhook)
+        running = await start_bot(config, webhook=webhook, scheduled=not shared, shared=shared)
     except InvalidToken:  # PTB's message quotes the token: never pass it on
         raise ConfigError(
             f"telegram.token: {server_name(config)} refused this token (revoked? ask "

@@ -457,6 +457,23 @@ MIGRATIONS: dict[int, str] = {
         queued_at REAL
     );
     """,
+    12: """
+    -- several webhook processes on one PostgreSQL database (issue 20): whose update each
+    -- kept one is (the sender, or the chat; NULL: nobody's), so that a person's updates
+    -- are handled oldest first whichever process took them in
+    ALTER TABLE inbox ADD COLUMN person INTEGER;
+    CREATE INDEX inbox_person ON inbox(person, update_id) WHERE person IS NOT NULL;
+    -- the one update of a person being handled now, by which process, until when (a turn
+    -- left by a dead process is taken again once it has expired); deleted in the
+    -- transaction that marks the update handled
+    CREATE TABLE turns (
+        person INTEGER PRIMARY KEY,
+        update_id INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX turns_update ON turns(update_id);
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -4,12 +4,19 @@ and its deliveries, task announcements and their edits, and groups that are gone
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from snowbot import limits
-from snowbot.model import Binding, DayCounts, OutboxItem, Outgoing, User
+from snowbot.model import Binding, DayCounts, OutboxItem, Outgoing, Turn, User
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
+
+# a person's turn left by a dead process is taken again after this long; a handling takes
+# well under a second, so only a process stuck this long could see its turn taken
+TURN_SECONDS = 30.0
+# an update kept this long ago and unhandled is handled by whichever process finds it
+ORPHAN_SECONDS = 20.0
+ORPHANS_AT_ONCE = 500
 
 
 class DeliveryService(ServiceCore):
@@ -34,9 +41,28 @@ class DeliveryService(ServiceCore):
         self.health.updates_handled += 1
         return claimed
 
-    async def keep_updates(self, updates: list[tuple[int, str]]) -> None:
-        """Keep updates as fetched, before Telegram hears they were received."""
-        await self.store.keep_updates(updates, self.clock())
+    async def keep_updates(
+        self, updates: list[tuple[int, str]], people: Mapping[int, int] | None = None
+    ) -> None:
+        """Keep updates as fetched, before Telegram hears they were received; `people`:
+        whose each is (by update id), so that several processes keep each person's order."""
+        whose = people or {}
+        kept = [(update_id, body, whose.get(update_id)) for update_id, body in updates]
+        await self.store.keep_updates(kept, self.clock())
+
+    async def take_turn(self, person: int, update_id: int, holder: str) -> Turn:
+        """Whether process `holder` may handle this update of `person` now (several
+        webhook processes): see `storage.sqlite.inbox.take_turn`."""
+        now = self.clock()
+        return await self.store.take_turn(person, update_id, holder, now, now + TURN_SECONDS)
+
+    async def give_back_turn(self, person: int, update_id: int, holder: str) -> None:
+        await self.store.give_back_turn(person, update_id, holder)
+
+    async def orphan_updates(self) -> list[str]:
+        """Updates kept long ago and still unhandled: their process died (or lags far
+        behind; taking turns, only one process handles each)."""
+        return await self.store.orphan_updates(self.clock() - ORPHAN_SECONDS, ORPHANS_AT_ONCE)
 
     async def unhandled_updates(self) -> list[str]:
         """Updates kept but not handled when the bot last stopped (killed mid-burst)."""
