@@ -49,10 +49,10 @@ def _text_update(update_id: int, user: SimUser, text: str) -> str:
 
 def _start(config: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    hook = ("--webhook", f"http://127.0.0.1:{port}/hook", "--port", str(port))
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "snowbot.cli", "run", "--config", str(config)]
-            + ["--webhook", f"http://127.0.0.1:{port}/hook", "--port", str(port)],
+            [sys.executable, "-m", "snowbot.cli", "run", "--config", str(config), *hook],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
