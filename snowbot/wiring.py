@@ -305,6 +305,14 @@ def _unlimited() -> BaseRateLimiter[int]:
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0)
 
 
+async def start_shared_webhook(config: Config, webhook: Webhook) -> PollingBot:
+    """One of several webhook processes on PostgreSQL as `snowbot run` starts it, without
+    the scheduler and with Telegram's limits off (the benchmark's, `snowbot.bench.webhooks`)."""
+    return await start_bot(
+        config, rate_limiter=_unlimited(), scheduled=False, webhook=webhook, shared=True
+    )
+
+
 def demo_starter(serve: str | None = None, linger: bool = False) -> StartBot:
     """How the demo (and the benchmark's seed storm) starts the real bot.
 

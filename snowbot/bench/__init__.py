@@ -86,6 +86,9 @@ async def run_bench(
             from snowbot.bench.postgres import figure_writes_postgres
 
             done(await figure_writes_postgres(postgres, sizes))
+            from snowbot.bench.webhooks import figure_webhooks
+
+            done(await figure_webhooks(postgres, base, sizes))
         done(await figure_tally(base, sizes, folder))
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
