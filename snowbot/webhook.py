@@ -1,5 +1,6 @@
-"""`snowbot run --webhook URL`: what the operator gives (checked, one line when wrong) and
-the secret Telegram must send with every update.
+"""`snowbot run --webhook URL`: what the operator gives (checked, one line when wrong), the
+secret Telegram must send with every update, and how several webhook processes share one
+bot on PostgreSQL (all serve; the leader alone runs the scheduler).
 
 Behind a reverse proxy, the bot's own webhook server listens on `listen:port` (loopback
 by default) and the proxy passes it `URL`'s requests with the same path. Telegram sends
@@ -9,13 +10,19 @@ with another gets 403 and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from snowbot.errors import ConfigError
+from snowbot.leadership import RETRY_SECONDS, Leadership, watch
+
+log = logging.getLogger("snowbot")
 
 DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 8443
@@ -89,3 +96,22 @@ def _listen_ok(value: str) -> bool:
     except ValueError:
         return bool(_HOST.match(value)) and not value.startswith(("-", "."))
     return True
+
+
+async def serve_beside(
+    leadership: Leadership, start_scheduler: Callable[[], None], lost: asyncio.Event
+) -> None:
+    """One of several webhook processes on PostgreSQL: it serves from the start, and starts
+    the scheduler once it leads (at once, or when the leader dies), without stopping its
+    webhook server; then sets `lost` as `snowbot.leadership.watch` does. Until cancelled."""
+    if not await leadership.try_lead():
+        log.info(
+            "another snowbot runs the scheduler (%s is held): serving the webhook beside it, "
+            "ready to take the scheduler over",
+            leadership.where,
+        )
+        while not await leadership.try_lead():
+            await asyncio.sleep(RETRY_SECONDS)
+        log.warning("the snowbot running the scheduler stopped: taking it over")
+    start_scheduler()
+    await watch(leadership, lost)

@@ -26,10 +26,10 @@ from snowbot.config import Config
 from snowbot.directory import Directory
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
-from snowbot.leadership import RETRY_SECONDS, Leadership, lead, watch
+from snowbot.leadership import lead, watch
 from snowbot.redact import hide_password
 from snowbot.service import Snowbot
-from snowbot.webhook import Webhook
+from snowbot.webhook import Webhook, serve_beside
 from storage import leadership_for, open_store
 
 if TYPE_CHECKING:
@@ -123,9 +123,15 @@ async def start_bot(
 
 async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
-    webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost."""
+    webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost. Webhook
+    processes on PostgreSQL all serve at once; the leader alone runs the scheduler."""
     config.require_token()
     config.dashboard.require_token_off_loopback()
+    # on PostgreSQL every webhook process serves at once and the leader alone runs the
+    # scheduler; on SQLite (one file, one machine) a second process stands by instead
+    many = webhook is not None and bool(config.database_url)
+    if many and webhook is not None:
+        webhook.require_shared_secret()
     if not config.coordinators:
         log.warning(
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "
@@ -136,11 +142,6 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     leadership = leadership_for(config.address)
-    # on PostgreSQL every webhook process serves at once and the leader alone runs the
-    # scheduler; on SQLite (one file, one machine) a second process stands by instead
-    many = webhook is not None and bool(config.database_url)
-    if many and webhook is not None:
-        webhook.require_shared_secret()
     try:
         if not many and not await _first(asyncio.create_task(lead(leadership)), stop):
             return  # stopped while standing by
@@ -165,7 +166,7 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
             raise
         log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
         lost = asyncio.Event()
-        leading = _schedule_once_leading(leadership, running, lost) if many else None
+        leading = serve_beside(leadership, running.start_scheduler, lost) if many else None
         watcher = asyncio.create_task(leading or watch(leadership, lost))
         try:
             await _first(asyncio.create_task(lost.wait()), stop)
@@ -180,24 +181,6 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
         await leadership.release()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-
-
-async def _schedule_once_leading(
-    leadership: Leadership, running: PollingBot, lost: asyncio.Event
-) -> None:
-    """One of several webhook processes: serve at once, and run the scheduler once this
-    process leads (at the start, or when the leader dies); `lost` as `watch` sets it."""
-    if not await leadership.try_lead():
-        log.info(
-            "another snowbot runs the scheduler (%s is held): serving the webhook beside it, "
-            "ready to take the scheduler over",
-            leadership.where,
-        )
-        while not await leadership.try_lead():
-            await asyncio.sleep(RETRY_SECONDS)
-        log.warning("the snowbot running the scheduler stopped: taking it over")
-    running.start_scheduler()
-    await watch(leadership, lost)
 
 
 async def _start_leading(config: Config, webhook: Webhook | None, shared: bool) -> PollingBot:
