@@ -126,7 +126,12 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
                     db.execute(
                         "INSERT INTO inbox (update_id, body, received_at, person) "
                         "VALUES (?, ?, ?, ?)",
-                        (update_id, location_update(update_id, user, *STATION), 1.0, user.id),
+                        (
+                            update_id,
+                            location_update(update_id, user, *STATION),
+                            time.time() - 120,
+                            user.id,
+                        ),
                     )
 
             await api.wait_for(lambda: all(api.count(u.id) >= 1 for u in orphans), timeout=30)
