@@ -35,9 +35,9 @@ from handlers import (
     tasks,
     units,
 )
-from handlers.common import SERVICE_KEY, Context, replies_of, service
+from handlers.common import SERVICE_KEY, Context, answer_press, replies_of, service
 from handlers.delivery import Courier
-from handlers.errors import on_error
+from handlers.errors import apology, on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay
 from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
@@ -218,11 +218,30 @@ async def _handled(update: Update, context: Context) -> None:
     are queued in the same transaction; then they go out at once (the courier sends those
     that must wait for older messages of their chat)."""
     owed = replies_of(context.application).pop(update.update_id, [])
-    claimed = await service(context).handled(update.update_id, owed)
+    try:
+        claimed = await service(context).handled(update.update_id, owed)
+    except Exception as exc:  # the database failed at the last step: nothing is marked
+        await _unmarked(update, context, exc)
+        return
     if claimed:
         await courier(context).send_now(claimed)
     if len(claimed) < len(owed):
         deliver_soon(context)
+
+
+async def _unmarked(update: Update, context: Context, exc: Exception) -> None:
+    """Marking the update failed: it is handled again at the next start (kept in the
+    inbox), and its replies were not queued; the person hears only that it failed."""
+    service(context).health.handler_errors += 1
+    log.error("update %s could not be marked handled: %r", update.update_id, exc, exc_info=exc)
+    try:
+        text = await apology(update, context)
+        if update.callback_query is not None:
+            await answer_press(update.callback_query, text, alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text, do_quote=False)
+    except Exception as failed:  # the apology is a courtesy; the update is still kept
+        log.warning("could not tell the user about the failure: %r", failed)
 
 
 async def _log_update(update: Update, context: Context) -> None:
