@@ -12,7 +12,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,6 +27,7 @@ from handlers import (
     checkin,
     dashboard,
     enrolment,
+    marking,
     places,
     reports,
     residents,
@@ -35,11 +35,11 @@ from handlers import (
     tasks,
     units,
 )
-from handlers.common import SERVICE_KEY, Context, answer_press, replies_of, service
+from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
-from handlers.errors import apology, on_error
+from handlers.errors import on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay
-from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs
+from handlers.jobs import COURIER_KEY, start_jobs
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.config import Config
 from snowbot.redact import redact
@@ -137,8 +137,8 @@ def build_application(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(TypeHandler(Update, _first_delivery), group=-2)
-    app.add_handler(TypeHandler(Update, _handled), group=HANDLED_GROUP)
+    app.add_handler(TypeHandler(Update, marking.first_delivery), group=-2)
+    app.add_handler(TypeHandler(Update, marking.handled), group=HANDLED_GROUP)
     app.add_handler(TypeHandler(Update, _log_update), group=-1)
     command_handlers = {
         "start": start.start,
@@ -204,44 +204,6 @@ def _polling_failed(exc: TelegramError) -> None:
     """python-telegram-bot logs a whole traceback for each failed poll and tries again
     (waiting up to 30 s); in an outage of an hour one line each is plenty."""
     log.warning("fetching updates failed: %s; trying again", exc)
-
-
-async def _first_delivery(update: Update, context: Context) -> None:
-    """An update handled before (the same update_id again) goes no further."""
-    if await service(context).already_handled(update.update_id):
-        log.info("update %s was delivered again: ignored", update.update_id)
-        raise ApplicationHandlerStop
-
-
-async def _handled(update: Update, context: Context) -> None:
-    """After every other handler: this update need not be handled again, and its replies
-    are queued in the same transaction; then they go out at once (the courier sends those
-    that must wait for older messages of their chat)."""
-    owed = replies_of(context.application).pop(update.update_id, [])
-    try:
-        claimed = await service(context).handled(update.update_id, owed)
-    except Exception as exc:  # the database failed at the last step: nothing is marked
-        await _unmarked(update, context, exc)
-        return
-    if claimed:
-        await courier(context).send_now(claimed)
-    if len(claimed) < len(owed):
-        deliver_soon(context)
-
-
-async def _unmarked(update: Update, context: Context, exc: Exception) -> None:
-    """Marking the update failed: it is handled again at the next start (kept in the
-    inbox), and its replies were not queued; the person hears only that it failed."""
-    service(context).health.handler_errors += 1
-    log.error("update %s could not be marked handled: %r", update.update_id, exc, exc_info=exc)
-    try:
-        text = await apology(update, context)
-        if update.callback_query is not None:
-            await answer_press(update.callback_query, text, alert=True)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(text, do_quote=False)
-    except Exception as failed:  # the apology is a courtesy; the update is still kept
-        log.warning("could not tell the user about the failure: %r", failed)
 
 
 async def _log_update(update: Update, context: Context) -> None:

@@ -12,12 +12,16 @@ import logging
 from telegram import Update
 
 from handlers.common import Context, answer_press, reply, service
+from snowbot.handling import RedoUpdate
 from snowbot.texts import catalog
 
 log = logging.getLogger("snowbot.errors")
 
 
 async def on_error(update: object, context: Context) -> None:
+    if isinstance(context.error, RedoUpdate):  # handled again after it (handlers.marking)
+        log.info("an update's transaction was lost: it is handled again")
+        return
     service(context).health.handler_errors += 1
     if not isinstance(update, Update):
         # a scheduled job: it runs again at its next time, and what it owed is still due

@@ -17,6 +17,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from snowbot.handling import handling
+
 MAX_CONCURRENT_UPDATES = 256
 # python-telegram-bot's own limit is taken before `do_process_update` is called, that is
 # before a person's turn comes: one person's thousand locations would hold every slot while
@@ -36,13 +38,13 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         key = _person(update)
         if key is None:
             async with self._slots:
-                await coroutine
+                await _handling(update, coroutine)
             return
         lock = self._queues.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:  # asyncio.Lock is first come, first served
-                await coroutine
+                await _handling(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # forget idle people: memory stays bounded
@@ -54,6 +56,15 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+async def _handling(update: object, coroutine: Awaitable[Any]) -> None:
+    """Handle the update as one transaction (`snowbot.handling`)."""
+    if not isinstance(update, Update):
+        await coroutine
+        return
+    with handling(update.update_id):
+        await coroutine
 
 
 def _person(update: object) -> int | None:
