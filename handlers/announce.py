@@ -13,6 +13,7 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from handlers.buttons import task_buttons
+from handlers.common import after_commit
 from snowbot.model import Task
 from snowbot.render import task_line
 from snowbot.service import Snowbot
@@ -24,13 +25,16 @@ STALE_BATCH = 20  # stale tasks edited per delivery
 
 
 async def refresh(bot: Bot, service: Snowbot, task: Task) -> list[tuple[int, int]]:
-    """Bring every announcement of the task up to date ("2/3", done, cancelled).
-
-    Returns the (chat id, message id) of each announcement, edited or not.
+    """Bring every announcement of the task up to date ("2/3", done, cancelled), once the
+    change is committed. Returns the (chat id, message id) of each announcement.
     """
     places = await service.announcements(task.id)
-    if not await _edit(bot, service, task, places):
-        await service.mark_stale([task.id])
+
+    async def edit() -> None:
+        if not await _edit(bot, service, task, places):
+            await service.mark_stale([task.id])
+
+    await after_commit(edit)  # shown once committed, without holding the transaction
     return places
 
 

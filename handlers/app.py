@@ -12,7 +12,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,6 +27,7 @@ from handlers import (
     checkin,
     dashboard,
     enrolment,
+    marking,
     places,
     reports,
     residents,
@@ -35,11 +35,11 @@ from handlers import (
     tasks,
     units,
 )
-from handlers.common import SERVICE_KEY, Context, replies_of, service
+from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
-from handlers.jobs import COURIER_KEY, courier, deliver_soon, start_jobs, start_schedule
+from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from snowbot.config import Config
 from snowbot.redact import redact
@@ -144,8 +144,8 @@ def build_application(
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(TypeHandler(Update, _first_delivery), group=-2)
-    app.add_handler(TypeHandler(Update, _handled), group=HANDLED_GROUP)
+    app.add_handler(TypeHandler(Update, marking.first_delivery), group=-2)
+    app.add_handler(TypeHandler(Update, marking.handled), group=HANDLED_GROUP)
     app.add_handler(TypeHandler(Update, _log_update), group=-1)
     command_handlers = {
         "start": start.start,
@@ -211,25 +211,6 @@ def _polling_failed(exc: TelegramError) -> None:
     """python-telegram-bot logs a whole traceback for each failed poll and tries again
     (waiting up to 30 s); in an outage of an hour one line each is plenty."""
     log.warning("fetching updates failed: %s; trying again", exc)
-
-
-async def _first_delivery(update: Update, context: Context) -> None:
-    """An update handled before (the same update_id again) goes no further."""
-    if await service(context).already_handled(update.update_id):
-        log.info("update %s was delivered again: ignored", update.update_id)
-        raise ApplicationHandlerStop
-
-
-async def _handled(update: Update, context: Context) -> None:
-    """After every other handler: this update need not be handled again, and its replies
-    are queued in the same transaction; then they go out at once (the courier sends those
-    that must wait for older messages of their chat)."""
-    owed = replies_of(context.application).pop(update.update_id, [])
-    claimed = await service(context).handled(update.update_id, owed)
-    if claimed:
-        await courier(context).send_now(claimed)
-    if len(claimed) < len(owed):
-        deliver_soon(context)
 
 
 async def _log_update(update: Update, context: Context) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
+from snowbot.handling import current_update
 from snowbot.model import Outgoing, Street
 from snowbot.refusals import Refused
 from snowbot.roles import Role
@@ -180,9 +181,29 @@ def args_of(context: Context) -> list[str]:
 PressT = TypeVar("PressT")
 
 
+async def after_commit(step: Callable[[], Awaitable[None]]) -> None:
+    """Do `step` once the update in hand is committed (at once outside an update).
+
+    For calls to Telegram that are not messages (a button's answer, an edit): made
+    mid-update, each would hold the transaction that every update in hand shares
+    (`snowbot.handling`) for a round trip to Telegram, and so everyone's replies.
+    """
+    scope = current_update()
+    if scope is None:
+        await step()
+    else:
+        scope.after.append(step)
+
+
 async def answer_press(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Answer a button press. The answer is a passing notice: if Telegram cannot take it
-    now, it is not worth keeping, and what the press did still stands and is shown."""
+    """Answer a button press, once what it did is committed. The answer is a passing
+    notice: if Telegram cannot take it then, it is not worth keeping, and what the
+    press did still stands and is shown."""
+    await after_commit(lambda: answer_now(query, text, alert))
+
+
+async def answer_now(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press now (see `answer_press`)."""
     try:
         await query.answer(text, show_alert=alert)
     except TelegramError as exc:

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from handlers.buttons import CONFIRM, team_buttons
-from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.common import Context, Who, action, after_commit, args_of, reply, service
 from handlers.jobs import deliver_soon
 from snowbot.model import Invitation
 from snowbot.texts import catalog
@@ -102,11 +102,15 @@ async def team_press(update: Update, context: Context, me: Who, action_: str, re
     query = update.callback_query
     message = query.message if query else None
     if message is not None:
-        try:  # the buttons go: the request is decided
-            await context.bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-            )
-        except TelegramError as exc:
-            log.warning("removing the buttons of team request %s failed: %s", request, exc)
+
+        async def unbutton() -> None:  # the buttons go: the request is decided
+            try:
+                await context.bot.edit_message_reply_markup(
+                    chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+                )
+            except TelegramError as exc:
+                log.warning("removing the buttons of team request %s failed: %s", request, exc)
+
+        await after_commit(unbutton)
     key = "team.done_confirmed" if confirm else "team.done_refused"
     return me.t(key, count=decided.headcount)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from snowbot.handling import handling
 from snowbot.model import Turn
 
 MAX_CONCURRENT_UPDATES = 256
@@ -44,13 +45,13 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         key = person_of(update)
         if key is None:
             async with self._slots:
-                await coroutine
+                await _handling(update, coroutine)
             return
         lock = self._queues.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:  # asyncio.Lock is first come, first served
-                await coroutine
+                await _handling(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:  # forget idle people: memory stays bounded
@@ -103,7 +104,7 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
                 return
             try:
                 async with self._slots:
-                    await coroutine
+                    await _handling(update, coroutine)
             except BaseException:  # the handling did not end the turn: give it back
                 await asyncio.shield(self._turns.give_back_turn(key, update_id, self.holder))
                 raise
@@ -116,6 +117,15 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
             await asyncio.sleep(pause)
             pause = min(pause * 2, TURN_POLL_MOST)
         return turn
+
+
+async def _handling(update: object, coroutine: Awaitable[Any]) -> None:
+    """Handle the update as one transaction (`snowbot.handling`)."""
+    if not isinstance(update, Update):
+        await coroutine
+        return
+    with handling(update.update_id):
+        await coroutine
 
 
 def person_of(update: object) -> int | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.common import Context, Who, action, args_of, owe, reply, service
+from snowbot.model import Outgoing
 from snowbot.refusals import Refused
 from snowbot.render import render_tally, render_unserved
 from snowbot.tally import Tally
@@ -32,18 +33,17 @@ async def unserved(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def export(update: Update, context: Context, me: Who) -> None:
-    svc = service(context)
-    files = await svc.export(me.person)  # refused unless a coordinator asks
+    """The current incident's CSVs, as documents queued with the update's other replies
+    (made as they are sent), so an update handled again never sends them twice."""
+    incident, names = await service(context).export_files(me.person)  # coordinators only
     if not me.private:  # names and positions of people: not for a whole group to read
         raise Refused("refuse.private_only")
-    incident = await svc.incident()
-    message = update.effective_message
-    if message is None:
-        return
-    for name, data in files.items():
-        await message.reply_document(
-            data,
-            filename=name,
-            do_quote=False,
-            caption=me.t("export.caption", file=name, incident=incident.name),
+    for name in names:
+        caption = me.t("export.caption", file=name, incident=incident.name)
+        owe(
+            update,
+            context,
+            Outgoing(
+                "", me.chat_id, me.t.language, text=caption, document=name, incident_id=incident.id
+            ),
         )

@@ -27,6 +27,7 @@ from handlers.common import (
     Context,
     Who,
     action,
+    after_commit,
     answer_press,
     args_of,
     localised,
@@ -332,12 +333,17 @@ async def _decided(update: Update, context: Context, text: str, report_id: int) 
     deliver_soon(context)
     message = query.message
     if isinstance(message, Message) and _only_about(message, report_id):
-        try:
-            await context.bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-            )
-        except TelegramError as exc:
-            log.warning("removing the buttons of %s failed: %s", report_ref(report_id), exc)
+        pressed_on = message
+
+        async def unbutton() -> None:
+            try:
+                await context.bot.edit_message_reply_markup(
+                    chat_id=pressed_on.chat.id, message_id=pressed_on.message_id, reply_markup=None
+                )
+            except TelegramError as exc:
+                log.warning("removing the buttons of %s failed: %s", report_ref(report_id), exc)
+
+        await after_commit(unbutton)
     elif message is not None:
         await say(update, context, message.chat.id, text)
 

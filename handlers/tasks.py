@@ -26,6 +26,7 @@ from handlers.common import (
     Context,
     Who,
     action,
+    after_commit,
     answer_press,
     args_of,
     localised,
@@ -227,14 +228,18 @@ async def _post_proposal(update: Update, context: Context, me: Who, proposal_id:
     message = query.message
     if message is None:
         return
-    try:
-        await context.bot.edit_message_text(
-            me.t("newtask.posted", task=task_line(me.t, task)),
-            chat_id=message.chat.id,
-            message_id=message.message_id,
-            reply_markup=task_buttons(me.t, task),
-        )
-    except TelegramError as exc:
-        log.warning("showing posted #%s failed: %s", task.id, exc)
-        return
-    await svc.announced(task.id, message.chat.id, message.message_id)
+
+    async def show() -> None:
+        try:
+            await context.bot.edit_message_text(
+                me.t("newtask.posted", task=task_line(me.t, task)),
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=task_buttons(me.t, task),
+            )
+        except TelegramError as exc:
+            log.warning("showing posted #%s failed: %s", task.id, exc)
+            return
+        await svc.announced(task.id, message.chat.id, message.message_id)
+
+    await after_commit(show)

@@ -19,6 +19,7 @@ from handlers.common import (
     Context,
     Who,
     action,
+    after_commit,
     answer_press,
     args_of,
     localised,
@@ -195,8 +196,13 @@ async def button(update: Update, context: Context) -> None:
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Show the pressed message's new page; what the press did stands if this fails."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except TelegramError as exc:
-        log.warning("showing another page failed: %s", exc)
+    """Show the pressed message's new page once the press is committed; what the press
+    did stands if this fails."""
+
+    async def show() -> None:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except TelegramError as exc:
+            log.warning("showing another page failed: %s", exc)
+
+    await after_commit(show)

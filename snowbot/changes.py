@@ -16,6 +16,7 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
+from snowbot.handling import current_update
 from snowbot.stores import Store
 
 # Store operations that change nothing the overview shows.
@@ -139,7 +140,13 @@ class _Watched:
         @functools.wraps(operation)
         async def changing(*args: Any, **kwargs: Any) -> Any:
             result = await operation(*args, **kwargs)
-            changes.changed()  # only once committed: a failed change raised above
+            # only once committed: a failed change raised above, and an update's change
+            # commits with its mark (snowbot.handling)
+            scope = current_update()
+            if scope is None:
+                changes.changed()
+            else:
+                scope.on_end(changes.changed)
             return result
 
         return changing

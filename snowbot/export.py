@@ -65,6 +65,9 @@ def iso(epoch: float | None, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(epoch, tz).isoformat(timespec="seconds")
 
 
+EXPORT_FILES = ("shifts.csv", "tasks.csv", "reports.csv")  # what export_csvs makes
+
+
 def export_csvs(
     shifts: Iterable[ShiftExportRow],
     tasks: Iterable[TaskExportRow],
@@ -121,11 +124,12 @@ def export_csvs(
         )
         for r in reports
     )
-    return {
-        "shifts.csv": _csv(SHIFT_COLUMNS, shift_rows),
-        "tasks.csv": _csv(TASK_COLUMNS, task_rows),
-        "reports.csv": _csv(REPORT_COLUMNS, report_rows),
-    }
+    made = (
+        _csv(SHIFT_COLUMNS, shift_rows),
+        _csv(TASK_COLUMNS, task_rows),
+        _csv(REPORT_COLUMNS, report_rows),
+    )
+    return dict(zip(EXPORT_FILES, made, strict=True))
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

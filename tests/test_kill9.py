@@ -65,7 +65,7 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
     config.write_text(
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
         f'[storage]\ndatabase = "kill.db"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[access]\nenrolment = "open"\n',
+        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
         "utf-8",
     )
     log = tmp_path / "bot.log"
@@ -148,7 +148,7 @@ async def test_killed_just_after_its_reply_went_out_nobody_hears_back_twice(
     config.write_text(
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
         f'[storage]\ndatabase = "once.db"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[access]\nenrolment = "open"\n',
+        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
         "utf-8",
     )
     log = tmp_path / "bot.log"
@@ -205,3 +205,69 @@ async def test_a_token_telegram_refuses_is_one_line_without_the_token(tmp_path: 
         "this token (revoked? ask @BotFather for the current one; check base_url too)"
     )
     assert refused not in "\n".join(lines) and "Traceback" not in "\n".join(lines)
+
+
+# `snowbot run` that dies by SIGKILL at the last step of its first update: after the
+# update's handlers ran and its reply was made, just before it is marked handled
+DIES_BEFORE_MARKING = """
+import os, signal, sys
+from snowbot.cli import main
+from snowbot.service import Snowbot
+
+async def dies(self, update_id, replies=()):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Snowbot.handled = dies
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+async def test_killed_between_its_change_and_its_mark_an_update_changed_nothing(
+    tmp_path: Path, city_csv: Path
+) -> None:
+    """What an update changes commits with its mark and its reply: killed in between, the
+    check-in is not there, and handled again it is a first check-in, answered as one
+    ("On duty at …", not "Position updated")."""
+    cadre = SimUser(3001, "cadre", "en")
+    api = BotApiStandIn()
+    await api.start()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
+        f'[storage]\ndatabase = "whole.db"\n[city]\ngazetteer = "{city_csv}"\n'
+        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
+        "utf-8",
+    )
+    log = tmp_path / "bot.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    env["PYTHONPATH"] = str(ROOT)
+    bot: subprocess.Popen[bytes] | None = None
+    try:
+        with log.open("ab") as out:
+            bot = subprocess.Popen(
+                [sys.executable, "-c", DIES_BEFORE_MARKING, "run", "--config", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        await _polling(api, 0)
+        await api.share_location(cadre, *STATION)
+        assert await asyncio.to_thread(bot.wait, 30) == -signal.SIGKILL
+        counted = recount(tmp_path / "whole.db")
+        assert counted["person_times"] == 0 and api.count(cadre.id) == 0
+
+        calls = api.calls["getUpdates"]
+        bot = _start(config, log)
+        await _polling(api, calls + 1)
+        await api.wait_for(lambda: api.count(cadre.id) > 0, timeout=30)
+        assert "Hello" in (await api.ask(SimUser(3002, "later", "en"), "/start")).text
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(bot.wait, 20)
+    finally:
+        if bot is not None and bot.poll() is None:
+            bot.kill()
+        await api.stop()
+    texts = [m.text for m in api.sent[cadre.id]]
+    assert len(texts) == 1 and texts[0].startswith("✅ On duty at Station Road"), texts
+    counted = recount(tmp_path / "whole.db")
+    assert counted["person_times"] == 1 and counted["on_duty"] == 1

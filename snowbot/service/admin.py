@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from snowbot import limits
-from snowbot.export import export_csvs
+from snowbot.export import EXPORT_FILES, export_csvs
 from snowbot.gazetteer import CITY_WIDE
 from snowbot.model import Incident, User
 from snowbot.refusals import Refused
@@ -123,6 +123,13 @@ class AdminService(ServiceCore):
             self.config.city.timezone,
             await self.store.report_rows(incident.id),
         )
+
+    async def export_files(self, actor: Person) -> tuple[Incident, tuple[str, ...]]:
+        """What /export sends a coordinator: the current incident and the names of its
+        CSVs, made when each is sent (`incident_file`), so they go through the outbox
+        with the update's other replies."""
+        self.require(actor, Role.COORDINATOR)
+        return await self.incident(), EXPORT_FILES
 
     # -- groups ------------------------------------------------------------------------
 

@@ -108,15 +108,22 @@ class StormService(ServiceCore):
         return await self.store.incident_ids()
 
     async def incident_file(self, incident_id: int, name: str) -> bytes | None:
-        """One CSV of an incident's export (`snowbot.export`), as a closing report attaches it."""
-        if self._closed_files is None or self._closed_files[0] != incident_id:
-            files = export_csvs(
-                await self.store.shift_rows(incident_id),
-                await self.store.task_rows(incident_id),
-                self.config.city.timezone,
-            )
+        """One CSV of an incident's export (`snowbot.export`), made as it is sent: for a
+        closing report's attachments, and for /export (the current incident, made afresh
+        for each message; an ended one's files are made once and kept, as several chats
+        receive the same three)."""
+        if self._closed_files is not None and self._closed_files[0] == incident_id:
+            return self._closed_files[1].get(name)
+        files = export_csvs(
+            await self.store.shift_rows(incident_id),
+            await self.store.task_rows(incident_id),
+            self.config.city.timezone,
+            await self.store.report_rows(incident_id),
+        )
+        incident = await self.store.incident_by_id(incident_id)
+        if incident is not None and incident.ended_at is not None:
             self._closed_files = (incident_id, files)
-        return self._closed_files[1].get(name)
+        return files.get(name)
 
     # -- the outbox: newer reports supersede older ones ------------------------------------
 

@@ -24,9 +24,10 @@ import psycopg
 from psycopg import errors
 
 from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.open_transaction import OpenTransaction, Pending, Query, TransactionLost, Work
 from storage.postgres.connection import PgConnection
 from storage.postgres.dialect import ddl, migration_sql
-from storage.sqlite.engine import Engine, P, Query, Work, _statements
+from storage.sqlite.engine import Engine, P, _statements
 
 T = TypeVar("T")
 
@@ -44,8 +45,10 @@ class PgEngine(Engine):
     def __init__(self, conn: PgConnection) -> None:  # not super().__init__: that is SQLite's
         self._pg = conn
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snowbot-pg")
-        self._waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._waiting: list[Pending[Any]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._open: OpenTransaction | None = None
+        self._wake = asyncio.Event()
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(
@@ -71,6 +74,17 @@ class PgEngine(Engine):
     async def _commit(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
         """The batch as one SERIALIZABLE transaction (group commit as on SQLite)."""
         return cast(list[tuple[bool, Any]], await self._in_thread(_run_batch, self._pg, works))
+
+    async def _run_hop(self, works: list[Work[Any]], begin: bool) -> list[tuple[bool, Any]]:
+        return cast(
+            list[tuple[bool, Any]], await self._in_thread(_run_open, self._pg, works, begin)
+        )
+
+    async def _commit_hop(self) -> None:
+        await self._in_thread(_commit_open, self._pg)
+
+    async def _abort_hop(self) -> None:
+        await self._in_thread(_rollback, self._pg)
 
     # -- schema ------------------------------------------------------------------
 
@@ -156,12 +170,65 @@ def _run_guarded(db: PgConnection, works: list[Work[Any]]) -> list[tuple[bool, A
     return results
 
 
+def _run_open(db: PgConnection, works: list[Work[Any]], begin: bool) -> list[tuple[bool, Any]]:
+    """Works of the updates in hand in the SERIALIZABLE transaction left open for them,
+    each in a savepoint; a serialization failure loses the whole transaction."""
+    sql = cast(Any, db)
+    results: list[tuple[bool, Any]] = []
+    try:
+        if begin:
+            db.script("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        else:
+            _still_open(db)
+        for work in works:
+            db.script("SAVEPOINT work")
+            try:
+                value = work(sql)
+            except RETRYABLE:
+                raise
+            except Exception as exc:
+                db.script("ROLLBACK TO SAVEPOINT work")
+                db.script("RELEASE SAVEPOINT work")
+                results.append((False, exc))
+            else:
+                db.script("RELEASE SAVEPOINT work")
+                results.append((True, value))
+    except RETRYABLE:
+        _rollback(db)
+        raise TransactionLost from None
+    except BaseException:
+        _rollback(db)
+        raise
+    return results
+
+
+def _still_open(db: PgConnection) -> None:
+    """The connection was lost and made again since the transaction began: the server
+    rolled it back, so the updates in it are handled again."""
+    if db.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        raise errors.SerializationFailure("the connection was lost mid-transaction")
+
+
+def _commit_open(db: PgConnection) -> None:
+    try:
+        _still_open(db)
+        db.script("COMMIT")
+    except RETRYABLE:
+        _rollback(db)
+        raise TransactionLost from None
+    except BaseException:
+        _rollback(db)
+        raise
+
+
 def _rollback(db: PgConnection) -> None:
     if db.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         db.script("ROLLBACK")
 
 
 def _run_read(db: PgConnection, work: Any) -> Any:
+    if db.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return work()  # the updates' open transaction: one snapshot already
     db.script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     try:
         return work()

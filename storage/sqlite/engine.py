@@ -13,6 +13,7 @@ plain functions of a `sqlite3.Connection` whose rows are read by column name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import fields
@@ -21,18 +22,23 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
+from snowbot.handling import RedoUpdate, current_update
 from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.open_transaction import (
+    MAX_BATCH,
+    OpenTransaction,
+    Pending,
+    Query,
+    SharedTransaction,
+    Work,
+    settle,
+)
 from storage.sqlite.db_thread import run_in_db_thread
 
 BUSY_TIMEOUT_MS = 15_000
-# Writes committed together at most; more wait for the next transaction.
-MAX_BATCH = 256
-
 T = TypeVar("T")
 R = TypeVar("R")
 P = ParamSpec("P")
-Work = Callable[[sqlite3.Connection], T]
-Query = Callable[Concatenate[sqlite3.Connection, P], T]
 
 
 async def connect(path: Path | str) -> aiosqlite.Connection:
@@ -51,14 +57,16 @@ async def connect(path: Path | str) -> aiosqlite.Connection:
     return db
 
 
-class Engine:
+class Engine(SharedTransaction):
     """Runs named queries: writes through group commit, reads alone or in one snapshot."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         db.row_factory = sqlite3.Row
         self._db = db
-        self._waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._waiting: list[Pending[Any]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._open: OpenTransaction | None = None
+        self._wake = asyncio.Event()
 
     async def close(self) -> None:
         if self._flushing is not None:
@@ -66,16 +74,33 @@ class Engine:
         await self._db.close()
 
     async def _write(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run `query(connection, *args)` in a write transaction; returns once committed.
+        """Run `query(connection, *args)` in a write transaction.
 
-        Writes that arrive while a transaction runs are committed together in the next
-        one (group commit), each inside its own savepoint, so one failing changes
-        nothing of the others.
+        Outside an update: returns once committed. Writes that arrive while a
+        transaction runs are committed together in the next one (group commit), each
+        inside its own savepoint, so one failing changes nothing of the others.
+
+        For an update being handled (`snowbot.handling`): runs at once in the open
+        transaction the update shares with others, and returns before the commit;
+        the update's `finish` write commits it all.
         """
+        return await self._queue(lambda db: query(db, *args, **kwargs), final=False)
+
+    async def _finish(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """The last write of an update (its handled mark and replies): returns once it and
+        everything the update wrote before are committed."""
+        return await self._queue(lambda db: query(db, *args, **kwargs), final=True)
+
+    async def _queue(self, work: Work[T], final: bool) -> T:
+        scope = current_update()
+        if scope is not None and scope.lost:
+            raise RedoUpdate(f"update {scope.update_id}: its transaction was lost")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((lambda db: query(db, *args, **kwargs), future))
+        self._waiting.append(Pending(work, future, scope, final))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush())
+        else:
+            self._wake.set()
         return await future
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -88,25 +113,51 @@ class Engine:
 
     async def _flush(self) -> None:
         try:
-            while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
-                try:
-                    results = await self._commit([work for work, _ in batch])
-                except Exception as exc:  # the commit itself failed: nothing of it happened
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if future.done():
+            while True:
+                self._wake.clear()
+                if self._open is None:
+                    if not self._waiting:
+                        return
+                    if not any(p.scope for p in self._waiting[:MAX_BATCH]):
+                        await self._commit_batch()
                         continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+                    self._open = OpenTransaction(asyncio.get_running_loop().time())
+                if await self._step_open(self._open):
+                    continue
+                hold = self._open.hold_left(asyncio.get_running_loop().time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), hold)
         finally:
             self._flushing = None
+            if self._open is not None:  # cancelled while one was open: nothing of it stays
+                self._open = None
+                await self._abort_hop()
+
+    async def _commit_batch(self) -> None:
+        """Writes outside any update: one transaction for up to MAX_BATCH of them."""
+        batch = self._waiting[:MAX_BATCH]
+        del self._waiting[:MAX_BATCH]
+        try:
+            results = await self._commit([p.work for p in batch])
+        except Exception as exc:  # the commit itself failed: nothing of it happened
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        for p, (ok, value) in zip(batch, results, strict=True):
+            settle(p.future, ok, value)
+
+    # -- the open transaction of the updates in hand: one job each in the database thread --
+
+    async def _run_hop(self, works: list[Work[Any]], begin: bool) -> list[tuple[bool, Any]]:
+        """Run works in the open transaction (beginning it first), each in a savepoint."""
+        return await run_in_db_thread(self._db, _run_open, works, begin)
+
+    async def _commit_hop(self) -> None:
+        await run_in_db_thread(self._db, _commit_open)
+
+    async def _abort_hop(self) -> None:
+        await run_in_db_thread(self._db, _abort_open)
 
     async def _commit(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
         """One write transaction for the batch, in the database thread (each engine's own)."""
@@ -151,6 +202,15 @@ def reads(query: Query[P, T]) -> Method[P, T]:
 
     async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._read(query, *args, **kwargs)
+
+    return _named(method, query)
+
+
+def finishes(query: Query[P, T]) -> Method[P, T]:
+    """The store method that runs an update's last write (`Engine._finish`)."""
+
+    async def method(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._finish(query, *args, **kwargs)
 
     return _named(method, query)
 
@@ -201,6 +261,44 @@ def _run_batch(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[boo
     return results
 
 
+def _run_open(
+    db: sqlite3.Connection, works: list[Work[Any]], begin: bool
+) -> list[tuple[bool, Any]]:
+    """Works of the updates in hand, in the transaction left open for them."""
+    if begin:
+        db.execute("BEGIN IMMEDIATE")
+    results: list[tuple[bool, Any]] = []
+    try:
+        for work in works:
+            db.execute("SAVEPOINT work")
+            try:
+                value = work(db)
+            except Exception as exc:
+                db.execute("ROLLBACK TO work")
+                db.execute("RELEASE work")
+                results.append((False, exc))
+            else:
+                db.execute("RELEASE work")
+                results.append((True, value))
+    except BaseException:
+        _abort_open(db)
+        raise
+    return results
+
+
+def _commit_open(db: sqlite3.Connection) -> None:
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        _abort_open(db)
+        raise
+
+
+def _abort_open(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
 def _run_batch_guarded(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
     db.execute("BEGIN IMMEDIATE")
     results: list[tuple[bool, Any]] = []
@@ -225,6 +323,8 @@ def _run_batch_guarded(db: sqlite3.Connection, works: list[Work[Any]]) -> list[t
 
 
 def _run_read(db: sqlite3.Connection, work: Work[T]) -> T:
+    if db.in_transaction:  # the updates' open transaction: it reads as one moment too
+        return work(db)
     db.execute("BEGIN")
     try:
         return work(db)

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.model import OutboxItem, Outgoing, Turn
-from storage.sqlite.engine import Engine, every, one, reads, writes
+from storage.sqlite.engine import Engine, every, finishes, one, reads, writes
 from storage.sqlite.outbox import queue_and_claim
 
 
@@ -25,8 +25,9 @@ def mark_update(db: sqlite3.Connection, update_id: int, now: float) -> None:
 def finish_update(
     db: sqlite3.Connection, update_id: int, replies: Sequence[Outgoing], now: float
 ) -> list[OutboxItem]:
-    """Mark an update handled and queue its replies, in one transaction: an update
-    handled again after a crash has replied to no one yet. Returns the replies claimed
+    """Mark an update handled and queue its replies, in the transaction that holds what
+    the update changed (`snowbot.handling`): an update handled again after a crash has
+    changed nothing and replied to no one yet. Returns the replies claimed
     to be sent at once (see `storage.sqlite.outbox.claim_outbox`)."""
     mark_update(db, update_id, now)
     # the person's turn (several webhook processes) ends with the update's handling
@@ -108,7 +109,7 @@ class SqliteInbox(Engine):
 
     update_seen = reads(update_seen)
     mark_update = writes(mark_update)
-    finish_update = writes(finish_update)
+    finish_update = finishes(finish_update)  # commits the update's changes with it
     keep_updates = writes(keep_updates)
     unhandled_updates = reads(unhandled_updates)
     forget_updates = writes(forget_updates)
