@@ -136,24 +136,31 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     try:
         if not await _first(asyncio.create_task(lead(leadership)), stop):
             return  # stopped while standing by
-        running = await _start_leading(config, webhook)
-        try:
-            overview = (
-                await start_overview(running.service, config) if config.dashboard.enabled else None
-            )
-        except BaseException:
-            await running.stop()
-            raise
-        log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
         lost = asyncio.Event()
+        # renewing the lead from now on: a first start may take a while (the gazetteer)
         watcher = asyncio.create_task(watch(leadership, lost))
         try:
-            await _first(asyncio.create_task(lost.wait()), stop)
+            running = await _start_leading(config, webhook)
+            try:
+                overview = (
+                    await start_overview(running.service, config)
+                    if config.dashboard.enabled
+                    else None
+                )
+            except BaseException:
+                await running.stop()
+                raise
+            log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+            try:
+                await _first(asyncio.create_task(lost.wait()), stop)
+            finally:
+                if lost.is_set():  # first, and without a last poll: another may poll soon
+                    await running.stop_polling()
+                if overview is not None:
+                    await overview.stop()
+                await running.stop()
         finally:
             watcher.cancel()
-            if overview is not None:
-                await overview.stop()
-            await running.stop()
         if lost.is_set():
             raise SnowbotError(f"lost the lead ({leadership.where}); start again to stand by")
     finally:
