@@ -109,7 +109,7 @@ async def test_a_standby_takes_over_a_leader_cut_off_from_the_database(
         await eventually(
             lambda: all(api.count(u.id) > 0 or u.id in in_hand(database) for u in people),
             "every check-in answered, or its answer in hand at the cut",
-            timeout=60,
+            timeout=30,  # well before the old transaction's idle timeout (60 s) would free it
         )
         await api.wait_for(lambda: api.count(REPORTS) > reports, timeout=30)  # its scheduler
         standby.send_signal(signal.SIGTERM)
