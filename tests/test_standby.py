@@ -15,10 +15,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.config import load_config
+from snowbot.config import Config, load_config
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
-from tests.harness import STATION, eventually, opened_bot, recount, stand_in
+from tests.harness import (
+    STATION,
+    bot_config,
+    eventually,
+    opened_bot,
+    recount,
+    running_bot,
+    stand_in,
+)
 from tests.test_kill9 import _polling, _start, in_hand
 
 REPORTS = -100_777  # a report chat: both schedulers would post every tally to it
@@ -176,6 +184,24 @@ async def test_a_standby_stopped_while_waiting_exits_cleanly(
         lines = (tmp_path / "second.log").read_text("utf-8").strip().splitlines()
         assert sum("standing by" in line for line in lines) == 1
         assert "Traceback" not in "\n".join(lines)
+
+
+async def test_a_leader_that_lost_the_lead_stops_polling_without_a_last_poll(
+    config: Config, city_csv: Path
+) -> None:
+    """PTB polls once more when it stops, to confirm what it fetched; a process that lost
+    the lead must not (another may be polling already: 409), and need not: the updates it
+    kept come back to the new leader and are handled once."""
+    user = SimUser(5001, "late", "en")
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)) as running:
+        await _polling(api, 0)
+        await api.share_location(user, *STATION)
+        await api.wait_for(lambda: api.count(user.id) > 0, timeout=10)
+        await _polling(api, api.calls["getUpdates"])  # waiting again after the answer
+        polls = api.calls["getUpdates"]
+        await running.stop_polling()
+        assert api.calls["getUpdates"] == polls  # the waiting poll ended; no other after it
+    assert api.conflicts == 0
 
 
 def test_ptbs_last_poll_failing_at_shutdown_is_one_warning_line(
