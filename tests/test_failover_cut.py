@@ -125,9 +125,9 @@ async def test_a_standby_takes_over_a_leader_cut_off_from_the_database(
     assert api.conflicts == 0  # never two polls at once
     assert all(api.count(u.id) <= 1 for u in people), {u.id: api.count(u.id) for u in people}
     assert {u.id for u in people if api.count(u.id) == 0} <= in_hand(database)
-    sent = _outbox_sent(database)  # every message Telegram got is one row of the outbox
+    outbox = _outbox_sent(database)  # every message Telegram got is one row of the outbox
     for chat in [REPORTS, *(u.id for u in people)]:
-        assert api.count(chat) <= sent.get(chat, 0), chat
+        assert api.count(chat) <= outbox.get(chat, 0), chat
     counted = recount(database)
     assert counted["person_times"] == len(people) == counted["on_duty"]
     async with opened_bot(load_config(str(direct)), time.time) as service:
