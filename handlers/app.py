@@ -290,13 +290,16 @@ class PollingBot:
         await self.service.close()
 
     async def stop_polling(self) -> None:
-        """Stop taking updates at once and without PTB's last getUpdates, which confirms
-        what was fetched: for a process that lost the lead. Telegram sends the fetched
-        updates again to the new leader, which handles each once (handlers/inbox)."""
+        """Stop taking updates and starting scheduled jobs at once, and without PTB's last
+        getUpdates, which confirms what was fetched: for a process that lost the lead.
+        Telegram sends the fetched updates again to the new leader, which handles each
+        once (handlers/inbox)."""
         polls: Polls = self.app.bot_data[POLLS_KEY]
         polls.closed = True
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
+        if self.app.job_queue is not None:  # jobs under way end as they will
+            self.app.job_queue.scheduler.pause()
 
 
 def unreachable(config: Config, exc: TelegramError) -> str:
