@@ -86,6 +86,8 @@ class LeaseLeadership:
         self._leading = False
         self._deadline = 0.0  # monotonic: stop leading by then unless renewed
         self._asking: asyncio.Future[Any] | None = None  # a statement on its way
+        self._reached = False  # the database answered once
+        self._said = False  # that it does not answer now is in the log
 
     @property
     def where(self) -> str:
@@ -95,7 +97,17 @@ class LeaseLeadership:
         if self._leading:
             return True
         started = time.monotonic()
-        if not await self._ask(self._take):
+        try:
+            taken = await self._ask(self._take)
+        except psycopg.OperationalError as exc:
+            if not self._reached:
+                raise  # never reached: the operator's to fix (the caller says so)
+            if not self._said:  # the database restarting, say: ask again next time
+                log.warning("standing by: cannot reach the database (%s)", _first_line(exc))
+            self._said = True
+            return False
+        self._reached, self._said = True, False
+        if not taken:
             return False
         self._leading = True
         self._deadline = started + LEASE - MARGIN
@@ -138,7 +150,9 @@ class LeaseLeadership:
 
     def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = psycopg.connect(self.url, autocommit=True, **SETTINGS)
+            conn = psycopg.connect(
+                self.url, autocommit=True, **{**SETTINGS, "application_name": self.me}
+            )
             try:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_LOCK,))
@@ -175,6 +189,10 @@ class LeaseLeadership:
         if conn is None:
             return False
         return conn.execute(RENEW, {"me": self.me, "lease": LEASE}).fetchone() is not None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _release(conn: Conn, me: str) -> None:
