@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
@@ -53,6 +54,7 @@ HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
 GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
 ORPHANS_EVERY_SECONDS = 5.0  # several webhook processes: how often each looks for orphans
+POLLS_KEY = "snowbot.polls"  # bot_data: the getUpdates connection (`Polls`)
 
 COMMANDS = (
     "start",
@@ -115,6 +117,12 @@ def build_application(
     person's updates are ordered in the database (`SharedUpdateProcessor`)."""
     config = service.config
     limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
+    # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
+    # more to confirm what was fetched, and on a busy machine the cancelled long poll
+    # may hold the connection past the 1 s default: PTB would log a traceback
+    polls = Polls(
+        connection_pool_size=1, pool_timeout=GET_UPDATES_POOL_TIMEOUT, proxy=config.telegram.proxy
+    )
     # built here rather than by the builder, for the inbox; the builder's own defaults
     bot = inbox_bot(
         service.keep_updates,
@@ -123,14 +131,7 @@ def build_application(
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
-        # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
-        # more to confirm what was fetched, and on a busy machine the cancelled long poll
-        # may hold the connection past the 1 s default: PTB would log a traceback
-        get_updates_request=HTTPXRequest(
-            connection_pool_size=1,
-            pool_timeout=GET_UPDATES_POOL_TIMEOUT,
-            proxy=config.telegram.proxy,
-        ),
+        get_updates_request=polls,
     )
     processor = SharedUpdateProcessor(service) if shared else PerPersonUpdateProcessor()
     builder = ApplicationBuilder().bot(bot).concurrent_updates(processor)
@@ -139,6 +140,7 @@ def build_application(
     app = builder.post_init(_post_init).build()
     app.bot_data[SERVICE_KEY] = service
     app.bot_data[COURIER_KEY] = Courier(app.bot, service)
+    app.bot_data[POLLS_KEY] = polls
     register(app)
     return app
 
@@ -237,6 +239,22 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         )
 
 
+class Polls(HTTPXRequest):
+    """The getUpdates connection; once `closed`, it refuses to poll (a process that lost
+    the lead: another one may be polling already, and Telegram would end one with 409)."""
+
+    __slots__ = ("closed",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.closed = False
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.closed:
+            raise NetworkError("not polling: this process no longer leads")
+        return await super().do_request(*args, **kwargs)
+
+
 @dataclass
 class PollingBot:
     """The Application polling Telegram, and the service it calls."""
@@ -262,6 +280,18 @@ class PollingBot:
     async def stop(self) -> None:
         await stop_application(self.app)
         await self.service.close()
+
+    async def stop_polling(self) -> None:
+        """Stop taking updates and starting scheduled jobs at once, and without PTB's last
+        getUpdates, which confirms what was fetched: for a process that lost the lead.
+        Telegram sends the fetched updates again to the new leader, which handles each
+        once (handlers/inbox)."""
+        polls: Polls = self.app.bot_data[POLLS_KEY]
+        polls.closed = True
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.job_queue is not None:  # jobs under way end as they will
+            self.app.job_queue.scheduler.pause()
 
 
 def unreachable(config: Config, exc: TelegramError) -> str:

@@ -1,11 +1,14 @@
 """One bot at a time: of several `snowbot run` on one database, only the leader polls
-Telegram (or serves its webhook) and runs the scheduler; the others stand by.
+Telegram (or serves its webhook) and runs the scheduler; the others stand by. (Several
+webhook processes on PostgreSQL all serve, and only the leader runs the scheduler:
+`snowbot.webhook.serve_beside`.)
 
 Telegram answers a second concurrent getUpdates with 409 Conflict, and two schedulers
 would each post every report, so leading is a lock the storage holds for us: a file
-lock beside a SQLite file, an advisory lock on a dedicated connection for PostgreSQL.
-Either is released by the operating system or the database server when its holder
-dies, even by `kill -9`, and a standby that asks every `RETRY_SECONDS` takes over.
+lock beside a SQLite file, which the kernel drops when its holder dies, even by
+`kill -9`; for PostgreSQL a lease the leader renews every second, which it gives up by
+its own clock before the lease may run out (a cut network), and which a standby that
+asks every `RETRY_SECONDS` takes when it has run out or its holder is dead.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class Leadership(Protocol):
         ...
 
     async def still_leading(self) -> bool:
-        """Whether the lock is still held (a lost database connection loses it)."""
+        """Whether the lock is still held; renews it where it needs renewing. False in
+        time for the caller to stop before another process may take the lock over."""
         ...
 
     async def release(self) -> None:
@@ -55,8 +59,9 @@ async def lead(leadership: Leadership, retry: float = RETRY_SECONDS) -> None:
 
 
 async def watch(leadership: Leadership, lost: asyncio.Event, retry: float = RETRY_SECONDS) -> None:
-    """Set `lost` when the lock is no longer held, so the leader stops before another
-    process takes over (PostgreSQL: a cut network); runs until cancelled."""
+    """Keep the lock (renewing it every `retry`) and set `lost` when it is no longer held,
+    so the leader stops before another process takes over (PostgreSQL: a cut network);
+    runs until cancelled."""
     while await leadership.still_leading():
         await asyncio.sleep(retry)
     log.error("lost the lead (%s): stopping, so that a standby can take over", leadership.where)

@@ -145,36 +145,48 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     try:
         if not many and not await _first(asyncio.create_task(lead(leadership)), stop):
             return  # stopped while standing by
-        running = await _start_leading(config, webhook, many)
+        lost = asyncio.Event()
+        # the lead is renewed from now on: a first start may take a while (the gazetteer);
+        # several webhook processes serve at once and take the lead when they can
+        watcher = None if many else asyncio.create_task(watch(leadership, lost))
         try:
-            overview = (
-                await start_overview(running.service, config) if config.dashboard.enabled else None
-            )
-        except OSError as exc:
-            if not many:
+            running = await _start_leading(config, webhook, many)
+            try:
+                overview = (
+                    await start_overview(running.service, config)
+                    if config.dashboard.enabled
+                    else None
+                )
+            except OSError as exc:
+                if not many:
+                    await running.stop()
+                    raise
+                # several webhook processes on one machine: the first serves the overview
+                log.warning(
+                    "the overview is not served by this process (%s): %s",
+                    config.dashboard.listen,
+                    exc.strerror or exc,
+                )
+                overview = None
+            except BaseException:
                 await running.stop()
                 raise
-            # several webhook processes on one machine: the first serves the overview
-            log.warning(
-                "the overview is not served by this process (%s): %s",
-                config.dashboard.listen,
-                exc.strerror or exc,
-            )
-            overview = None
-        except BaseException:
-            await running.stop()
-            raise
-        log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
-        lost = asyncio.Event()
-        leading = serve_beside(leadership, running.start_scheduler, lost) if many else None
-        watcher = asyncio.create_task(leading or watch(leadership, lost))
-        try:
-            await _first(asyncio.create_task(lost.wait()), stop)
+            log.info("snowbot is running for %s; press Ctrl+C to stop", config.city.name)
+            if watcher is None:
+                watcher = asyncio.create_task(
+                    serve_beside(leadership, running.start_scheduler, lost)
+                )
+            try:
+                await _first(asyncio.create_task(lost.wait()), stop)
+            finally:
+                if lost.is_set():  # first, and without a last poll: another may poll soon
+                    await running.stop_polling()
+                if overview is not None:
+                    await overview.stop()
+                await running.stop()
         finally:
-            watcher.cancel()
-            if overview is not None:
-                await overview.stop()
-            await running.stop()
+            if watcher is not None:
+                watcher.cancel()
         if lost.is_set():
             raise SnowbotError(f"lost the lead ({leadership.where}); start again to stand by")
     finally:

@@ -23,9 +23,9 @@ async def open_store(address: Path | str) -> SqliteStore:
 def leadership_for(address: Path | str) -> Leadership:
     """The lock that makes one `snowbot run` of this database the leader."""
     if isinstance(address, str) and is_postgres(address):
-        from storage.postgres.leader import AdvisoryLeadership
+        from storage.postgres.leader import LeaseLeadership
 
-        return AdvisoryLeadership(address)
+        return LeaseLeadership(address)
     return FileLeadership(Path(address))
 
 

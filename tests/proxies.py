@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import struct
+import time
 from urllib.parse import urlsplit
 
 
@@ -140,3 +141,79 @@ async def _pipe(
         with contextlib.suppress(asyncio.CancelledError):
             await upward
         up_writer.close()
+
+
+class CuttableProxy:
+    """A TCP relay to one server (PostgreSQL) whose cable can be cut.
+
+    `cut()` stops forwarding both ways at once and keeps every socket open: no FIN, no
+    RST, as when a cable is cut; connections made after it are taken and never answered.
+    `cut_after(pattern, nth)` cuts just after the nth client chunk holding `pattern` went
+    through (a statement whose transaction then stays open on the server, with its locks).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.cut_at = 0.0  # time.time() of the cut
+        self.is_cut = asyncio.Event()
+        self.carried = 0
+        self._pattern, self._left = b"", 0
+        self._server: asyncio.Server | None = None
+        self._pumps: set[asyncio.Task[None]] = set()
+        self._held: list[asyncio.StreamWriter] = []
+
+    @property
+    def address(self) -> str:
+        assert self._server is not None
+        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+
+    async def stop(self) -> None:
+        """Close everything (only now do the cut connections end)."""
+        for pump in self._pumps:
+            pump.cancel()
+        for writer in self._held:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut_after(self, pattern: bytes, nth: int = 1) -> None:
+        self._pattern, self._left = pattern, nth
+
+    def cut(self) -> None:
+        if self.is_cut.is_set():
+            return
+        self.cut_at = time.time()
+        self.is_cut.set()
+        for pump in self._pumps:
+            pump.cancel()  # nothing read any more: the peers' data waits in the buffers
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._held.append(writer)
+        if self.is_cut.is_set():
+            return  # taken, never answered
+        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+        self._held.append(up_writer)
+        self.carried += 1
+        for source, sink, watched in ((reader, up_writer, True), (up_reader, writer, False)):
+            pump = asyncio.create_task(self._pump(source, sink, watched))
+            self._pumps.add(pump)
+            pump.add_done_callback(self._pumps.discard)
+
+    async def _pump(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, watched: bool
+    ) -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await source.read(65536):
+                sink.write(chunk)
+                if watched and self._left and self._pattern in chunk:
+                    self._left -= 1
+                    if not self._left:
+                        self.cut()
+                        return
+                await sink.drain()
+        if not self.is_cut.is_set():
+            sink.close()  # a peer hung up before the cut: so does the other side

@@ -4,10 +4,14 @@
 and rows are read by column name or position like `sqlite3.Row`. Values are bound on
 the client (psycopg's ClientCursor): PostgreSQL then types `?1 IS NULL` as SQLite does,
 instead of refusing a parameter whose type it cannot tell.
+
+Every connection of one process carries its name (`APPLICATION_NAME`): a standby that
+takes over ends the old leader's connections by it (`storage.postgres.leader`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +20,22 @@ from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg.rows import RowMaker
 
 from storage.postgres.dialect import bind
+
+# this process's connections, all of them: pg_stat_activity shows it to every role
+APPLICATION_NAME = f"snowbot:{uuid.uuid4().hex}"
+# A connection whose network is cut fails within about 15 s instead of hanging until the
+# kernel gives up (minutes): keepalives when idle, tcp_user_timeout (ms) when sending.
+SETTINGS: dict[str, Any] = {
+    "application_name": APPLICATION_NAME,
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+# a transaction left open by a client that went silent gives its row locks back after this
+IDLE_IN_TRANSACTION = "60s"
 
 
 class Row:
@@ -80,8 +100,9 @@ class _Truth(Dumper):
 
 def _connect(url: str) -> psycopg.Connection[Row]:
     conn = psycopg.connect(
-        url, autocommit=True, row_factory=_rows, cursor_factory=psycopg.ClientCursor
+        url, autocommit=True, row_factory=_rows, cursor_factory=psycopg.ClientCursor, **SETTINGS
     )
+    conn.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'")
     conn.adapters.register_loader("numeric", _Number)
     conn.adapters.register_dumper(bool, _Truth)
     return conn
