@@ -22,7 +22,7 @@ from snowbot.bench.postgres import (
     refuse_unless_scratch,
     seed_tally_postgres,
 )
-from snowbot.config import Config
+from snowbot.config import Config, parse_config
 from snowbot.errors import SnowbotError
 from snowbot.wiring import bench_kit, open_service
 from storage.postgres import bulk
@@ -41,11 +41,10 @@ def scratch(tmp_path: Path) -> Iterator[str]:
         databases.drop()
 
 
-async def test_figure_1_on_postgresql_commits_every_check_in(
-    scratch: str, tmp_path: Path, config: Config
-) -> None:
+async def test_figure_1_on_postgresql_commits_every_check_in(scratch: str, tmp_path: Path) -> None:
     await refuse_unless_scratch(scratch)
-    figure = await figure_checkins_postgres(bench_kit(), config, QUICK, tmp_path, scratch)
+    base = parse_config({}, base_dir=tmp_path)  # enrolment by invitation: the bench opens it
+    figure = await figure_checkins_postgres(bench_kit(), base, QUICK, tmp_path, scratch)
     assert figure.key == "checkin_pipeline_postgres" and figure.ratio is not None
     warm = max(10, QUICK.checkins // 20)
     assert f"check-ins committed: {warm + QUICK.checkins} of {warm + QUICK.checkins}" in (
