@@ -79,15 +79,16 @@ async def run_bench(
                 flush=True,
             )
 
+    if postgres:
+        from snowbot.bench import postgres as pg
+
+        await pg.refuse_unless_scratch(postgres)  # in seconds, before minutes of SQLite
     with tempfile.TemporaryDirectory(prefix="snowbot-bench-") as tmp:
         folder = Path(tmp)
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
         done(await figure_tally(base, sizes, folder))
         if postgres:
-            from snowbot.bench import postgres as pg
-
-            await pg.refuse_unless_scratch(postgres)
             done(await pg.figure_checkins_postgres(kit, base, sizes, folder, postgres))
             for figure in await pg.figure_writes_postgres(postgres, sizes):
                 done(figure)
