@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--postgres",
         metavar="URL",
-        help="also figure 2 on PostgreSQL, in this empty scratch database (it writes there)",
+        help="also figures 1-3 on PostgreSQL, in this empty scratch database (it writes there)",
     )
     # the memory figure measures a bot in a process of its own, started through this option
     bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)

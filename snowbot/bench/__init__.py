@@ -63,7 +63,8 @@ async def run_bench(
     config_file: str | None = None,
     postgres: str | None = None,
 ) -> list[Figure]:
-    """Every figure; with `postgres` (an empty scratch database's URL) figure 2 on it too."""
+    """Every figure; with `postgres` (an empty scratch database's URL) figures 1–3 on it
+    too, after SQLite's (it is emptied before each, and left holding figure 3's storm)."""
     sizes = QUICK if quick else FULL
     figures: list[Figure] = []
 
@@ -78,18 +79,23 @@ async def run_bench(
                 flush=True,
             )
 
+    if postgres:
+        from snowbot.bench import postgres as pg
+        from snowbot.bench.webhooks import figure_webhooks
+
+        await pg.refuse_unless_scratch(postgres)  # in seconds, before minutes of SQLite
     with tempfile.TemporaryDirectory(prefix="snowbot-bench-") as tmp:
         folder = Path(tmp)
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
-        if postgres:
-            from snowbot.bench.postgres import figure_writes_postgres
-
-            done(await figure_writes_postgres(postgres, sizes))
-            from snowbot.bench.webhooks import figure_webhooks
-
-            done(await figure_webhooks(postgres, base, sizes))
         done(await figure_tally(base, sizes, folder))
+        if postgres:
+            done(await pg.figure_checkins_postgres(kit, base, sizes, folder, postgres))
+            for figure in await pg.figure_writes_postgres(postgres, sizes):
+                done(figure)
+            done(await pg.figure_tally_postgres(base, sizes, postgres))
+            await pg.fresh(postgres)
+            done(await figure_webhooks(postgres, base, sizes))
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))

@@ -120,9 +120,12 @@ def random_places(rows: Sequence[StreetRow], n: int, seed: int) -> list[tuple[fl
 
 
 def bench_config(base: Config, folder: Path, base_url: str, gazetteer: Path | None) -> Config:
+    """The bot of the figures: open enrolment, so that a new person's location is a
+    check-in committed (by invitation, the default, it would only be a guest's answer)."""
     return replace(
         base,
         telegram=TelegramConfig(token=TOKEN, base_url=base_url),
+        access=replace(base.access, enrolment="open"),
         database=folder / "bench.db",
         city=replace(base.city, gazetteer=gazetteer),
         coordinators=frozenset({1}),

@@ -8,15 +8,15 @@ import multiprocessing
 import random
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from snowbot.bench.common import Figure, Sizes, percentile, sample_city
 from snowbot.bench.nearest import random_city
 from snowbot.config import Config
-from snowbot.model import Street, StreetRow
+from snowbot.model import Recount, Street, StreetRow
 from snowbot.wiring import open_service
 from storage import open_store
 from storage.sqlite import bulk
@@ -123,6 +123,20 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
     await store.close()
     incident_id = seed_tally_database(path, sizes)
     config = replace(base, database=path, city=replace(base.city, gazetteer=None))
+    return await measure_tally(
+        config, sizes, incident_id, lambda: full_recount(path, incident_id), "tally_at_scale", ""
+    )
+
+
+async def measure_tally(
+    config: Config,
+    sizes: Sizes,
+    incident_id: int,
+    recount: Callable[[], dict[str, Any]],
+    key: str,
+    where: str,
+) -> Figure:
+    """Figure 3 on a seeded database: the tally's p50, checked against `recount`."""
     bot = await open_service(config)
     try:
         incident = await bot.incident()
@@ -135,15 +149,15 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
             times.append((time.perf_counter() - started) * 1000)
         assert tally is not None
         started = time.perf_counter()
-        recount = full_recount(path, incident_id)
+        recounted = await asyncio.to_thread(recount)
         recount_ms = (time.perf_counter() - started) * 1000
     finally:
         await bot.close()
     p50, p99 = percentile(times, 50), percentile(times, 99)
-    agrees = recount == tally_summary(tally.as_json())
+    agrees = recounted == tally_summary(tally.as_json())
     return Figure(
-        "tally_at_scale",
-        "Tally computation, p50",
+        key,
+        f"Tally computation{where}, p50",
         p50,
         "ms",
         recount_ms,
@@ -158,11 +172,30 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
     )
 
 
-def seed_tally_database(path: Path, sizes: Sizes) -> int:
-    """Fill a migrated database in bulk, counters included, as a long storm leaves it."""
+@dataclass(frozen=True)
+class StormRows:
+    """Figure 3's rows, made as they are written (one generator, so the same rows
+    whichever engine takes them, as long as each table is written in this order)."""
+
+    incident_id: int
+    districts: list[tuple[int, str]]
+    streets: Iterator[tuple[int, int, str, float, float]]
+    users: Iterator[tuple[int, str]]
+    shifts: Iterator[bulk.ShiftRow]
+    tasks: Iterator[bulk.TaskRow]
+    units: int
+
+
+def storm_rows(sizes: Sizes) -> StormRows:
+    """A long storm's rows: streets, users, shifts (one in 200 still on duty, one in ten
+    a team) and tasks, in that order."""
     rng = random.Random(3)
     districts = 10
     incident_id = 1
+
+    def streets() -> Iterator[tuple[int, int, str, float, float]]:
+        for i in range(1, sizes.streets + 1):
+            yield (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
 
     def shifts() -> Iterator[bulk.ShiftRow]:
         for k in range(sizes.shifts):
@@ -183,27 +216,39 @@ def seed_tally_database(path: Path, sizes: Sizes) -> int:
             done_at = 10.0 if status in ("done", "cancelled") else None
             yield (incident_id, street, 3, accepted, status, 1, 0.0, done_at)
 
+    return StormRows(
+        incident_id,
+        [(d, f"District {d:02d}") for d in range(1, districts + 1)],
+        streets(),
+        ((u, f"cadre {u}") for u in range(1, sizes.users + 1)),
+        shifts(),
+        tasks(),
+        units_for(sizes),
+    )
+
+
+def seed_tally_database(path: Path, sizes: Sizes) -> int:
+    """Fill a migrated database in bulk, counters included, as a long storm leaves it."""
+    rows = storm_rows(sizes)
     with bulk.bulk_load(path) as db:
-        bulk.insert_districts(db, [(d, f"District {d:02d}") for d in range(1, districts + 1)])
-        bulk.insert_streets(
-            db,
-            (
-                (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
-                for i in range(1, sizes.streets + 1)
-            ),
-        )
-        bulk.insert_users(db, ((u, f"cadre {u}") for u in range(1, sizes.users + 1)))
-        bulk.insert_incident(db, incident_id, "Bench storm", 0.0)
-        bulk.insert_shifts(db, shifts())
-        bulk.insert_tasks(db, tasks())
-        bulk.insert_units(db, units_for(sizes))
-        bulk.rebuild_counters(db, incident_id)
-    return incident_id
+        bulk.insert_districts(db, rows.districts)
+        bulk.insert_streets(db, rows.streets)
+        bulk.insert_users(db, rows.users)
+        bulk.insert_incident(db, rows.incident_id, "Bench storm", 0.0)
+        bulk.insert_shifts(db, rows.shifts)
+        bulk.insert_tasks(db, rows.tasks)
+        bulk.insert_units(db, rows.units)
+        bulk.rebuild_counters(db, rows.incident_id)
+    return rows.incident_id
 
 
 def full_recount(path: Path, incident_id: int) -> dict[str, Any]:
     """The tally's totals added up again from the raw rows, with no counters."""
-    recount = bulk.recount_file(path, incident_id)
+    return recount_summary(bulk.recount_file(path, incident_id))
+
+
+def recount_summary(recount: Recount) -> dict[str, Any]:
+    """A recount's totals, as `tally_summary` states the tally's."""
     return {
         "person_times": recount.person_times,
         "on_duty": recount.on_duty,
@@ -277,9 +322,19 @@ async def seed_fanout_groups(database: Path, groups: list[int]) -> None:
         await store.close()
 
 
-async def seed_streets(database: Path, rows: Sequence[StreetRow]) -> None:
+async def seed_streets(database: Path | str, rows: Sequence[StreetRow]) -> None:
     store = await open_store(database)
     try:
         await store.import_streets(rows)
+    finally:
+        await store.close()
+
+
+async def turnout(database: Path | str) -> int:
+    """Person-times of the current incident, added up from the raw shift rows."""
+    store = await open_store(database)
+    try:
+        incident = await store.current_incident("bench", time.time())
+        return (await store.recount(incident.id))[0]
     finally:
         await store.close()
