@@ -173,9 +173,11 @@ async def test_a_lost_postgresql_connection_is_made_again(
     address = new_database("lost.db")
     async with opened_store(address) as store:
         first = await store.current_incident("storm", 1.0)
-        backend = store._pg.raw.info.backend_pid
+        # the writing connection and the reading one (`PgEngine._reading`)
+        backends = [c.raw.info.backend_pid for c in (store._pg, store._reader) if c]
         with raw(address) as db:
-            db.execute("SELECT pg_terminate_backend(?)", (backend,))
+            for backend in backends:
+                db.execute("SELECT pg_terminate_backend(?)", (backend,))
         with pytest.raises(psycopg.OperationalError):  # what was under way fails, in one piece
             await store.current_incident("storm", 2.0)
         assert (await store.current_incident("storm", 3.0)).id == first.id

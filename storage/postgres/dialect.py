@@ -132,6 +132,23 @@ def _placeholders(sql: str) -> tuple[str, bool]:
     return "".join(out), numbered
 
 
+@lru_cache(maxsize=2048)
+def numbered_form(text: str) -> str:
+    """A translated query with PostgreSQL's own `$n` parameters, as PREPARE takes it."""
+    count = 0
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(1):
+            return f"${match.group(1)}"
+        count += 1
+        return f"${count}"
+
+    return re.sub(r"%%|%\(p(\d+)\)s|%s", one, text)
+
+
 def _outside_quotes(sql: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"", "", sql)
 
