@@ -113,11 +113,14 @@ def open_new_shift(
     now: float,
 ) -> Shift:
     """A new shift: person-times and on duty grow by its headcount, and the person counts."""
+    # the shift carries its cadre's unit of now (README "Units and their streets")
     opened = one(
         db,
         "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
-        "lat, lon, started_at, welfare_from, located_at) "
-        f"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) RETURNING {COLUMNS}",
+        "lat, lon, started_at, welfare_from, located_at, unit_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, "
+        "(SELECT unit_id FROM users WHERE id = ?2)) "
+        f"RETURNING {COLUMNS}, COALESCE(unit_id, 0) AS unit",
         (incident_id, user_id, count, district_id, street_id, lat, lon, now),
     )
     assert opened is not None
@@ -128,13 +131,19 @@ def open_new_shift(
         "on_duty = district_counters.on_duty + excluded.on_duty",
         (incident_id, district_id, count, count),
     )
-    first = db.execute(
+    # the person counts once an incident: counted before being recorded, in statements
+    # whose answers nobody waits for (on PostgreSQL they go out together: pipeline mode)
+    db.execute(
+        "UPDATE incidents SET people = people + CASE WHEN EXISTS (SELECT 1 FROM "
+        "incident_people WHERE incident_id = ?1 AND user_id = ?2) THEN 0 ELSE 1 END "
+        "WHERE id = ?1",
+        (incident_id, user_id),
+    )
+    db.execute(
         "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
         (incident_id, user_id),
     )
-    if first.rowcount:
-        db.execute("UPDATE incidents SET people = people + 1 WHERE id = ?", (incident_id,))
-    units.count_opened(db, opened["id"], incident_id, user_id)
+    units.count_opened(db, incident_id, user_id, int(opened["unit"]), count)
     return shift_from(opened)
 
 

@@ -33,28 +33,24 @@ def ensure_units(db: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str
     return {key: ids[key] for key in wanted}, created
 
 
-def count_opened(db: sqlite3.Connection, shift_id: int, incident_id: int, user_id: int) -> None:
-    """A new shift carries its cadre's unit of now, and counts for it (person-times, on duty,
-    people), in the check-in's own transaction."""
-    row = one(
-        db,
-        "UPDATE shifts SET unit_id = (SELECT unit_id FROM users WHERE id = ?) WHERE id = ? "
-        "RETURNING COALESCE(unit_id, 0) AS unit, headcount",
-        (user_id, shift_id),
-    )
-    assert row is not None  # the shift was just made
-    unit, headcount = int(row["unit"]), int(row["headcount"])
-    first = db.execute(
-        "INSERT OR IGNORE INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?)",
-        (incident_id, unit, user_id),
-    ).rowcount
+def count_opened(
+    db: sqlite3.Connection, incident_id: int, user_id: int, unit: int, headcount: int
+) -> None:
+    """A new shift counts for the unit it carries (0: none): person-times, on duty, and the
+    person once an incident, in the check-in's own transaction."""
     db.execute(
         "INSERT INTO unit_counters (incident_id, unit_id, person_times, on_duty, people) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, unit_id) DO UPDATE SET "
+        "VALUES (?1, ?2, ?3, ?3, CASE WHEN EXISTS (SELECT 1 FROM unit_people WHERE "
+        "incident_id = ?1 AND unit_id = ?2 AND user_id = ?4) THEN 0 ELSE 1 END) "
+        "ON CONFLICT (incident_id, unit_id) DO UPDATE SET "
         "person_times = unit_counters.person_times + excluded.person_times, "
         "on_duty = unit_counters.on_duty + excluded.on_duty, "
         "people = unit_counters.people + excluded.people",
-        (incident_id, unit, headcount, headcount, first),
+        (incident_id, unit, headcount, user_id),
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?)",
+        (incident_id, unit, user_id),
     )
 
 
