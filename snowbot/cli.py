@@ -372,7 +372,7 @@ def _warn_if_readable(config: Config) -> None:
 
 
 async def _backup(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.wiring import backup_database
+    from snowbot.database_commands import backup_database
 
     size = backup_database(config, Path(args.file))
     print(f"{args.file}: a copy of {config.database_name} ({size:,} bytes)")
@@ -380,7 +380,7 @@ async def _backup(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _restore(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.wiring import restore_database
+    from snowbot.database_commands import restore_database
 
     kept = await restore_database(config, Path(args.file))
     # opening it brings an older backup's schema up to date
@@ -398,7 +398,7 @@ async def _restore(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _copy_db(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.wiring import copy_database
+    from snowbot.database_commands import copy_database
 
     print(await copy_database(config, args.source, args.target))
     return 0

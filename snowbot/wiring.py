@@ -3,7 +3,8 @@ it, and the Telegram adapter around the service.
 
 This module and the CLI that calls it are the composition root: the only modules of
 `snowbot` that may import `storage`, `handlers` or `telegram` (the import contracts in
-pyproject.toml name them). Everything else of the domain sees storage only through
+pyproject.toml name them), with `snowbot.database_commands` beside them for the CLI's
+backup, restore and copy-db. Everything else of the domain sees storage only through
 `snowbot.stores` and Telegram not at all.
 """
 
@@ -19,7 +20,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snowbot.config import Config
@@ -27,7 +27,6 @@ from snowbot.directory import Directory
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
 from snowbot.leadership import lead, watch
-from snowbot.redact import hide_password
 from snowbot.service import Snowbot
 from snowbot.webhook import Webhook, serve_beside
 from storage import leadership_for, open_store
@@ -364,92 +363,3 @@ def bench_kit() -> Kit:
     return bench.Kit(
         start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
     )
-
-
-def backup_database(config: Config, target: Path) -> int:
-    """A consistent copy of the database while the bot runs; returns its size in bytes."""
-    from storage.backup import BackupError, backup
-
-    _refuse_on_postgres(config, "pg_dump --format=custom --file=FILE")
-    try:
-        return backup(config.database, target)
-    except BackupError as exc:
-        raise SnowbotError(str(exc)) from None
-
-
-async def restore_database(config: Config, source: Path) -> Path | None:
-    """Replace the database with a checked backup; returns where the old one is kept."""
-    from storage.backup import BackupError, restore
-
-    _refuse_on_postgres(config, "pg_restore --clean --dbname=URL FILE")
-    try:
-        return await restore(source, config.database)
-    except BackupError as exc:
-        raise SnowbotError(str(exc)) from None
-
-
-def _refuse_on_postgres(config: Config, instead: str) -> None:
-    """`snowbot backup`/`restore` copy a SQLite file; PostgreSQL has its own tools."""
-    if config.database_url:
-        raise SnowbotError(
-            f"{config.database_name}: a PostgreSQL database; use PostgreSQL's own tool: "
-            f"{instead} (README: Running on PostgreSQL with a standby)"
-        )
-
-
-async def copy_database(config: Config, source: str, target: str) -> str:
-    """`snowbot copy-db FROM TO`: every row of FROM into the empty TO, on either engine, then
-    both tallies side by side. Returns what to print; refusals are one-line SnowbotErrors."""
-    from storage.copy import copy_rows, rows_in
-
-    src, dst = _address(source), _address(target)
-    src_name, dst_name = hide_password(source), hide_password(target)
-    if isinstance(src, Path) and not src.is_file():
-        raise SnowbotError(f"{src_name}: no database here to copy from")
-    if src == dst:
-        raise SnowbotError(f"{dst_name}: FROM and TO are the same database")
-    try:
-        filled = {t: n for t, n in (await asyncio.to_thread(rows_in, dst)).items() if n}
-        if filled:
-            table, n = next(iter(filled.items()))
-            raise SnowbotError(
-                f"{dst_name}: not empty ({n} rows in {table}, {len(filled)} tables with rows); "
-                "copy-db writes only into an empty database"
-            )
-        for address in (src, dst):  # both at the latest schema: the same tables and columns
-            store = await open_store(address)
-            await store.close()
-        copied = await asyncio.to_thread(copy_rows, src, dst)
-        tallies = []
-        for address in (src, dst):
-            service = await open_service(_on(config, address))
-            try:
-                tallies.append((await service.tally()).as_json())
-            finally:
-                await service.close()
-    except SnowbotError:
-        raise
-    except Exception as exc:  # either driver's error, in one line and without a password
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SnowbotError(f"copy-db {src_name} -> {dst_name}: {hide_password(first)}") from None
-    if tallies[0] != tallies[1]:
-        raise SnowbotError(f"{dst_name}: copied, but its tally differs from {src_name}'s")
-    rows = sum(copied.values())
-    shown = tallies[0]
-    return (
-        f"{src_name} -> {dst_name}: {rows:,} rows in {len(copied)} tables; both tallies agree "
-        f"(incident {shown['incident']!r}, {shown['person_times']} person-times, "
-        f"{shown['streets']['served']} of {shown['streets']['total']} streets served)"
-    )
-
-
-def _address(text: str) -> Path | str:
-    from storage import is_postgres
-
-    return text if is_postgres(text) else Path(text).resolve()
-
-
-def _on(config: Config, address: Path | str) -> Config:
-    if isinstance(address, Path):
-        return replace(config, database=address, database_url="")
-    return replace(config, database_url=address)

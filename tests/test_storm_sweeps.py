@@ -15,12 +15,12 @@ import pytest
 
 from snowbot import schedule
 from snowbot.config import Config, parse_config
+from snowbot.database_commands import backup_database, restore_database
 from snowbot.errors import ConfigError
 from snowbot.model import Outgoing
 from snowbot.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.sweeps import Sweeps
-from snowbot.wiring import backup_database, restore_database
 from tests.engines import sqlite_only
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting
 
