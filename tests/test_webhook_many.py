@@ -142,11 +142,16 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
             processes[0].send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             await asyncio.to_thread(processes[0].wait, 10)
+            # (the two lines are logged one after the other: read until both are there)
             await eventually(
-                lambda: "taking it over" in _text(logs[1]), "the scheduler taken over", 30
+                lambda: (
+                    "taking it over" in (text := _text(logs[1]))
+                    and "scheduler: tally every" in text
+                ),
+                "the scheduler taken over",
+                30,
             )
             assert time.monotonic() - killed_at < TAKEOVER_SECONDS
-            assert "scheduler: tally every" in _text(logs[1])
             reports = api.count(REPORTS)
             late = SimUser(5999, "late", "en")
             await _post(http, ports[1], location_update(next(ids), late, *STATION))
