@@ -265,25 +265,13 @@ def _run_open(
     db: sqlite3.Connection, works: list[Work[Any]], begin: bool
 ) -> list[tuple[bool, Any]]:
     """Works of the updates in hand, in the transaction left open for them."""
-    if begin:
-        db.execute("BEGIN IMMEDIATE")
-    results: list[tuple[bool, Any]] = []
     try:
-        for work in works:
-            db.execute("SAVEPOINT work")
-            try:
-                value = work(db)
-            except Exception as exc:
-                db.execute("ROLLBACK TO work")
-                db.execute("RELEASE work")
-                results.append((False, exc))
-            else:
-                db.execute("RELEASE work")
-                results.append((True, value))
+        if begin:
+            db.execute("BEGIN IMMEDIATE")
+        return _each_in_savepoint(db, works)
     except BaseException:
         _abort_open(db)
         raise
-    return results
 
 
 def _commit_open(db: sqlite3.Connection) -> None:
@@ -300,25 +288,30 @@ def _abort_open(db: sqlite3.Connection) -> None:
 
 
 def _run_batch_guarded(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
-    db.execute("BEGIN IMMEDIATE")
-    results: list[tuple[bool, Any]] = []
     try:
-        for work in works:
-            db.execute("SAVEPOINT work")
-            try:
-                value = work(db)
-            except Exception as exc:
-                db.execute("ROLLBACK TO work")
-                db.execute("RELEASE work")
-                results.append((False, exc))
-            else:
-                db.execute("RELEASE work")
-                results.append((True, value))
+        db.execute("BEGIN IMMEDIATE")
+        results = _each_in_savepoint(db, works)
         db.execute("COMMIT")
     except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+        _abort_open(db)
         raise
+    return results
+
+
+def _each_in_savepoint(db: sqlite3.Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+    """Each work in a savepoint of its own: one that fails changes nothing of the others."""
+    results: list[tuple[bool, Any]] = []
+    for work in works:
+        db.execute("SAVEPOINT work")
+        try:
+            value = work(db)
+        except Exception as exc:
+            db.execute("ROLLBACK TO work")
+            db.execute("RELEASE work")
+            results.append((False, exc))
+        else:
+            db.execute("RELEASE work")
+            results.append((True, value))
     return results
 
 
