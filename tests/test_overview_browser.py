@@ -210,7 +210,11 @@ async def test_units_reports_and_the_unit_filter_follow_the_storm(
                 await page.evaluate(_text("units-none")) == said("overview.no_unit", "zh") + "00–"
             )
             assert await page.evaluate(_text("reports-open")) == "0"
-            assert await page.evaluate(_text("reports-wait")) == said("overview.wait_none", "zh")
+            # the median wait is asked for a moment after the tally (overview.js `waitSoon`)
+            none_yet = said("overview.wait_none", "zh")
+            await page.wait_for_function(
+                f"() => {_text('reports-wait')} === '{none_yet}'", timeout=10_000
+            )
             quiet = "document.getElementById('card-reports').classList.contains('quiet')"
             assert await page.evaluate(quiet) is True  # zeros, shown quietly
             await page.evaluate("window.loadedOnce = true")
