@@ -78,8 +78,9 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
 
     An update is handled once its process has the person's turn, which the database gives
     only to the oldest kept-but-unhandled update of that person, and to one process at a
-    time; handling it (`service.handled`) ends the turn in the transaction that marks the
-    update handled. No in-process lock: the database alone orders, so updates that arrive
+    time; the process gives the turn back once the update is handled and its replies are
+    handed to Telegram, so that the person's next reply, from another process, cannot
+    overtake them. No in-process lock: the database alone orders, so updates that arrive
     here out of order wait for each other without a deadlock.
     """
 
@@ -105,9 +106,8 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
             try:
                 async with self._slots:
                     await _handling(update, coroutine)
-            except BaseException:  # the handling did not end the turn: give it back
+            finally:  # its replies handed over (or it failed): the person's next may go
                 await asyncio.shield(self._turns.give_back_turn(key, update_id, self.holder))
-                raise
         finally:
             self.in_hand.discard(update_id)
 

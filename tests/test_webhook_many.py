@@ -177,11 +177,14 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
     for log in logs:
         assert "Traceback" not in _text(log) and SECRET not in _text(log)
     with raw(database) as db:
-        (turns,) = db.execute("SELECT COUNT(*) FROM turns").fetchone()
+        holders = [str(h) for (h,) in db.execute("SELECT holder FROM turns").fetchall()]
         (reports_sent,) = db.execute(
             "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL", (REPORTS,)
         ).fetchone()
-    assert turns == 0  # every turn ended with its update's handling
+    # every turn ended once its update's replies were out, but those the killed process
+    # held then (they expire; a turn is taken again once expired)
+    killed = f":{processes[0].pid}:"
+    assert all(killed in holder for holder in holders), holders
     # nothing sent twice: every message Telegram got is one row of the outbox, claimed by one
     # process (both processes' couriers look at the outbox every 2 s)
     assert 0 < api.count(REPORTS) <= reports_sent

@@ -27,8 +27,10 @@ async def test_a_persons_turn_goes_oldest_first_to_one_process(
     assert await bot.take_turn(10, 1, "a") is Turn.TAKEN
     assert await bot.take_turn(10, 1, "b") is Turn.WAIT  # a has the turn
     assert await bot.take_turn(20, 3, "b") is Turn.TAKEN  # another person: not in the way
-    await bot.handled(1)  # ends a's turn in the same transaction
+    await bot.handled(1)  # marked: a keeps the turn until its replies are handed over
     assert await bot.take_turn(10, 1, "b") is Turn.HANDLED
+    assert await bot.take_turn(10, 2, "b") is Turn.WAIT
+    await bot.give_back_turn(10, 1, "a")  # a's replies are out
     assert await bot.take_turn(10, 2, "b") is Turn.TAKEN
     await bot.give_back_turn(10, 2, "b")  # b stops before handling it
     assert await bot.take_turn(10, 2, "a") is Turn.TAKEN

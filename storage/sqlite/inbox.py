@@ -30,8 +30,8 @@ def finish_update(
     changed nothing and replied to no one yet. Returns the replies claimed
     to be sent at once (see `storage.sqlite.outbox.claim_outbox`)."""
     mark_update(db, update_id, now)
-    # the person's turn (several webhook processes) ends with the update's handling
-    db.execute("DELETE FROM turns WHERE update_id = ?", (update_id,))
+    # (a person's turn, with several webhook processes, lasts until the update's replies
+    # are handed over: `handlers.ordering.SharedUpdateProcessor` gives it back then)
     return queue_and_claim(db, replies, now)
 
 
