@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from snowbot.bench.common import Figure, Sizes, percentile, sample_city
@@ -230,16 +231,22 @@ def storm_rows(sizes: Sizes) -> StormRows:
 def seed_tally_database(path: Path, sizes: Sizes) -> int:
     """Fill a migrated database in bulk, counters included, as a long storm leaves it."""
     rows = storm_rows(sizes)
-    with bulk.bulk_load(path) as db:
-        bulk.insert_districts(db, rows.districts)
-        bulk.insert_streets(db, rows.streets)
-        bulk.insert_users(db, rows.users)
-        bulk.insert_incident(db, rows.incident_id, "Bench storm", 0.0)
-        bulk.insert_shifts(db, rows.shifts)
-        bulk.insert_tasks(db, rows.tasks)
-        bulk.insert_units(db, rows.units)
-        bulk.rebuild_counters(db, rows.incident_id)
+    write_storm(bulk, path, rows)
     return rows.incident_id
+
+
+def write_storm(engine_bulk: ModuleType, address: Path | str, rows: StormRows) -> None:
+    """The storm's rows through an engine's bulk module (`storage.sqlite.bulk`, or
+    `storage.postgres.bulk` with COPY), which name the same steps."""
+    with engine_bulk.bulk_load(address) as db:
+        engine_bulk.insert_districts(db, rows.districts)
+        engine_bulk.insert_streets(db, rows.streets)
+        engine_bulk.insert_users(db, rows.users)
+        engine_bulk.insert_incident(db, rows.incident_id, "Bench storm", 0.0)
+        engine_bulk.insert_shifts(db, rows.shifts)
+        engine_bulk.insert_tasks(db, rows.tasks)
+        engine_bulk.insert_units(db, rows.units)
+        engine_bulk.rebuild_counters(db, rows.incident_id)
 
 
 def full_recount(path: Path, incident_id: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from snowbot.bench.database import (
     recount_summary,
     storm_rows,
     turnout,
+    write_storm,
 )
 from snowbot.bench.pipeline import figure_checkins
 from snowbot.config import Config
@@ -233,12 +234,4 @@ async def figure_tally_postgres(base: Config, sizes: Sizes, url: str) -> Figure:
 
 def seed_tally_postgres(url: str, rows: StormRows) -> None:
     """Figure 3's storm written with COPY into an empty, migrated database."""
-    with bulk.bulk_load(url) as db:
-        bulk.insert_districts(db, rows.districts)
-        bulk.insert_streets(db, rows.streets)
-        bulk.insert_users(db, rows.users)
-        bulk.insert_incident(db, rows.incident_id, "Bench storm", 0.0)
-        bulk.insert_shifts(db, rows.shifts)
-        bulk.insert_tasks(db, rows.tasks)
-        bulk.insert_units(db, rows.units)
-        bulk.rebuild_counters(db, rows.incident_id)
+    write_storm(bulk, url, rows)
