@@ -59,6 +59,51 @@ def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
         assert rows[1][rows[0].index(column)].lstrip("'") == note
 
 
+# names as Telegram hands them over (anything may come first), and what `snowbot export`
+# must write for each: kept as text behind an apostrophe, or left alone
+FORMULA_NAMES = [
+    " =1+1",
+    '\u00a0=HYPERLINK("http://x.example","y")',  # no-break space
+    "\u200b=1+1",  # zero-width space
+    "\v=1+1",  # vertical tab
+    "\t=1+1",
+    "\r\n=1+1",
+    "\u3000＝SUM(A1:A9)",  # ideographic space, full-width equals sign
+    "\u2003+1",  # em space
+    "\ufeff@SUM(A1)",  # byte-order mark
+    "\u2060-2+3",  # word joiner
+    "\u202e=1",  # right-to-left override
+    " \u200b\u00a0\u2028 =cmd|' /C calc'!A0",  # several, and a line separator
+    "\x1f=1",  # a control character
+    "\u180e=1",  # Mongolian vowel separator
+    "\u00ad=1",  # soft hyphen
+    "\tZhao",  # a leading tab or line break is suspect whatever follows, as before
+    "\nZhao",
+]
+HARMLESS_NAMES = ["Zhao", " Li Wei", "\u00a0王芳", "\u200b张伟", "\u3000a=b"]
+
+
+async def test_snowbot_export_keeps_every_formula_after_invisible_characters_as_text(
+    workdir: Path,
+) -> None:
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    config = Config(database=workdir / "city.db", access=AccessConfig(enrolment="open"))
+    bot = await open_service(config)
+    try:
+        names = FORMULA_NAMES + HARMLESS_NAMES
+        for uid, name in enumerate(names, start=100):
+            await bot.check_in(await bot.meet(uid, name, None, None), *STATION)
+    finally:
+        await bot.close()
+    assert run_cli(workdir, "export", "--out", "out").returncode == 0
+    data = (workdir / "out" / "shifts.csv").read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
+    written = {int(row["user_id"]): row["name"] for row in rows}
+    for uid, name in enumerate(names, start=100):
+        expected = "'" + name if name in FORMULA_NAMES else name
+        assert written[uid] == expected, (name, written[uid])
+
+
 # -- restore ------------------------------------------------------------------------------
 
 
