@@ -31,6 +31,8 @@ async def revoke(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
     revoked = await svc.revoke_words(me.person, args_of(context))
     lines = [me.t("grant.revoked", user=revoked.user_id, role=me.t(f"role.{revoked.role.key}"))]
+    if revoked.invitations_ended:
+        lines.append(me.t("revoke.invitations_ended", count=revoked.invitations_ended))
     if revoked.groups:
         lines.append(me.t("grant.revoked_groups", count=len(revoked.groups)))
         for group in revoked.groups:

@@ -278,7 +278,15 @@ class PollingBot:
         start_schedule(self.app)
 
     async def stop(self) -> None:
+        """Stop taking updates and starting jobs; let the updates and jobs under way finish
+        and the courier's run end after the messages in hand; only then close the database
+        (whatever still waits in the outbox goes at the next start)."""
+        jobs = self.app.job_queue
+        if jobs is not None and jobs.scheduler.running:
+            jobs.scheduler.pause()
+        self.courier.close()
         await stop_application(self.app)
+        await self.courier.closed()
         await self.service.close()
 
     async def stop_polling(self) -> None:

@@ -79,18 +79,34 @@ class Courier:
         self._covered = 0  # requests that a run begun after them has answered
         self._failed_rounds = 0  # rounds in a row in which Telegram could not be reached
         self._knock_at = 0.0  # while Telegram is unreachable: when to try again
+        self._closing = False  # the bot is stopping: no more runs (`close`)
 
     @property
     def unreachable(self) -> bool:
         """Whether the last round found Telegram unreachable."""
         return self._failed_rounds > 0
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """The bot is stopping: no run starts from now on, and a run under way ends after the
+        messages already handed to Telegram (the rest wait in the outbox for the next start).
+        An update's own replies (`send_now`) still go while the updates under way finish."""
+        self._closing = True
+
+    async def closed(self) -> None:
+        """Once `close`d: wait until no run is under way, so the database may close."""
+        async with self._running:
+            pass
+
     async def deliver(self) -> int:
         """Send everything that is due; returns how many messages this call sent."""
         self._asked += 1
         asked = self._asked
         async with self._running:
-            if self._covered >= asked:
+            if self._covered >= asked or self._closing:
                 return 0
             self._covered = self._asked
             if self.service.clock() < self._knock_at:
@@ -99,9 +115,9 @@ class Courier:
             while True:
                 delivered, full = await self._round()
                 sent += delivered
-                if not full:
+                if not full or self._closing:
                     break
-            if not self.unreachable:  # edits an outage kept from the announcements
+            if not self.unreachable and not self._closing:  # edits an outage kept
                 await refresh_stale(self.bot, self.service)
             return sent
 
@@ -109,7 +125,7 @@ class Courier:
         """One batch; returns (sent, whether to go on: the batch was full and all went well)."""
         due = await self.service.due_messages(BATCH)
         items = await self.service.claim_messages(due) if due else []
-        sent, finished = await self._send_claimed(items)
+        sent, finished = await self._send_claimed(items, stoppable=True)
         return sent, len(due) == BATCH and finished
 
     async def send_now(self, items: list[OutboxItem]) -> int:
@@ -124,8 +140,13 @@ class Courier:
         sent, _ = await self._send_claimed(items)
         return sent
 
-    async def _send_claimed(self, items: list[OutboxItem]) -> tuple[int, bool]:
-        """Send claimed messages; returns (sent, whether every one was tried)."""
+    async def _send_claimed(
+        self, items: list[OutboxItem], stoppable: bool = False
+    ) -> tuple[int, bool]:
+        """Send claimed messages; returns (sent, whether every one was tried).
+
+        `stoppable`: a run of the courier's, which `close` ends between two messages.
+        """
         by_chat: defaultdict[int, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_chat[item.message.chat_id].append(item)
@@ -140,7 +161,8 @@ class Courier:
             nonlocal answered, sent
             async with gate:
                 for at, item in enumerate(queue):
-                    if unreachable and not answered:  # nothing got through since: stop knocking
+                    if (unreachable and not answered) or (stoppable and self._closing):
+                        # nothing got through since (stop knocking), or the bot is stopping
                         untried.extend(queue[at:])
                         return False
                     try:

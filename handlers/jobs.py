@@ -32,6 +32,8 @@ def courier(context: Context) -> Courier:
 
 def deliver_soon(context: Context) -> None:
     """Start sending the outbox now, without holding up the reply in progress."""
+    if courier(context).closing:  # stopping: what is queued goes at the next start
+        return
     context.application.create_task(courier(context).deliver(), name="deliver")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from snowbot import __version__
 from snowbot.config import Config, load_config
+from snowbot.config_secrets import readable_secrets, secrets_warning
 from snowbot.dashboard_config import split_listen
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.redact import hide_password, hide_token, redact
@@ -354,21 +355,13 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def _warn_if_readable(config: Config) -> None:
-    """A config file that holds the token should be readable by its owner only."""
-    source, token = config.source, config.telegram.token
-    if source is None or not token:
+    """A config file that holds a secret (the token, the database password, the webhook
+    secret, the overview's token) should be readable by its owner only."""
+    if config.source is None:
         return
-    try:
-        shared = source.stat().st_mode & 0o077 and token in source.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return
-    if shared:
-        logging.getLogger("snowbot").warning(
-            "%s holds the bot token and other users of this machine can read it: "
-            "chmod 600 %s (or give the token in SNOWBOT_TOKEN)",
-            source,
-            source,
-        )
+    found = readable_secrets(config.source)
+    if found:
+        logging.getLogger("snowbot").warning("%s", secrets_warning(config.source, found))
 
 
 async def _backup(args: argparse.Namespace, config: Config) -> int:

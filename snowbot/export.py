@@ -145,13 +145,28 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-# What makes a spreadsheet read a cell as a formula: these first characters, also in their
-# full-width forms (＝, ＋ …, which NFKC folds to these), and a leading tab or line break
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# What makes a spreadsheet read a cell as a formula: its first visible character is one of
+# these, also in full-width forms (＝, ＋ …, which NFKC folds to these)
+_FORMULA_START = ("=", "+", "-", "@")
+# what a spreadsheet skips, or shows as nothing, before it reads a formula: spaces of every
+# kind (no-break, ideographic…), controls (vertical tab, CR, LF…) and format characters
+# (zero-width space, byte-order mark, direction marks…)
+_UNSEEN = frozenset(("Zs", "Zl", "Zp", "Cc", "Cf"))
 
 
 def _safe(value: Any) -> Any:
-    """Keep spreadsheet programs from running a note as a formula."""
-    if isinstance(value, str) and unicodedata.normalize("NFKC", value[:1]) in _FORMULA_START:
+    """Keep spreadsheet programs from running a note as a formula: a cell whose first
+    visible character is = + - @ (in any width), or that starts with a tab or a line
+    break, is kept as text by a leading apostrophe."""
+    if isinstance(value, str) and _formula_like(value):
         return "'" + value
     return value
+
+
+def _formula_like(text: str) -> bool:
+    if text[:1] in ("\t", "\r", "\n"):  # a cell that starts so is suspect whatever follows
+        return True
+    for ch in text:
+        if unicodedata.category(ch) not in _UNSEEN:
+            return unicodedata.normalize("NFKC", ch) in _FORMULA_START
+    return False

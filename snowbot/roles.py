@@ -40,5 +40,7 @@ _NAMES = {
 
 
 def effective_role(stored: Role, user_id: int, coordinators: frozenset[int]) -> Role:
-    """Config coordinators are coordinators whatever the database says."""
-    return Role.COORDINATOR if user_id in coordinators else stored
+    """Coordinators are the config's `[access] coordinators`, whatever the database says,
+    and nobody else: a database (restored, copied or from an old version that let /grant
+    make coordinators) gives at most a dispatcher (README "Security")."""
+    return Role.COORDINATOR if user_id in coordinators else min(stored, Role.DISPATCHER)

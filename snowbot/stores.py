@@ -96,6 +96,7 @@ class InvitationStore(Protocol):
     async def end_invitation(
         self, code: str, now: float, created_by: int | None = None
     ) -> bool: ...
+    async def revoke_role(self, user_id: int, now: float) -> tuple[User, int]: ...
 
 
 class StreetStore(Protocol):

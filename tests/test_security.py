@@ -17,14 +17,14 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from handlers.ordering import PerPersonUpdateProcessor
-from snowbot.config import AccessConfig, Config
+from snowbot.config import AccessConfig, Config, load_config
 from snowbot.errors import GazetteerError
 from snowbot.export import export_csvs
 from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
 from snowbot.model import TaskExportRow
 from snowbot.standin import SimUser
 from snowbot.wiring import open_service
-from tests.harness import bot_config, run_cli, running_bot, stand_in
+from tests.harness import bot_config, run_cli, running_bot, said, stand_in
 
 STATION = (50.2401, 127.5001)
 COORD = SimUser(1, "Coordinator", "en")
@@ -57,6 +57,51 @@ def test_no_note_becomes_a_formula_in_any_spreadsheet(note: str) -> None:
         assert unicodedata.normalize("NFKC", cell[:1]) not in ("=", "+", "-", "@", "\t", "\r")
     for column in ("note", "unit"):
         assert rows[1][rows[0].index(column)].lstrip("'") == note
+
+
+# names as Telegram hands them over (anything may come first), and what `snowbot export`
+# must write for each: kept as text behind an apostrophe, or left alone
+FORMULA_NAMES = [
+    " =1+1",
+    '\u00a0=HYPERLINK("http://x.example","y")',  # no-break space
+    "\u200b=1+1",  # zero-width space
+    "\v=1+1",  # vertical tab
+    "\t=1+1",
+    "\r\n=1+1",
+    "\u3000＝SUM(A1:A9)",  # ideographic space, full-width equals sign
+    "\u2003+1",  # em space
+    "\ufeff@SUM(A1)",  # byte-order mark
+    "\u2060-2+3",  # word joiner
+    "\u202e=1",  # right-to-left override
+    " \u200b\u00a0\u2028 =cmd|' /C calc'!A0",  # several, and a line separator
+    "\x1f=1",  # a control character
+    "\u180e=1",  # Mongolian vowel separator
+    "\u00ad=1",  # soft hyphen
+    "\tZhao",  # a leading tab or line break is suspect whatever follows, as before
+    "\nZhao",
+]
+HARMLESS_NAMES = ["Zhao", " Li Wei", "\u00a0王芳", "\u200b张伟", "\u3000a=b"]
+
+
+async def test_snowbot_export_keeps_every_formula_after_invisible_characters_as_text(
+    workdir: Path,
+) -> None:
+    assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
+    config = Config(database=workdir / "city.db", access=AccessConfig(enrolment="open"))
+    bot = await open_service(config)
+    try:
+        names = FORMULA_NAMES + HARMLESS_NAMES
+        for uid, name in enumerate(names, start=100):
+            await bot.check_in(await bot.meet(uid, name, None, None), *STATION)
+    finally:
+        await bot.close()
+    assert run_cli(workdir, "export", "--out", "out").returncode == 0
+    data = (workdir / "out" / "shifts.csv").read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
+    written = {int(row["user_id"]): row["name"] for row in rows}
+    for uid, name in enumerate(names, start=100):
+        expected = "'" + name if name in FORMULA_NAMES else name
+        assert written[uid] == expected, (name, written[uid])
 
 
 # -- restore ------------------------------------------------------------------------------
@@ -137,6 +182,33 @@ async def test_a_restore_replays_and_sends_nothing_that_waited_in_the_backup(
     assert _person_times(workdir) == 2
 
 
+async def test_a_backup_edited_to_make_a_coordinator_restores_a_dispatcher_at_most(
+    workdir: Path,
+) -> None:
+    with (workdir / "config.toml").open("a", encoding="utf-8") as config:
+        config.write('[access]\ncoordinators = [1]\nenrolment = "invite"\n')
+    await _bot_with_turnout(workdir)
+    assert run_cli(workdir, "backup", "edited.db").returncode == 0
+    with sqlite3.connect(workdir / "edited.db") as edited:  # 10 is a cadre; 70 a stranger
+        edited.execute("UPDATE users SET role = 'coordinator' WHERE id = 10")
+        edited.execute(
+            "INSERT INTO users (id, name, language, role, member, registered, created_at) "
+            "VALUES (70, 'Stranger', 'en', 'coordinator', 1, 1, 0)"
+        )
+    edited.close()
+    restored = run_cli(workdir, "restore", "edited.db")
+    assert restored.returncode == 0, restored.stderr
+    config = load_config(str(workdir / "config.toml"))
+    async with stand_in() as api, running_bot(bot_config(config, api, None)):
+        for user, lang in ((SimUser(10, "c10"), "zh"), (SimUser(70, "Stranger", "en"), "en")):
+            dispatcher = said("role.dispatcher", lang)
+            whoami = await api.ask(user, "/whoami")
+            assert whoami.text == said("whoami.person", lang, id=user.id, role=dispatcher)
+            coordinator_only = said("refuse.role", lang, role=said("role.coordinator", lang))
+            for text in ("/grant 71 dispatcher", "/incident", "/export"):
+                assert (await api.ask(user, text)).text == coordinator_only, text
+
+
 # -- files ----------------------------------------------------------------------------------
 
 
@@ -169,6 +241,50 @@ def test_a_config_others_can_read_with_the_token_in_it_is_warned_about(workdir: 
     assert run_cli(workdir, "import-streets", "city.csv").returncode == 0
     result = run_cli(workdir, "tally")
     assert "can read it: chmod 600" in result.stderr and "SECRET" not in result.stderr
+    config.chmod(0o600)
+    assert "chmod 600" not in run_cli(workdir, "tally").stderr
+
+
+PG = "postgresql://snow{}@127.0.0.1:1/snow{}"  # nothing listens there: the command fails
+
+
+@pytest.mark.parametrize(
+    ("tables", "what"),
+    [
+        ({"telegram": {"token": "123:hunter2tok"}}, "the bot token"),
+        ({"storage": {"database": PG.format(":hunter2db", "")}}, "the database password"),
+        ({"storage": {"database": PG.format("", "?password=hunter2db")}}, "the database password"),
+        ({"telegram": {"webhook_secret": "hunter2webhook"}}, "the webhook secret"),
+        ({"dashboard": {"token": "hunter2-dashboard-token"}}, "the overview's token"),
+        (
+            {"telegram": {"proxy": "socks5://me:hunter2proxy@127.0.0.1:1080"}},
+            "the proxy's password",
+        ),
+        ({"storage": {"database": PG.format("", "")}}, None),  # no password: nothing to hide
+        ({"telegram": {"token": ""}, "dashboard": {"token": ""}}, None),
+    ],
+)
+def test_a_config_others_can_read_with_any_secret_in_it_is_warned_about(
+    workdir: Path, tables: dict[str, dict[str, str]], what: str | None
+) -> None:
+    config = workdir / "config.toml"
+    tables = {"storage": {"database": "city.db"}, **tables}
+    config.write_text(
+        "".join(
+            f"[{name}]\n" + "".join(f'{key} = "{value}"\n' for key, value in table.items())
+            for name, table in tables.items()
+        ),
+        "utf-8",
+    )
+    config.chmod(0o644)
+    result = run_cli(workdir, "tally")
+    assert "hunter2" not in result.stderr + result.stdout
+    if what is None:
+        assert "chmod 600" not in result.stderr
+        return
+    assert f"holds {what}, and other users of this machine can read it: chmod 600" in (
+        result.stderr
+    )
     config.chmod(0o600)
     assert "chmod 600" not in run_cli(workdir, "tally").stderr
 

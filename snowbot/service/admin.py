@@ -53,6 +53,8 @@ class AdminService(ServiceCore):
         # taken out of the config: the config file alone decides who they are
         if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
+        if role == Role.COORDINATOR:  # the config names them, and nothing else (SPEC §3)
+            raise Refused("coordinators.not_granted")
         district_id = None
         if district_name:
             if role != Role.DISPATCHER:
@@ -74,16 +76,17 @@ class AdminService(ServiceCore):
         if len(words) != 1:
             raise Refused("grant.revoke_usage")
         target = parse_user_id(words[0], "grant.revoke_usage")
-        user = await self.revoke(actor, target)
+        user, ended = await self.revoke(actor, target)
         role = self._person(user).role
-        return Revoked(target, role, await self.store.bound_by(target))
+        return Revoked(target, role, await self.store.bound_by(target), ended)
 
-    async def revoke(self, actor: Person, target_id: int) -> User:
-        """Back to what /start alone makes: a guest (with open enrolment, a cadre)."""
+    async def revoke(self, actor: Person, target_id: int) -> tuple[User, int]:
+        """Back to what /start alone makes: a guest (with open enrolment, a cadre); the
+        person's live invitations end with the role (returned: how many)."""
         self.require(actor, Role.COORDINATOR)
         if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
-        return await self.store.set_role(target_id, Role.GUEST, None, self.clock())
+        return await self.store.revoke_role(target_id, self.clock())
 
     # -- the numbers -----------------------------------------------------------------
 

@@ -107,7 +107,6 @@ class EnrolmentService(ServiceCore):
         chosen = [u.id for u in people if u.district_id == request.district_id]
         if not chosen:
             chosen = [u.id for u in people if u.district_id is None]
-            chosen += [u.id for u in await self.store.users_with_role(Role.COORDINATOR)]
             chosen += sorted(self.config.coordinators)
         leader = await self.person(request.user_id)
         name = (leader.user.name if leader else "") or str(request.user_id)

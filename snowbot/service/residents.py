@@ -167,7 +167,6 @@ class ResidentService(TaskService, AdminService):
         chats += await self.chats_for_district(district_id)
         if not chats:
             chats = [u.id for u in dispatchers if u.district_id is None]
-            chats += [u.id for u in await self.store.users_with_role(Role.COORDINATOR)]
             chats += sorted(self.config.coordinators)
         return [(chat, await self.chat_language(chat)) for chat in dict.fromkeys(chats)]
 

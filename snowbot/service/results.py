@@ -55,11 +55,13 @@ class CheckInResult:
 
 @dataclass(frozen=True)
 class Revoked:
-    """A role taken back: what the person is now, and the groups they had bound."""
+    """A role taken back: what the person is now, the groups they had bound, and how many
+    of their invitation links were ended."""
 
     user_id: int
     role: Role
     groups: list[Binding]
+    invitations_ended: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import Invitation, Joined, JoinOutcome
+from snowbot.model import Invitation, Joined, JoinOutcome, User
+from snowbot.roles import Role
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.sqlite.people import set_role
 
 COLUMNS = "code, district_id, created_by, created_at, expires_at, uses, uses_left, ended_at"
 
@@ -89,6 +91,19 @@ def end_invitation(
     return cur.rowcount > 0
 
 
+def revoke_role(db: sqlite3.Connection, user_id: int, now: float) -> tuple[User, int]:
+    """/revoke: the person is a guest again and their live invitations end, in one
+    transaction, so no link of theirs enrols anyone afterwards. Returns the person and how
+    many invitations ended."""
+    user = set_role(db, user_id, Role.GUEST, None, now)
+    ended = db.execute(
+        "UPDATE invitations SET ended_at = ?1 WHERE created_by = ?2 AND ended_at IS NULL "
+        "AND expires_at > ?1 AND uses_left > 0",
+        (now, user_id),
+    )
+    return user, ended.rowcount
+
+
 class SqliteInvitations(Engine):
     """`snowbot.stores.InvitationStore` on SQLite."""
 
@@ -96,3 +111,4 @@ class SqliteInvitations(Engine):
     join = writes(join)
     live_invitations = reads(live_invitations)
     end_invitation = writes(end_invitation)
+    revoke_role = writes(revoke_role)

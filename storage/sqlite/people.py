@@ -11,9 +11,19 @@ from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 _COLUMNS = "id, name, username, language, role, member, district_id, registered"
 
 
+# Rows an older version (or an edited backup) wrote as 'coordinator': coordinators come from
+# the config only, so such a row reads as what a database may give, a dispatcher.
+_STORED = {
+    Role.GUEST: ("cadre",),
+    Role.CADRE: ("cadre",),
+    Role.DISPATCHER: ("dispatcher", "coordinator"),
+    Role.COORDINATOR: (),
+}
+
+
 def role_from(row: sqlite3.Row) -> Role:
     """A guest is stored as a cadre who is not a member (README "Security")."""
-    role = Role[row["role"].upper()]
+    role = min(Role[row["role"].upper()], Role.DISPATCHER)
     return Role.GUEST if role == Role.CADRE and not row["member"] else role
 
 
@@ -82,8 +92,12 @@ def get_user(db: sqlite3.Connection, user_id: int) -> User | None:
 
 
 def users_with_role(db: sqlite3.Connection, role: Role) -> list[User]:
-    stored = Role.CADRE if role == Role.GUEST else role
-    rows = every(db, f"SELECT {_COLUMNS} FROM users WHERE role = ? ORDER BY id", (stored.key,))
+    """Whom the database gives `role` (never a coordinator: the config names them)."""
+    stored = _STORED[role]
+    if not stored:
+        return []
+    marks = ", ".join("?" for _ in stored)
+    rows = every(db, f"SELECT {_COLUMNS} FROM users WHERE role IN ({marks}) ORDER BY id", stored)
     return [user for user in map(user_from, rows) if user.role == role]
 
 
