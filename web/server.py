@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -151,7 +154,11 @@ class Overview:
 
     def __init__(self, service: Snowbot, dashboard: DashboardConfig) -> None:
         self.service = service
-        self.dashboard = dashboard
+        # never open: `snowbot run` gives it the derived token, anyone else a fresh one
+        self.dashboard = (
+            dashboard if dashboard.token else replace(dashboard, token=secrets.token_urlsafe(24))
+        )
+        dashboard = self.dashboard
         self.doors = Doors.of("the overview", service.config.http)
         self.app = build_app(service, dashboard, self.doors)
         self.runner = self.doors.runner(self.app, handler_cancellation=True)
@@ -180,13 +187,13 @@ class Overview:
         self._warm = asyncio.create_task(self._warm_up(), name="overview-warm-up")
         self.address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self.service.overview_address = self.address
+        self.service.overview_token = self.dashboard.token
         log.info("the overview is at %s", self.address)
         return self.address
 
     def link(self) -> str:
         """The address with the token, to open once."""
-        token = self.dashboard.token
-        return f"{self.address}/?token={token}" if token else f"{self.address}/"
+        return f"{self.address}/?token={quote(self.dashboard.token or '', safe='')}"
 
     async def _warm_up(self) -> None:
         try:
