@@ -26,7 +26,7 @@ log = logging.getLogger("snowbot.doors")
 
 KEYS = {"idle_timeout", "max_connections"}
 DEFAULT_IDLE = timedelta(seconds=20)
-MAX_AUTO = 1000  # per door, when the open-file limit is generous
+MAX_AUTO = 4096  # per door, when the open-file limit is generous
 WARN_EVERY = 60.0  # seconds between two warnings of refused connections or accept errors
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
