@@ -57,6 +57,16 @@ async def test_district_and_unit_names_are_shown_as_text(config: Config, tmp_pat
                 "[...document.getElementById('unit-filter').options].map(o => o.textContent)"
             )
             assert UNIT in options
+            # the turnout chart's tooltip names the districts too
+            await page.evaluate(
+                "echarts.getInstanceByDom(document.getElementById('turnout'))"
+                ".dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0})"
+            )
+            await page.wait_for_function(
+                "() => [...document.querySelectorAll('#turnout div')]"
+                f".some(d => d.textContent.includes({DISTRICT!r}))",
+                timeout=5_000,
+            )
             assert await page.evaluate(MADE) == 0
             assert await page.evaluate("window.pwned === undefined") is True
         finally:
