@@ -148,6 +148,8 @@ async def test_the_webhook_port_holds_against_crowds_and_big_bodies(
             # with a wrong secret too; with the right one, 2 MB is too large
             assert (await _post(port, 100, secret="guess")).startswith(b"HTTP/1.1 403")
             assert (await _post(port, 2 << 20, secret=SECRET)).startswith(b"HTTP/1.1 413")
+            chunked = await _post(port, 2 << 20, secret=SECRET, chunked=True)
+            assert chunked.startswith(b"HTTP/1.1 413"), chunked
             await _check_in(api, SimUser(5103, "third", "en"))  # the right secret still works
             assert set(api.webhook_statuses) == {200}
         finally:
@@ -164,25 +166,30 @@ async def _posted_check_in(api: BotApiStandIn, port: int) -> None:
     assert "Station Road" in api.sent[user.id][-1].text
 
 
-async def _post(port: int, size: int, secret: str | None, body: bytes = b"") -> bytes:
-    """POST `size` bytes (`body`, or spaces) to the webhook; the answer's status line (read
-    while sending)."""
+async def _post(
+    port: int, size: int, secret: str | None, body: bytes = b"", chunked: bool = False
+) -> bytes:
+    """POST `size` bytes (`body`, or spaces) to the webhook, with their length or in chunks
+    of unknown total; the answer's status line (read while sending)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = (
         f"POST /hook HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {size}\r\n"
+        + ("Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {size}\r\n")
         + (f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n" if secret else "")
         + "\r\n"
     )
     writer.write(head.encode())
 
     async def pour() -> None:
-        chunk, left = body or b" " * (1 << 20), size
+        chunk, left = body or b" " * (1 << 18), size
         try:
             while left > 0:
-                writer.write(chunk[: min(left, len(chunk))])
-                left -= len(chunk)
+                part = chunk[: min(left, len(chunk))]
+                writer.write(b"%x\r\n%b\r\n" % (len(part), part) if chunked else part)
+                left -= len(part)
                 await writer.drain()
+            if chunked:
+                writer.write(b"0\r\n\r\n")
         except ConnectionError:
             pass  # the server closed: nothing more to send
 
