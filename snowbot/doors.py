@@ -70,7 +70,7 @@ def parse_doors(section: Mapping[str, Any]) -> DoorsConfig:
 @dataclass
 class _Connection:
     transport: asyncio.BaseTransport
-    since: float  # when it last began or ended a request (or opened)
+    since: float  # when it opened, or last ended a request
     busy: int = 0  # requests under way
 
 
