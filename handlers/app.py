@@ -42,6 +42,7 @@ from handlers.errors import on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
+from handlers.webhook_server import WebhookServer
 from snowbot.config import Config
 from snowbot.redact import redact
 from snowbot.service import Snowbot
@@ -261,6 +262,7 @@ class PollingBot:
 
     app: Application  # type: ignore[type-arg]
     service: Snowbot
+    door: WebhookServer | None = None  # the webhook's own server, when updates come so
 
     @property
     def courier(self) -> Courier:
@@ -285,6 +287,8 @@ class PollingBot:
         if jobs is not None and jobs.scheduler.running:
             jobs.scheduler.pause()
         self.courier.close()
+        if self.door is not None:
+            await self.door.stop()
         await stop_application(self.app)
         await self.courier.closed()
         await self.service.close()
@@ -296,6 +300,9 @@ class PollingBot:
         once (handlers/inbox)."""
         polls: Polls = self.app.bot_data[POLLS_KEY]
         polls.closed = True
+        if self.door is not None:
+            await self.door.stop()
+            self.door = None
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.job_queue is not None:  # jobs under way end as they will
@@ -373,15 +380,13 @@ async def start_polling(
         start_jobs(app, scheduled)
         assert app.updater is not None
         if webhook is not None:
-            await app.updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.path,
-                webhook_url=webhook.url,
-                allowed_updates=Update.ALL_TYPES,
-                secret_token=webhook.secret,
-            )
-            return PollingBot(app, service)
+            door = WebhookServer(app, webhook, service.config.http)
+            try:
+                await door.start()
+            except BaseException:
+                await stop_application(app)
+                raise
+            return PollingBot(app, service, door)
         await app.updater.start_polling(
             poll_interval=poll_interval,
             timeout=timeout,

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from snowbot.dashboard_config import KEYS as DASHBOARD_KEYS
 from snowbot.dashboard_config import DashboardConfig, parse_dashboard
+from snowbot.doors import KEYS as HTTP_KEYS
+from snowbot.doors import DoorsConfig, parse_doors
 from snowbot.durations import parse_duration
 from snowbot.errors import ConfigError
 from snowbot.limits import MAX_NEEDED
@@ -123,6 +125,7 @@ class Config:
     source: Path | None = None
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    http: DoorsConfig = field(default_factory=DoorsConfig)  # both HTTP ports' limits
     # a PostgreSQL URL from [storage] database (or SNOWBOT_DATABASE): used instead of the file
     database_url: str = ""
 
@@ -173,6 +176,7 @@ _KNOWN: dict[str, set[str]] = {
     },
     "residents": {"task_needed"},
     "dashboard": DASHBOARD_KEYS,
+    "http": HTTP_KEYS,
 }
 
 
@@ -312,6 +316,7 @@ def parse_config(
         geo=geo,
         residents=_residents(get),
         dashboard=parse_dashboard(data.get("dashboard", {}), env),
+        http=parse_doors(data.get("http", {})),
     )
 
 

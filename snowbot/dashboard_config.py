@@ -6,11 +6,14 @@ overview's settings and their checks stay in one place.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from snowbot.errors import ConfigError
 
@@ -23,7 +26,7 @@ MIN_TOKEN = 16  # a token short enough to guess is no token
 @dataclass(frozen=True)
 class DashboardConfig:
     listen: str = DEFAULT_LISTEN  # "" turns the overview off
-    token: str | None = None
+    token: str | None = None  # None: `snowbot run` derives one (`with_token`)
     public_url: str = ""
     tiles: str = ""
 
@@ -43,13 +46,40 @@ class DashboardConfig:
     def loopback(self) -> bool:
         return is_loopback(self.host)
 
-    def require_token_off_loopback(self) -> None:
-        """`snowbot run` refuses to show the storm to a network without a token."""
-        if self.enabled and not self.loopback and not self.token:
-            raise ConfigError(
-                f"dashboard.token: required when dashboard.listen ({self.listen}) is not a "
-                f"loopback address; set it in the config or in {TOKEN_ENV}"
-            )
+    def with_token(self, secret: str) -> DashboardConfig:
+        """This config with a token: the configured one, else one derived from `secret` (the
+        bot's Telegram token), so that every process of the bot, now and after a restart,
+        checks the same one and /dashboard in any of them hands out a link that works in
+        all. Setting `[dashboard] token` changes it."""
+        if self.token:
+            return self
+        derived = hmac.new(secret.encode(), b"snowbot overview token", hashlib.sha256)
+        return replace(self, token=derived.hexdigest()[:32])
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Whether a request's Host header names this overview: the listen address, or
+        `public_url`'s host; on loopback also localhost, and on every address (0.0.0.0,
+        [::]) any IP address. A name elsewhere means DNS rebinding: a page from another
+        site whose name now points here."""
+        if not host:
+            return False
+        try:
+            name = urlsplit("//" + host).hostname
+        except ValueError:
+            return False
+        if not name:
+            return False
+        name = name.rstrip(".")
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        if name in (self.host.lower(), public):
+            return True
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            return self.loopback and name == "localhost"
+        if self.loopback:
+            return address.is_loopback
+        return self.host in ("0.0.0.0", "::")
 
 
 def split_listen(listen: str) -> tuple[str, int]:

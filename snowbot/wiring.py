@@ -124,8 +124,14 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
     webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost. Webhook
     processes on PostgreSQL all serve at once; the leader alone runs the scheduler."""
-    config.require_token()
-    config.dashboard.require_token_off_loopback()
+    # the overview always asks for a token: the configured one, or one every process of
+    # this bot derives alike (so /dashboard's link works whichever process serves it)
+    if config.dashboard.enabled and not config.dashboard.token:
+        log.info(
+            "dashboard.token is empty: the overview's token is derived from the bot's token "
+            "(the same in every process); a coordinator's /dashboard hands out the link"
+        )
+    config = replace(config, dashboard=config.dashboard.with_token(config.require_token()))
     # on PostgreSQL every webhook process serves at once and the leader alone runs the
     # scheduler; on SQLite (one file, one machine) a second process stands by instead
     many = webhook is not None and bool(config.database_url)
@@ -352,11 +358,11 @@ def bench_kit() -> Kit:
         )
 
     async def serve(service: Snowbot) -> tuple[str, Overview]:
+        from snowbot.bench.common import OVERVIEW_TOKEN
         from web import Overview
 
-        overview = Overview(
-            service, replace(service.config.dashboard, listen="127.0.0.1:0", token=None)
-        )
+        dashboard = replace(service.config.dashboard, listen="127.0.0.1:0", token=OVERVIEW_TOKEN)
+        overview = Overview(service, dashboard)
         return await overview.start(), overview
 
     use_timedelta_durations()

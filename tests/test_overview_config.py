@@ -30,7 +30,6 @@ def test_the_defaults_listen_on_loopback_without_a_token() -> None:
     d = parse_config({}, base_dir=Path(".")).dashboard
     assert (d.listen, d.token, d.public_url, d.tiles) == ("127.0.0.1:8080", None, "", "")
     assert d.enabled and d.loopback
-    d.require_token_off_loopback()  # loopback: no token needed
     assert not dashboard({"listen": ""}).enabled  # type: ignore[attr-defined]
 
 
@@ -58,14 +57,16 @@ def test_bad_dashboard_settings_are_one_line_naming_the_key(
     assert "\n" not in str(refused.value)
 
 
-def test_the_token_may_come_from_the_environment_and_off_loopback_is_refused_without() -> None:
+def test_the_token_may_come_from_the_environment_or_is_derived_alike_everywhere() -> None:
     d = dashboard({"listen": "0.0.0.0:8080", "token": "x" * 16}, {"SNOWBOT_DASHBOARD_TOKEN": TOKEN})
     assert d.token == TOKEN  # type: ignore[attr-defined]
+    assert d.with_token("123:abc").token == TOKEN  # type: ignore[attr-defined]
+    # none configured: every process of one bot derives the same, another bot another
     bare = dashboard({"listen": "[::]:8080"})
-    with pytest.raises(ConfigError, match=r"^dashboard\.token: required when"):
-        bare.require_token_off_loopback()  # type: ignore[attr-defined]
-    for loopback in ("127.0.0.1:1", "127.9.9.9:1", "[::1]:1", "localhost:1"):
-        dashboard({"listen": loopback}).require_token_off_loopback()  # type: ignore[attr-defined]
+    derived = bare.with_token("123:abc").token  # type: ignore[attr-defined]
+    assert derived == dashboard({}).with_token("123:abc").token  # type: ignore[attr-defined]
+    assert derived != bare.with_token("123:abd").token  # type: ignore[attr-defined]
+    assert len(derived) >= 32
     good = dashboard(
         {
             "public_url": "https://snow.example.gov/",

@@ -324,25 +324,6 @@ async def test_two_hundred_screens_come_and_go_and_leave_nothing(
         await eventually(lambda: _open_files() <= files, "no file handle is left open", timeout=10)
 
 
-def test_run_refuses_to_serve_a_network_without_a_token(tmp_path: Path) -> None:
-    (tmp_path / "config.toml").write_text(
-        '[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n[dashboard]\nlisten = "0.0.0.0:8080"\n',
-        "utf-8",
-    )
-    done = run_cli(tmp_path, "run", env={"SNOWBOT_TOKEN": "123:abc"})
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "snowbot: dashboard.token: required when dashboard.listen (0.0.0.0:8080) is not a "
-        "loopback address; set it in the config or in SNOWBOT_DASHBOARD_TOKEN"
-    ]
-
-    # with a token it would start (here it stops at the unreachable Bot API instead)
-    started = run_cli(
-        tmp_path, "run", env={"SNOWBOT_TOKEN": "123:abc", "SNOWBOT_DASHBOARD_TOKEN": TOKEN}
-    )
-    assert "dashboard" not in started.stderr and "cannot reach" in started.stderr
-
-
 @pytest.mark.timeout(120)
 async def test_demo_serve_keeps_serving_the_storm_until_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}

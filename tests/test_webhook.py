@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -34,13 +35,17 @@ def _config(tmp_path: Path, api: BotApiStandIn, city_csv: Path, extra: str = "")
     return config
 
 
-def _run(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
+def _run(
+    config: Path, log: Path, *args: str, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
+    """`snowbot run` (`preexec_fn`: run in the child first, e.g. to lower a limit)."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "snowbot.cli", "run", "--config", str(config), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            preexec_fn=preexec_fn,
         )
 
 

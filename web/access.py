@@ -1,8 +1,12 @@
 """Who may look: the token of `[dashboard]`, and the headers every answer carries.
 
-The token comes once as `?token=` (then a cookie keeps it, so a bookmark need not hold
-it) or as `Authorization: Bearer`. It is compared in constant time. Without it the
-answer is 401 and nothing else; /healthz alone is open (a load balancer asks it).
+A request whose Host names neither the listen address nor `public_url`'s host is refused
+first (421 and nothing else, /healthz too): DNS rebinding would otherwise let a page of
+another site read the overview through the operator's own browser. The token comes once
+as `?token=` (then a cookie keeps it, so a bookmark need not hold it) or as
+`Authorization: Bearer`, on every address, loopback too. It is compared in constant
+time. Without it the answer is 401 and nothing else; /healthz alone needs no token (a
+load balancer asks it).
 """
 
 from __future__ import annotations
@@ -44,8 +48,10 @@ def content_policy(tiles: str) -> str:
 
 
 def install(app: web.Application, dashboard: DashboardConfig) -> None:
-    """The token check before every handler, and the headers on every answer."""
+    """The Host and token checks before every handler, and the headers on every answer."""
     token = dashboard.token
+    if token is None:
+        raise ValueError("the overview is never served without a token")
     headers = {
         "Content-Security-Policy": content_policy(dashboard.tiles),
         "X-Content-Type-Options": "nosniff",
@@ -54,14 +60,16 @@ def install(app: web.Application, dashboard: DashboardConfig) -> None:
 
     @web.middleware
     async def check_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not dashboard.host_allowed(request.headers.get("Host")):
+            raise web.HTTPMisdirectedRequest(text="421: Misdirected Request")
         remember = False
-        if token is not None and request.path not in OPEN_PATHS:
+        if request.path not in OPEN_PATHS:
             if _same(request.query.get("token"), token):
                 remember = request.cookies.get(COOKIE) != token
             elif not (_same(request.cookies.get(COOKIE), token) or _same(_bearer(request), token)):
                 raise web.HTTPUnauthorized(text="401: Unauthorized")
         response = await handler(request)
-        if remember and token is not None and not response.prepared:
+        if remember and not response.prepared:
             # the link is opened once: from then on the cookie holds the token
             response.set_cookie(
                 COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure

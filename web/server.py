@@ -8,11 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
 from snowbot.dashboard_config import DashboardConfig
+from snowbot.doors import Doors
 from snowbot.errors import ConfigError
 from snowbot.service import Snowbot
 from web.access import install
@@ -29,8 +33,9 @@ FEED = web.AppKey("feed", Feed)
 DASHBOARD = web.AppKey("dashboard", DashboardConfig)
 
 
-def build_app(service: Snowbot, dashboard: DashboardConfig) -> web.Application:
-    app = web.Application(client_max_size=4096)  # it takes no request bodies
+def build_app(service: Snowbot, dashboard: DashboardConfig, doors: Doors) -> web.Application:
+    # it takes no request bodies; the doors count every request first
+    app = web.Application(client_max_size=4096, middlewares=[doors.middleware])
     board = Board(service)
     app[SERVICE], app[BOARD], app[FEED], app[DASHBOARD] = service, board, Feed(board), dashboard
     install(app, dashboard)
@@ -149,12 +154,14 @@ class Overview:
 
     def __init__(self, service: Snowbot, dashboard: DashboardConfig) -> None:
         self.service = service
-        self.dashboard = dashboard
-        self.app = build_app(service, dashboard)
-        # no access log: a request line may hold ?token=
-        self.runner = web.AppRunner(
-            self.app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
+        # never open: `snowbot run` gives it the derived token, anyone else a fresh one
+        self.dashboard = (
+            dashboard if dashboard.token else replace(dashboard, token=secrets.token_urlsafe(24))
         )
+        dashboard = self.dashboard
+        self.doors = Doors.of("the overview", service.config.http)
+        self.app = build_app(service, dashboard, self.doors)
+        self.runner = self.doors.runner(self.app, handler_cancellation=True)
         self.address = ""
         self._warm: asyncio.Task[None] | None = None
 
@@ -165,9 +172,10 @@ class Overview:
     async def start(self) -> str:
         """Listen; returns the address ("http://127.0.0.1:8080"). ConfigError if it cannot."""
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.dashboard.host, self.dashboard.port)
         try:
-            await site.start()
+            host, port = await self.doors.serve(
+                self.runner, self.dashboard.host, self.dashboard.port
+            )
         except OSError as exc:
             await self.runner.cleanup()
             raise ConfigError(
@@ -177,16 +185,15 @@ class Overview:
         self.feed.start()
         # the city's streets are serialised once, now rather than for the first screen
         self._warm = asyncio.create_task(self._warm_up(), name="overview-warm-up")
-        host, port = self.runner.addresses[0][:2]
         self.address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self.service.overview_address = self.address
+        self.service.overview_token = self.dashboard.token
         log.info("the overview is at %s", self.address)
         return self.address
 
     def link(self) -> str:
         """The address with the token, to open once."""
-        token = self.dashboard.token
-        return f"{self.address}/?token={token}" if token else f"{self.address}/"
+        return f"{self.address}/?token={quote(self.dashboard.token or '', safe='')}"
 
     async def _warm_up(self) -> None:
         try:
@@ -200,4 +207,5 @@ class Overview:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warm
         await self.feed.close()
+        await self.doors.close()
         await self.runner.cleanup()

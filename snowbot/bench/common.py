@@ -92,6 +92,11 @@ class StoppableBot(Protocol):
     async def stop(self) -> None: ...
 
 
+# the benchmark's overview asks with this token (the overview always wants one)
+OVERVIEW_TOKEN = "bench-overview-token-0123456789"
+OVERVIEW_ASKS = {"Authorization": f"Bearer {OVERVIEW_TOKEN}"}
+
+
 @dataclass(frozen=True)
 class Kit:
     """The Telegram side, handed in by the CLI."""
@@ -99,7 +104,7 @@ class Kit:
     start_bot: Callable[[Config, bool], Awaitable[StoppableBot]]  # (config, Telegram's limits?)
     start_bare_bot: Callable[[str, str], Awaitable[StoppableBot]]
     play_storm: Callable[[Config, str], Awaitable[Storm]]  # (config, "seed" or "small")
-    # the overview on a free port of 127.0.0.1, no token: (address, what stops it)
+    # the overview on a free port of 127.0.0.1, token OVERVIEW_TOKEN: (address, what stops it)
     serve_overview: Callable[[Snowbot], Awaitable[tuple[str, StoppableBot]]] | None = None
 
 

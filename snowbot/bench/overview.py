@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 
 from snowbot.bench.common import (
+    OVERVIEW_ASKS,
     TOKEN,
     Figure,
     Kit,
@@ -48,7 +49,7 @@ async def figure_api_tally(kit: Kit, base: Config, sizes: Sizes, folder: Path) -
     try:
         address, overview = await kit.serve_overview(bot)
         try:
-            async with aiohttp.ClientSession() as client:
+            async with aiohttp.ClientSession(headers=OVERVIEW_ASKS) as client:
                 fresh, cached, direct = [], [], []
                 for _ in range(sizes.tally_runs):
                     bot.changes.changed()  # as after a check-in: the kept tally is stale
@@ -96,7 +97,7 @@ async def figure_api_streets(kit: Kit, base: Config, sizes: Sizes, folder: Path)
         try:
             times, size, features = [], 0, 0
             headers = {"Accept-Encoding": "gzip"}
-            async with aiohttp.ClientSession() as client:
+            async with aiohttp.ClientSession(headers=OVERVIEW_ASKS) as client:
                 for _ in range(3):
                     bot.changes.changed()
                     started = time.perf_counter()
@@ -226,7 +227,7 @@ def _screens(url: str, conn: Connection) -> None:
 
     async def run() -> list[int]:
         events = [0] * SCREENS
-        async with aiohttp.ClientSession() as client:
+        async with aiohttp.ClientSession(headers=OVERVIEW_ASKS) as client:
             tasks = [asyncio.create_task(_follow(client, url, events, i)) for i in range(SCREENS)]
             while sum(1 for n in events if n) < SCREENS:  # every screen has its first event
                 await asyncio.sleep(0.05)

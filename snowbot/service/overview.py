@@ -21,6 +21,8 @@ log = logging.getLogger("snowbot.overview")
 class OverviewService(ServiceCore):
     # where the overview was found listening once started (set by snowbot.wiring)
     overview_address: str | None = None
+    # the token it checks when none is configured (a fresh one outside `snowbot run`)
+    overview_token: str | None = None
     _layer: tuple[object, StreetLayer] | None = None
 
     async def street_map(self) -> dict[str, Any]:
@@ -77,5 +79,7 @@ class OverviewService(ServiceCore):
         base = dashboard.public_url or self.overview_address
         if not dashboard.enabled or not base:
             raise Refused("dashboard.off")
-        token = f"?token={quote(dashboard.token, safe='')}" if dashboard.token else ""
-        return f"{base}/{token}"
+        token = dashboard.token or self.overview_token
+        if not token:  # never a link that would not open
+            raise Refused("dashboard.off")
+        return f"{base}/?token={quote(token, safe='')}"

@@ -24,6 +24,8 @@
   function $(id) { return document.getElementById(id); }
   function number(n) { return typeof n === "number" ? n.toLocaleString(data.lang === "zh" ? "zh-CN" : "en") : "–"; }
   function setText(id, value) { var el = $(id); if (el) { el.textContent = value; } }
+  // names come from the city's files: always text, never HTML (Leaflet takes a string as HTML)
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
@@ -82,8 +84,8 @@
     });
     rows.forEach(function (d) {
       if (labels[d.district]) {
-        labels[d.district].setContent(d.district + " · " + T.served + " " +
-          number(d.streets_total - d.streets_unserved) + "/" + number(d.streets_total));
+        labels[d.district].setContent(asText(d.district + " · " + T.served + " " +
+          number(d.streets_total - d.streets_unserved) + "/" + number(d.streets_total)));
       }
     });
     var table = $("districts");
@@ -351,7 +353,7 @@
       var acc = sums[d];
       labels[d] = L.tooltip({ permanent: true, direction: "right", offset: [10, 0],
         className: "district-label" }).setLatLng([acc[0] / acc[2], acc[1] / acc[2]])
-        .setContent(d).addTo(map);
+        .setContent(asText(d)).addTo(map);
     });
     if (lastTally) { renderDistricts(lastTally.districts); }
   }
