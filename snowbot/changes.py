@@ -30,6 +30,7 @@ QUIET = frozenset(
         "streets",
         "street_lines",
         "districts",
+        "city_version",
         "team_request",
         "open_shift",
         "overdue_shifts",

@@ -106,6 +106,9 @@ async def start_bot(
                 counts.units_added,
             )
         await service.incident()
+        # streets imported by another process (`snowbot import-streets`) are used within
+        # seconds (SPEC §12)
+        service.start_following_city()
     except BaseException:
         await service.close()
         raise
