@@ -127,6 +127,8 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
     webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost. Webhook
     processes on PostgreSQL all serve at once; the leader alone runs the scheduler."""
+    # first of all, which engine and which database (several processes, one database)
+    log.info("%s", config.database_line)
     config.require_token()
     config.dashboard.require_token_off_loopback()
     # on PostgreSQL every webhook process serves at once and the leader alone runs the

@@ -102,6 +102,7 @@ async def play_storm(
             # escalation after 30 min, shifts closed after 8 h, the summary at 20:00
             schedule=ScheduleConfig(),
         )
+        print(f"{demo_config.database_line} (thrown away after the demo)", file=progress)
         first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
         clock = SimClock(first_day)
         running = await start_bot(demo_config, clock)
