@@ -31,6 +31,7 @@ QUIET = frozenset(
         "street_lines",
         "districts",
         "city_version",
+        "data_version",
         "team_request",
         "open_shift",
         "overdue_shifts",

@@ -107,8 +107,8 @@ async def start_bot(
             )
         await service.incident()
         # streets imported by another process (`snowbot import-streets`) are used within
-        # seconds (SPEC §12)
-        service.start_following_city()
+        # seconds, and the overview shows what other processes changed (SPEC §12)
+        service.start_following()
     except BaseException:
         await service.close()
         raise
@@ -127,8 +127,6 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     """`snowbot run`: lead (or stand by until the leader stops), then poll (or serve the
     webhook) and the overview until SIGINT or SIGTERM, or until the lead is lost. Webhook
     processes on PostgreSQL all serve at once; the leader alone runs the scheduler."""
-    # first of all, which engine and which database (several processes, one database)
-    log.info("%s", config.database_line)
     config.require_token()
     config.dashboard.require_token_off_loopback()
     # on PostgreSQL every webhook process serves at once and the leader alone runs the
@@ -136,6 +134,9 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     many = webhook is not None and bool(config.database_url)
     if many and webhook is not None:
         webhook.require_shared_secret()
+    # the first line of the log, once the config is known good: which engine and which
+    # database (several processes, two engines)
+    log.info("%s", config.database_line)
     if not config.coordinators:
         log.warning(
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 COORD = SimUser(1, "Coordinator Wang", "en")
 DISPATCHER = SimUser(77, "Dispatcher Li", "en")
 GROUP = -100_555
+OVERVIEW_TOKEN = "overview-token-0123456789"
 HARBOUR = (50.3000, 127.6000)  # where the imported street is: 8 km from any other
 
 
@@ -122,21 +123,26 @@ async def test_a_change_made_through_one_process_counts_in_the_other_from_the_ne
     api = BotApiStandIn()
     await api.start()
     api.group(GROUP, "North team")
-    config = tmp_path / "config.toml"
-    config.write_text(
+    overview = _free_port()  # served by the first process only
+    common = (
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
         f'webhook_secret = "{SECRET}"\n'
         f'[storage]\ndatabase = "{database}"\n[city]\ngazetteer = "{city_csv}"\n'
-        f'[access]\nenrolment = "open"\ncoordinators = [{COORD.id}]\n[dashboard]\nlisten = ""\n',
+        f'[access]\nenrolment = "open"\ncoordinators = [{COORD.id}]\n'
+    )
+    config, second_config = tmp_path / "config.toml", tmp_path / "second.toml"
+    config.write_text(
+        f'{common}[dashboard]\nlisten = "127.0.0.1:{overview}"\ntoken = "{OVERVIEW_TOKEN}"\n',
         "utf-8",
     )
+    second_config.write_text(f'{common}[dashboard]\nlisten = ""\n', "utf-8")
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         processes.append(_start(config, logs[0], ports[0]))
         await eventually(lambda: api.webhook is not None, "the first webhook set", timeout=30)
-        processes.append(_start(config, logs[1], ports[1]))
+        processes.append(_start(second_config, logs[1], ports[1]))
         await eventually(
             lambda: "serving the webhook beside it" in _text(logs[1]), "both serving", timeout=30
         )
@@ -155,6 +161,22 @@ async def test_a_change_made_through_one_process_counts_in_the_other_from_the_ne
             first = _current_incident(database)
             for via in range(len(ports)):
                 assert _shift_incident(database, await check_in(via)) == first
+
+            # the overview, served by the first process, shows a check-in through the second
+            async def overview_person_times() -> int:
+                async with http.get(
+                    f"http://127.0.0.1:{overview}/api/tally",
+                    headers={"Authorization": f"Bearer {OVERVIEW_TOKEN}"},
+                ) as answer:
+                    assert answer.status == 200, answer.status
+                    return int((await answer.json())["person_times"])
+
+            shown = await overview_person_times()
+            await check_in(1)
+            deadline = time.monotonic() + 15
+            while await overview_person_times() != shown + 1:
+                assert time.monotonic() < deadline, "the overview never showed the check-in"
+                await asyncio.sleep(0.5)  # the bot's own time to notice, not a timing
 
             # an incident started through one process: both count into it from now on
             reply = await bot.send(COORD, "/incident start Second storm", expect="New incident")

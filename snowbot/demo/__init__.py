@@ -102,10 +102,11 @@ async def play_storm(
             # escalation after 30 min, shifts closed after 8 h, the summary at 20:00
             schedule=ScheduleConfig(),
         )
-        print(f"{demo_config.database_line} (thrown away after the demo)", file=progress)
         first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
         clock = SimClock(first_day)
         running = await start_bot(demo_config, clock)
+        # after the overview's link, if one is served: its first line is the link
+        print(f"{demo_config.database_line} (thrown away after the demo)", file=progress)
         try:
             say = Transcript(quiet, progress)
             cast = await set_up(api, running.service, say)

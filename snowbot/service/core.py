@@ -4,7 +4,8 @@ the current incident, the people and their languages, and the rules about roles.
 Several processes may share one database (SPEC §12), so nothing here keeps shared state
 beyond one update: the current incident is read in each update's own transaction, and
 the city's streets, kept in memory for the nearest-street lookups, are rebuilt whenever
-the database's `city_version` moves (an import by any process), checked every few seconds.
+the database's `city_version` moves (an import by any process), checked every few seconds,
+when the overview's change signal is raised too if another process changed anything.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ Clock = Callable[[], float]
 
 log = logging.getLogger("snowbot.city")
 
-# how often a running bot asks whether another process imported streets (SPEC §12: the
-# streets are used within a minute; a rebuild of a big city takes seconds on top)
-CITY_CHECK_SECONDS = 5.0
+# how often a running bot asks whether another process changed the database: streets
+# imported (SPEC §12: used within a minute; a rebuild of a big city takes seconds on top),
+# or anything the overview shows
+FOLLOW_SECONDS = 2.0
 
 
 class ServiceCore:
@@ -65,8 +67,10 @@ class ServiceCore:
         # The current incident, kept for the rest of the update that read it: any process
         # may start or close one, so the next update reads it again (in its transaction).
         self._incident: tuple[UpdateScope, Incident] | None = None
-        # the database's city_version the directory was built from, and its follower
+        # the database's city_version the directory was built from, the database's
+        # data version last seen, and the task that follows both
         self._city_version = 0
+        self._data_version: int | None = None
         self._following: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
@@ -100,8 +104,20 @@ class ServiceCore:
         log.info("the city's streets changed: %d streets now", len(self.directory.streets))
         return True
 
-    def start_following_city(self, every: float = CITY_CHECK_SECONDS) -> None:
-        """Check for streets imported elsewhere every `every` seconds until `close`."""
+    async def follow_changes(self) -> bool:
+        """Raise `changes` if the database changed since the last look, by whichever
+        process (this one's own changes raise it at once): the overview of one process
+        shows what the others did. True if it moved."""
+        version = await self.store.data_version()
+        moved = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if moved:
+            self.changes.changed()
+        return moved
+
+    def start_following(self, every: float = FOLLOW_SECONDS) -> None:
+        """Every `every` seconds until `close`: rebuild the streets if another process
+        imported some, and raise `changes` if another process changed anything."""
         if self._following is not None:
             return
 
@@ -110,8 +126,9 @@ class ServiceCore:
                 await asyncio.sleep(every)
                 try:
                     await self.follow_city()
+                    await self.follow_changes()
                 except Exception as exc:  # a database away for a moment: the next check
-                    log.warning("could not check the city's streets: %r", exc)
+                    log.warning("could not look for changes in the database: %r", exc)
 
         # in a context of its own: never inside the update that happened to start it
         self._following = asyncio.create_task(follow(), context=contextvars.Context())
