@@ -30,6 +30,8 @@ QUIET = frozenset(
         "streets",
         "street_lines",
         "districts",
+        "city_version",
+        "data_version",
         "team_request",
         "open_shift",
         "overdue_shifts",

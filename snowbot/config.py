@@ -139,6 +139,13 @@ class Config:
         """The database as it may be printed: a URL without its password."""
         return hide_password(self.database_url) if self.database_url else str(self.database)
 
+    @property
+    def database_line(self) -> str:
+        """The engine and the database, as the first lines of the log name them."""
+        if self.database_url:
+            return f"database: PostgreSQL {self.database_name}"
+        return f"database: SQLite {self.database}"
+
     def require_token(self) -> str:
         """The bot token, or a ConfigError saying where to put it."""
         if not self.telegram.token:

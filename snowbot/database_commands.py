@@ -6,8 +6,11 @@ sees storage only through `snowbot.stores`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from snowbot.config import Config
 from snowbot.errors import SnowbotError
@@ -49,8 +52,11 @@ def _refuse_on_postgres(config: Config, instead: str) -> None:
 
 async def copy_database(config: Config, source: str, target: str) -> str:
     """`snowbot copy-db FROM TO`: every row of FROM into the empty TO, on either engine, then
-    both tallies side by side. Returns what to print; refusals are one-line SnowbotErrors."""
-    from storage.copy import copy_rows, rows_in
+    both tallies side by side. FROM is checked as `restore` checks a backup; TO is left
+    with nothing waiting (no update to handle, message to send or closing report to
+    queue), and empty again after any failure. Returns what to print; refusals are
+    one-line SnowbotErrors."""
+    from storage.copy import CopyError, check_source, copy_rows, empty_rows, rows_in
 
     src, dst = _address(source), _address(target)
     src_name, dst_name = hide_password(source), hide_password(target)
@@ -58,6 +64,8 @@ async def copy_database(config: Config, source: str, target: str) -> str:
         raise SnowbotError(f"{src_name}: no database here to copy from")
     if src == dst:
         raise SnowbotError(f"{dst_name}: FROM and TO are the same database")
+    made_here = isinstance(dst, Path) and not dst.exists()
+    written = False  # rows may be in TO: a failure takes them out again
     try:
         filled = {t: n for t, n in (await asyncio.to_thread(rows_in, dst)).items() if n}
         if filled:
@@ -66,24 +74,26 @@ async def copy_database(config: Config, source: str, target: str) -> str:
                 f"{dst_name}: not empty ({n} rows in {table}, {len(filled)} tables with rows); "
                 "copy-db writes only into an empty database"
             )
+        await asyncio.to_thread(check_source, src, src_name)
         for address in (src, dst):  # both at the latest schema: the same tables and columns
             store = await open_store(address)
             await store.close()
+        written = True
         copied = await asyncio.to_thread(copy_rows, src, dst)
-        tallies = []
-        for address in (src, dst):
-            service = await open_service(_on(config, address))
-            try:
-                tallies.append((await service.tally()).as_json())
-            finally:
-                await service.close()
-    except SnowbotError:
-        raise
-    except Exception as exc:  # either driver's error, in one line and without a password
+        tallies = [await _tally(config, address) for address in (src, dst)]
+        if tallies[0] != tallies[1]:
+            raise SnowbotError(f"{dst_name}: copied, but its tally differs from {src_name}'s")
+    except BaseException as exc:
+        await _undo(dst, made_here, written, empty_rows)
+        if isinstance(exc, SnowbotError):
+            raise
+        if isinstance(exc, CopyError):
+            raise SnowbotError(hide_password(str(exc))) from None
+        if not isinstance(exc, Exception):
+            raise
+        # either driver's error, in one line and without a password
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SnowbotError(f"copy-db {src_name} -> {dst_name}: {hide_password(first)}") from None
-    if tallies[0] != tallies[1]:
-        raise SnowbotError(f"{dst_name}: copied, but its tally differs from {src_name}'s")
     rows = sum(copied.values())
     shown = tallies[0]
     return (
@@ -91,6 +101,27 @@ async def copy_database(config: Config, source: str, target: str) -> str:
         f"(incident {shown['incident']!r}, {shown['person_times']} person-times, "
         f"{shown['streets']['served']} of {shown['streets']['total']} streets served)"
     )
+
+
+async def _tally(config: Config, address: Path | str) -> dict[str, Any]:
+    service = await open_service(_on(config, address))
+    try:
+        return (await service.tally()).as_json()
+    finally:
+        await service.close()
+
+
+async def _undo(
+    target: Path | str, made_here: bool, written: bool, empty_rows: Callable[[Path | str], None]
+) -> None:
+    """Leave the target as copy-db found it: a file it made is removed, rows it may have
+    written are taken out (nothing to undo before the copy began)."""
+    if isinstance(target, Path) and made_here:
+        for leftover in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+    elif written:
+        with contextlib.suppress(Exception):  # the copy's own error is the one to tell
+            await asyncio.to_thread(empty_rows, target)
 
 
 def _address(text: str) -> Path | str:

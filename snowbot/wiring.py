@@ -106,6 +106,9 @@ async def start_bot(
                 counts.units_added,
             )
         await service.incident()
+        # streets imported by another process (`snowbot import-streets`) are used within
+        # seconds, and the overview shows what other processes changed (SPEC §12)
+        service.start_following()
     except BaseException:
         await service.close()
         raise
@@ -137,6 +140,9 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
     many = webhook is not None and bool(config.database_url)
     if many and webhook is not None:
         webhook.require_shared_secret()
+    # the first line of the log, once the config is known good: which engine and which
+    # database (several processes, two engines)
+    log.info("%s", config.database_line)
     if not config.coordinators:
         log.warning(
             "access.coordinators is empty: nobody can grant roles. Send /whoami to the bot, "

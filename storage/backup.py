@@ -88,7 +88,7 @@ def check(candidate: Path) -> int:
                     f"{candidate}: schema version {version}; "
                     f"this snowbot reads versions 1 to {LATEST}"
                 )
-            difference = _schema_difference(_schema(db), _schema(_reference(version)))
+            difference = schema_difference(_schema(db), _schema(_reference(version)))
             if difference:
                 raise BackupError(
                     f"{candidate}: not the schema snowbot makes at version {version} "
@@ -124,7 +124,7 @@ def _reference(version: int) -> sqlite3.Connection:
     return db
 
 
-def _schema_difference(found: Schema, wanted: Schema) -> str:
+def schema_difference(found: Schema, wanted: Schema) -> str:
     extra = sorted(f"{kind} {name}" for kind, name in found.keys() - wanted.keys())
     if extra:
         return "has " + ", ".join(extra[:3])
@@ -153,12 +153,8 @@ async def restore(source: Path, database: Path) -> Path | None:
         store = await open_store(staged)  # migrates; closes itself if it cannot
         await store.close()
         with contextlib.closing(sqlite3.connect(staged)) as db, db:
-            for table in _CLEARED_ON_RESTORE:
-                db.execute(f"DELETE FROM {table}")
-            # what was sent stays, so the scheduler knows which reports went out and
-            # does not catch every day summary up again; a closing report owed then is not
-            db.execute("DELETE FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
-            db.execute("UPDATE closing_reports SET queued_at = 0 WHERE queued_at IS NULL")
+            for statement in SETTLED_ON_MOVE:
+                db.execute(statement)
         with contextlib.closing(sqlite3.connect(staged)) as db:
             db.execute("PRAGMA journal_mode = DELETE")  # one self-contained file again
         kept = None
@@ -174,8 +170,18 @@ async def restore(source: Path, database: Path) -> Path | None:
     return kept
 
 
-# What a restored database had waiting belongs to the moment it was copied
-_CLEARED_ON_RESTORE = ("inbox", "seen_updates", "stale_announcements")
+# What a restored (or copied) database had waiting belongs to the moment it was copied:
+# updates not handled, turns taken for them, messages not sent. What was sent stays, so
+# the scheduler knows which reports went out and does not catch every day summary up
+# again; a closing report owed then is not.
+SETTLED_ON_MOVE = (
+    "DELETE FROM inbox",
+    "DELETE FROM seen_updates",
+    "DELETE FROM stale_announcements",
+    "DELETE FROM turns",
+    "DELETE FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    "UPDATE closing_reports SET queued_at = 0 WHERE queued_at IS NULL",
+)
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -199,4 +205,4 @@ def _free_name(database: Path, label: str) -> Path:
     return candidate
 
 
-__all__ = ["BackupError", "backup", "check", "restore"]
+__all__ = ["SETTLED_ON_MOVE", "BackupError", "backup", "check", "restore", "schema_difference"]

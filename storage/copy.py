@@ -2,9 +2,15 @@
 
 Both ends are brought to the latest schema first (by `open_store`), so their tables and
 columns are the same; the rows then go over table by table, parents before children
-(the foreign keys hold at every step), in one transaction on the target. The tables,
-their columns and their order are read from the schema the migrations build, in an
-in-memory SQLite database: nothing here lists them by hand.
+(the foreign keys hold at every step), in one transaction on the target, read from one
+snapshot of the source. The tables, their columns and their order are read from the
+schema the migrations build, in an in-memory SQLite database: nothing here lists them by
+hand.
+
+The source is checked first as `restore` checks a backup (exact schema, no trigger, view
+or rule), and what it had waiting is settled on the target in the copy's transaction
+(`storage.backup.SETTLED_ON_MOVE`): a planted update is never handled, an unsent message
+never sent, a pending closing report never queued.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storage.backup import SETTLED_ON_MOVE, BackupError, check
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.postgres import is_postgres
 from storage.postgres.connection import PgConnection
+from storage.postgres.schema_check import SchemaError, check_postgres
 
 BATCH = 5_000
 
@@ -104,11 +112,26 @@ def rows_in(address: Path | str) -> dict[str, int]:
         }
 
 
+def check_source(source: Path | str, name: str) -> int:
+    """The source's schema version, or CopyError (one line) if it is not exactly the schema
+    snowbot makes at that version, or holds a trigger, view or rule."""
+    try:
+        if isinstance(source, Path):
+            return check(source)
+        with connected(source) as db:
+            return check_postgres(db, name)
+    except (BackupError, SchemaError) as exc:
+        raise CopyError(str(exc)) from None
+
+
 def copy_rows(source: Path | str, target: Path | str) -> dict[str, int]:
     """Copy every row of `source` into the empty `target` (both at the latest schema), in
-    one transaction on the target. Returns the rows copied per table."""
+    one transaction on the target, then settle what the source had waiting. Returns the
+    rows copied per table."""
     copied: dict[str, int] = {}
     with connected(source) as src, connected(target) as dst:
+        # one snapshot of the source, should anything still write to it
+        src.execute("BEGIN" if isinstance(src, sqlite3.Connection) else _SNAPSHOT)
         dst.execute("BEGIN")
         try:
             for table in tables():
@@ -122,14 +145,36 @@ def copy_rows(source: Path | str, target: Path | str) -> dict[str, int]:
                     count += len(batch)
                 copied[table.name] = count
                 if table.identity and not isinstance(dst, sqlite3.Connection):
-                    # the sequence goes on after the copied ids, as SQLite's rowid does
+                    # the sequence goes on after the highest copied id, as SQLite's rowid
+                    # does; negative ids (Telegram's groups) never number anything
                     dst.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', "
-                        f"'{table.identity}'), COALESCE(MAX({table.identity}), 0) + 1, false) "
-                        f"FROM {table.name}"
+                        f"'{table.identity}'), COALESCE(MAX({table.identity}) "
+                        f"FILTER (WHERE {table.identity} > 0), 0) + 1, false) FROM {table.name}"
                     )
+            for statement in SETTLED_ON_MOVE:
+                dst.execute(statement)
             dst.execute("COMMIT")
         except BaseException:
             dst.execute("ROLLBACK")
             raise
+        finally:
+            src.execute("ROLLBACK")
     return copied
+
+
+_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def empty_rows(target: Path | str) -> None:
+    """Take every row out of `target` again, children first, in one transaction: a copy
+    found wrong after it committed leaves the target as empty as it found it."""
+    with connected(target) as db:
+        db.execute("BEGIN")
+        try:
+            for table in reversed(tables()):
+                db.execute(f"DELETE FROM {table.name}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise

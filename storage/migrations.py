@@ -474,6 +474,15 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX turns_update ON turns(update_id);
     """,
+    13: """
+    -- processes sharing one database (issue 27): a number that moves with every import
+    -- that changes the city's streets, districts or their units, so that each process
+    -- rebuilds its street index from the database (one row, id 1, made by the first import)
+    CREATE TABLE city_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

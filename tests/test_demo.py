@@ -39,6 +39,9 @@ def test_the_small_demo_runs_offline_and_its_printed_numbers_add_up(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
+    # the first lines (after the overview's link) name the engine and the database (SPEC §12)
+    named = [line for line in out.splitlines()[:2] if line.startswith("database: SQLite ")]
+    assert named and "demo.db" in named[0], out.splitlines()[:2]
     assert "/newtask" in out and "/checkin" in out and "/accept" in out and "/done" in out
     assert not list(tmp_path.glob("*.db")), "the demo's database is thrown away"
     # places (issue 16): a leader splits a team; a checkout sends a task back to the pool

@@ -105,6 +105,8 @@ async def play_storm(
         first_day = datetime.now(tz).replace(hour=6, minute=30, second=0, microsecond=0)
         clock = SimClock(first_day)
         running = await start_bot(demo_config, clock)
+        # after the overview's link, if one is served: its first line is the link
+        print(f"{demo_config.database_line} (thrown away after the demo)", file=progress)
         try:
             say = Transcript(quiet, progress)
             cast = await set_up(api, running.service, say)

@@ -28,7 +28,7 @@ class AdminService(ServiceCore):
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
         # the ended incident owes its closing report (`StormService.queue_closing_reports`)
         _, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
-        self._incident = new
+        self._keep_incident(new)
         return new
 
     async def grant_words(self, actor: Person, words: list[str]) -> Granted:

@@ -1,8 +1,19 @@
 """What every part of the service shares: the store, the config, the city, the clock,
-the current incident, the people and their languages, and the rules about roles."""
+the current incident, the people and their languages, and the rules about roles.
+
+Several processes may share one database (SPEC §12), so nothing here keeps shared state
+beyond one update: the current incident is read in each update's own transaction, and
+the city's streets, kept in memory for the nearest-street lookups, are rebuilt whenever
+the database's `city_version` moves (an import by any process), checked every few seconds,
+when the overview's change signal is raised too if another process changed anything.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -14,6 +25,7 @@ from snowbot.directory import Directory
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geo import Nearest, valid_position
 from snowbot.geocoding import Geocoder
+from snowbot.handling import UpdateScope, current_update
 from snowbot.health import Health
 from snowbot.model import ImportCounts, Incident, Shift, Street, User
 from snowbot.refusals import Refused
@@ -22,6 +34,13 @@ from snowbot.service.results import Person
 from snowbot.stores import Store
 
 Clock = Callable[[], float]
+
+log = logging.getLogger("snowbot.city")
+
+# how often a running bot asks whether another process changed the database: streets
+# imported (SPEC §12: used within a minute; a rebuild of a big city takes seconds on top),
+# or anything the overview shows
+FOLLOW_SECONDS = 2.0
 
 
 class ServiceCore:
@@ -45,11 +64,21 @@ class ServiceCore:
         self.directory = directory
         self.clock = clock
         self.geocoder = geocoder
-        # The current incident changes only by start_incident, in this process (the CLI
-        # only reads); keeping it saves a query on every update.
-        self._incident: Incident | None = None
+        # The current incident, kept for the rest of the update that read it: any process
+        # may start or close one, so the next update reads it again (in its transaction).
+        self._incident: tuple[UpdateScope, Incident] | None = None
+        # the database's city_version the directory was built from, the database's
+        # data version last seen, and the task that follows both
+        self._city_version = 0
+        self._data_version: int | None = None
+        self._following: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._following
+            self._following = None
         if self.geocoder is not None:
             await self.geocoder.close()
         await self.store.close()
@@ -57,8 +86,52 @@ class ServiceCore:
     # -- the city ----------------------------------------------------------------
 
     async def reload_streets(self) -> None:
+        """Build the directory from the database's streets (the version first: a change
+        meanwhile makes the next check build it again)."""
+        version = await self.store.city_version()
         streets, districts = await self.store.streets(), await self.store.districts()
-        self.directory = Directory(streets, districts, await self.store.street_lines())
+        lines = await self.store.street_lines()
+        # seconds of work for a 100,000-street city: in a thread, the bot answering meanwhile
+        self.directory = await asyncio.to_thread(Directory, streets, districts, lines)
+        self._city_version = version
+
+    async def follow_city(self) -> bool:
+        """Rebuild the directory if any process changed the city's streets since it was
+        built; True if it did."""
+        if await self.store.city_version() == self._city_version:
+            return False
+        await self.reload_streets()
+        log.info("the city's streets changed: %d streets now", len(self.directory.streets))
+        return True
+
+    async def follow_changes(self) -> bool:
+        """Raise `changes` if the database changed since the last look, by whichever
+        process (this one's own changes raise it at once): the overview of one process
+        shows what the others did. True if it moved."""
+        version = await self.store.data_version()
+        moved = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if moved:
+            self.changes.changed()
+        return moved
+
+    def start_following(self, every: float = FOLLOW_SECONDS) -> None:
+        """Every `every` seconds until `close`: rebuild the streets if another process
+        imported some, and raise `changes` if another process changed anything."""
+        if self._following is not None:
+            return
+
+        async def follow() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.follow_city()
+                    await self.follow_changes()
+                except Exception as exc:  # a database away for a moment: the next check
+                    log.warning("could not look for changes in the database: %r", exc)
+
+        # in a context of its own: never inside the update that happened to start it
+        self._following = asyncio.create_task(follow(), context=contextvars.Context())
 
     async def import_streets(
         self, path: Path, district_property: str | None = None, district: str | None = None
@@ -78,11 +151,19 @@ class ServiceCore:
         return f"{self.config.city.display_name(self.config.language)} {day:%Y-%m-%d}"
 
     async def incident(self) -> Incident:
-        if self._incident is None:
-            self._incident = await self.store.current_incident(
-                self.default_incident_name(), self.clock()
-            )
-        return self._incident
+        """The current incident, as the database has it now (once per update)."""
+        scope = current_update()
+        kept = self._incident
+        if scope is not None and kept is not None and kept[0] is scope:
+            return kept[1]
+        found = await self.store.current_incident(self.default_incident_name(), self.clock())
+        self._keep_incident(found)
+        return found
+
+    def _keep_incident(self, incident: Incident) -> None:
+        """Keep the incident for the rest of this update (outside an update, not at all)."""
+        scope = current_update()
+        self._incident = (scope, incident) if scope is not None else None
 
     # -- people ------------------------------------------------------------------
 

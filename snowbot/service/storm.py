@@ -50,7 +50,7 @@ class StormService(ServiceCore):
         now = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
         name = f"{self.default_incident_name()} {now:%H:%M}"
         ended, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
-        self._incident = new
+        self._keep_incident(new)
         return Closed(ended, new, await self.queue_closing_reports() > 0)
 
     async def queue_closing_reports(self) -> int:

@@ -24,6 +24,16 @@ class PostgresStore(PgEngine, SqliteStore):
     """`snowbot.stores.Store` on PostgreSQL: SQLite's aggregate stores on the PostgreSQL
     engine (their named queries are the same; `storage.postgres.dialect` translates)."""
 
+    async def data_version(self) -> int:
+        """The server's next transaction id: it moves whenever any process writes (and
+        with anything else written on the server: a change too many, never one missed)."""
+        return int(await self._reading(_next_transaction))
+
+
+def _next_transaction(db: PgConnection) -> int:
+    row = db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()
+    return int(row[0]) if row is not None else 0
+
 
 async def open_postgres(url: str) -> PostgresStore:
     """Connect to the database the URL names and bring its schema up to date."""

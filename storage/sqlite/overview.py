@@ -67,9 +67,16 @@ def turnout_by_hour(db: sqlite3.Connection, incident_id: int) -> list[HourTurnou
     ]
 
 
+def data_version(db: sqlite3.Connection) -> int:
+    """A number that moves when another connection (another process) commits a change."""
+    row = db.execute("PRAGMA data_version").fetchone()
+    return int(row[0])
+
+
 class SqliteOverview(Engine):
     """`snowbot.stores.OverviewStore` on SQLite."""
 
     street_states = snapshot(street_states)
     positions = reads(positions)
     turnout_by_hour = reads(turnout_by_hour)
+    data_version = reads(data_version)

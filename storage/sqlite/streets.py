@@ -21,6 +21,7 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
     districts: dict[str, int] = {
         r["name"]: r["id"] for r in every(db, "SELECT id, name FROM districts")
     }
+    districts_before = len(districts)
     existing = {
         (r["district_id"], r["name"]): r
         for r in every(db, "SELECT district_id, name, id, lat, lon, lines, unit_id FROM streets")
@@ -56,6 +57,12 @@ def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> Impor
     )
     db.executemany("UPDATE streets SET lat = ?, lon = ?, lines = ? WHERE id = ?", moved)
     db.executemany("UPDATE streets SET unit_id = ? WHERE id = ?", reassigned)
+    if added or moved or reassigned or units_added or len(districts) > districts_before:
+        # every process rebuilds its street index when this moves (`ServiceCore.follow_city`)
+        db.execute(
+            "INSERT INTO city_version (id, version) VALUES (1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET version = city_version.version + 1"
+        )
     return ImportCounts(
         added=len(added),
         moved=len(moved),
@@ -91,6 +98,12 @@ def street_lines(db: sqlite3.Connection) -> dict[int, Lines]:
     }
 
 
+def city_version(db: sqlite3.Connection) -> int:
+    """The number `import_streets` moves at each change of the city (0: never imported)."""
+    row = one(db, "SELECT COALESCE(MAX(version), 0) AS v FROM city_version")
+    return int(row["v"]) if row else 0
+
+
 def districts(db: sqlite3.Connection) -> list[District]:
     rows = every(db, "SELECT id, name FROM districts ORDER BY name")
     return [from_row(District, r) for r in rows]
@@ -102,6 +115,7 @@ class SqliteStreets(Engine):
     streets = reads(streets)
     street_lines = reads(street_lines)
     districts = reads(districts)
+    city_version = reads(city_version)
 
     async def import_streets(self, rows: Iterable[StreetRow]) -> ImportCounts:
         """Add new streets and move changed ones, all in one transaction; ids stay stable."""
