@@ -168,16 +168,12 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
                     if config.dashboard.enabled
                     else None
                 )
-            except OSError as exc:
+            except ConfigError as exc:  # the overview's address is taken (web/server.py)
                 if not many:
                     await running.stop()
                     raise
                 # several webhook processes on one machine: the first serves the overview
-                log.warning(
-                    "the overview is not served by this process (%s): %s",
-                    config.dashboard.listen,
-                    exc.strerror or exc,
-                )
+                log.warning("the overview is not served by this process: %s", exc)
                 overview = None
             except BaseException:
                 await running.stop()
