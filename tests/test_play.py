@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +137,47 @@ def test_the_config_names_the_city(tmp_path: Path) -> None:
     assert "雪城区试验大道" in result.stdout
     missing = play(tmp_path, "", "--config", "nope.toml")
     assert missing.returncode == 2 and "config file not found" in missing.stderr
+
+
+def test_a_pipe_gets_no_colour_and_a_terminal_gets_colour_a_prompt_and_history(
+    tmp_path: Path,
+) -> None:
+    piped = play(tmp_path, "甲: /start\n")
+    assert piped.returncode == 0 and "\x1b[" not in piped.stdout
+    # a terminal: a pseudo-terminal of its own, typed into
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snowbot", "play"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(terminal)
+    seen = b""
+
+    def read_until(wanted: bytes, times: int = 1) -> None:
+        nonlocal seen
+        while seen.count(wanted) < times:
+            ready, _, _ = select.select([controller], [], [], 60)
+            assert ready, seen.decode(errors="replace")[-2000:]
+            seen += os.read(controller, 65536)
+
+    try:
+        read_until("第一个出现的名字是协调员".encode())  # the banner, on a terminal only
+        os.write(controller, "甲: /whoami\r".encode())
+        read_until(b"1001")
+        os.write(controller, b"\x1b[A\r")  # the up arrow brings the last line back
+        read_until("用户 ID：1001".encode(), times=2)
+        assert "\x1b[1;36m→ 甲:\x1b[0m".encode() in seen  # the bot's lines in colour
+        os.write(controller, b"\x04")  # Ctrl+D ends it
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)

@@ -53,7 +53,7 @@ async def run_play(config: Config, *, start_bot: StartPlayedBot, console: Consol
             bot = await start_bot(play_config, clock)
             try:
                 if console.interactive:
-                    console.note(t("play.banner", city=config.city.name))
+                    console.note(t("play.banner", city=config.city.display_name(config.language)))
                 session = Session(api, bot, clock, console, t)
                 while (line := await console.read()) is not None:
                     if not await session.play(parse_line(line)):
