@@ -125,12 +125,16 @@ def test_bad_lines_get_a_one_line_hint_and_the_play_goes_on(tmp_path: Path) -> N
 
 
 def test_the_config_names_the_city(tmp_path: Path) -> None:
-    """`--config FILE`: its gazetteer is the city played (a street only it has)."""
+    """`--config FILE`: its gazetteer is the city played (a street only it has), on a
+    throw-away database whatever database the config names."""
     (tmp_path / "streets.csv").write_text(
         "district,street,lat,lon\n雪城区,试验大道,45.10000,125.20000\n", "utf-8"
     )
     (tmp_path / "play.toml").write_text(
-        '[city]\nname = "雪城"\ngazetteer = "streets.csv"\n', "utf-8"
+        '[city]\nname = "雪城"\ngazetteer = "streets.csv"\n'
+        # the operator's real database is never touched: this one cannot even be reached
+        '[storage]\ndatabase = "postgresql://nobody@127.0.0.1:9/snowbot"\n',
+        "utf-8",
     )
     result = play(tmp_path, "甲: /start\n甲 @ 试验大道\n", "--config", "play.toml")
     assert result.returncode == 0, result.stderr
