@@ -173,10 +173,13 @@ def test_a_pipe_gets_no_colour_and_a_terminal_gets_colour_a_prompt_and_history(
 
     try:
         read_until("第一个出现的名字是协调员".encode())  # the banner, on a terminal only
+        prompt = b"\x1b[1m> \x1b[0m"
+        read_until(prompt)
         os.write(controller, "甲: /whoami\r".encode())
-        read_until(b"1001")
+        read_until(prompt, times=2)  # answered, and asking for the next line
         os.write(controller, b"\x1b[A\r")  # the up arrow brings the last line back
-        read_until("用户 ID：1001".encode(), times=2)
+        read_until(prompt, times=3)
+        assert seen.count("用户 ID：1001".encode()) == 2, seen.decode(errors="replace")
         assert "\x1b[1;36m→ 甲:\x1b[0m".encode() in seen  # the bot's lines in colour
         os.write(controller, b"\x04")  # Ctrl+D ends it
         assert process.wait(timeout=60) == 0

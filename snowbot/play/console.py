@@ -28,7 +28,7 @@ class Console:
         """The next line, or None at the end of input (Ctrl+D in a terminal)."""
         if self.interactive:
             try:
-                return await asyncio.to_thread(input, self._paint("> ", "1"))
+                return await asyncio.to_thread(input, self._prompt())
             except EOFError:
                 print(file=self.stdout)
                 return None
@@ -52,6 +52,10 @@ class Console:
 
     def plain(self, text: str) -> None:
         self._write(text)
+
+    def _prompt(self) -> str:
+        # readline counts the prompt's width: the colour codes are marked as taking none
+        return "\001\x1b[1m\002> \001\x1b[0m\002" if self.colour else "> "
 
     def _paint(self, text: str, sgr: str) -> str:
         return f"\x1b[{sgr}m{text}\x1b[0m" if self.colour else text
