@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
 GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
 ORPHANS_EVERY_SECONDS = 5.0  # several webhook processes: how often each looks for orphans
+SETTLE_POLL_SECONDS = 0.005  # `PollingBot.settle`: how often it looks
 POLLS_KEY = "snowbot.polls"  # bot_data: the getUpdates connection (`Polls`)
 
 COMMANDS = (
@@ -274,6 +276,15 @@ class PollingBot:
         swept = await Sweeps(self.service).everything()
         await self.courier.deliver()
         return swept
+
+    async def settle(self) -> None:
+        """Wait until every update taken in has been handled, then send what is due: a
+        console (`snowbot play`) prints an update's replies before it reads the next line."""
+        while not self.app.update_queue.empty() or (
+            self.app.update_processor.current_concurrent_updates
+        ):
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+        await self.courier.deliver()
 
     def start_scheduler(self) -> None:
         """The sweeps and reports, once this process leads (webhooks on PostgreSQL)."""

@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
 
+    play = sub.add_parser(
+        "play",
+        parents=[common],
+        help="talk to the real bot without Telegram: lines from the terminal or a script",
+    )
+    play.set_defaults(handler=_play)
+
     bench = sub.add_parser(
         "bench",
         parents=[common],
@@ -182,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # the demo's output is its transcript; the bot's own log would drown it
-    level = logging.WARNING if args.handler in (_demo, _bench) else logging.INFO
+    level = logging.WARNING if args.handler in (_demo, _bench, _play) else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the URL holds the token
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -444,6 +451,13 @@ async def _demo(args: argparse.Namespace, config: Config) -> int:
             ) from None
     starter = demo_starter(serve, linger=args.serve and serve is not None)
     return await run_demo(config, scale=args.scale, quiet=args.quiet, start_bot=starter)
+
+
+async def _play(args: argparse.Namespace, config: Config) -> int:
+    from snowbot.play import Console, run_play
+    from snowbot.wiring import start_played_bot
+
+    return await run_play(config, start_bot=start_played_bot, console=Console())
 
 
 async def _bench(args: argparse.Namespace, config: Config) -> int:

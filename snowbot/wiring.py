@@ -344,6 +344,13 @@ def demo_starter(serve: str | None = None, linger: bool = False) -> StartBot:
     return start
 
 
+async def start_played_bot(play_config: Config, clock: Callable[[], float]) -> PollingBot:
+    """How `snowbot play` starts the real bot: as the demo does, on the console's clock."""
+    return await start_bot(
+        play_config, clock, rate_limiter=_unlimited(), timeout=1, scheduled=False
+    )
+
+
 def bench_kit() -> Kit:
     """The Telegram side of the benchmark: the real bot, the bare baseline, the storm."""
     from handlers.baseline import start_bare_bot

@@ -41,6 +41,9 @@ SAMPLES: dict[str, object] = {
 # Latin words a Chinese reader meets as they are: commands and their arguments (stripped
 # below), config keys, and names
 ALLOWED = {"Telegram", "ID", "CSV", "snowbot", "zh", "en", "all", "N"}
+# ... and the lines `snowbot play` reads, which are typed as they are: `甲 in 群名: …`,
+# `wait 2h`, `tally`, `quit`
+ALLOWED |= {"play", "in", "wait", "h", "tally", "quit"}
 COMMAND = re.compile(r"/[a-z_]+(?: (?:zh|en|all))?")
 CONFIG_KEY = re.compile(r"\[[a-z_]+\](?: [a-z_]+)?|\b[a-z_]+\.csv\b")
 LATIN_WORD = re.compile(r"[A-Za-z]+")

@@ -16,7 +16,9 @@ def language(asked: str | None, default: str) -> str:
     return asked if asked in LANGUAGES else default
 
 
-def page(lang: str, city: str, incident: str, tiles: str) -> str:
+def page(lang: str, city: str, incident: str, tiles: str, timezone: str = "UTC") -> str:
+    """`timezone`: the city's (an IANA name): the page shows its times in it, not in the
+    zone of the PC that shows it."""
     t = catalog(lang)
     texts = {
         key.removeprefix("overview."): value
@@ -25,7 +27,9 @@ def page(lang: str, city: str, incident: str, tiles: str) -> str:
     }
     other = "en" if lang == "zh" else "zh"
     # the texts travel as a JSON data block (never run as script: the CSP allows only files)
-    data = json.dumps({"lang": lang, "texts": texts, "tiles": tiles}, ensure_ascii=False)
+    data = json.dumps(
+        {"lang": lang, "texts": texts, "tiles": tiles, "timezone": timezone}, ensure_ascii=False
+    )
     data = data.replace("<", "\\u003c")
 
     def card(key: str, ident: str, extra: str = "") -> str:

@@ -73,6 +73,7 @@ async def overview_page(request: web.Request) -> web.Response:
         service.config.city.display_name(lang),
         incident.name,
         request.app[DASHBOARD].tiles,
+        timezone=service.config.city.timezone.key,
     )
     return web.Response(text=html, content_type="text/html")
 

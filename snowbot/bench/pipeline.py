@@ -8,6 +8,7 @@ import random
 import resource
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,11 +124,16 @@ async def figure_fanout(kit: Kit, base: Config, sizes: Sizes, folder: Path) -> F
 
 
 async def figure_storm(kit: Kit, base: Config, scale: str, bare_rate: float) -> Figure:
+    cpu = time.process_time()
     storm = await kit.play_storm(base, scale)
+    # the CPU seconds the storm took in this process (the bot and the stand-in): on a shared
+    # machine the wall time is mostly the neighbours' load, this is not
+    cpu = time.process_time() - cpu
     rate = storm.updates / storm.seconds
     turnout = storm.tally.person_times
     agrees = f"{turnout} 人次" in storm.chat_tally
-    expected = abs(turnout - 56_000) <= 1000 if scale == "seed" else turnout > 0
+    # the seed: what the city reported, 5.6万余 (56,000 to 56,999) person-times
+    expected = 56_000 <= turnout <= 56_999 if scale == "seed" else turnout > 0
     return Figure(
         "storm",
         f"The demo's {scale} storm (snowbot demo --scale {scale}), updates/s",
@@ -136,9 +142,11 @@ async def figure_storm(kit: Kit, base: Config, scale: str, bare_rate: float) -> 
         bare_rate,
         "bare python-telegram-bot's rate from figure 1",
         rate / bare_rate,
-        "completes (seed: ~56,000 person-times), chat and tally agreeing",
+        "completes (seed: 56,000-56,999 person-times, in 3 min on 2 idle cores), chat and "
+        "tally agreeing",
         expected and agrees,
-        f"{storm.seconds:.0f} s wall time, {storm.updates:,} updates, {turnout:,} person-times",
+        f"{storm.seconds:.0f} s wall time, {cpu:.0f} s CPU, {storm.updates:,} updates, "
+        f"{turnout:,} person-times",
     )
 
 

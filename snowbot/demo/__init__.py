@@ -93,6 +93,7 @@ async def play_storm(
             config,
             telegram=TelegramConfig(token=api.token, base_url=api.base_url),
             database=Path(tmp) / "demo.db",
+            database_url="",  # a PostgreSQL database in the config is not touched
             city=replace(config.city, gazetteer=gazetteer),
             coordinators=frozenset({COORDINATOR.id}),
             # anyone who writes to the demo's bot is a cadre (README "Security")

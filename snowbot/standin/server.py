@@ -230,8 +230,17 @@ class BotApiServer:
             try:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 if not self._updates and timeout > 0:
+                    # as Telegram: the poll ends when an update comes or its time is up, not
+                    # whenever the bot sends something (an early answer then crossed the
+                    # bot's stop: PTB cancelled it mid-close, and its one polling connection
+                    # stayed taken, so the last getUpdates timed out with a warning)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), timeout)
+                        await asyncio.wait_for(
+                            self._changed.wait_for(
+                                lambda: self._fresh(offset) or poll in self._terminated
+                            ),
+                            timeout,
+                        )
                 if poll in self._terminated:
                     self._terminated.discard(poll)
                     self.conflicts += 1
@@ -241,6 +250,10 @@ class BotApiServer:
             finally:
                 if self._poll is not None and self._poll[0] is poll:
                     self._poll = None
+
+    def _fresh(self, offset: int) -> bool:
+        """Whether an update the poll at `offset` has not had is waiting."""
+        return any(u["update_id"] >= offset for u in self._updates)
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self._record(params, "sendMessage", str(params.get("text", "")))

@@ -62,7 +62,10 @@
     renderDistricts(t.districts);
     renderUnits(t);
     renderReports(t.reports);
-    setText("clock", T.updated.replace("{time}", new Date().toLocaleTimeString(data.lang === "zh" ? "zh-CN" : "en-GB")));
+    // the city's clock, whatever zone the PC on the wall is set to
+    var shown = new Date().toLocaleTimeString(data.lang === "zh" ? "zh-CN" : "en-GB",
+      { timeZone: data.timezone || undefined, hour12: false });
+    setText("clock", T.updated.replace("{time}", shown));
   }
 
   function renderDistricts(districts) {
