@@ -41,7 +41,14 @@ from handlers import (
 from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import KeepingQueue, inbox_bot, leave, replay, start_sharing
+from handlers.inbox import (
+    KeepingQueue,
+    LocalDrops,
+    inbox_bot,
+    leave,
+    replay,
+    start_sharing,
+)
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from snowbot.config import Config
@@ -140,8 +147,12 @@ def build_application(
     )
     builder = ApplicationBuilder().bot(bot).concurrent_updates(processor)
     if webhook:  # a webhook's updates are kept as they come, not as a batch is fetched
-        in_hand = processor.in_hand if isinstance(processor, SharedUpdateProcessor) else None
-        builder = builder.update_queue(KeepingQueue(keeper, in_hand))
+        queue = KeepingQueue(keeper)
+        if isinstance(processor, SharedUpdateProcessor):
+            bound = config.max_queued_per_person
+            drops = LocalDrops(processor.waiting, bound, service.drop_updates)
+            queue = KeepingQueue(keeper, processor.in_hand, drops)
+        builder = builder.update_queue(queue)
     app = builder.post_init(_post_init).build()
     app.bot_data[SERVICE_KEY] = service
     app.bot_data[COURIER_KEY] = Courier(app.bot, service)

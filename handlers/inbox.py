@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,10 @@ from handlers.common import SERVICE_KEY, Context, service
 from handlers.ordering import SharedUpdateProcessor, person_of
 from snowbot.service.delivery import HEARTBEAT_SECONDS
 
+# a person whose update the database dropped (backlog full) has their next ones dropped
+# here for this long without asking it (a flood's would each take a transaction); then
+# the database is asked again. A speed-up only: what is full is the database's to say
+FULL_SECONDS = 0.5
 ORPHANS_EVERY_SECONDS = 5.0  # several webhook processes: how often each looks for orphans
 
 log = logging.getLogger("snowbot.inbox")
@@ -61,24 +66,84 @@ def inbox_bot(keeper: Keeper, dropped: set[int], **settings: Any) -> ExtBot[int]
     return InboxBot(**settings)
 
 
+class LocalDrops:
+    """Several webhook processes: a person with `bound` updates waiting in this process's
+    own memory has a full backlog whatever the database says, so their next updates are
+    dropped at once, without a transaction each (a flood's thousand would take the time
+    of everyone else's), and marked handled in the background, many at a time."""
+
+    def __init__(
+        self,
+        waiting: Callable[[int], int],
+        bound: int,
+        drop: Callable[[dict[int, int], dict[int, str | None]], Awaitable[None]],
+    ) -> None:
+        self._waiting, self._bound, self._drop = waiting, bound, drop
+        self._people: dict[int, int] = {}
+        self._languages: dict[int, str | None] = {}
+        self._flushing: asyncio.Task[None] | None = None
+        self._full_until: dict[int, float] = {}  # person -> this process's monotonic clock
+
+    def full(self, update: Update) -> None:
+        """The database dropped this update: its person's backlog is full, which holds for
+        their next updates for a moment (FULL_SECONDS) without asking it each time."""
+        person = person_of(update)
+        if person is not None:
+            self._full_until[person] = time.monotonic() + FULL_SECONDS
+
+    def take(self, update: Update) -> bool:
+        """Whether the update is dropped here (its person's backlog is full)."""
+        person = person_of(update)
+        if person is None:
+            return False
+        until = self._full_until.get(person)
+        if until is not None and until < time.monotonic():
+            del self._full_until[person]
+            until = None
+        if until is None and self._waiting(person) < self._bound:
+            return False
+        self._people[update.update_id] = person
+        user = update.effective_user
+        self._languages[update.update_id] = user.language_code if user is not None else None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return True
+
+    async def _flush(self) -> None:
+        while self._people:
+            people, languages = self._people, self._languages
+            self._people, self._languages = {}, {}
+            try:
+                await self._drop(people, languages)
+            except Exception as exc:  # never handled all the same: Telegram had its 200
+                log.warning("could not mark %d dropped updates: %r", len(people), exc)
+
+
 class KeepingQueue(asyncio.Queue[object]):
     """The update queue of a webhook: each update is kept before it is queued, and so
     before the webhook answers Telegram 200 (after which Telegram never sends it again);
     one the keeper dropped is not queued. `in_hand`: the ids of those kept here and not
     handled yet (several processes: another process never takes them for orphans)."""
 
-    def __init__(self, keeper: Keeper, in_hand: set[int] | None = None) -> None:
+    def __init__(
+        self, keeper: Keeper, in_hand: set[int] | None = None, drops: LocalDrops | None = None
+    ) -> None:
         super().__init__()
         self._keeper = keeper
         self._in_hand = in_hand
+        self._drops = drops
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
+            if self._drops is not None and self._drops.take(item):
+                return
             if self._in_hand is not None:
                 self._in_hand.add(item.update_id)
             if item.update_id in await _kept(self._keeper, [item]):
                 if self._in_hand is not None:
                     self._in_hand.discard(item.update_id)
+                if self._drops is not None:
+                    self._drops.full(item)
                 return  # acknowledged and dropped: Telegram is answered 200 all the same
         await super().put(item)
 

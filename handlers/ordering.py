@@ -138,6 +138,11 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
         self.in_hand: set[int] = set()
         self._lines: dict[int, _Line] = {}
 
+    def waiting(self, person: int) -> int:
+        """How many of the person's updates wait here for their turn."""
+        line = self._lines.get(person)
+        return 0 if line is None else len(line.waiting)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = person_of(update)
         if key is None or not isinstance(update, Update) or update.update_id in self.dropped:

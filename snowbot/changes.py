@@ -87,6 +87,7 @@ QUIET = frozenset(
         "beat",
         "leave",
         "claim_orphans",
+        "drop_updates",
         "forget_updates",
         "enqueue",
         "outbox_sent",

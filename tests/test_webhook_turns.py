@@ -103,6 +103,12 @@ async def test_a_persons_backlog_is_bounded_with_one_notice_a_flood(bot: Snowbot
         await bot.handled(n)
     assert await keep(10, 13) == [13]  # drained since the last drop: a new flood, told again
     assert [k for k, _, _ in await notices()] == ["flood:10:4", "flood:20:23", "flood:10:13"]
+    # dropped by a process that saw the backlog full in its own memory: the same rules
+    await bot.drop_updates({14: 10, 15: 10, 30: 30}, {14: "en", 30: "zh"})
+    assert all([await bot.already_handled(n) for n in (14, 15, 30)])
+    told = await notices()
+    assert [k for k, _, _ in told][3:] == ["flood:30:30"]  # 10's flood goes on: untold
+    assert "条以上消息在等待处理" in told[3][2]
 
 
 async def test_two_processes_handed_the_same_update_handle_it_once(bot: Snowbot) -> None:

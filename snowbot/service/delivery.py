@@ -56,15 +56,32 @@ class DeliveryService(ServiceCore):
         them, in `languages`' language of that update: Telegram's language code)."""
         whose = people or {}
         kept = [(update_id, body, whose.get(update_id)) for update_id, body in updates]
-        notices: dict[int, Outgoing] = {}
-        for update_id, person in whose.items():
-            if person > 0 and person not in notices:  # a user (a private chat of theirs)
-                lang = self.language_of_code((languages or {}).get(update_id))
-                text = catalog(lang)("turns.flood", most=self.config.max_queued_per_person)
-                notices[person] = Outgoing(f"flood:{person}", person, lang, text=text)
+        notices = self._flood_notices(whose, languages or {})
         return await self.store.keep_updates(
             kept, self.clock(), holder, self.config.max_queued_per_person, notices
         )
+
+    async def drop_updates(
+        self, people: Mapping[int, int], languages: Mapping[int, str | None]
+    ) -> None:
+        """Drop updates (whose each is, by id) whose person has more than
+        `[bot] max_queued_per_person` waiting in this very process: marked handled, with
+        the flood's one notice, as `keep_updates` drops them."""
+        notices = self._flood_notices(people, languages)
+        await self.store.drop_updates(list(people.items()), self.clock(), notices)
+
+    def _flood_notices(
+        self, people: Mapping[int, int], languages: Mapping[int, str | None]
+    ) -> dict[int, Outgoing]:
+        """What each person is told, once a flood, when their updates are dropped (in the
+        language of the first of theirs here: Telegram's language code)."""
+        notices: dict[int, Outgoing] = {}
+        for update_id, person in people.items():
+            if person > 0 and person not in notices:  # a user (a private chat of theirs)
+                lang = self.language_of_code(languages.get(update_id))
+                text = catalog(lang)("turns.flood", most=self.config.max_queued_per_person)
+                notices[person] = Outgoing(f"flood:{person}", person, lang, text=text)
+        return notices
 
     async def beat(self, holder: str) -> None:
         """Process `holder` is alive (several webhook processes)."""

@@ -118,14 +118,52 @@ def keep_updates(
         if person is None or one(db, "SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)):
             continue  # kept already: a redelivery, recognised when handled
         dropped.append(update_id)
-        db.execute(
-            "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
-            (update_id, now),
-        )
-        if _new_flood(db, person, update_id, now) and person in notices:
-            notice = notices[person]  # once a flood: keyed by its first dropped update
-            enqueue(db, [replace(notice, key=f"{notice.key}:{update_id}")], now)
+        _drop(db, update_id, person, now, notices)
     return dropped
+
+
+def drop_updates(
+    db: sqlite3.Connection,
+    updates: Sequence[tuple[int, int]],
+    now: float,
+    notices: Mapping[int, Outgoing],
+) -> None:
+    """Mark updates (id, whose) handled, never to be handled: their process saw their
+    person's backlog full (`keep_updates` would have dropped them). A flood's thousand
+    cost one statement, and one look at the flood per person."""
+    db.executemany(
+        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+        [(update_id, now) for update_id, _ in updates],
+    )
+    first = {person: update_id for update_id, person in reversed(updates)}
+    for person, update_id in sorted(first.items()):
+        _flood(db, update_id, person, now, notices)
+
+
+def _drop(
+    db: sqlite3.Connection,
+    update_id: int,
+    person: int,
+    now: float,
+    notices: Mapping[int, Outgoing],
+) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)", (update_id, now)
+    )
+    _flood(db, update_id, person, now, notices)
+
+
+def _flood(
+    db: sqlite3.Connection,
+    update_id: int,
+    person: int,
+    now: float,
+    notices: Mapping[int, Outgoing],
+) -> None:
+    """The person's update was dropped: tell them, once a flood."""
+    if _new_flood(db, person, update_id, now) and person in notices:
+        notice = notices[person]  # once a flood: keyed by its first dropped update
+        enqueue(db, [replace(notice, key=f"{notice.key}:{update_id}")], now)
 
 
 def _new_flood(db: sqlite3.Connection, person: int, update_id: int, now: float) -> bool:
@@ -156,3 +194,4 @@ class SqliteTurns(Engine):
     give_back_turn = writes(give_back_turn)
     claim_orphans = writes(claim_orphans)
     keep_updates = writes(keep_updates)
+    drop_updates = writes(drop_updates)
