@@ -118,7 +118,7 @@ def keep_updates(
         if person is None or one(db, "SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)):
             continue  # kept already: a redelivery, recognised when handled
         dropped.append(update_id)
-        _drop(db, update_id, person, now, notices)
+        drop_updates(db, [(update_id, person)], now, notices)
     return dropped
 
 
@@ -138,19 +138,6 @@ def drop_updates(
     first = {person: update_id for update_id, person in reversed(updates)}
     for person, update_id in sorted(first.items()):
         _flood(db, update_id, person, now, notices)
-
-
-def _drop(
-    db: sqlite3.Connection,
-    update_id: int,
-    person: int,
-    now: float,
-    notices: Mapping[int, Outgoing],
-) -> None:
-    db.execute(
-        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)", (update_id, now)
-    )
-    _flood(db, update_id, person, now, notices)
 
 
 def _flood(
