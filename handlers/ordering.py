@@ -89,6 +89,7 @@ class Turns(Protocol):
     """The database's turns (the service): see `snowbot.model.Turn`."""
 
     async def take_turn(self, person: int, update_id: int, holder: str) -> Turn: ...
+    async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool: ...
     async def give_back_turn(self, person: int, update_id: int, holder: str) -> None: ...
 
 
@@ -186,7 +187,13 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
                     heapq.heappop(line.waiting)
                     continue
                 try:
-                    turn = await self._turns.take_turn(person, head.update_id, self.holder)
+                    # after a first no, it reads until the turn looks free: a write then
+                    if pause > TURN_POLL_FIRST and not await self._turns.turn_may_be_free(
+                        person, head.update_id, self.holder
+                    ):
+                        turn = Turn.WAIT
+                    else:
+                        turn = await self._turns.take_turn(person, head.update_id, self.holder)
                 except Exception as exc:  # the database: ask again after a pause
                     log.warning("could not ask for the turn of %s: %r", head.update_id, exc)
                     turn = Turn.WAIT

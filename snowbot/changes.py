@@ -48,6 +48,7 @@ QUIET = frozenset(
         "moved_chats",
         "announcements",
         "update_seen",
+        "turn_may_be_free",
         "unhandled_updates",
         "queued",
         "due_outbox",

@@ -42,8 +42,10 @@ async def test_a_persons_turn_goes_oldest_first_to_one_live_process(
     updates = [(1, "{}"), (2, "{}"), (3, "{}"), (4, "{}")]
     assert await bot.keep_updates(updates, {1: 10, 2: 10, 3: 20}, "b") == []
     assert await bot.take_turn(10, 2, "b") is Turn.WAIT  # 1, older, is not handled yet
+    assert not await bot.turn_may_be_free(10, 2, "b")  # the same, read without a write
     assert await bot.take_turn(10, 1, "a") is Turn.TAKEN
     assert await bot.take_turn(10, 1, "b") is Turn.WAIT  # a has the turn
+    assert not await bot.turn_may_be_free(10, 1, "b") and await bot.turn_may_be_free(10, 1, "a")
     assert await bot.take_turn(20, 3, "b") is Turn.TAKEN  # another person: not in the way
     await bot.handled(1)  # marked: a keeps the turn until its replies are handed over
     assert await bot.take_turn(10, 1, "b") is Turn.HANDLED
@@ -56,8 +58,10 @@ async def test_a_persons_turn_goes_oldest_first_to_one_live_process(
     # b holds person 20's turn: never taken while b lives, however late by anyone's clock
     clock.advance(3600)
     assert await bot.take_turn(20, 3, "a") is Turn.WAIT
+    assert not await bot.turn_may_be_free(20, 3, "a")
     assert await bot.claim_orphans("a") == []  # b's kept updates are b's
     _age(bot, "b")  # b stopped renewing its heartbeat: it is dead
+    assert await bot.turn_may_be_free(20, 3, "a")
     assert await bot.take_turn(20, 3, "a") is Turn.TAKEN
 
     # a dead process's kept updates are a survivor's, oldest first, and only one's
@@ -142,6 +146,10 @@ class _Asked:
     async def take_turn(self, person: int, update_id: int, holder: str) -> Turn:
         self.asked.append(update_id)
         return await self.bot.take_turn(person, update_id, holder)
+
+    async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool:
+        self.asked.append(update_id)
+        return await self.bot.turn_may_be_free(person, update_id, holder)
 
     async def give_back_turn(self, person: int, update_id: int, holder: str) -> None:
         await self.bot.give_back_turn(person, update_id, holder)

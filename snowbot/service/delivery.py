@@ -96,6 +96,10 @@ class DeliveryService(ServiceCore):
         webhook processes): see `storage.sqlite.turns.take_turn`."""
         return await self.store.take_turn(person, update_id, holder, DEAD_AFTER)
 
+    async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool:
+        """Whether `take_turn` may succeed now (a read: no write while waiting)."""
+        return await self.store.turn_may_be_free(person, update_id, holder, DEAD_AFTER)
+
     async def give_back_turn(self, person: int, update_id: int, holder: str) -> None:
         await self.store.give_back_turn(person, update_id, holder)
 

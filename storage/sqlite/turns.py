@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from snowbot.model import Outgoing, Turn
-from storage.sqlite.engine import Engine, every, one, writes
+from storage.sqlite.engine import Engine, every, one, reads, writes
 from storage.sqlite.inbox import update_seen
 from storage.sqlite.outbox import enqueue
 
@@ -67,6 +67,23 @@ def take_turn(
     ).rowcount:
         return Turn.TAKEN
     return Turn.HANDLED if update_seen(db, update_id) else Turn.WAIT
+
+
+def turn_may_be_free(
+    db: sqlite3.Connection, person: int, update_id: int, holder: str, dead_after: float
+) -> bool:
+    """Whether `take_turn` may give this update its turn now (or find it handled): a read,
+    so that a process waiting for another's turn asks without writing."""
+    row = one(
+        db,
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) OR ("
+        "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
+        f"AND older.update_id < ?2 AND {_UNHANDLED.format('older')}) "
+        "AND NOT EXISTS (SELECT 1 FROM turns WHERE turns.person = ?1 AND turns.holder <> ?3 "
+        f"AND {_ALIVE.format('turns', '?4')}))",
+        (person, update_id, holder, dead_after),
+    )
+    return row is not None
 
 
 def give_back_turn(db: sqlite3.Connection, person: int, update_id: int, holder: str) -> None:
@@ -179,6 +196,7 @@ class SqliteTurns(Engine):
     leave = writes(leave)
     take_turn = writes(take_turn)
     give_back_turn = writes(give_back_turn)
+    turn_may_be_free = reads(turn_may_be_free)
     claim_orphans = writes(claim_orphans)
     keep_updates = writes(keep_updates)
     drop_updates = writes(drop_updates)
