@@ -16,7 +16,7 @@ from snowbot.texts import catalog
 # DEAD_AFTER seconds by the database's clock is dead: its turns and its kept updates are
 # taken over (a live process's never are, however old)
 HEARTBEAT_SECONDS = 2.0
-DEAD_AFTER = 10.0
+DEAD_AFTER = 15.0  # a beat stuck behind a busy database for a while is not a death
 ORPHANS_AT_ONCE = 500
 
 
