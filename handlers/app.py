@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +42,14 @@ from handlers import (
 from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
-from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
+from handlers.inbox import (
+    KeepingQueue,
+    LocalDrops,
+    inbox_bot,
+    leave,
+    replay,
+    start_sharing,
+)
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from handlers.webhook_server import WebhookServer
@@ -55,7 +64,6 @@ log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 
 GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
-ORPHANS_EVERY_SECONDS = 5.0  # several webhook processes: how often each looks for orphans
 SETTLE_POLL_SECONDS = 0.005  # `PollingBot.settle`: how often it looks
 POLLS_KEY = "snowbot.polls"  # bot_data: the getUpdates connection (`Polls`)
 
@@ -126,9 +134,13 @@ def build_application(
     polls = Polls(
         connection_pool_size=1, pool_timeout=GET_UPDATES_POOL_TIMEOUT, proxy=config.telegram.proxy
     )
+    processor = SharedUpdateProcessor(service) if shared else PerPersonUpdateProcessor()
+    holder = processor.holder if isinstance(processor, SharedUpdateProcessor) else None
+    keeper = functools.partial(_keep, service, holder)
     # built here rather than by the builder, for the inbox; the builder's own defaults
     bot = inbox_bot(
-        service.keep_updates,
+        keeper,
+        processor.dropped,
         token=config.require_token(),
         base_url=config.telegram.base_url,
         defaults=Defaults(tzinfo=config.city.timezone),
@@ -136,16 +148,30 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
         get_updates_request=polls,
     )
-    processor = SharedUpdateProcessor(service) if shared else PerPersonUpdateProcessor()
     builder = ApplicationBuilder().bot(bot).concurrent_updates(processor)
     if webhook:  # a webhook's updates are kept as they come, not as a batch is fetched
-        builder = builder.update_queue(KeepingQueue(service.keep_updates))
+        queue = KeepingQueue(keeper)
+        if isinstance(processor, SharedUpdateProcessor):
+            bound = config.max_queued_per_person
+            drops = LocalDrops(processor.waiting, bound, service.drop_updates)
+            queue = KeepingQueue(keeper, processor.in_hand, drops)
+        builder = builder.update_queue(queue)
     app = builder.post_init(_post_init).build()
     app.bot_data[SERVICE_KEY] = service
     app.bot_data[COURIER_KEY] = Courier(app.bot, service)
     app.bot_data[POLLS_KEY] = polls
     register(app)
     return app
+
+
+def _keep(
+    service: Snowbot,
+    holder: str | None,
+    updates: list[tuple[int, str]],
+    people: dict[int, int],
+    languages: dict[int, str | None],
+) -> Awaitable[list[int]]:
+    return service.keep_updates(updates, people, holder, languages)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -302,6 +328,7 @@ class PollingBot:
             await self.door.stop()
         await stop_application(self.app)
         await self.courier.closed()
+        await leave(self.app)
         await self.service.close()
 
     async def stop_polling(self) -> None:
@@ -382,10 +409,7 @@ async def start_polling(
             await app.post_init(app)
         await app.start()
         if shared:
-            assert app.job_queue is not None
-            app.job_queue.run_repeating(
-                replay_orphans, interval=ORPHANS_EVERY_SECONDS, first=0, name="orphans"
-            )
+            await start_sharing(app)
         else:
             await replay(app, await service.unhandled_updates())
         start_jobs(app, scheduled)

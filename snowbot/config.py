@@ -119,6 +119,8 @@ class Config:
     city: CityConfig = field(default_factory=CityConfig)
     coordinators: frozenset[int] = frozenset()
     language: str = "zh"
+    # a person's updates kept and not yet handled, at most; beyond, they are dropped
+    max_queued_per_person: int = 50
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     geo: GeoConfig = field(default_factory=GeoConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
@@ -162,7 +164,7 @@ _KNOWN: dict[str, set[str]] = {
     "storage": {"database"},
     "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
     "access": {"coordinators", "enrolment", "max_team_unconfirmed", "max_checkins_per_hour"},
-    "bot": {"language"},
+    "bot": {"language", "max_queued_per_person"},
     "schedule": {
         "report_chats",
         "tally_every",
@@ -319,12 +321,26 @@ def parse_config(
         city=city,
         coordinators=frozenset(coordinators),
         language=language,
+        max_queued_per_person=_max_queued(get("bot", "max_queued_per_person")),
         schedule=schedule,
         geo=geo,
         residents=_residents(get),
         dashboard=parse_dashboard(data.get("dashboard", {}), env),
         http=parse_doors(data.get("http", {})),
     )
+
+
+MAX_QUEUED = 10_000  # more waiting updates of one person is a flood by any measure
+
+
+def _max_queued(value: Any) -> int:
+    if value is None:
+        return Config.max_queued_per_person
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUEUED:
+        raise ConfigError(
+            f"bot.max_queued_per_person: {value!r} is not a whole number from 1 to {MAX_QUEUED}"
+        )
+    return value
 
 
 MAX_ESCALATIONS = 30  # 2**30 periods: more would never come due in any storm

@@ -7,7 +7,7 @@ change owes a chat (`Outgoing`) is queued in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from snowbot.model import (
@@ -244,16 +244,34 @@ class InboxStore(Protocol):
     async def finish_update(
         self, update_id: int, replies: Sequence[Outgoing], now: float
     ) -> list[OutboxItem]: ...
-    async def keep_updates(
-        self, updates: Sequence[tuple[int, str, int | None]], now: float
-    ) -> None: ...
     async def unhandled_updates(self) -> list[str]: ...
     async def forget_updates(self, before: float) -> int: ...
+
+
+class TurnStore(Protocol):
+    """Several webhook processes: live processes, a person's turn, bounded backlogs."""
+
+    async def keep_updates(
+        self,
+        updates: Sequence[tuple[int, str, int | None]],
+        now: float,
+        holder: str | None,
+        bound: int,
+        notices: Mapping[int, Outgoing],
+    ) -> list[int]: ...
+    async def drop_updates(
+        self, updates: Sequence[tuple[int, int]], now: float, notices: Mapping[int, Outgoing]
+    ) -> None: ...
+    async def beat(self, holder: str) -> None: ...
+    async def leave(self, holder: str) -> None: ...
     async def take_turn(
-        self, person: int, update_id: int, holder: str, now: float, until: float
+        self, person: int, update_id: int, holder: str, dead_after: float
     ) -> Turn: ...
     async def give_back_turn(self, person: int, update_id: int, holder: str) -> None: ...
-    async def orphan_updates(self, before: float, limit: int) -> list[str]: ...
+    async def turn_may_be_free(
+        self, person: int, update_id: int, holder: str, dead_after: float
+    ) -> bool: ...
+    async def claim_orphans(self, holder: str, dead_after: float, limit: int) -> list[str]: ...
 
 
 class OutboxStore(Protocol):
@@ -385,6 +403,7 @@ class Store(
     CountStore,
     ChatStore,
     InboxStore,
+    TurnStore,
     OutboxStore,
     ReportStore,
     UnitStore,

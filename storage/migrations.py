@@ -483,6 +483,23 @@ MIGRATIONS: dict[int, str] = {
         version INTEGER NOT NULL
     );
     """,
+    14: """
+    -- turns at scale (issue 27): a process is alive while it renews its row here, by the
+    -- database's clock (seconds since 1970); a turn, and a kept update, belong to the
+    -- process that took them (`holder`), and are taken over only once it is not alive
+    CREATE TABLE processes (
+        holder TEXT PRIMARY KEY,
+        beat_at REAL NOT NULL
+    );
+    ALTER TABLE inbox ADD COLUMN holder TEXT;
+    -- a person whose updates beyond their backlog's bound were dropped: the last one
+    -- dropped, so that a flood brings them one notice, not one per update
+    CREATE TABLE floods (
+        person INTEGER PRIMARY KEY,
+        last_dropped INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

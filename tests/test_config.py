@@ -22,6 +22,7 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.schedule.daily_report_at == time(20, 0)
     assert config.city.gazetteer == ROOT / "data" / "heihe_streets.csv"
     assert config.database == ROOT / "snowbot.db"
+    assert config.max_queued_per_person == 50
     # every key the config understands is documented there
     from snowbot.config import _KNOWN
 
@@ -71,6 +72,11 @@ def test_second_scale_schedules_for_trying_it_out(tmp_path: Path) -> None:
         ({"access": {"coordinators": ["alice"]}}, "access.coordinators: 'alice' is not"),
         ({"access": {"coordinators": 5}}, "access.coordinators: 5 must be a list"),
         ({"bot": {"language": "fr"}}, "bot.language: 'fr' is not one of zh, en"),
+        ({"bot": {"max_queued_per_person": 0}}, "bot.max_queued_per_person: 0 is not a whole"),
+        ({"bot": {"max_queued_per_person": "50"}}, "bot.max_queued_per_person: '50' is not"),
+        ({"bot": {"max_queued_per_person": 2.5}}, "bot.max_queued_per_person: 2.5 is not"),
+        ({"bot": {"max_queued_per_person": True}}, "bot.max_queued_per_person: True is not"),
+        ({"bot": {"max_queued_per_person": 10_001}}, "bot.max_queued_per_person: 10001 is"),
         ({"geo": {"max_distance_km": -1}}, "geo.max_distance_km: -1"),
         ({"telegram": {"base_url": "ftp://x"}}, "telegram.base_url: 'ftp://x'"),
         ({"schedule": {"tally_evry": "5m"}}, "schedule.tally_evry: unknown key"),

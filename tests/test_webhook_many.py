@@ -73,6 +73,23 @@ async def _post(http: aiohttp.ClientSession, port: int, body: str) -> None:
         assert answer.status == 200, answer.status
 
 
+async def stop_all(processes: list[subprocess.Popen[bytes]], api: BotApiStandIn) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+    await api.stop()
+
+
+def answered_in_order(api: BotApiStandIn, people: list[SimUser]) -> None:
+    """Each of the people's three updates (/checkin 5, the location, /whoami) answered
+    once, in the person's order."""
+    for user in people:
+        texts = [sent.text for sent in api.sent[user.id]]
+        assert len(texts) == 3, (user.id, texts)
+        assert "headcount: 5" in texts[1], (user.id, texts)
+        assert str(user.id) in texts[2], (user.id, texts)
+
+
 async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
     tmp_path: Path, city_csv: Path, new_database: NewDatabase
 ) -> None:
@@ -159,16 +176,9 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
         processes[1].send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(processes[1].wait, 30) == 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-        await api.stop()
+        await stop_all(processes, api)
 
-    for user in people:  # each update answered once, in the person's order
-        texts = [sent.text for sent in api.sent[user.id]]
-        assert len(texts) == 3, (user.id, texts)
-        assert "headcount: 5" in texts[1], (user.id, texts)
-        assert str(user.id) in texts[2], (user.id, texts)
+    answered_in_order(api, people)
     assert all(api.count(u.id) == 1 for u in [*orphans, late])
     counted = recount(database)
     assert counted["person_times"] == 5 * PEOPLE + len(orphans) + 1

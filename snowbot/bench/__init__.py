@@ -81,6 +81,7 @@ async def run_bench(
 
     if postgres:
         from snowbot.bench import postgres as pg
+        from snowbot.bench.flood import OTHERS, QUICK_OTHERS, figures_flood
         from snowbot.bench.webhooks import figure_webhooks
 
         await pg.refuse_unless_scratch(postgres)  # in seconds, before minutes of SQLite
@@ -96,6 +97,9 @@ async def run_bench(
             done(await pg.figure_tally_postgres(base, sizes, postgres))
             await pg.fresh(postgres)
             done(await figure_webhooks(postgres, base, sizes))
+            await pg.fresh(postgres)
+            for figure in await figures_flood(postgres, base, QUICK_OTHERS if quick else OTHERS):
+                done(figure)
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))

@@ -22,7 +22,13 @@ def _standin_child(conn: Connection) -> None:
 
 
 async def _standin_serve(conn: Connection) -> None:
-    api = BotApiStandIn(token=TOKEN)
+    first_sent: dict[int, float] = {}  # chat -> when its first message came (monotonic)
+
+    def note(kind: str, event: dict[str, Any]) -> None:
+        if kind == "sent":
+            first_sent.setdefault(int(event["chat_id"]), time.monotonic())
+
+    api = BotApiStandIn(token=TOKEN, on_event=note)
     await api.start()
     conn.send(api.port)
     loop = asyncio.get_running_loop()
@@ -45,6 +51,8 @@ async def _standin_serve(conn: Connection) -> None:
             user_id, text, chat_id = args
             await api.ask(SimUser(user_id, f"u{user_id}", "en"), text, chat_id, timeout=60)
             conn.send(None)
+        elif command == "first_sent":  # (chats, timeout): when each got its first message
+            conn.send(await _first_sent(api, first_sent, *args))
         elif command == "delivered":
             chats, expected, timeout = args
             conn.send(await _wait_delivered(api, chats, expected, timeout))
@@ -61,6 +69,15 @@ async def _push_locations(
         await api.share_location(user, lat, lon)
     await api.wait_for(lambda: all(api.count(u.id) > before[u.id] for u in users), timeout=600)
     return time.perf_counter() - started
+
+
+async def _first_sent(
+    api: BotApiStandIn, first_sent: dict[int, float], chats: list[int], timeout: float
+) -> list[float | None]:
+    """When each chat got its first message (None: not within `timeout` seconds)."""
+    with contextlib.suppress(TimeoutError):
+        await api.wait_for(lambda: all(c in first_sent for c in chats), timeout)
+    return [first_sent.get(c) for c in chats]
 
 
 async def _wait_delivered(

@@ -34,6 +34,7 @@ from snowbot.model import StreetRow
 
 SECRET = "bench-webhooks"
 POSTING_AT_ONCE = 64  # requests in flight from the "reverse proxy"
+HEADERS = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
 FIRST_USER = {1: 20_000_000, 2: 30_000_000}  # new people for each run
 
 
@@ -42,13 +43,7 @@ async def figure_webhooks(url: str, base: Config, sizes: Sizes) -> Figure:
     rows = sample_city()
     standin = StandIn()
     try:
-        telegram = TelegramConfig(token=TOKEN, base_url=standin.base_url, webhook_secret=SECRET)
-        config = replace(
-            bench_config(base, base.database.parent, standin.base_url, SAMPLE_GAZETTEER),
-            telegram=telegram,
-            database_url=url,
-            dashboard=DashboardConfig(listen=""),
-        )
+        config = webhook_config(url, base, standin)
         rates: dict[int, float] = {}
         for n in (1, 2):
             rates[n] = await _run(config, standin, n, sizes.checkins, rows)
@@ -70,15 +65,27 @@ async def figure_webhooks(url: str, base: Config, sizes: Sizes) -> Figure:
     )
 
 
+def webhook_config(url: str, base: Config, standin: StandIn) -> Config:
+    """The bench's bot as several webhook processes on PostgreSQL run it, Telegram's limits
+    off (the stand-in answers as fast as it can)."""
+    telegram = TelegramConfig(token=TOKEN, base_url=standin.base_url, webhook_secret=SECRET)
+    return replace(
+        bench_config(base, base.database.parent, standin.base_url, SAMPLE_GAZETTEER),
+        telegram=telegram,
+        database_url=url,
+        dashboard=DashboardConfig(listen=""),
+    )
+
+
 async def _run(
     config: Config, standin: StandIn, n: int, checkins: int, rows: list[StreetRow]
 ) -> float:
     """Check-ins per second through `n` webhook processes."""
     ports: list[int] = []
-    bots: list[_BotProcess] = []
+    bots: list[BotProcess] = []
     try:
         for _ in range(n):  # one after the other: the first migrates and imports the city
-            bot = _BotProcess(config)
+            bot = BotProcess(config)
             bots.append(bot)
             ports.append(await bot.started())
         first = FIRST_USER[n]
@@ -101,7 +108,6 @@ async def _post_all(
     import aiohttp
 
     gate = asyncio.Semaphore(POSTING_AT_ONCE)
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
 
     async def post(http: aiohttp.ClientSession, k: int, lat: float, lon: float) -> None:
         user_id = first_id + k
@@ -109,7 +115,9 @@ async def _post_all(
         async with (
             gate,
             http.post(
-                f"http://127.0.0.1:{port}/hook", data=_location(user_id, lat, lon), headers=headers
+                f"http://127.0.0.1:{port}/hook",
+                data=location_body(user_id, lat, lon),
+                headers=HEADERS,
             ) as answer,
         ):
             if answer.status != 200:
@@ -123,7 +131,7 @@ async def _post_all(
         raise RuntimeError(f"only {delivered} of {len(places)} check-ins were answered")
 
 
-def _location(user_id: int, lat: float, lon: float) -> str:
+def location_body(user_id: int, lat: float, lon: float) -> str:
     user = {"id": user_id, "is_bot": False, "first_name": f"c{user_id}", "language_code": "zh"}
     message = {
         "message_id": user_id,
@@ -138,7 +146,7 @@ def _location(user_id: int, lat: float, lon: float) -> str:
 # -- a webhook process ---------------------------------------------------------------------
 
 
-class _BotProcess:
+class BotProcess:
     """The bench's handle on one webhook process."""
 
     def __init__(self, config: Config) -> None:

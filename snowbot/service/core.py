@@ -197,7 +197,11 @@ class ServiceCore:
 
     def language_of(self, person: Person | None) -> str:
         """/lang choice, else Telegram's language, else the config default."""
-        code = (person.user.language or "") if person else ""
+        return self.language_of_code(person.user.language if person else None)
+
+    def language_of_code(self, code: str | None) -> str:
+        """A language code (/lang's, or Telegram's) as zh or en, else the config default."""
+        code = code or ""
         if code.startswith("zh"):
             return "zh"
         if code.startswith("en"):

@@ -10,12 +10,13 @@ from snowbot import limits
 from snowbot.model import Binding, DayCounts, OutboxItem, Outgoing, Turn, User
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
+from snowbot.texts import catalog
 
-# a person's turn left by a dead process is taken again after this long; a handling takes
-# well under a second, so only a process stuck this long could see its turn taken
-TURN_SECONDS = 30.0
-# an update kept this long ago and unhandled is handled by whichever process finds it
-ORPHAN_SECONDS = 20.0
+# several webhook processes: each renews its heartbeat this often, and one not renewed for
+# DEAD_AFTER seconds by the database's clock is dead: its turns and its kept updates are
+# taken over (a live process's never are, however old)
+HEARTBEAT_SECONDS = 2.0
+DEAD_AFTER = 15.0  # a beat stuck behind a busy database for a while is not a death
 ORPHANS_AT_ONCE = 500
 
 
@@ -42,27 +43,70 @@ class DeliveryService(ServiceCore):
         return claimed
 
     async def keep_updates(
-        self, updates: list[tuple[int, str]], people: Mapping[int, int] | None = None
-    ) -> None:
-        """Keep updates as fetched, before Telegram hears they were received; `people`:
-        whose each is (by update id), so that several processes keep each person's order."""
+        self,
+        updates: list[tuple[int, str]],
+        people: Mapping[int, int] | None = None,
+        holder: str | None = None,
+        languages: Mapping[int, str | None] | None = None,
+    ) -> list[int]:
+        """Keep updates as fetched, before Telegram hears they were received, as process
+        `holder`'s; `people`: whose each is (by update id), so that several processes keep
+        each person's order. Returns the ids of those dropped: their person already had
+        `[bot] max_queued_per_person` kept and unhandled (the first dropped of a flood tells
+        them, in `languages`' language of that update: Telegram's language code)."""
         whose = people or {}
         kept = [(update_id, body, whose.get(update_id)) for update_id, body in updates]
-        await self.store.keep_updates(kept, self.clock())
+        notices = self._flood_notices(whose, languages or {})
+        return await self.store.keep_updates(
+            kept, self.clock(), holder, self.config.max_queued_per_person, notices
+        )
+
+    async def drop_updates(
+        self, people: Mapping[int, int], languages: Mapping[int, str | None]
+    ) -> None:
+        """Drop updates (whose each is, by id) whose person has more than
+        `[bot] max_queued_per_person` waiting in this very process: marked handled, with
+        the flood's one notice, as `keep_updates` drops them."""
+        notices = self._flood_notices(people, languages)
+        await self.store.drop_updates(list(people.items()), self.clock(), notices)
+
+    def _flood_notices(
+        self, people: Mapping[int, int], languages: Mapping[int, str | None]
+    ) -> dict[int, Outgoing]:
+        """What each person is told, once a flood, when their updates are dropped (in the
+        language of the first of theirs here: Telegram's language code)."""
+        notices: dict[int, Outgoing] = {}
+        for update_id, person in people.items():
+            if person > 0 and person not in notices:  # a user (a private chat of theirs)
+                lang = self.language_of_code(languages.get(update_id))
+                text = catalog(lang)("turns.flood", most=self.config.max_queued_per_person)
+                notices[person] = Outgoing(f"flood:{person}", person, lang, text=text)
+        return notices
+
+    async def beat(self, holder: str) -> None:
+        """Process `holder` is alive (several webhook processes)."""
+        await self.store.beat(holder)
+
+    async def leave(self, holder: str) -> None:
+        """Process `holder` stops: its unhandled updates are orphans at once."""
+        await self.store.leave(holder)
 
     async def take_turn(self, person: int, update_id: int, holder: str) -> Turn:
         """Whether process `holder` may handle this update of `person` now (several
-        webhook processes): see `storage.sqlite.inbox.take_turn`."""
-        now = self.clock()
-        return await self.store.take_turn(person, update_id, holder, now, now + TURN_SECONDS)
+        webhook processes): see `storage.sqlite.turns.take_turn`."""
+        return await self.store.take_turn(person, update_id, holder, DEAD_AFTER)
+
+    async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool:
+        """Whether `take_turn` may succeed now (a read: no write while waiting)."""
+        return await self.store.turn_may_be_free(person, update_id, holder, DEAD_AFTER)
 
     async def give_back_turn(self, person: int, update_id: int, holder: str) -> None:
         await self.store.give_back_turn(person, update_id, holder)
 
-    async def orphan_updates(self) -> list[str]:
-        """Updates kept long ago and still unhandled: their process died (or lags far
-        behind; taking turns, only one process handles each)."""
-        return await self.store.orphan_updates(self.clock() - ORPHAN_SECONDS, ORPHANS_AT_ONCE)
+    async def claim_orphans(self, holder: str) -> list[str]:
+        """Updates kept and unhandled that no other live process has (theirs died, or
+        stopped), now this process's, oldest first."""
+        return await self.store.claim_orphans(holder, DEAD_AFTER, ORPHANS_AT_ONCE)
 
     async def unhandled_updates(self) -> list[str]:
         """Updates kept but not handled when the bot last stopped (killed mid-burst)."""

@@ -25,6 +25,7 @@ from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
 from storage.sqlite.teams import SqliteTeams
+from storage.sqlite.turns import SqliteTurns
 from storage.sqlite.units import SqliteUnits
 
 
@@ -40,6 +41,7 @@ class SqliteStore(
     SqliteCounts,
     SqliteChats,
     SqliteInbox,
+    SqliteTurns,
     SqliteOutbox,
     SqliteResidents,
     SqliteClosing,
