@@ -171,7 +171,8 @@ async def restore(source: Path, database: Path) -> Path | None:
 
 
 # What a restored (or copied) database had waiting belongs to the moment it was copied:
-# updates not handled, turns taken for them, messages not sent. What was sent stays, so
+# updates not handled, turns taken for them, the processes that were running and the floods
+# they were bounding, messages not sent. What was sent stays, so
 # the scheduler knows which reports went out and does not catch every day summary up
 # again; a closing report owed then is not.
 SETTLED_ON_MOVE = (
@@ -179,6 +180,8 @@ SETTLED_ON_MOVE = (
     "DELETE FROM seen_updates",
     "DELETE FROM stale_announcements",
     "DELETE FROM turns",
+    "DELETE FROM processes",
+    "DELETE FROM floods",
     "DELETE FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
     "UPDATE closing_reports SET queued_at = 0 WHERE queued_at IS NULL",
 )

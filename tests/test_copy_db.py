@@ -109,9 +109,11 @@ def test_copy_db_never_prints_a_password(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", ["backup", "restore"])
 def test_backup_and_restore_on_postgresql_point_to_pg_dump(tmp_path: Path, command: str) -> None:
-    (tmp_path / "config.toml").write_text(
+    config = tmp_path / "config.toml"
+    config.write_text(
         '[storage]\ndatabase = "postgresql://snow:s3cret-pw@127.0.0.1:1/x"\n', "utf-8"
     )
+    config.chmod(0o600)  # a password in a file others can read is warned about (test_security)
     result = run_cli(tmp_path, command, str(tmp_path / "copy.dump"))
     assert result.returncode != 0 and result.stderr.count("\n") == 1
     assert ("pg_dump" if command == "backup" else "pg_restore") in result.stderr
