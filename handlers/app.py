@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -41,6 +40,7 @@ from handlers.delivery import Courier
 from handlers.errors import on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
+from handlers.lanes import LaneLimiter as LaneLimiter  # (the wiring's, for the stand-in)
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from snowbot.config import Config
 from snowbot.redact import redact
@@ -116,7 +116,7 @@ def build_application(
     """`shared`: other processes serve the same bot's webhook (PostgreSQL), so each
     person's updates are ordered in the database (`SharedUpdateProcessor`)."""
     config = service.config
-    limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
+    limiter = rate_limiter if rate_limiter is not None else LaneLimiter()
     # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
     # more to confirm what was fetched, and on a busy machine the cancelled long poll
     # may hold the connection past the 1 s default: PTB would log a traceback

@@ -282,6 +282,13 @@ class Binding:
     title: str = ""
 
 
+# The outbox's lanes, first served first under Telegram's rate limit (`handlers.lanes`):
+# replies to what someone just did, then task announcements, then bulk notices
+LANE_REPLY = 0
+LANE_ANNOUNCE = 1
+LANE_NOTICE = 2
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message the bot owes a chat. It is queued in the transaction that caused it.
@@ -304,6 +311,18 @@ class Outgoing:
     document: str | None = None
     incident_id: int | None = None
     supersedes: str | None = None
+    # the lane (see LANE_REPLY); None: by what it is (`lane_of`)
+    lane: int | None = None
+
+
+def lane_of(message: Outgoing) -> int:
+    """A message's lane: as given, or a reply's (its key begins "reply:"), a task
+    announcement's, or else a notice's."""
+    if message.lane is not None:
+        return message.lane
+    if message.key.startswith("reply:"):
+        return LANE_REPLY
+    return LANE_ANNOUNCE if message.task_id is not None else LANE_NOTICE
 
 
 @dataclass(frozen=True)
@@ -337,6 +356,7 @@ class OutboxItem:
     id: int
     message: Outgoing
     attempts: int
+    lane: int = LANE_NOTICE  # as queued (`lane_of`)
 
 
 @dataclass(frozen=True)

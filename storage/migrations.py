@@ -474,6 +474,12 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX turns_update ON turns(update_id);
     """,
+    13: """
+    -- replies first (issue 31): each message's lane, served in order under Telegram's rate
+    -- limit: 0 replies, 1 task announcements, 2 bulk notices (an incident's end, reports)
+    ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 2;
+    CREATE INDEX outbox_lanes ON outbox(lane, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -22,6 +22,7 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.schedule.daily_report_at == time(20, 0)
     assert config.city.gazetteer == ROOT / "data" / "heihe_streets.csv"
     assert config.database == ROOT / "snowbot.db"
+    assert config.telegram.paid_broadcast is False  # replies first, bulk at the free limit
     # every key the config understands is documented there
     from snowbot.config import _KNOWN
 
@@ -73,6 +74,7 @@ def test_second_scale_schedules_for_trying_it_out(tmp_path: Path) -> None:
         ({"bot": {"language": "fr"}}, "bot.language: 'fr' is not one of zh, en"),
         ({"geo": {"max_distance_km": -1}}, "geo.max_distance_km: -1"),
         ({"telegram": {"base_url": "ftp://x"}}, "telegram.base_url: 'ftp://x'"),
+        ({"telegram": {"paid_broadcast": "yes"}}, "telegram.paid_broadcast: 'yes' is not true"),
         ({"schedule": {"tally_evry": "5m"}}, "schedule.tally_evry: unknown key"),
         ({"shedule": {}}, "shedule: unknown section"),
     ],

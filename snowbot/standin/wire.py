@@ -56,6 +56,7 @@ class Sent:
     method: str
     document: str | None = None
     edits: list[str] = field(default_factory=list)
+    paid: bool = False  # sent as a paid broadcast (allow_paid_broadcast)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
