@@ -209,6 +209,14 @@ class Courier:
         if lane == LANE_NOTICE and self.service.config.telegram.paid_broadcast:
             how["allow_paid_broadcast"] = True
         try:
+            if item.message.edit_of is not None:  # a decision shown where it was asked
+                lanes = {k: v for k, v in how.items() if k == "rate_limit_args"}  # never paid
+                edited = await self.bot.edit_message_text(
+                    letter.text, letter.chat_id, item.message.edit_of, reply_markup=None, **lanes
+                )
+                message_id = edited.message_id if not isinstance(edited, bool) else 0
+                await self.service.message_sent(item, message_id)
+                return 1
             if letter.document is not None:  # a closing report's CSV: the text is its caption
                 name, content = letter.document
                 message = await self.bot.send_document(

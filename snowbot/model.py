@@ -313,6 +313,9 @@ class Outgoing:
     supersedes: str | None = None
     # the lane (see LANE_REPLY); None: by what it is (`lane_of`)
     lane: int | None = None
+    # a message already sent to the chat that this one replaces (its text edited, its
+    # buttons gone), instead of a new message: a decision shown where it was asked
+    edit_of: int | None = None
 
 
 def lane_of(message: Outgoing) -> int:
@@ -323,6 +326,49 @@ def lane_of(message: Outgoing) -> int:
     if message.key.startswith("reply:"):
         return LANE_REPLY
     return LANE_ANNOUNCE if message.task_id is not None else LANE_NOTICE
+
+
+@dataclass(frozen=True)
+class EndedShift:
+    """A shift an incident's end closed: whom to tell, in which language, what it counted."""
+
+    user_id: int
+    language: str | None
+    headcount: int
+    started_at: float
+
+
+@dataclass(frozen=True)
+class SentCopy:
+    """A message sent to a chat (to be edited once its question is decided or withdrawn)."""
+
+    chat_id: int
+    language: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class WithdrawnTeam:
+    """A team request an incident's end withdrew: its leader, and its copies sent."""
+
+    request: TeamRequest
+    language: str | None  # the leader's
+    name: str  # the leader's
+    copies: tuple[SentCopy, ...]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What an incident's end touched, read in the transaction that ends it (SPEC §14):
+    the shifts it closed, the reporters of reports still open or tasked (user, language,
+    report), the team requests it withdrew with the copies of each request sent to
+    dispatchers, and how many task proposals it withdrew."""
+
+    incident: Incident
+    shifts: tuple[EndedShift, ...]
+    reporters: tuple[tuple[int, str | None, int], ...]
+    teams: tuple[WithdrawnTeam, ...]
+    proposals: int
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    Ending,
     HourTurnout,
     ImportCounts,
     Incident,
@@ -55,7 +56,12 @@ from snowbot.roles import Role
 class IncidentStore(Protocol):
     async def current_incident(self, default_name: str, now: float) -> Incident: ...
     async def start_incident(
-        self, name: str, now: float, origin: int | None = None, closed_by: int | None = None
+        self,
+        name: str,
+        now: float,
+        origin: int | None = None,
+        closed_by: int | None = None,
+        tell: Callable[[Ending], Sequence[Outgoing]] | None = None,
     ) -> tuple[Incident | None, Incident]: ...
 
 

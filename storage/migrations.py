@@ -479,6 +479,9 @@ MIGRATIONS: dict[int, str] = {
     -- limit: 0 replies, 1 task announcements, 2 bulk notices (an incident's end, reports)
     ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 2;
     CREATE INDEX outbox_lanes ON outbox(lane, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- a message that edits one already sent to its chat (the id Telegram gave it) instead
+    -- of sending a new one: a question decided or withdrawn shows so where it was asked
+    ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
     """,
 }
 

@@ -27,7 +27,9 @@ class AdminService(ServiceCore):
         if len(name) > limits.MAX_INCIDENT_NAME:
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
         # the ended incident owes its closing report (`StormService.queue_closing_reports`)
-        _, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
+        _, new = await self.store.start_incident(
+            name, self.clock(), origin, closed_by=actor.id, tell=self.ending_notices
+        )
         self._incident = new
         return new
 
