@@ -217,7 +217,11 @@ class Courier:
                 message_id = edited.message_id if not isinstance(edited, bool) else 0
                 await self.service.message_sent(item, message_id)
                 return 1
-            if letter.document is not None:  # a closing report's CSV: the text is its caption
+            if item.message.photo is not None:  # a proof photo, already on Telegram
+                message = await self.bot.send_photo(
+                    letter.chat_id, item.message.photo, caption=letter.text, **how
+                )
+            elif letter.document is not None:  # a closing report's CSV: the text is its caption
                 name, content = letter.document
                 message = await self.bot.send_document(
                     letter.chat_id, content, filename=name, caption=letter.text, **how

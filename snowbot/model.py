@@ -316,6 +316,8 @@ class Outgoing:
     # a message already sent to the chat that this one replaces (its text edited, its
     # buttons gone), instead of a new message: a decision shown where it was asked
     edit_of: int | None = None
+    # a photo already on Telegram (its file id), sent with `text` as its caption
+    photo: str | None = None
 
 
 def lane_of(message: Outgoing) -> int:
@@ -345,6 +347,16 @@ class SentCopy:
     chat_id: int
     language: str
     message_id: int
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone whose shift held places on a task as it was marked done (SPEC §14)."""
+
+    user_id: int
+    language: str | None
+    count: int  # places held
+    headcount: int  # their shift's
 
 
 @dataclass(frozen=True)

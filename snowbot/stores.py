@@ -16,6 +16,7 @@ from snowbot.model import (
     DayCounts,
     District,
     Ending,
+    Holder,
     HourTurnout,
     ImportCounts,
     Incident,
@@ -200,8 +201,17 @@ class TaskStore(Protocol):
         proof_file_id: str | None,
         done_km: float | None = None,
         notices: Sequence[Outgoing] = (),
+        told: Callable[[Sequence[Holder]], Sequence[Outgoing]] | None = None,
     ) -> TaskChange: ...
     async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange: ...
+    async def reopen_task(
+        self,
+        incident_id: int,
+        task_id: int,
+        done_since: float,
+        now: float,
+        notices: Sequence[Outgoing] = (),
+    ) -> tuple[str, Task | None, bool]: ...
 
 
 class CountStore(Protocol):

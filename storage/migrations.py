@@ -482,6 +482,9 @@ MIGRATIONS: dict[int, str] = {
     -- a message that edits one already sent to its chat (the id Telegram gave it) instead
     -- of sending a new one: a question decided or withdrawn shows so where it was asked
     ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
+    -- a photo already on Telegram (its file id) sent with the text as its caption: a task's
+    -- proof of completion, shown to its dispatcher and to the others who held places on it
+    ALTER TABLE outbox ADD COLUMN photo TEXT;
     """,
 }
 

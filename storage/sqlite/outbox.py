@@ -26,8 +26,8 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
     made = one(
         db,
         "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
-        "markup, document, incident_id, created_at, due_at, lane, edit_of) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "markup, document, incident_id, created_at, due_at, lane, edit_of, photo) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             m.key,
             m.chat_id,
@@ -42,6 +42,7 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
             now,
             lane_of(m),
             m.edit_of,
+            m.photo,
         ),
     )
     return None if made is None else int(made["id"])
@@ -179,7 +180,7 @@ def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxIte
     rows = every(
         db,
         "SELECT id, key, chat_id, lang, text, task_id, template, markup, document, "
-        "incident_id, lane, edit_of, attempts "
+        "incident_id, lane, edit_of, photo, attempts "
         "FROM outbox AS o "
         "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
         "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
