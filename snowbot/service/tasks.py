@@ -234,13 +234,18 @@ class TaskService(TaskListing):
         )
         return Outgoing(f"done-far:{task.id}", task.created_by, lang, text=text)
 
-    async def cancel(self, person: Person, task_id: int) -> Changed:
+    async def _dispatched_task(self, person: Person, task_id: int) -> tuple[Incident, Task]:
+        """A task of the current incident that this dispatcher+ may act on (their district)."""
         self.require(person, Role.DISPATCHER)
         incident = await self.incident()
         task = await self.store.get_task(incident.id, task_id)
         if task is None:
             raise Refused("task.unknown", id=task_id)
         self._require_district(person, task.district_id)
+        return incident, task
+
+    async def cancel(self, person: Person, task_id: int) -> Changed:
+        incident, _ = await self._dispatched_task(person, task_id)
         change = await self.store.cancel_task(incident.id, task_id, self.clock())
         if change.outcome != CloseOutcome.CANCELLED or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
@@ -249,12 +254,7 @@ class TaskService(TaskListing):
     async def reopen(self, person: Person, task_id: int) -> Reopened:
         """/reopen: a task marked done by mistake, within `limits.REOPEN_SECONDS`, is open
         again and announced again in its district (SPEC §14)."""
-        self.require(person, Role.DISPATCHER)
-        incident = await self.incident()
-        task = await self.store.get_task(incident.id, task_id)
-        if task is None:
-            raise Refused("task.unknown", id=task_id)
-        self._require_district(person, task.district_id)
+        incident, task = await self._dispatched_task(person, task_id)
         now = self.clock()
         stamp = round(now * 1000)
         announce = [
