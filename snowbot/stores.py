@@ -203,7 +203,9 @@ class TaskStore(Protocol):
         notices: Sequence[Outgoing] = (),
         told: Callable[[Sequence[Holder]], Sequence[Outgoing]] | None = None,
     ) -> TaskChange: ...
-    async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange: ...
+    async def cancel_task(
+        self, incident_id: int, task_id: int, now: float, notices: Sequence[Outgoing] = ()
+    ) -> TaskChange: ...
     async def reopen_task(
         self,
         incident_id: int,

@@ -292,6 +292,25 @@ class ResidentService(TaskService, AdminService):
                 )
         return messages
 
+    async def _cancel_notices(self, task: Task, now: float) -> list[Outgoing]:
+        """Every reporter of the task's reports: the task is cancelled, the report open
+        again (a report whose task is cancelled counts as open, SPEC §14)."""
+        messages = []
+        for report, people in await self.store.reports_of_task(task.id):
+            if report.status == ReportStatus.DISMISSED:
+                continue
+            for person in people:
+                lang = self._language(person.language)
+                text = catalog(lang)(
+                    "cancelled.report",
+                    ref=report_ref(report.id),
+                    street=task.street,
+                    id=task.id,
+                )
+                key = f"report-cancelled:{report.id}:{task.id}"
+                messages.append(Outgoing(key, person.user_id, lang, text))
+        return messages
+
     async def complete(
         self,
         person: Person,

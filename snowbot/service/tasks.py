@@ -214,6 +214,11 @@ class TaskService(TaskListing):
         done): residents who reported its street hear it (`ResidentService`)."""
         return []
 
+    async def _cancel_notices(self, task: Task, now: float) -> list[Outgoing]:
+        """What a task's cancelling owes people (queued only if this call cancels it):
+        residents whose report it was made for hear it (`ResidentService`)."""
+        return []
+
     async def _reported_from(self, person: Person, task: Task, incident: Incident) -> float | None:
         """How far from the task's street this person is, if their position is recent."""
         shift = await self.store.open_shift(incident.id, person.id)
@@ -245,8 +250,9 @@ class TaskService(TaskListing):
         return incident, task
 
     async def cancel(self, person: Person, task_id: int) -> Changed:
-        incident, _ = await self._dispatched_task(person, task_id)
-        change = await self.store.cancel_task(incident.id, task_id, self.clock())
+        incident, task = await self._dispatched_task(person, task_id)
+        notices = await self._cancel_notices(task, self.clock())
+        change = await self.store.cancel_task(incident.id, task_id, self.clock(), notices)
         if change.outcome != CloseOutcome.CANCELLED or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
         return Changed(change.task, change.outcome)

@@ -197,7 +197,14 @@ def complete_task(
     return TaskChange(outcome, get_task(db, incident_id, task_id))
 
 
-def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: float) -> TaskChange:
+def cancel_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    task_id: int,
+    now: float,
+    notices: Sequence[Outgoing] = (),
+) -> TaskChange:
+    """Cancel a live task; `notices` are queued only if this call cancelled it."""
     cur = db.execute(
         "UPDATE tasks SET status = 'cancelled', done_at = ? "
         "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress')",
@@ -206,6 +213,7 @@ def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: flo
     if cur.rowcount == 1:
         free_task(db, task_id)
         drop_escalations(db, task_id, now)
+        enqueue(db, notices, now)
         outcome = CloseOutcome.CANCELLED
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
