@@ -56,3 +56,37 @@ async def test_a_cancelled_task_tells_its_reporters_and_the_report_is_open_again
             assert api.count(AUNTIE.id) == told_before + 2
             assert api.count(CADRE.id) == 0
         no_errors(caplog, api)
+
+
+async def test_grant_and_revoke_tell_the_person_and_an_unknown_id_is_said_to_be_unknown(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stranger = SimUser(9103, "Later Comer", "en")
+    async with stand_in() as api:
+        async with running_bot(bot_config(config, api, city_csv)):
+            await api.ask(AUNTIE, "/start")
+            before = api.count(AUNTIE.id)
+            granted = await api.ask(COORD, f"/grant {AUNTIE.id} dispatcher North")
+            assert granted.text.endswith(said("roles.told"))
+            told = await api.reply(AUNTIE.id, before)
+            assert told.text == said(
+                "roles.granted_district",
+                "zh",
+                by="Coordinator Wang",
+                role="调度员",
+                district="North",
+            )
+
+            unknown = await api.ask(COORD, f"/grant {stranger.id} dispatcher")
+            assert unknown.text.endswith(said("roles.unknown_grant"))
+            assert api.count(stranger.id) == 0  # nobody to tell
+            helped = await api.ask(stranger, "/help")  # the grant waited for them
+            assert "/newtask" in helped.text
+
+            revoked = await api.ask(COORD, f"/revoke {AUNTIE.id}")
+            assert revoked.text.endswith(said("roles.told"))
+            told = await api.reply(AUNTIE.id, before + 1)
+            assert told.text == said("roles.revoked", "zh", by="Coordinator Wang", role="访客")
+            never = await api.ask(COORD, "/revoke 9999999")
+            assert never.text == said("roles.unknown_revoke", user=9999999)
+        no_errors(caplog, api)
