@@ -138,6 +138,18 @@ class CheckIn:
     request: TeamRequest | None = None
 
 
+@dataclass(frozen=True)
+class Resized:
+    """A leader's new headcount on duty (SPEC §14): "grown", "shrunk", "waiting" (for a
+    dispatcher: `request`), "same" or "not_on_duty"; the places given back on tasks."""
+
+    outcome: str
+    old: int
+    new: int
+    request: TeamRequest | None = None
+    gave_back: tuple[int, ...] = ()
+
+
 class TeamOutcome(StrEnum):
     CONFIRMED = "confirmed"  # the shift opened: it counts from now
     REFUSED = "refused"

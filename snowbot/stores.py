@@ -26,6 +26,7 @@ from snowbot.model import (
     OutboxItem,
     Outgoing,
     Proposal,
+    Resized,
     Shift,
     ShiftExportRow,
     Street,
@@ -113,6 +114,15 @@ class StreetStore(Protocol):
 
 
 class ShiftStore(Protocol):
+    async def resize_shift(
+        self,
+        incident_id: int,
+        user_id: int,
+        count: int,
+        now: float,
+        max_unconfirmed: int | None,
+        reopen: Reopen | None = None,
+    ) -> Resized: ...
     async def check_in(
         self,
         incident_id: int,

@@ -21,6 +21,7 @@ from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
 from storage.sqlite.residents import SqliteResidents
+from storage.sqlite.resize import SqliteResize
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
@@ -34,6 +35,7 @@ class SqliteStore(
     SqliteInvitations,
     SqliteStreets,
     SqliteShifts,
+    SqliteResize,
     SqliteTeams,
     SqliteTasks,
     SqlitePlaces,

@@ -163,7 +163,10 @@ def decide_team(
         return TeamDecision(TeamOutcome.UNKNOWN, None)
     if request.decision is not None:
         return TeamDecision(TeamOutcome.DECIDED, request)
-    if confirm and open_shift(db, incident_id, request.user_id) is not None:
+    on_duty = open_shift(db, incident_id, request.user_id) if confirm else None
+    # a leader on duty who asked for more people (SPEC §14): confirmed, the shift grows
+    growing = on_duty is not None and request.headcount > on_duty.headcount
+    if on_duty is not None and not growing:
         return TeamDecision(TeamOutcome.ON_DUTY, request)
     db.execute(
         "UPDATE team_requests SET decision = ?, decided_by = ?, decided_at = ? WHERE id = ?",
@@ -172,6 +175,11 @@ def decide_team(
     enqueue(db, notices, now)
     if not confirm:
         return TeamDecision(TeamOutcome.REFUSED, request)
+    if on_duty is not None:
+        teams.grow_shift(db, on_duty.id, request.headcount - on_duty.headcount)
+        return TeamDecision(
+            TeamOutcome.CONFIRMED, request, open_shift(db, incident_id, request.user_id)
+        )
     shift = open_new_shift(
         db,
         incident_id,
