@@ -5,8 +5,6 @@ the exports still add up to the tally."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -24,15 +22,11 @@ from tests.harness import (
     said,
     stand_in,
 )
+from tests.test_incident_end_e2e import csv_rows
 
 pytestmark = pytest.mark.both_engines
 
 NORTH = NORTH_DISPATCHER
-
-
-def _rows(content: bytes | None) -> list[dict[str, str]]:
-    assert content is not None
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 async def test_a_leader_on_duty_changes_the_headcount(
@@ -77,7 +71,7 @@ async def test_a_leader_on_duty_changes_the_headcount(
             found = await bot.task(task)
             assert found is not None and (found.accepted, found.status.value) == (10, "in_progress")
             incident = await bot.incident()
-            shifts = _rows(await bot.incident_file(incident.id, "shifts.csv"))
+            shifts = csv_rows(await bot.incident_file(incident.id, "shifts.csv"))
             assert sum(int(s["headcount"]) for s in shifts) == 35  # the exports add up
             assert sum(int(s["placed"]) for s in shifts) == 10
 

@@ -35,7 +35,7 @@ ZHAO = SimUser(13, "赵队长", "zh")  # a leader who speaks Chinese
 AUNTIE = SimUser(70, "王阿姨", "zh")  # a resident
 
 
-def _rows(content: bytes | None) -> list[dict[str, str]]:
+def csv_rows(content: bytes | None) -> list[dict[str, str]]:
     assert content is not None
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
@@ -72,8 +72,8 @@ async def test_an_incident_ending_mid_work_tells_everyone_and_the_exports_agree(
             await api.ask(COORD, "/incident close")
 
             # right after: the ended incident's exports agree with each other
-            tasks = _rows(await bot.incident_file(ended.id, "tasks.csv"))
-            shifts = _rows(await bot.incident_file(ended.id, "shifts.csv"))
+            tasks = csv_rows(await bot.incident_file(ended.id, "tasks.csv"))
+            shifts = csv_rows(await bot.incident_file(ended.id, "shifts.csv"))
             (task,) = [t for t in tasks if t["id"] == str(task_id)]
             assert (task["status"], task["accepted"]) == ("open", "0")
             assert all(s["ended_at"] and s["placed"] == "0" for s in shifts)
