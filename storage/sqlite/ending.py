@@ -48,6 +48,7 @@ def end_work(db: sqlite3.Connection, ended: Incident, now: float, tell: Tell | N
         (now, ended.id),
     )
     db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (ended.id,))
+    db.execute("UPDATE unit_counters SET on_duty = 0 WHERE incident_id = ?", (ended.id,))
     reporters = every(
         db,
         "SELECT DISTINCT rr.user_id, u.language, r.id AS report_id "
