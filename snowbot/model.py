@@ -220,6 +220,7 @@ class Task:
     done_at: float | None
     origin: int | None = None  # the update that posted it (a redelivery finds it again)
     urgent: bool = False  # listed first, escalated after half the usual wait
+    done_by: int | None = None  # who marked it done, or cancelled it (`done_at`: when)
 
 
 class AcceptOutcome(StrEnum):

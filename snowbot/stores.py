@@ -27,6 +27,7 @@ from snowbot.model import (
     Outgoing,
     Proposal,
     Resized,
+    SentCopy,
     Shift,
     ShiftExportRow,
     Street,
@@ -146,6 +147,7 @@ class ShiftStore(Protocol):
         by: int,
         now: float,
         notices: Sequence[Outgoing] = (),
+        decided: Callable[[Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> TeamDecision: ...
     async def check_out(
         self,
@@ -214,7 +216,12 @@ class TaskStore(Protocol):
         told: Callable[[Sequence[Holder]], Sequence[Outgoing]] | None = None,
     ) -> TaskChange: ...
     async def cancel_task(
-        self, incident_id: int, task_id: int, now: float, notices: Sequence[Outgoing] = ()
+        self,
+        incident_id: int,
+        task_id: int,
+        now: float,
+        notices: Sequence[Outgoing] = (),
+        by: int | None = None,
     ) -> TaskChange: ...
     async def reopen_task(
         self,
@@ -347,6 +354,7 @@ class ReportStore(Protocol):
         announce: Sequence[Outgoing],
         notices: Callable[[Task, Sequence[Reporter]], Sequence[Outgoing]],
         origin: int | None = None,
+        shown: Callable[[Task | None, Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> ReportDecision: ...
     async def dismiss_report(
         self,
@@ -356,6 +364,7 @@ class ReportStore(Protocol):
         now: float,
         block: bool,
         notices: Callable[[Report, Sequence[Reporter]], Sequence[Outgoing]],
+        shown: Callable[[Task | None, Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> ReportDecision: ...
     async def open_reports(
         self, incident_id: int, district_id: int | None = None

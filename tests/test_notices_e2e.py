@@ -12,7 +12,9 @@ from snowbot.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,
+    LEADER,
     NORTH_DISPATCHER,
+    NORTH_GROUP,
     STATION,
     bot_config,
     no_errors,
@@ -89,4 +91,50 @@ async def test_grant_and_revoke_tell_the_person_and_an_unknown_id_is_said_to_be_
             assert told.text == said("roles.revoked", "zh", by="Coordinator Wang", role="访客")
             never = await api.ask(COORD, "/revoke 9999999")
             assert never.text == said("roles.unknown_revoke", user=9999999)
+        no_errors(caplog, api)
+
+
+async def test_decided_messages_show_the_decision_who_and_when_and_lose_their_buttons(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = SimUser(62, "Night dispatcher", "en")  # a second dispatcher of North
+    async with stand_in() as api:
+        api.group(NORTH_GROUP, "North crews")
+        async with running_bot(bot_config(config, api, city_csv)):
+            for who in (NORTH, other):
+                await api.ask(COORD, f"/grant {who.id} dispatcher North")
+                await api.ask(who, "/start")
+            await api.ask(NORTH, "/bind North", chat_id=NORTH_GROUP)
+
+            # a team request, confirmed by one dispatcher: the other's copy says so
+            copy_before = api.count(other.id)
+            await api.ask(LEADER, "/checkin 40")
+            await api.locate(LEADER, *STATION)
+            copy = await api.reply(other.id, copy_before)
+            asked = await api.reply(NORTH.id, api.count(NORTH.id) - 1)
+            assert copy.button("Confirm") and "Is it real?" in copy.text
+            await api.click(NORTH, asked, "Confirm")
+            await api.wait_for(lambda: copy.text.startswith("✅ Confirmed (North dispatcher, "))
+            assert "Leader Sun's team of 40 at Station Road (North) counts." in copy.text
+            assert not copy.buttons and "Is it real?" not in copy.text
+
+            # a residents' report made a task: the group's copy (Chinese) shows it
+            group_before = api.count(NORTH_GROUP)
+            await api.ask(AUNTIE, "/report")
+            await api.locate(AUNTIE, *STATION)
+            in_group = await api.reply(NORTH_GROUP, group_before)
+            assert in_group.button("派任务 #R1")
+            alarm = await api.reply(other.id, api.count(other.id) - 1)
+            await api.click(other, alarm, "Make task")
+            await api.wait_for(lambda: in_group.text.startswith("✅ 群众求助 #R1（Station Road）"))
+            assert "已派任务 #1（Night dispatcher，" in in_group.text and not in_group.buttons
+
+            # the task, done: its announcement shows who and when instead of "new task"
+            announced = await api.wait_for(
+                lambda: [m for m in api.sent[NORTH_GROUP] if m.text.startswith("🆕")]
+            )
+            await api.ask(LEADER, "/accept 1")
+            await api.ask(LEADER, "/done 1")
+            await api.wait_for(lambda: announced[0].text.startswith("✅ 已完成（Leader Sun，"))
+            assert "🆕" not in announced[0].text and not announced[0].buttons
         no_errors(caplog, api)

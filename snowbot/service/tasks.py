@@ -252,7 +252,9 @@ class TaskService(TaskListing):
     async def cancel(self, person: Person, task_id: int) -> Changed:
         incident, task = await self._dispatched_task(person, task_id)
         notices = await self._cancel_notices(task, self.clock())
-        change = await self.store.cancel_task(incident.id, task_id, self.clock(), notices)
+        change = await self.store.cancel_task(
+            incident.id, task_id, self.clock(), notices, by=person.id
+        )
         if change.outcome != CloseOutcome.CANCELLED or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
         return Changed(change.task, change.outcome)

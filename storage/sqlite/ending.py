@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.model import EndedShift, Ending, Incident, Outgoing, SentCopy, WithdrawnTeam
+from snowbot.model import EndedShift, Ending, Incident, Outgoing, WithdrawnTeam
 from storage.sqlite.engine import every
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import enqueue, sent_copies
 from storage.sqlite.teams import COLUMNS as TEAM_COLUMNS
 from storage.sqlite.teams import request_from
 
@@ -88,24 +88,13 @@ def _withdraw_teams(
     )
     withdrawn = []
     for row in rows:
-        key = f"team:{row['id']}"
-        db.execute(
-            "UPDATE outbox SET failed_at = ?, error = 'withdrawn: the incident ended' "
-            "WHERE key = ? AND sent_at IS NULL AND failed_at IS NULL",
-            (now, key),
-        )
-        copies = every(
-            db,
-            "SELECT chat_id, lang, message_id FROM outbox WHERE key = ? "
-            "AND message_id IS NOT NULL ORDER BY id",
-            (key,),
-        )
+        copies = sent_copies(db, f"team:{row['id']}", now, "withdrawn: the incident ended")
         withdrawn.append(
             WithdrawnTeam(
                 request_from(row),
                 row["leader_language"],
                 row["leader_name"],
-                tuple(SentCopy(c["chat_id"], c["lang"], c["message_id"]) for c in copies),
+                copies,
             )
         )
     db.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from snowbot.model import OutboxItem, Outgoing, lane_of
+from snowbot.model import OutboxItem, Outgoing, SentCopy, lane_of
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 
@@ -117,6 +117,23 @@ def drop_escalations(db: sqlite3.Connection, task_id: int, now: float) -> int:
         "WHERE sent_at IS NULL AND failed_at IS NULL AND substr(key, 1, length(?)) = ?",
         (now, prefix, prefix),
     ).rowcount
+
+
+def sent_copies(db: sqlite3.Connection, key: str, now: float, why: str) -> tuple[SentCopy, ...]:
+    """A question queued under `key` is decided or withdrawn: its copies not yet sent
+    never will be (`why`), and those sent are returned, to be edited where they are."""
+    db.execute(
+        "UPDATE outbox SET failed_at = ?, error = ? "
+        "WHERE key = ? AND sent_at IS NULL AND failed_at IS NULL",
+        (now, why, key),
+    )
+    rows = every(
+        db,
+        "SELECT chat_id, lang, message_id FROM outbox WHERE key = ? "
+        "AND message_id IS NOT NULL ORDER BY id",
+        (key,),
+    )
+    return tuple(SentCopy(r["chat_id"], r["lang"], r["message_id"]) for r in rows)
 
 
 def outbox_superseded(db: sqlite3.Connection) -> int:

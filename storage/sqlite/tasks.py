@@ -21,7 +21,7 @@ from storage.sqlite.outbox import drop_escalations, enqueue
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
            d.name AS district, s.lat, s.lon, t.needed, t.accepted, t.status, t.note,
-           t.created_by, t.created_at, t.done_at, t.origin, t.urgent
+           t.created_by, t.created_at, t.done_at, t.origin, t.urgent, t.done_by
     FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
 """
 
@@ -203,12 +203,13 @@ def cancel_task(
     task_id: int,
     now: float,
     notices: Sequence[Outgoing] = (),
+    by: int | None = None,
 ) -> TaskChange:
-    """Cancel a live task; `notices` are queued only if this call cancelled it."""
+    """Cancel a live task (`by` whom); `notices` are queued only if this call cancelled it."""
     cur = db.execute(
-        "UPDATE tasks SET status = 'cancelled', done_at = ? "
+        "UPDATE tasks SET status = 'cancelled', done_at = ?, done_by = ? "
         "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress')",
-        (now, task_id, incident_id),
+        (now, by, task_id, incident_id),
     )
     if cur.rowcount == 1:
         free_task(db, task_id)
