@@ -258,6 +258,16 @@ class DistrictCounts:
 
 
 @dataclass(frozen=True)
+class DistrictDetail:
+    """What a district dispatcher's /tally adds to the district's line (SPEC §14)."""
+
+    assigned: int  # on duty there and holding places on live tasks
+    tasks: dict[TaskStatus, int]
+    reports_open: int
+    reports_tasked: int
+
+
+@dataclass(frozen=True)
 class UnservedStreet:
     district: str
     street: str

@@ -15,6 +15,7 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    DistrictDetail,
     Ending,
     Holder,
     HourTurnout,
@@ -234,6 +235,8 @@ class TaskStore(Protocol):
 
 
 class CountStore(Protocol):
+    async def district_detail(self, incident_id: int, district_id: int) -> DistrictDetail: ...
+
     """The tally, the day's summary and the CSV export: reads of one moment."""
 
     async def tally_counts(self, incident: Incident) -> TallyCounts: ...

@@ -138,3 +138,31 @@ async def test_decided_messages_show_the_decision_who_and_when_and_lose_their_bu
             await api.wait_for(lambda: announced[0].text.startswith("✅ 已完成（Leader Sun，"))
             assert "🆕" not in announced[0].text and not announced[0].buttons
         no_errors(caplog, api)
+
+
+async def test_a_district_dispatchers_tally_shows_the_district_in_full(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api:
+        async with running_bot(bot_config(config, api, city_csv)):
+            await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
+            await api.ask(NORTH, "/start")
+            await api.ask(NORTH, "/newtask Station Road 20")
+            await api.ask(NORTH, "/newtask School Lane 2")
+            await api.ask(LEADER, "/checkin 25")
+            await api.locate(LEADER, *STATION)
+            await api.ask(LEADER, "/accept 1")
+            await api.ask(AUNTIE, "/report")
+            await api.locate(AUNTIE, *STATION)
+            await api.wait_for(lambda: any("#R1" in m.text for m in api.sent[NORTH.id]))
+
+            tally = await api.ask(NORTH, "/tally")
+            lines = tally.text.splitlines()
+            assert any(line.startswith("• North: 25 person-times") for line in lines)
+            assert "  " + said("places.tally", assigned=20, available=5) in lines
+            tasks = said("tally.tasks", open=1, in_progress=1, done=0, cancelled=0)
+            assert "  " + tasks in lines
+            assert "  " + said("district.reports", open=1, tasked=0) in lines
+            assert said("unserved.header", count=4) in lines  # North's four streets
+            assert not any("South" in line for line in lines)
+        no_errors(caplog, api)

@@ -12,6 +12,7 @@ from snowbot.stores import Store
 from storage.sqlite.chats import SqliteChats
 from storage.sqlite.closing import SqliteClosing
 from storage.sqlite.counts import SqliteCounts
+from storage.sqlite.district import SqliteDistrict
 from storage.sqlite.engine import connect
 from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
@@ -40,6 +41,7 @@ class SqliteStore(
     SqliteTasks,
     SqlitePlaces,
     SqliteCounts,
+    SqliteDistrict,
     SqliteChats,
     SqliteInbox,
     SqliteOutbox,
