@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.standin import BotApiStandIn, SimUser
 from tests.harness import (
     CADRE,
     COORD,
@@ -29,13 +29,18 @@ NORTH = NORTH_DISPATCHER
 AUNTIE = SimUser(70, "王阿姨", "zh")
 
 
+async def _north_desk(api: BotApiStandIn) -> None:
+    """North has a dispatcher, who has written to the bot."""
+    await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
+    await api.ask(NORTH, "/start")
+
+
 async def test_a_cancelled_task_tells_its_reporters_and_the_report_is_open_again(
     config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with stand_in() as api:
         async with running_bot(bot_config(config, api, city_csv)):
-            await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
-            await api.ask(NORTH, "/start")
+            await _north_desk(api)
             before = api.count(NORTH.id)
             await api.ask(AUNTIE, "/report")
             await api.locate(AUNTIE, *STATION)
@@ -145,8 +150,7 @@ async def test_a_district_dispatchers_tally_shows_the_district_in_full(
 ) -> None:
     async with stand_in() as api:
         async with running_bot(bot_config(config, api, city_csv)):
-            await api.ask(COORD, f"/grant {NORTH.id} dispatcher North")
-            await api.ask(NORTH, "/start")
+            await _north_desk(api)
             await api.ask(NORTH, "/newtask Station Road 20")
             await api.ask(NORTH, "/newtask School Lane 2")
             await api.ask(LEADER, "/checkin 25")
