@@ -7,10 +7,12 @@ from datetime import datetime
 
 from telegram import Update
 
-from handlers.common import Context, Who, action, args_of, reply, service
+from handlers.common import Context, Who, action, args_of, owe, reply, service
 from handlers.delivery import moved
 from handlers.jobs import deliver_soon
+from snowbot.model import Outgoing
 from snowbot.refusals import Refused
+from snowbot.texts import catalog
 
 
 @action
@@ -23,16 +25,54 @@ async def grant(update: Update, context: Context, me: Who) -> None:
         )
     else:
         text = me.t("grant.ok", user=granted.user_id, role=role_text)
+    if granted.district:
+        told = await _tell_role(
+            update,
+            context,
+            me,
+            granted.user_id,
+            "roles.granted_district",
+            district=granted.district,
+        )
+    else:
+        told = await _tell_role(update, context, me, granted.user_id, "roles.granted")
+    text += "\n" + (me.t("roles.told") if told else me.t("roles.unknown_grant"))
     await reply(update, context, text)
+
+
+async def _tell_role(
+    update: Update, context: Context, me: Who, user_id: int, key: str, **params: object
+) -> bool:
+    """Tell the person about their role (SPEC §14: catalog text `key`, with who did it and
+    the role in their language), with the answer, if they have ever written to the bot;
+    whether they were told."""
+    svc = service(context)
+    person = await svc.person(user_id)
+    if person is None or not person.user.registered:
+        return False
+    lang = svc.language_of(person)
+    t = catalog(lang)
+    by = me.person.user.name or str(me.person.id)
+    text = t(key, by=by, role=t(f"role.{person.role.key}"), **params)
+    owe(update, context, Outgoing("", user_id, lang, text=text))
+    return True
 
 
 @action
 async def revoke(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
-    revoked = await svc.revoke_words(me.person, args_of(context))
+    words = args_of(context)
+    # an id the bot has never seen at all (not even granted a role): said to be unknown
+    seen = len(words) == 1 and words[0].isascii() and words[0].isdigit()
+    seen = seen and await svc.person(int(words[0])) is not None
+    revoked = await svc.revoke_words(me.person, words)
     lines = [me.t("grant.revoked", user=revoked.user_id, role=me.t(f"role.{revoked.role.key}"))]
     if revoked.invitations_ended:
         lines.append(me.t("revoke.invitations_ended", count=revoked.invitations_ended))
+    if await _tell_role(update, context, me, revoked.user_id, "roles.revoked"):
+        lines.append(me.t("roles.told"))
+    elif not seen:  # nothing they held to take back, nobody to tell
+        lines = [me.t("roles.unknown_revoke", user=revoked.user_id)]
     if revoked.groups:
         lines.append(me.t("grant.revoked_groups", count=len(revoked.groups)))
         for group in revoked.groups:

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from handlers.buttons import task_buttons
 from handlers.common import after_commit
 from snowbot.model import Task
-from snowbot.render import task_line
+from snowbot.outbox import task_text
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
 
@@ -60,10 +60,11 @@ async def refresh_stale(bot: Bot, service: Snowbot) -> int:
 async def _edit(bot: Bot, service: Snowbot, task: Task, places: list[tuple[int, int]]) -> bool:
     """Edit each announcement; False when Telegram could not take an edit now."""
     for chat_id, message_id in places:
-        t = catalog(await service.chat_language(chat_id))
+        lang = await service.chat_language(chat_id)
+        t = catalog(lang)
         try:
             await bot.edit_message_text(
-                t("newtask.announce", task=task_line(t, task)),
+                await task_text(service, lang, task, "newtask.announce"),
                 chat_id=chat_id,
                 message_id=message_id,
                 reply_markup=task_buttons(t, task),

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -51,6 +50,7 @@ from handlers.inbox import (
     start_sharing,
 )
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
+from handlers.lanes import LaneLimiter as LaneLimiter  # (the wiring's, for the stand-in)
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from handlers.webhook_server import WebhookServer
 from snowbot.config import Config
@@ -82,6 +82,7 @@ COMMANDS = (
     "done",
     "newtask",
     "cancel",
+    "reopen",
     "tally",
     "unserved",
     "export",
@@ -127,7 +128,7 @@ def build_application(
     """`shared`: other processes serve the same bot's webhook (PostgreSQL), so each
     person's updates are ordered in the database (`SharedUpdateProcessor`)."""
     config = service.config
-    limiter = rate_limiter if rate_limiter is not None else AIORateLimiter(max_retries=3)
+    limiter = rate_limiter if rate_limiter is not None else LaneLimiter()
     # one connection, as Telegram allows one poll at a time; at shutdown PTB polls once
     # more to confirm what was fetched, and on a busy machine the cancelled long poll
     # may hold the connection past the 1 s default: PTB would log a traceback
@@ -193,6 +194,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "release": places.release,
         "done": tasks.done,
         "cancel": tasks.cancel,
+        "reopen": tasks.reopen,
         "tally": reports.tally,
         "unserved": reports.unserved,
         "export": reports.export,

@@ -27,14 +27,46 @@ async def checkin(update: Update, context: Context, me: Who) -> None:
     if len(args) > 1:
         raise Refused("checkin.bad_count", value=" ".join(args)[:20], max=limits.MAX_TEAM)
     headcount = parse_count(args[0], limits.MAX_TEAM, "checkin.bad_count") if args else 1
-    await _ask_location(update, context, me, headcount)
+    await _ask_location(update, context, me, headcount, bool(args))
 
 
-async def _ask_location(update: Update, context: Context, me: Who, headcount: int) -> None:
+async def _ask_location(
+    update: Update, context: Context, me: Who, headcount: int, counted: bool = False
+) -> None:
+    """Ask for the location; `counted` (a count was given) and on duty with another
+    headcount: the headcount changes at once instead (SPEC §14)."""
+    if counted and await _resized(update, context, me, headcount):
+        return
     await service(context).ask_check_in(me.person, headcount)
     await reply(
         update, context, me.t("checkin.ask", count=headcount), reply_markup=_location_button(me)
     )
+
+
+async def _resized(update: Update, context: Context, me: Who, headcount: int) -> bool:
+    """Whether the headcount of the shift on duty changed (or waits to): then say so."""
+    svc = service(context)
+    resized = await svc.resize(me.person, headcount)
+    old, new = resized.old, resized.new
+    if resized.outcome == "grown":
+        text = me.t("resize.grown", old=old, new=new, added=new - old)
+    elif resized.outcome == "shrunk":
+        text = me.t("resize.shrunk", old=old, new=new, left=old - new)
+        if resized.gave_back:
+            held = " ".join(f"#{task_id}" for task_id in resized.gave_back)
+            text += "\n" + me.t("places.gave_back", tasks=held)
+    elif resized.outcome == "waiting" and resized.request is not None:
+        await svc.ask_team_confirmation(resized.request, team_markup)
+        limit = svc.config.access.max_team_unconfirmed
+        text = me.t("resize.waiting", old=old, new=new, max=limit)
+    else:  # not on duty, or the same headcount: the location is asked for as ever
+        return False
+    team = team_line(me.t, await svc.placement(me.person))
+    if team is not None:
+        text += "\n" + team
+    await reply(update, context, text, reply_markup=ReplyKeyboardRemove())
+    deliver_soon(context)  # a dispatcher asked, or tasks announced again
+    return True
 
 
 def _location_button(me: Who) -> ReplyKeyboardMarkup:
@@ -68,7 +100,7 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
     if wants_in:
         count = wants_in.group(1)
         headcount = parse_count(count, limits.MAX_TEAM, "checkin.bad_count") if count else 1
-        await _ask_location(update, context, me, headcount)
+        await _ask_location(update, context, me, headcount, bool(count))
     elif _CHECK_OUT.fullmatch(text):
         await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from typing import Any
 
-from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -28,11 +28,13 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import ExtBot
 
 from handlers.announce import refresh_stale
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
-from snowbot.model import OutboxItem
+from handlers.lanes import LaneLimiter
+from snowbot.model import LANE_NOTICE, OutboxItem
 from snowbot.outbox import chat_gone, compose, knock_delay, retry_delay
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
@@ -71,9 +73,11 @@ class Courier:
     get through, the trouble is the message's own and it backs off alone.
     """
 
-    def __init__(self, bot: Bot, service: Snowbot) -> None:
+    def __init__(self, bot: ExtBot[Any], service: Snowbot) -> None:
         self.bot = bot
         self.service = service
+        # each message asks for its turn in its lane (replies first) when the limiter has lanes
+        self._lanes = isinstance(bot.rate_limiter, LaneLimiter)
         self._running = asyncio.Lock()
         self._asked = 0  # requests so far
         self._covered = 0  # requests that a run begun after them has answered
@@ -222,15 +226,31 @@ class Courier:
             markup: Markup | None = task_buttons(catalog(letter.lang), letter.task)
         else:
             markup = markup_from_json(letter.markup, self.bot)
+        lane = item.lane
+        how: dict[str, Any] = {"rate_limit_args": lane} if self._lanes else {}
+        if lane == LANE_NOTICE and self.service.config.telegram.paid_broadcast:
+            how["allow_paid_broadcast"] = True
         try:
-            if letter.document is not None:  # a closing report's CSV: the text is its caption
+            if item.message.edit_of is not None:  # a decision shown where it was asked
+                lanes = {k: v for k, v in how.items() if k == "rate_limit_args"}  # never paid
+                edited = await self.bot.edit_message_text(
+                    letter.text, letter.chat_id, item.message.edit_of, reply_markup=None, **lanes
+                )
+                message_id = edited.message_id if not isinstance(edited, bool) else 0
+                await self.service.message_sent(item, message_id)
+                return 1
+            if item.message.photo is not None:  # a proof photo, already on Telegram
+                message = await self.bot.send_photo(
+                    letter.chat_id, item.message.photo, caption=letter.text, **how
+                )
+            elif letter.document is not None:  # a closing report's CSV: the text is its caption
                 name, content = letter.document
                 message = await self.bot.send_document(
-                    letter.chat_id, content, filename=name, caption=letter.text
+                    letter.chat_id, content, filename=name, caption=letter.text, **how
                 )
             else:
                 message = await self.bot.send_message(
-                    letter.chat_id, letter.text, reply_markup=markup
+                    letter.chat_id, letter.text, reply_markup=markup, **how
                 )
         except RetryAfter as exc:
             # a timedelta (see snowbot.wiring.use_timedelta_durations), or whole seconds

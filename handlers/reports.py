@@ -7,7 +7,7 @@ from telegram import Update
 from handlers.common import Context, Who, action, args_of, owe, reply, service
 from snowbot.model import Outgoing
 from snowbot.refusals import Refused
-from snowbot.render import render_tally, render_unserved
+from snowbot.render import render_district, render_tally, render_unserved
 from snowbot.tally import Tally
 
 
@@ -21,8 +21,15 @@ async def _tally(context: Context, me: Who) -> tuple[Tally, str | None]:
 @action
 async def tally(update: Update, context: Context, me: Who) -> None:
     result, district = await _tally(context, me)
-    tz = service(context).config.city.timezone
-    await reply(update, context, render_tally(me.t, result, district, tz))
+    svc = service(context)
+    text = render_tally(me.t, result, district, svc.config.city.timezone)
+    if district is not None:  # the district in full: who is free, its tasks and reports
+        detail = await svc.district_detail(me.person, district)
+        counts = result.district(district)
+        if detail is not None and counts is not None:
+            text += "\n" + render_district(me.t, counts, detail)
+            text += "\n" + render_unserved(me.t, result, district, per_district=5)
+    await reply(update, context, text)
 
 
 @action

@@ -172,6 +172,19 @@ async def cancel(update: Update, context: Context, me: Who) -> None:
     await refresh(context.bot, service(context), changed.task)
 
 
+@action
+async def reopen(update: Update, context: Context, me: Who) -> None:
+    """`/reopen ID`: a task marked done by mistake is open again (SPEC §14)."""
+    task_id, _ = _task_id(context, "reopen.usage")
+    reopened = await service(context).reopen(me.person, task_id)
+    task = reopened.task
+    served = me.t("reopen.street_unserved" if reopened.unserved else "reopen.street_still_served")
+    text = me.t("reopen.ok", id=task.id, street=task.street, needed=task.needed, served=served)
+    await reply(update, context, text)
+    deliver_soon(context)  # announced again in its district
+    await refresh(context.bot, service(context), task)
+
+
 async def button(update: Update, context: Context) -> None:
     """Accept and Done buttons, in private chats and bound groups alike."""
     read = await pressed(update, context, decode)

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also figures 1-3 on PostgreSQL, in this empty scratch database (it writes there)",
     )
+    bench.add_argument(
+        "--only",
+        choices=("replies_first",),
+        help="run this figure alone (with its own baseline)",
+    )
     # the memory figure measures a bot in a process of its own, started through this option
     bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)
     bench.set_defaults(handler=_bench)
@@ -476,6 +481,7 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
         progress=not args.json,
         config_file=args.config,
         postgres=args.postgres,
+        only=args.only,
     )
     print(bench.as_json(figures) if args.json else bench.as_table(figures))
     return 0 if all(f.met for f in figures) else 1

@@ -50,6 +50,8 @@ class TelegramConfig:
     proxy: str | None = None
     # `snowbot run --webhook`: the secret Telegram sends with each update (else one is made)
     webhook_secret: str | None = None
+    # bulk notices may use Telegram's paid broadcasts (up to 1000 messages/s, paid in Stars)
+    paid_broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class Config:
 # -- reading -----------------------------------------------------------------
 
 _KNOWN: dict[str, set[str]] = {
-    "telegram": {"token", "base_url", "proxy", "webhook_secret"},
+    "telegram": {"token", "base_url", "proxy", "webhook_secret", "paid_broadcast"},
     "storage": {"database"},
     "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
     "access": {"coordinators", "enrolment", "max_team_unconfirmed", "max_checkins_per_hour"},
@@ -252,6 +254,7 @@ def parse_config(
         base_url=base_url or TelegramConfig.base_url,
         proxy=proxy,
         webhook_secret=check_secret(secret, "telegram.webhook_secret") if secret else None,
+        paid_broadcast=_flag(get("telegram", "paid_broadcast"), "telegram.paid_broadcast"),
     )
 
     database = env.get("SNOWBOT_DATABASE") or _opt_str(
@@ -373,6 +376,15 @@ def _quiet_hours(value: Any) -> tuple[time, time] | None:
     if start == end:
         raise ConfigError(f"{key}: {text!r} starts and ends at the same time")
     return start, end
+
+
+def _flag(value: object, where: str) -> bool:
+    """A true/false key; absent is false."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {value!r} is not true or false")
+    return value
 
 
 def _proxy(value: str | None) -> str | None:

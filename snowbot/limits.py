@@ -29,3 +29,4 @@ MAX_REPORTS_PER_HOUR = 5  # reports made or joined by one person in an hour
 REPORT_WAIT_SECONDS = 3600  # how long /report waits for the location
 REPORT_DESCRIBE_SECONDS = 600  # a text or photo this soon after a report describes it
 REPORTS_LISTED = 10  # reports shown by /reports (the rest are counted)
+REOPEN_SECONDS = 3600.0  # /reopen: how long after a task was marked done (SPEC §14)

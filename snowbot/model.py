@@ -138,6 +138,18 @@ class CheckIn:
     request: TeamRequest | None = None
 
 
+@dataclass(frozen=True)
+class Resized:
+    """A leader's new headcount on duty (SPEC §14): "grown", "shrunk", "waiting" (for a
+    dispatcher: `request`), "same" or "not_on_duty"; the places given back on tasks."""
+
+    outcome: str
+    old: int
+    new: int
+    request: TeamRequest | None = None
+    gave_back: tuple[int, ...] = ()
+
+
 class TeamOutcome(StrEnum):
     CONFIRMED = "confirmed"  # the shift opened: it counts from now
     REFUSED = "refused"
@@ -208,6 +220,7 @@ class Task:
     done_at: float | None
     origin: int | None = None  # the update that posted it (a redelivery finds it again)
     urgent: bool = False  # listed first, escalated after half the usual wait
+    done_by: int | None = None  # who marked it done, or cancelled it (`done_at`: when)
 
 
 class AcceptOutcome(StrEnum):
@@ -242,6 +255,16 @@ class DistrictCounts:
     tasks_done: int
     streets_total: int
     streets_unserved: int
+
+
+@dataclass(frozen=True)
+class DistrictDetail:
+    """What a district dispatcher's /tally adds to the district's line (SPEC §14)."""
+
+    assigned: int  # on duty there and holding places on live tasks
+    tasks: dict[TaskStatus, int]
+    reports_open: int
+    reports_tasked: int
 
 
 @dataclass(frozen=True)
@@ -282,6 +305,13 @@ class Binding:
     title: str = ""
 
 
+# The outbox's lanes, first served first under Telegram's rate limit (`handlers.lanes`):
+# replies to what someone just did, then task announcements, then bulk notices
+LANE_REPLY = 0
+LANE_ANNOUNCE = 1
+LANE_NOTICE = 2
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message the bot owes a chat. It is queued in the transaction that caused it.
@@ -304,6 +334,76 @@ class Outgoing:
     document: str | None = None
     incident_id: int | None = None
     supersedes: str | None = None
+    # the lane (see LANE_REPLY); None: by what it is (`lane_of`)
+    lane: int | None = None
+    # a message already sent to the chat that this one replaces (its text edited, its
+    # buttons gone), instead of a new message: a decision shown where it was asked
+    edit_of: int | None = None
+    # a photo already on Telegram (its file id), sent with `text` as its caption
+    photo: str | None = None
+
+
+def lane_of(message: Outgoing) -> int:
+    """A message's lane: as given, or a reply's (its key begins "reply:"), a task
+    announcement's, or else a notice's."""
+    if message.lane is not None:
+        return message.lane
+    if message.key.startswith("reply:"):
+        return LANE_REPLY
+    return LANE_ANNOUNCE if message.task_id is not None else LANE_NOTICE
+
+
+@dataclass(frozen=True)
+class EndedShift:
+    """A shift an incident's end closed: whom to tell, in which language, what it counted."""
+
+    user_id: int
+    language: str | None
+    headcount: int
+    started_at: float
+
+
+@dataclass(frozen=True)
+class SentCopy:
+    """A message sent to a chat (to be edited once its question is decided or withdrawn)."""
+
+    chat_id: int
+    language: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone whose shift held places on a task as it was marked done (SPEC §14)."""
+
+    user_id: int
+    language: str | None
+    count: int  # places held
+    headcount: int  # their shift's
+
+
+@dataclass(frozen=True)
+class WithdrawnTeam:
+    """A team request an incident's end withdrew: its leader, and its copies sent."""
+
+    request: TeamRequest
+    language: str | None  # the leader's
+    name: str  # the leader's
+    copies: tuple[SentCopy, ...]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What an incident's end touched, read in the transaction that ends it (SPEC §14):
+    the shifts it closed, the reporters of reports still open or tasked (user, language,
+    report), the team requests it withdrew with the copies of each request sent to
+    dispatchers, and how many task proposals it withdrew."""
+
+    incident: Incident
+    shifts: tuple[EndedShift, ...]
+    reporters: tuple[tuple[int, str | None, int], ...]
+    teams: tuple[WithdrawnTeam, ...]
+    proposals: int
 
 
 @dataclass(frozen=True)
@@ -337,6 +437,7 @@ class OutboxItem:
     id: int
     message: Outgoing
     attempts: int
+    lane: int = LANE_NOTICE  # as queued (`lane_of`)
 
 
 @dataclass(frozen=True)

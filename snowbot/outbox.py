@@ -4,9 +4,10 @@ and how long to wait before trying again after Telegram failed to take it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from snowbot import limits
-from snowbot.model import Binding, OutboxItem, Outgoing, Task
+from snowbot.model import Binding, OutboxItem, Outgoing, Task, TaskStatus
 from snowbot.render import task_line
 from snowbot.service import Snowbot
 from snowbot.texts import catalog
@@ -61,11 +62,25 @@ async def compose(service: Snowbot, item: OutboxItem) -> Letter | None:
         text = message.text
     else:
         assert task is not None and message.template is not None
-        t = catalog(message.lang)
-        text = t(message.template, task=task_line(t, task))
+        text = await task_text(service, message.lang, task, message.template)
     if len(text) > limits.MAX_MESSAGE:
         text = text[: limits.MAX_MESSAGE - 1] + "…"
     return Letter(message.chat_id, message.lang, text, task, message.markup, document)
+
+
+async def task_text(service: Snowbot, lang: str, task: Task, template: str) -> str:
+    """A task's message as it stands: `template` (the announcement's header) while it is
+    live; once done or cancelled, the decision, who took it and when (SPEC §14)."""
+    t = catalog(lang)
+    if task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        return t(template, task=task_line(t, task))
+    person = await service.person(task.done_by) if task.done_by is not None else None
+    who = (person.user.name if person else "") or t("decided.someone")
+    tz = service.config.city.timezone
+    when = datetime.fromtimestamp(task.done_at or service.clock(), tz)
+    stamp = when.strftime("%m-%d %H:%M")
+    header = t(f"decided.{task.status.value}", who=who, time=stamp)
+    return f"{header}\n{task_line(t, task)}"
 
 
 async def chat_gone(service: Snowbot, chat_id: int) -> bool:

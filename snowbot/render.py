@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from snowbot.model import DayCounts, Task, TaskStatus
+from snowbot.model import DayCounts, DistrictCounts, DistrictDetail, Task, TaskStatus
 from snowbot.render_units import render_day_units, street_with_unit
 from snowbot.tally import Tally
 from snowbot.texts import Catalog
@@ -86,6 +86,18 @@ def render_tally(
                 )
             )
     return "\n".join(lines)
+
+
+def render_district(cat: Catalog, counts: DistrictCounts, detail: DistrictDetail) -> str:
+    """The lines a district's /tally adds below its line (SPEC §14)."""
+    available = counts.on_duty - detail.assigned
+    return "\n".join(
+        [
+            "  " + cat("places.tally", assigned=detail.assigned, available=available),
+            "  " + cat("tally.tasks", **{s.value: detail.tasks[s] for s in TaskStatus}),
+            "  " + cat("district.reports", open=detail.reports_open, tasked=detail.reports_tasked),
+        ]
+    )
 
 
 def render_unserved(

@@ -15,6 +15,9 @@ from snowbot.model import (
     CheckIn,
     DayCounts,
     District,
+    DistrictDetail,
+    Ending,
+    Holder,
     HourTurnout,
     ImportCounts,
     Incident,
@@ -24,6 +27,8 @@ from snowbot.model import (
     OutboxItem,
     Outgoing,
     Proposal,
+    Resized,
+    SentCopy,
     Shift,
     ShiftExportRow,
     Street,
@@ -55,7 +60,12 @@ from snowbot.roles import Role
 class IncidentStore(Protocol):
     async def current_incident(self, default_name: str, now: float) -> Incident: ...
     async def start_incident(
-        self, name: str, now: float, origin: int | None = None, closed_by: int | None = None
+        self,
+        name: str,
+        now: float,
+        origin: int | None = None,
+        closed_by: int | None = None,
+        tell: Callable[[Ending], Sequence[Outgoing]] | None = None,
     ) -> tuple[Incident | None, Incident]: ...
 
 
@@ -108,6 +118,15 @@ class StreetStore(Protocol):
 
 
 class ShiftStore(Protocol):
+    async def resize_shift(
+        self,
+        incident_id: int,
+        user_id: int,
+        count: int,
+        now: float,
+        max_unconfirmed: int | None,
+        reopen: Reopen | None = None,
+    ) -> Resized: ...
     async def check_in(
         self,
         incident_id: int,
@@ -131,6 +150,7 @@ class ShiftStore(Protocol):
         by: int,
         now: float,
         notices: Sequence[Outgoing] = (),
+        decided: Callable[[Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> TeamDecision: ...
     async def check_out(
         self,
@@ -196,11 +216,29 @@ class TaskStore(Protocol):
         proof_file_id: str | None,
         done_km: float | None = None,
         notices: Sequence[Outgoing] = (),
+        told: Callable[[Sequence[Holder]], Sequence[Outgoing]] | None = None,
     ) -> TaskChange: ...
-    async def cancel_task(self, incident_id: int, task_id: int, now: float) -> TaskChange: ...
+    async def cancel_task(
+        self,
+        incident_id: int,
+        task_id: int,
+        now: float,
+        notices: Sequence[Outgoing] = (),
+        by: int | None = None,
+    ) -> TaskChange: ...
+    async def reopen_task(
+        self,
+        incident_id: int,
+        task_id: int,
+        done_since: float,
+        now: float,
+        notices: Sequence[Outgoing] = (),
+    ) -> tuple[str, Task | None, bool]: ...
 
 
 class CountStore(Protocol):
+    async def district_detail(self, incident_id: int, district_id: int) -> DistrictDetail: ...
+
     """The tally, the day's summary and the CSV export: reads of one moment."""
 
     async def tally_counts(self, incident: Incident) -> TallyCounts: ...
@@ -339,6 +377,7 @@ class ReportStore(Protocol):
         announce: Sequence[Outgoing],
         notices: Callable[[Task, Sequence[Reporter]], Sequence[Outgoing]],
         origin: int | None = None,
+        shown: Callable[[Task | None, Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> ReportDecision: ...
     async def dismiss_report(
         self,
@@ -348,6 +387,7 @@ class ReportStore(Protocol):
         now: float,
         block: bool,
         notices: Callable[[Report, Sequence[Reporter]], Sequence[Outgoing]],
+        shown: Callable[[Task | None, Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
     ) -> ReportDecision: ...
     async def open_reports(
         self, incident_id: int, district_id: int | None = None

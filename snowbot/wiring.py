@@ -302,9 +302,9 @@ class ServedBot:
 def _unlimited() -> BaseRateLimiter[int]:
     """A rate limiter with Telegram's flood limits off: on a local stand-in they would
     only measure sleeps."""
-    from telegram.ext import AIORateLimiter
+    from handlers.app import LaneLimiter
 
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+    return LaneLimiter(rate=None)
 
 
 async def start_shared_webhook(config: Config, webhook: Webhook) -> PollingBot:

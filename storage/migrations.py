@@ -500,6 +500,18 @@ MIGRATIONS: dict[int, str] = {
         at REAL NOT NULL
     );
     """,
+    15: """
+    -- replies first (issue 31): each message's lane, served in order under Telegram's rate
+    -- limit: 0 replies, 1 task announcements, 2 bulk notices (an incident's end, reports)
+    ALTER TABLE outbox ADD COLUMN lane INTEGER NOT NULL DEFAULT 2;
+    CREATE INDEX outbox_lanes ON outbox(lane, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+    -- a message that edits one already sent to its chat (the id Telegram gave it) instead
+    -- of sending a new one: a question decided or withdrawn shows so where it was asked
+    ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
+    -- a photo already on Telegram (its file id) sent with the text as its caption: a task's
+    -- proof of completion, shown to its dispatcher and to the others who held places on it
+    ALTER TABLE outbox ADD COLUMN photo TEXT;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

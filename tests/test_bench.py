@@ -61,6 +61,7 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "api_tally",
         "api_streets",
         "screens",
+        "replies_first",
     }
     for figure in figures.values():
         assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
@@ -71,3 +72,4 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
     assert "20 delivered of 20; most in one group: 1" in figures["fan_out"]["note"]
     assert figures["api_streets"]["name"] == "/api/streets for 5,000 streets (gzip)"
     assert "events per screen: 0" not in figures["screens"]["note"]
+    assert "notices delivered 300 of 300" in figures["replies_first"]["note"]

@@ -93,8 +93,11 @@ async def _loop(api: BotApiStandIn) -> None:
     refused = await api.ask(THIRD, "/accept 1")
     assert "#1" in refused.text and "full" in refused.text
 
+    desk = api.count(DISPATCH.id)
     done = await api.ask(CADRE, "/done 1 all clear")
     assert "#1" in done.text and "done" in done.text
+    told = await api.reply(DISPATCH.id, desk)  # the task's dispatcher hears who (SPEC §14)
+    assert "marked done by Cadre Zhao" in told.text and "all clear" in told.text
     # groups speak the city default, Chinese
     await api.wait_for(lambda: "已完成" in announcement.text and not announcement.buttons)
 

@@ -23,6 +23,7 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.city.gazetteer == ROOT / "data" / "heihe_streets.csv"
     assert config.database == ROOT / "snowbot.db"
     assert config.max_queued_per_person == 50
+    assert config.telegram.paid_broadcast is False  # replies first, bulk at the free limit
     # every key the config understands is documented there
     from snowbot.config import _KNOWN
 
@@ -79,6 +80,7 @@ def test_second_scale_schedules_for_trying_it_out(tmp_path: Path) -> None:
         ({"bot": {"max_queued_per_person": 10_001}}, "bot.max_queued_per_person: 10001 is"),
         ({"geo": {"max_distance_km": -1}}, "geo.max_distance_km: -1"),
         ({"telegram": {"base_url": "ftp://x"}}, "telegram.base_url: 'ftp://x'"),
+        ({"telegram": {"paid_broadcast": "yes"}}, "telegram.paid_broadcast: 'yes' is not true"),
         ({"schedule": {"tally_evry": "5m"}}, "schedule.tally_evry: unknown key"),
         ({"shedule": {}}, "shedule: unknown section"),
     ],

@@ -1,6 +1,7 @@
 """Replies once (issue 20), at the store: an update's replies and its handled mark commit
 together; a message is claimed before it goes to Telegram, and a claimed one is not sent
-by anyone else, nor again after a crash; a chat's older waiting message goes first."""
+by anyone else, nor again after a crash; a chat's older waiting message of the same lane
+(or an earlier one) goes first."""
 
 from __future__ import annotations
 
@@ -28,15 +29,23 @@ async def test_an_update_is_marked_with_its_replies_and_they_are_claimed(tmp_pat
         assert (await store.outbox_counts())[:2] == (0, 2)
 
 
-async def test_a_reply_waits_behind_an_older_message_of_its_chat(tmp_path: Path) -> None:
+async def test_a_reply_goes_before_an_older_notice_but_after_an_older_reply(
+    tmp_path: Path,
+) -> None:
+    """Replies first (issue 31): a chat's order holds within a lane and the lanes before it."""
     async with opened_store(tmp_path / "once.db") as store:
         await store.enqueue([Outgoing("tally:1", 100, "en", text="12:00 report")], 1.0)
         (claimed,) = await store.finish_update(8, [_reply(8, 0, 200, "other chat")], 2.0)
         assert claimed.message.chat_id == 200
-        # chat 100 has a report waiting: the reply is not claimed, the courier sends both
-        assert await store.finish_update(9, [_reply(9, 0, 100, "after the report")], 3.0) == []
+        # chat 100 has a report (a notice) waiting: the reply does not wait for it
+        (first,) = await store.finish_update(9, [_reply(9, 0, 100, "before the report")], 3.0)
+        assert first.message.text == "before the report"
+        # but a reply waits behind an older reply of its chat still waiting
+        await store.outbox_release([first.id])
+        assert await store.finish_update(10, [_reply(10, 0, 100, "second")], 3.5) == []
         due = await store.due_outbox(4.0, 10)
-        assert [i.message.key for i in due] == ["tally:1", "reply:9:0"]
+        assert [i.message.key for i in due] == ["reply:9:0", "reply:10:0", "tally:1"]
+        assert [i.lane for i in due] == [0, 0, 2]
         assert await store.claim_outbox([i.id for i in due], 4.0) == [i.id for i in due]
 
 

@@ -24,6 +24,7 @@ from snowbot.bench.database import (
     seed_tally_database,
     tally_summary,
 )
+from snowbot.bench.lanes import figure_replies_first
 from snowbot.bench.nearest import figure_nearest, random_city
 from snowbot.bench.overview import figure_api_streets, figure_api_tally, figure_screens
 from snowbot.bench.pipeline import (
@@ -62,9 +63,11 @@ async def run_bench(
     progress: bool = True,
     config_file: str | None = None,
     postgres: str | None = None,
+    only: str | None = None,
 ) -> list[Figure]:
     """Every figure; with `postgres` (an empty scratch database's URL) figures 1–3 on it
-    too, after SQLite's (it is emptied before each, and left holding figure 3's storm)."""
+    too, after SQLite's (it is emptied before each, and left holding figure 3's storm);
+    with `only` ("replies_first"), that figure alone."""
     sizes = QUICK if quick else FULL
     figures: list[Figure] = []
 
@@ -87,6 +90,9 @@ async def run_bench(
         await pg.refuse_unless_scratch(postgres)  # in seconds, before minutes of SQLite
     with tempfile.TemporaryDirectory(prefix="snowbot-bench-") as tmp:
         folder = Path(tmp)
+        if only == "replies_first":
+            done(await figure_replies_first(kit, base, sizes, folder))
+            return figures
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
         done(await figure_tally(base, sizes, folder))
@@ -105,6 +111,7 @@ async def run_bench(
         done(figure_nearest(sizes))
         done(await figure_memory(sizes, quick, config_file))
         done(await figure_fanout(kit, base, sizes, folder))
+        done(await figure_replies_first(kit, base, sizes, folder))
         assert figures[0].baseline is not None
         if kit.serve_overview is not None:
             done(await figure_api_streets(kit, base, sizes, folder))

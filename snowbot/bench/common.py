@@ -36,6 +36,8 @@ class Sizes:
     memory_checkins: int
     groups: int  # figure 6
     storm: str  # figure 7: the demo's storm, "seed" (~56,000 person-times) or "small"
+    notices: int = 5000  # replies first: bulk notices waiting while people check in
+    timed_checkins: int = 40  # replies first: check-ins timed, quiet and busy alike
 
 
 FULL = Sizes(
@@ -71,6 +73,8 @@ QUICK = Sizes(
     memory_checkins=300,
     groups=20,
     storm="small",
+    notices=300,
+    timed_checkins=15,
 )
 
 

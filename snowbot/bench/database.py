@@ -17,7 +17,7 @@ from typing import Any
 from snowbot.bench.common import Figure, Sizes, percentile, sample_city
 from snowbot.bench.nearest import random_city
 from snowbot.config import Config
-from snowbot.model import Recount, Street, StreetRow
+from snowbot.model import Outgoing, Recount, Street, StreetRow
 from snowbot.wiring import open_service
 from storage import open_store
 from storage.sqlite import bulk
@@ -343,5 +343,19 @@ async def turnout(database: Path | str) -> int:
     try:
         incident = await store.current_incident("bench", time.time())
         return (await store.recount(incident.id))[0]
+    finally:
+        await store.close()
+
+
+async def queue_notices(address: Path | str, first_chat: int, n: int, lane: int) -> None:
+    """Queue `n` bulk notices, one to each chat from `first_chat` on, as one transaction
+    (an incident's end queues its notices so)."""
+    store = await open_store(address)
+    try:
+        notices = [
+            Outgoing(f"bench:notice:{k}", first_chat + k, "zh", text="您的值守已结束。", lane=lane)
+            for k in range(n)
+        ]
+        await store.enqueue(notices, time.time())
     finally:
         await store.close()

@@ -56,6 +56,10 @@ async def _standin_serve(conn: Connection) -> None:
         elif command == "delivered":
             chats, expected, timeout = args
             conn.send(await _wait_delivered(api, chats, expected, timeout))
+        elif command == "checkins":
+            conn.send(await timed_checkins(api, *args))
+        elif command == "busy":
+            conn.send(await checkins_while_notices_wait(api, *args))
 
 
 async def _push_locations(
@@ -78,6 +82,52 @@ async def _first_sent(
     with contextlib.suppress(TimeoutError):
         await api.wait_for(lambda: all(c in first_sent for c in chats), timeout)
     return [first_sent.get(c) for c in chats]
+
+
+async def timed_checkins(
+    api: BotApiStandIn, first_id: int, places: list[tuple[float, float]], gap: float = 0.0
+) -> list[float]:
+    """New people check in one after another, `gap` seconds apart: each one's seconds from
+    sharing the location to the bot's answer."""
+    seconds = []
+    for n, (lat, lon) in enumerate(places):
+        user = SimUser(first_id + n, f"c{first_id + n}", "zh")
+        started = time.perf_counter()
+        await api.locate(user, lat, lon, timeout=60)
+        seconds.append(time.perf_counter() - started)
+        await asyncio.sleep(gap)
+    return seconds
+
+
+async def checkins_while_notices_wait(
+    api: BotApiStandIn,
+    first_notice_chat: int,
+    notices: int,
+    first_id: int,
+    places: list[tuple[float, float]],
+    timeout: float,
+) -> tuple[list[float], int, float]:
+    """Once the first of `notices` bulk notices (to chats from `first_notice_chat` on) is
+    out, time check-ins spread over the first part of the backlog; then wait for the
+    notices. Returns (each check-in's seconds, notices delivered, seconds from the first
+    notice to the last)."""
+    times: list[float] = []
+    last = first_notice_chat + notices
+
+    def seen(kind: str, info: dict[str, Any]) -> None:
+        if kind == "sent" and first_notice_chat <= int(info["chat_id"]) < last:
+            times.append(time.perf_counter())
+
+    api.on_event = seen
+    try:
+        await api.wait_for(lambda: times, timeout)
+        gap = min(1.0, notices / 30.0 / 3 / max(1, len(places)))  # within the first third
+        seconds = await timed_checkins(api, first_id, places, gap)
+        with contextlib.suppress(TimeoutError):
+            await api.wait_for(lambda: len(times) >= notices, timeout)
+    finally:
+        api.on_event = None
+    return seconds, len(times), times[-1] - times[0]
 
 
 async def _wait_delivered(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from snowbot import limits
 from snowbot.export import EXPORT_FILES, export_csvs
 from snowbot.gazetteer import CITY_WIDE
-from snowbot.model import Incident, User
+from snowbot.model import DistrictDetail, Incident, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
@@ -27,7 +27,9 @@ class AdminService(ServiceCore):
         if len(name) > limits.MAX_INCIDENT_NAME:
             raise Refused("refuse.too_long", limit=limits.MAX_INCIDENT_NAME)
         # the ended incident owes its closing report (`StormService.queue_closing_reports`)
-        _, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
+        _, new = await self.store.start_incident(
+            name, self.clock(), origin, closed_by=actor.id, tell=self.ending_notices
+        )
         self._keep_incident(new)
         return new
 
@@ -95,6 +97,14 @@ class AdminService(ServiceCore):
         if actor is not None:
             self.require(actor, Role.DISPATCHER)
         return await compute_tally(self.store, await self.incident(), self.clock(), self.directory)
+
+    async def district_detail(self, actor: Person, district: str) -> DistrictDetail | None:
+        """The rest of a district in full (SPEC §14), beside the tally's district line."""
+        self.require(actor, Role.DISPATCHER)
+        found = self.directory.district(district)
+        if found is None:
+            return None
+        return await self.store.district_detail((await self.incident()).id, found.id)
 
     def district_in_view(self, actor: Person, text: str) -> str | None:
         """What a /tally or /unserved is about: the district named, the whole city for

@@ -22,12 +22,13 @@ from pathlib import Path
 from snowbot.changes import Changes, watched
 from snowbot.config import Config
 from snowbot.directory import Directory
+from snowbot.ending import ending_notices
 from snowbot.gazetteer import read_gazetteer
 from snowbot.geo import Nearest, valid_position
 from snowbot.geocoding import Geocoder
 from snowbot.handling import UpdateScope, current_update
 from snowbot.health import Health
-from snowbot.model import ImportCounts, Incident, Shift, Street, User
+from snowbot.model import Ending, ImportCounts, Incident, Outgoing, Shift, Street, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role, effective_role
 from snowbot.service.results import Person
@@ -213,6 +214,16 @@ class ServiceCore:
         if chat_id > 0:
             return self.language_of(await self.person(chat_id))
         return self.config.language
+
+    def ending_notices(self, ending: Ending) -> list[Outgoing]:
+        """What an incident's end tells, from what its transaction read (SPEC §14)."""
+
+        def street(street_id: int) -> str:
+            found = self.directory.by_id.get(street_id)
+            return found.name if found else "?"
+
+        tz = self.config.city.timezone
+        return ending_notices(ending, self.clock(), tz, self.language_of_code, street)
 
     async def on_duty(self, person: Person) -> Shift | None:
         """The person's open shift, if they are on duty."""

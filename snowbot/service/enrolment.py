@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from snowbot import limits
-from snowbot.model import Invitation, JoinOutcome, Outgoing, TeamOutcome, TeamRequest
+from snowbot.model import (
+    LANE_ANNOUNCE,
+    Invitation,
+    JoinOutcome,
+    Outgoing,
+    SentCopy,
+    TeamOutcome,
+    TeamRequest,
+)
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
@@ -145,8 +154,34 @@ class EnrolmentService(ServiceCore):
         )
         notice = Outgoing(f"team-{verdict}:{request.id}", request.user_id, lang, text=text)
         incident = await self.incident()
+        leader = await self.person(request.user_id)
+        name = (leader.user.name if leader else "") or str(request.user_id)
+        stamp = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
+
+        def shown(copies: Sequence[SentCopy]) -> list[Outgoing]:
+            """Each dispatcher's copy of the request shows the decision (SPEC §14)."""
+            return [
+                Outgoing(
+                    f"team-decided:{request.id}",
+                    c.chat_id,
+                    c.language,
+                    text=catalog(c.language)(
+                        f"decided.team_{verdict}",
+                        who=actor.user.name or str(actor.id),
+                        time=stamp.strftime("%m-%d %H:%M"),
+                        name=name,
+                        count=request.headcount,
+                        street=street.name if street else "?",
+                        district=self.district_name(request.district_id) or "?",
+                    ),
+                    lane=LANE_ANNOUNCE,
+                    edit_of=c.message_id,
+                )
+                for c in copies
+            ]
+
         decided = await self.store.decide_team(
-            request_id, incident.id, confirm, actor.id, self.clock(), [notice]
+            request_id, incident.id, confirm, actor.id, self.clock(), [notice], shown
         )
         if decided.outcome in (TeamOutcome.CONFIRMED, TeamOutcome.REFUSED):
             return request

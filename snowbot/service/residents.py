@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from snowbot import limits
-from snowbot.model import Outgoing, Task
+from snowbot.model import Outgoing, SentCopy, Task
 from snowbot.refusals import Refused
 from snowbot.residents import (
     Report,
@@ -206,6 +206,7 @@ class ResidentService(TaskService, AdminService):
             announce,
             notices,
             origin,
+            self._shown(actor, report),
         )
         return self._decided(decided, report_id)
 
@@ -231,9 +232,47 @@ class ResidentService(TaskService, AdminService):
             return messages
 
         decided = await self.store.dismiss_report(
-            incident.id, report_id, actor.id, self.clock(), block, notices
+            incident.id,
+            report_id,
+            actor.id,
+            self.clock(),
+            block,
+            notices,
+            self._shown(actor, report),
         )
         return self._decided(decided, report_id)
+
+    def _shown(
+        self, actor: Person, report: Report
+    ) -> Callable[[Task | None, Sequence[SentCopy]], list[Outgoing]]:
+        """The decision, who took it and when, on each copy of the report sent (its Make
+        task and Dismiss buttons gone, SPEC §14)."""
+        who = actor.user.name or str(actor.id)
+        time = self._when(self.clock())
+
+        def shown(task: Task | None, copies: Sequence[SentCopy]) -> list[Outgoing]:
+            out = []
+            for copy in copies:
+                t = catalog(copy.language)
+                ref, street = report_ref(report.id), report.street
+                if task is None:
+                    text = t("decided.report_dismissed", ref=ref, street=street, who=who, time=time)
+                else:
+                    text = t(
+                        "decided.report_tasked",
+                        ref=ref,
+                        street=street,
+                        id=task.id,
+                        who=who,
+                        time=time,
+                    )
+                key = f"report-decided:{report.id}"
+                out.append(
+                    Outgoing(key, copy.chat_id, copy.language, text=text, edit_of=copy.message_id)
+                )
+            return out
+
+        return shown
 
     async def report_for(self, actor: Person, report_id: int) -> Report:
         """A report as a dispatcher of its district sees it (before asking to block)."""
@@ -289,6 +328,25 @@ class ResidentService(TaskService, AdminService):
                 messages.append(
                     Outgoing(f"report-resolved:{report.id}", person.user_id, lang, text)
                 )
+        return messages
+
+    async def _cancel_notices(self, task: Task, now: float) -> list[Outgoing]:
+        """Every reporter of the task's reports: the task is cancelled, the report open
+        again (a report whose task is cancelled counts as open, SPEC §14)."""
+        messages = []
+        for report, people in await self.store.reports_of_task(task.id):
+            if report.status == ReportStatus.DISMISSED:
+                continue
+            for person in people:
+                lang = self._language(person.language)
+                text = catalog(lang)(
+                    "cancelled.report",
+                    ref=report_ref(report.id),
+                    street=task.street,
+                    id=task.id,
+                )
+                key = f"report-cancelled:{report.id}:{task.id}"
+                messages.append(Outgoing(key, person.user_id, lang, text))
         return messages
 
     async def complete(

@@ -92,6 +92,14 @@ class Proposed:
 
 
 @dataclass(frozen=True)
+class Reopened:
+    """/reopen took effect: the task open again, and whether its street is unserved again."""
+
+    task: Task
+    unserved: bool
+
+
+@dataclass(frozen=True)
 class Changed:
     """An accept, done or cancel that took effect, and the task after it."""
 

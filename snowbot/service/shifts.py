@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from snowbot import limits
 from snowbot.geo import valid_position
-from snowbot.model import CheckInKind, Outgoing, Shift
+from snowbot.model import CheckInKind, Outgoing, Resized, Shift
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.places import PlaceService
@@ -68,6 +68,19 @@ class ShiftService(PlaceService):
         incident = await self.incident()
         return await self.store.move_shift(
             incident.id, person.id, nearest.street.id, lat, lon, self.clock()
+        )
+
+    async def resize(self, person: Person, headcount: int) -> Resized:
+        """`/checkin N` on duty with a new N (SPEC §14): the shift's headcount changes (see
+        `storage.sqlite.resize`); "not_on_duty" or "same" change nothing."""
+        self.require(person, Role.CADRE)
+        check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
+        incident = await self.incident()
+        held = await self.store.held_tasks(incident.id, person.id)
+        reopen = await self.reopen_notices(held, f"resize:{person.id}")
+        limit = self.config.access.max_team_unconfirmed
+        return await self.store.resize_shift(
+            incident.id, person.id, headcount, self.clock(), limit, reopen
         )
 
     async def check_out(self, person: Person) -> CheckOutResult:

@@ -49,7 +49,9 @@ class StormService(ServiceCore):
         # named like the first incident, with the time, so that two of one day differ
         now = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
         name = f"{self.default_incident_name()} {now:%H:%M}"
-        ended, new = await self.store.start_incident(name, self.clock(), origin, closed_by=actor.id)
+        ended, new = await self.store.start_incident(
+            name, self.clock(), origin, closed_by=actor.id, tell=self.ending_notices
+        )
         self._keep_incident(new)
         return Closed(ended, new, await self.queue_closing_reports() > 0)
 

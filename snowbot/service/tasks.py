@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Sequence
 
 from snowbot import limits
-from snowbot.model import CloseOutcome, Incident, Outgoing, Task, TaskStatus
+from snowbot.done import Marking, done_notices
+from snowbot.model import CloseOutcome, Holder, Incident, Outgoing, Task, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.render import distance as render_distance
 from snowbot.roles import Role
@@ -17,6 +18,7 @@ from snowbot.service.results import (
     Person,
     Posted,
     Proposed,
+    Reopened,
     looks_numeric,
     needed_and_note,
     task_refusal,
@@ -185,6 +187,13 @@ class TaskService(TaskListing):
         ):
             notices.append(await self._far_done_notice(person, task, done_km))
         notices.extend(await self._done_notices(task, self.clock()))
+        name = person.user.name or str(person.id)
+        dispatcher_language = await self.chat_language(task.created_by)
+        marking = Marking(task, person.id, name, note or None, proof_file_id, dispatcher_language)
+
+        def told(holders: Sequence[Holder]) -> list[Outgoing]:
+            return done_notices(marking, holders, self.language_of_code)
+
         change = await self.store.complete_task(
             incident.id,
             task_id,
@@ -194,6 +203,7 @@ class TaskService(TaskListing):
             proof_file_id,
             done_km,
             notices,
+            told,
         )
         if change.outcome != CloseOutcome.DONE or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
@@ -202,6 +212,11 @@ class TaskService(TaskListing):
     async def _done_notices(self, task: Task, now: float) -> list[Outgoing]:
         """What else a task's completion owes people (queued only if this call marks it
         done): residents who reported its street hear it (`ResidentService`)."""
+        return []
+
+    async def _cancel_notices(self, task: Task, now: float) -> list[Outgoing]:
+        """What a task's cancelling owes people (queued only if this call cancels it):
+        residents whose report it was made for hear it (`ResidentService`)."""
         return []
 
     async def _reported_from(self, person: Person, task: Task, incident: Incident) -> float | None:
@@ -224,17 +239,50 @@ class TaskService(TaskListing):
         )
         return Outgoing(f"done-far:{task.id}", task.created_by, lang, text=text)
 
-    async def cancel(self, person: Person, task_id: int) -> Changed:
+    async def _dispatched_task(self, person: Person, task_id: int) -> tuple[Incident, Task]:
+        """A task of the current incident that this dispatcher+ may act on (their district)."""
         self.require(person, Role.DISPATCHER)
         incident = await self.incident()
         task = await self.store.get_task(incident.id, task_id)
         if task is None:
             raise Refused("task.unknown", id=task_id)
         self._require_district(person, task.district_id)
-        change = await self.store.cancel_task(incident.id, task_id, self.clock())
+        return incident, task
+
+    async def cancel(self, person: Person, task_id: int) -> Changed:
+        incident, task = await self._dispatched_task(person, task_id)
+        notices = await self._cancel_notices(task, self.clock())
+        change = await self.store.cancel_task(
+            incident.id, task_id, self.clock(), notices, by=person.id
+        )
         if change.outcome != CloseOutcome.CANCELLED or change.task is None:
             raise task_refusal(change.outcome, task_id, change.task)
         return Changed(change.task, change.outcome)
+
+    async def reopen(self, person: Person, task_id: int) -> Reopened:
+        """/reopen: a task marked done by mistake, within `limits.REOPEN_SECONDS`, is open
+        again and announced again in its district (SPEC §14)."""
+        incident, task = await self._dispatched_task(person, task_id)
+        now = self.clock()
+        stamp = round(now * 1000)
+        announce = [
+            Outgoing(
+                f"reopen:{task.id}:mistake:{stamp}",
+                chat,
+                await self.chat_language(chat),
+                task_id=task.id,
+                template="places.reannounce",
+            )
+            for chat in await self.chats_for_district(task.district_id)
+        ]
+        outcome, after, unserved = await self.store.reopen_task(
+            incident.id, task_id, now - limits.REOPEN_SECONDS, now, announce
+        )
+        if outcome == "unknown" or after is None:
+            raise Refused("task.unknown", id=task_id)
+        if outcome != "reopened":
+            raise Refused(f"reopen.{outcome}", id=task_id)
+        return Reopened(after, unserved)
 
     # -- escalation (the sweeps) -----------------------------------------------------
 

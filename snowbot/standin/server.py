@@ -131,7 +131,10 @@ class BotApiServer:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return error_response(404, "Not Found: method not found")
-        if method in ("sendMessage", "sendDocument") and self._over_rate():
+        paid = params.get("allow_paid_broadcast") in (True, "true", "True")
+        # paid broadcasts have a limit of their own (1,000 a second), not played here
+        sending = method in ("sendMessage", "sendDocument", "sendPhoto")
+        if sending and not paid and self._over_rate():
             return error_response(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         try:
             result = await handler(params)
@@ -267,6 +270,16 @@ class BotApiServer:
             document=str(name) if name else "file",
         )
 
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A photo by the file id Telegram gave it (what snowbot forwards: a proof photo)."""
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        sent = await self._record(
+            params, "sendPhoto", str(params.get("caption") or ""), photo=photo
+        )
+        return sent
+
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self._find(params)
         sent.text = str(params.get("text", ""))
@@ -295,7 +308,12 @@ class BotApiServer:
         return sent
 
     async def _record(
-        self, params: dict[str, Any], method: str, text: str, document: str | None = None
+        self,
+        params: dict[str, Any],
+        method: str,
+        text: str,
+        document: str | None = None,
+        photo: str | None = None,
     ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         if chat_id in self._removed:
@@ -308,13 +326,15 @@ class BotApiServer:
             )
         if chat_id < 0 and chat_id not in self._chats:
             raise ApiError(400, "Bad Request: chat not found")
-        if not text and document is None:
+        if not text and document is None and photo is None:
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         sent = Sent(
             chat_id, next(self._message_ids), text, params.get("reply_markup"), method, document
         )
+        sent.paid = params.get("allow_paid_broadcast") in (True, "true", "True")
+        sent.photo = photo
         self.sent[chat_id].append(sent)
         self.total_sent += 1
         self._by_id[(chat_id, sent.message_id)] = sent

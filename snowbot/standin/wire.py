@@ -56,6 +56,8 @@ class Sent:
     method: str
     document: str | None = None
     edits: list[str] = field(default_factory=list)
+    paid: bool = False  # sent as a paid broadcast (allow_paid_broadcast)
+    photo: str | None = None  # sendPhoto: the photo's file id
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -86,6 +88,11 @@ class Sent:
                 "file_unique_id": f"udoc{self.message_id}",
                 "file_name": self.document,
             }
+            if self.text:
+                message["caption"] = self.text
+        elif self.photo is not None:
+            size = {"file_id": self.photo, "file_unique_id": f"u{self.photo}"}
+            message["photo"] = [{**size, "width": 640, "height": 480}]
             if self.text:
                 message["caption"] = self.text
         else:

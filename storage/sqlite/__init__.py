@@ -12,6 +12,7 @@ from snowbot.stores import Store
 from storage.sqlite.chats import SqliteChats
 from storage.sqlite.closing import SqliteClosing
 from storage.sqlite.counts import SqliteCounts
+from storage.sqlite.district import SqliteDistrict
 from storage.sqlite.engine import connect
 from storage.sqlite.inbox import SqliteInbox
 from storage.sqlite.incidents import SqliteIncidents
@@ -21,6 +22,7 @@ from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
 from storage.sqlite.residents import SqliteResidents
+from storage.sqlite.resize import SqliteResize
 from storage.sqlite.shifts import SqliteShifts
 from storage.sqlite.streets import SqliteStreets
 from storage.sqlite.tasks import SqliteTasks
@@ -35,10 +37,12 @@ class SqliteStore(
     SqliteInvitations,
     SqliteStreets,
     SqliteShifts,
+    SqliteResize,
     SqliteTeams,
     SqliteTasks,
     SqlitePlaces,
     SqliteCounts,
+    SqliteDistrict,
     SqliteChats,
     SqliteInbox,
     SqliteTurns,

@@ -6,6 +6,7 @@ import sqlite3
 
 from snowbot.model import Incident
 from storage.sqlite.closing import owe_closing_report
+from storage.sqlite.ending import Tell, end_work
 from storage.sqlite.engine import Engine, from_row, one, writes
 
 _COLUMNS = "id, name, started_at, ended_at"
@@ -31,11 +32,14 @@ def start_incident(
     now: float,
     origin: int | None = None,
     closed_by: int | None = None,
+    tell: Tell | None = None,
 ) -> tuple[Incident | None, Incident]:
-    """End the current incident (closing its open shifts) and open a new one.
+    """End the current incident (closing its open shifts, `storage.sqlite.ending`) and
+    open a new one.
 
     `origin`: the update that asked; asked again, nothing more happens. `closed_by`: the
     coordinator the ended incident's closing report is owed to (kept in this transaction).
+    `tell`: the notices the end owes, queued in this transaction.
     """
     if origin:
         made = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE origin = ?", (origin,))
@@ -44,21 +48,11 @@ def start_incident(
     old = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
     previous = None
     if old is not None:
-        params = (now, old["id"])
-        # the shifts end, and with them their places (the tasks keep their counts, a record)
-        db.execute(
-            "DELETE FROM places WHERE shift_id IN (SELECT id FROM shifts WHERE incident_id = ?)",
-            (old["id"],),
-        )
-        db.execute(
-            "UPDATE shifts SET ended_at = ?, placed = 0 WHERE incident_id = ? AND ended_at IS NULL",
-            params,
-        )
-        db.execute("UPDATE district_counters SET on_duty = 0 WHERE incident_id = ?", (old["id"],))
-        db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", params)
+        previous = Incident(old["id"], old["name"], old["started_at"], now)
+        end_work(db, previous, now, tell)  # the shifts end, and with them their places
+        db.execute("UPDATE incidents SET ended_at = ? WHERE id = ?", (now, old["id"]))
         if closed_by is not None:
             owe_closing_report(db, old["id"], closed_by)
-        previous = Incident(old["id"], old["name"], old["started_at"], now)
     made = one(
         db,
         "INSERT INTO incidents (name, started_at, origin) VALUES (?, ?, ?) RETURNING id",

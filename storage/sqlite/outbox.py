@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from snowbot.model import OutboxItem, Outgoing
+from snowbot.model import OutboxItem, Outgoing, SentCopy, lane_of
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 
@@ -26,8 +26,8 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
     made = one(
         db,
         "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
-        "markup, document, incident_id, created_at, due_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "markup, document, incident_id, created_at, due_at, lane, edit_of, photo) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             m.key,
             m.chat_id,
@@ -40,6 +40,9 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
             m.incident_id,
             now,
             now,
+            lane_of(m),
+            m.edit_of,
+            m.photo,
         ),
     )
     return None if made is None else int(made["id"])
@@ -49,7 +52,8 @@ def claim_outbox(db: sqlite3.Connection, ids: Iterable[int], now: float) -> list
     """Claim waiting messages for sending, in the order given; returns those claimed.
 
     A message already claimed, sent or failed is skipped, and so is one whose chat has
-    an older message still waiting: it goes after that one, by the courier.
+    an older message still waiting in its lane or a lane before it: it goes after that
+    one, by the courier. (A reply does not wait for a bulk notice to the same person.)
     """
     claimed = []
     for message_id in ids:
@@ -57,6 +61,7 @@ def claim_outbox(db: sqlite3.Connection, ids: Iterable[int], now: float) -> list
             "UPDATE outbox SET sent_at = ?1 WHERE id = ?2 AND sent_at IS NULL "
             "AND failed_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox AS older "
             "WHERE older.chat_id = outbox.chat_id AND older.id < outbox.id "
+            "AND older.lane <= outbox.lane "
             "AND older.sent_at IS NULL AND older.failed_at IS NULL)",
             (now, message_id),
         ).rowcount:
@@ -79,7 +84,7 @@ def queue_and_claim(
     """Queue messages and claim at once those that may go out now (see `claim_outbox`)."""
     new = [(i, m) for m in messages if (i := _insert(db, m, now)) is not None]
     claimed = set(claim_outbox(db, [i for i, _ in new], now))
-    return [OutboxItem(i, m, 0) for i, m in new if i in claimed]
+    return [OutboxItem(i, m, 0, lane_of(m)) for i, m in new if i in claimed]
 
 
 def enqueue_reports(
@@ -112,6 +117,23 @@ def drop_escalations(db: sqlite3.Connection, task_id: int, now: float) -> int:
         "WHERE sent_at IS NULL AND failed_at IS NULL AND substr(key, 1, length(?)) = ?",
         (now, prefix, prefix),
     ).rowcount
+
+
+def sent_copies(db: sqlite3.Connection, key: str, now: float, why: str) -> tuple[SentCopy, ...]:
+    """A question queued under `key` is decided or withdrawn: its copies not yet sent
+    never will be (`why`), and those sent are returned, to be edited where they are."""
+    db.execute(
+        "UPDATE outbox SET failed_at = ?, error = ? "
+        "WHERE key = ? AND sent_at IS NULL AND failed_at IS NULL",
+        (now, why, key),
+    )
+    rows = every(
+        db,
+        "SELECT chat_id, lang, message_id FROM outbox WHERE key = ? "
+        "AND message_id IS NOT NULL ORDER BY id",
+        (key,),
+    )
+    return tuple(SentCopy(r["chat_id"], r["lang"], r["message_id"]) for r in rows)
 
 
 def outbox_superseded(db: sqlite3.Connection) -> int:
@@ -169,23 +191,27 @@ def queued(db: sqlite3.Connection, key: str) -> bool:
 
 
 def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxItem]:
-    """Messages waiting to be sent and due by now, oldest first; none of a chat whose
-    older message waits for a retry (each chat gets its messages in order)."""
+    """Messages waiting to be sent and due by now, by lane (replies, announcements, then
+    notices), oldest first in each; none of a chat whose older message in the same or an
+    earlier lane waits for a retry (each chat gets a lane's messages in order)."""
     rows = every(
         db,
         "SELECT id, key, chat_id, lang, text, task_id, template, markup, document, "
-        "incident_id, attempts "
+        "incident_id, lane, edit_of, photo, attempts "
         "FROM outbox AS o "
         "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
         "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
         "AND older.sent_at IS NULL AND older.failed_at IS NULL AND older.id < o.id "
-        "AND older.due_at > ?) "
-        "ORDER BY id LIMIT ?",
+        "AND older.lane <= o.lane AND older.due_at > ?) "
+        "ORDER BY lane, id LIMIT ?",
         (now, now, limit),
     )
-    # `supersedes` only instructs the queuing; it is not kept
+    # `supersedes` only instructs the queuing, and `lane` is the item's: not kept as such
     return [
-        OutboxItem(r["id"], from_row(Outgoing, r, supersedes=None), r["attempts"]) for r in rows
+        OutboxItem(
+            r["id"], from_row(Outgoing, r, supersedes=None, lane=None), r["attempts"], r["lane"]
+        )
+        for r in rows
     ]
 
 

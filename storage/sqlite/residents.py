@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from snowbot.geo import haversine_km
-from snowbot.model import Outgoing, Task
+from snowbot.model import Outgoing, SentCopy, Task
 from snowbot.residents import (
     Report,
     ReportChange,
@@ -28,7 +28,7 @@ from snowbot.residents import (
     ReportWait,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot, writes
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import enqueue, sent_copies
 from storage.sqlite.tasks import get_task, insert_task
 
 HOUR = 3600.0
@@ -53,6 +53,8 @@ SELECT = f"""
 NewReportNotices = Callable[[int], Sequence[Outgoing]]
 TaskedNotices = Callable[[Task, Sequence[Reporter]], Sequence[Outgoing]]
 DismissedNotices = Callable[[Report, Sequence[Reporter]], Sequence[Outgoing]]
+# the decision shown on the report's copies sent (the task made, or None: dismissed)
+Shown = Callable[[Task | None, Sequence[SentCopy]], Sequence[Outgoing]]
 
 
 def report_from(row: sqlite3.Row) -> Report:
@@ -286,8 +288,10 @@ def task_for_report(
     announce: Sequence[Outgoing],
     notices: TaskedNotices,
     origin: int | None = None,
+    shown: Shown | None = None,
 ) -> ReportDecision:
-    """Post a task on the report's street and link it, only while the report is open."""
+    """Post a task on the report's street and link it, only while the report is open.
+    `shown(task, copies)`: the edits that show the decision on the report's copies sent."""
     report = get_report(db, incident_id, report_id)
     if report is None:
         return ReportDecision(ReportChange.UNKNOWN, None)
@@ -301,6 +305,8 @@ def task_for_report(
     task = get_task(db, incident_id, task_id)
     assert task is not None
     enqueue(db, notices(task, reporters(db, report_id)), now)
+    if shown is not None:
+        enqueue(db, shown(task, sent_copies(db, f"report:{report_id}", now, "decided")), now)
     return ReportDecision(ReportChange.DONE, get_report(db, incident_id, report_id), task)
 
 
@@ -312,6 +318,7 @@ def dismiss_report(
     now: float,
     block: bool,
     notices: DismissedNotices,
+    shown: Shown | None = None,
 ) -> ReportDecision:
     """Dismiss an open report (its reporters told); with `block`, its maker may report no
     more this incident (also after a plain Dismiss)."""
@@ -324,6 +331,8 @@ def dismiss_report(
             (now, by, report_id),
         )
         enqueue(db, notices(report, reporters(db, report_id)), now)
+        if shown is not None:
+            enqueue(db, shown(None, sent_copies(db, f"report:{report_id}", now, "decided")), now)
     elif not (block and report.status == ReportStatus.DISMISSED):
         return ReportDecision(ReportChange.NOT_OPEN, report)
     if block:

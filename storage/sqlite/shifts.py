@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from snowbot.model import CheckIn, CheckInKind, Outgoing, Shift, Street, TeamDecision, TeamOutcome
+from snowbot.model import (
+    CheckIn,
+    CheckInKind,
+    Outgoing,
+    SentCopy,
+    Shift,
+    Street,
+    TeamDecision,
+    TeamOutcome,
+)
 from snowbot.places import Reopen
 from storage.sqlite import places, teams, units
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import enqueue
+from storage.sqlite.outbox import enqueue, sent_copies
 
 COLUMNS = (
     "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "
@@ -155,23 +164,35 @@ def decide_team(
     by: int,
     now: float,
     notices: Sequence[Outgoing] = (),
+    decided: Callable[[Sequence[SentCopy]], Sequence[Outgoing]] | None = None,
 ) -> TeamDecision:
     """A dispatcher confirms (the team's shift opens, counting from now) or refuses a
-    waiting team, and `notices` are queued, in one transaction; once only."""
+    waiting team, and `notices` are queued, in one transaction; once only. `decided`:
+    the edits that show the decision on the copies of the request sent to dispatchers."""
     request = teams.team_request(db, request_id)
     if request is None or request.incident_id != incident_id:
         return TeamDecision(TeamOutcome.UNKNOWN, None)
     if request.decision is not None:
         return TeamDecision(TeamOutcome.DECIDED, request)
-    if confirm and open_shift(db, incident_id, request.user_id) is not None:
+    on_duty = open_shift(db, incident_id, request.user_id) if confirm else None
+    # a leader on duty who asked for more people (SPEC §14): confirmed, the shift grows
+    growing = on_duty is not None and request.headcount > on_duty.headcount
+    if on_duty is not None and not growing:
         return TeamDecision(TeamOutcome.ON_DUTY, request)
     db.execute(
         "UPDATE team_requests SET decision = ?, decided_by = ?, decided_at = ? WHERE id = ?",
         ("confirmed" if confirm else "refused", by, now, request_id),
     )
     enqueue(db, notices, now)
+    if decided is not None:
+        enqueue(db, decided(sent_copies(db, f"team:{request_id}", now, "decided")), now)
     if not confirm:
         return TeamDecision(TeamOutcome.REFUSED, request)
+    if on_duty is not None:
+        teams.grow_shift(db, on_duty.id, request.headcount - on_duty.headcount)
+        return TeamDecision(
+            TeamOutcome.CONFIRMED, request, open_shift(db, incident_id, request.user_id)
+        )
     shift = open_new_shift(
         db,
         incident_id,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from snowbot.model import (
     CloseOutcome,
+    Holder,
     Outgoing,
     Proposal,
     Task,
@@ -20,7 +21,7 @@ from storage.sqlite.outbox import drop_escalations, enqueue
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
            d.name AS district, s.lat, s.lon, t.needed, t.accepted, t.status, t.note,
-           t.created_by, t.created_at, t.done_at, t.origin, t.urgent
+           t.created_by, t.created_at, t.done_at, t.origin, t.urgent, t.done_by
     FROM tasks t JOIN streets s ON s.id = t.street_id JOIN districts d ON d.id = s.district_id
 """
 
@@ -160,11 +161,13 @@ def complete_task(
     proof_file_id: str | None,
     done_km: float | None = None,
     notices: Sequence[Outgoing] = (),
+    told: Callable[[Sequence[Holder]], Sequence[Outgoing]] | None = None,
 ) -> TaskChange:
     """Mark done and serve its street, in one transaction; done once, however often asked.
 
     `done_km`: how far from the street it was reported, when known; `notices` are
-    queued only if this call is the one that marked it done.
+    queued only if this call is the one that marked it done, and so is what `told`
+    makes of who held places on it then (the marker among them, if they did).
     """
     row = one(
         db,
@@ -182,8 +185,11 @@ def complete_task(
             "VALUES (?, ?, ?)",
             (incident_id, row["street_id"], now),
         )
+        holders = [] if told is None else _holders(db, task_id)
         free_task(db, task_id)
         enqueue(db, notices, now)
+        if told is not None:
+            enqueue(db, told(holders), now)
         drop_escalations(db, task_id, now)
         outcome = CloseOutcome.DONE
     else:
@@ -191,15 +197,24 @@ def complete_task(
     return TaskChange(outcome, get_task(db, incident_id, task_id))
 
 
-def cancel_task(db: sqlite3.Connection, incident_id: int, task_id: int, now: float) -> TaskChange:
+def cancel_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    task_id: int,
+    now: float,
+    notices: Sequence[Outgoing] = (),
+    by: int | None = None,
+) -> TaskChange:
+    """Cancel a live task (`by` whom); `notices` are queued only if this call cancelled it."""
     cur = db.execute(
-        "UPDATE tasks SET status = 'cancelled', done_at = ? "
+        "UPDATE tasks SET status = 'cancelled', done_at = ?, done_by = ? "
         "WHERE id = ? AND incident_id = ? AND status IN ('open', 'in_progress')",
-        (now, task_id, incident_id),
+        (now, by, task_id, incident_id),
     )
     if cur.rowcount == 1:
         free_task(db, task_id)
         drop_escalations(db, task_id, now)
+        enqueue(db, notices, now)
         outcome = CloseOutcome.CANCELLED
     else:
         outcome = _why_not_closed(db, incident_id, task_id, TaskStatus.CANCELLED)
@@ -265,6 +280,56 @@ def has_accepted(db: sqlite3.Connection, task_id: int, user_id: int) -> bool:
     return row is not None
 
 
+def reopen_task(
+    db: sqlite3.Connection,
+    incident_id: int,
+    task_id: int,
+    done_since: float,
+    now: float,
+    notices: Sequence[Outgoing] = (),
+) -> tuple[str, Task | None, bool]:
+    """A task marked done at `done_since` or later is open again, with nobody on it; its
+    street is unserved again unless another done task serves it. Returns ("reopened",
+    "unknown", "not_done" or "too_late"; the task; whether its street is unserved again).
+    `notices` are queued only when it is reopened."""
+    row = one(
+        db,
+        "UPDATE tasks SET status = 'open', accepted = 0, done_at = NULL, done_by = NULL, "
+        "done_km = NULL WHERE id = ? AND incident_id = ? AND status = 'done' "
+        "AND done_at >= ? RETURNING street_id",
+        (task_id, incident_id, done_since),
+    )
+    if row is None:
+        task = get_task(db, incident_id, task_id)
+        if task is None:
+            return "unknown", None, False
+        return ("too_late" if task.status == TaskStatus.DONE else "not_done"), task, False
+    unserved = db.execute(
+        "DELETE FROM served_streets WHERE incident_id = ?1 AND street_id = ?2 AND NOT EXISTS "
+        "(SELECT 1 FROM tasks WHERE incident_id = ?1 AND street_id = ?2 AND status = 'done')",
+        (incident_id, row["street_id"]),
+    ).rowcount
+    db.execute(
+        "INSERT OR IGNORE INTO stale_announcements (task_id, since) "
+        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM announcements WHERE task_id = ?)",
+        (task_id, now, task_id),
+    )
+    enqueue(db, notices, now)
+    return "reopened", get_task(db, incident_id, task_id), unserved > 0
+
+
+def _holders(db: sqlite3.Connection, task_id: int) -> list[Holder]:
+    """Who holds places on the task now, with their language and their shift's size."""
+    rows = every(
+        db,
+        "SELECT sh.user_id, u.language, p.count, sh.headcount FROM places AS p "
+        "JOIN shifts AS sh ON sh.id = p.shift_id JOIN users AS u ON u.id = sh.user_id "
+        "WHERE p.task_id = ? ORDER BY p.taken_at, sh.user_id",
+        (task_id,),
+    )
+    return [Holder(r["user_id"], r["language"], r["count"], r["headcount"]) for r in rows]
+
+
 def free_task(db: sqlite3.Connection, task_id: int) -> None:
     """A task done or cancelled frees every place on it; its count stays, for the record."""
     db.execute(
@@ -280,6 +345,7 @@ class SqliteTasks(Engine):
     """`snowbot.stores.TaskStore` on SQLite."""
 
     create_task = writes(create_task)
+    reopen_task = writes(reopen_task)
     get_task = reads(get_task)
     propose_task = writes(propose_task)
     proposal = reads(proposal)

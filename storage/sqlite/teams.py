@@ -90,6 +90,28 @@ def new_this_hour(db: sqlite3.Connection, user_id: int, now: float) -> int:
     return int(row["n"]) if row else 0
 
 
+def grow_shift(db: sqlite3.Connection, shift_id: int, added: int) -> None:
+    """`added` more people on an open shift (a larger team confirmed, or a headcount
+    raised on duty): counted for its district and its unit."""
+    row = one(
+        db,
+        "UPDATE shifts SET headcount = headcount + ? WHERE id = ? AND ended_at IS NULL "
+        "RETURNING incident_id, district_id, COALESCE(unit_id, 0) AS unit",
+        (added, shift_id),
+    )
+    assert row is not None
+    db.execute(
+        "UPDATE district_counters SET person_times = person_times + ?1, on_duty = on_duty + ?1 "
+        "WHERE incident_id = ?2 AND district_id = ?3",
+        (added, row["incident_id"], row["district_id"]),
+    )
+    db.execute(
+        "UPDATE unit_counters SET person_times = person_times + ?1, on_duty = on_duty + ?1 "
+        "WHERE incident_id = ?2 AND unit_id = ?3",
+        (added, row["incident_id"], row["unit"]),
+    )
+
+
 class SqliteTeams(Engine):
     """The reads of `snowbot.stores.ShiftStore` about team requests, on SQLite."""
 
