@@ -46,7 +46,7 @@ def _location_button(me: Who) -> ReplyKeyboardMarkup:
 
 
 # Words people type instead of the commands, with gloves on: "签到", "签到 5", "check in"
-_CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+)?", re.IGNORECASE)
+_CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+?)?(?:\s*(?:个人|人|名))?", re.IGNORECASE)
 _CHECK_OUT = re.compile(r"(?:签退|check ?out)", re.IGNORECASE)
 
 
@@ -58,8 +58,9 @@ def means_checking(text: str) -> bool:
 
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
-    """Text that is no command, in a private chat: 签到 and 签退 do what they say; anything
-    else (a street typed where the location was asked for) is told what to do."""
+    """Text that is no command nor another word, in a private chat: 签到 and 签退 do what
+    they say; anything else (a street typed where the location was asked for) gets the
+    words the bot knows, and the location button."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return
@@ -73,8 +74,8 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused
         await reply(update, context, me.t("help.guest"))
-    else:
-        await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
+    else:  # the words it knows (SPEC §13), and the button for a check-in asked for
+        await reply(update, context, me.t("typed.hint"), reply_markup=_location_button(me))
 
 
 @action

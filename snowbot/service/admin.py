@@ -59,9 +59,7 @@ class AdminService(ServiceCore):
                 raise Refused("grant.district_for_dispatcher")
             district = self.directory.district(district_name)
             if district is None:
-                raise Refused(
-                    "refuse.unknown_district", district=district_name, known=self._district_list()
-                )
+                raise self.unknown_district(district_name)
             district_id = district.id
             district_name = district.name
         user = await self.store.set_role(target_id, role, district_id, self.clock())
@@ -108,7 +106,7 @@ class AdminService(ServiceCore):
     def district_named(self, text: str) -> str:
         district = self.directory.district(text)
         if district is None:
-            raise Refused("refuse.unknown_district", district=text, known=self._district_list())
+            raise self.unknown_district(text)
         return district.name
 
     async def export(self, actor: Person | None = None) -> dict[str, bytes]:
@@ -153,7 +151,7 @@ class AdminService(ServiceCore):
             return None
         district = self.directory.district(target)
         if district is None:
-            raise Refused("refuse.unknown_district", district=target, known=self._district_list())
+            raise self.unknown_district(target)
         self._require_district(actor, district.id)
         await self._bind(actor, chat_id, district.id, title)
         return district.name

@@ -62,6 +62,8 @@ class ShiftService(PlaceService):
         """A live location's update: move the open shift, if any; never opens one."""
         if not valid_position(lat, lon) or person.role < Role.CADRE:
             return False
+        if not self.in_city(lat, lon):  # across the river: the shift stays where it was
+            return False
         nearest = self.directory.nearest(lat, lon, self.config.geo.max_distance_km)
         if nearest is None or nearest.km > self.config.geo.max_distance_km:
             return False
