@@ -63,6 +63,8 @@ def count_text(text: str) -> str:
     folded = _without_people_word(unicodedata.normalize("NFKC", text.strip()))
     if re.fullmatch(r"[0-9]+", folded):
         return folded
+    if folded in ("零", "〇"):  # a count, and no count of people: refused as 0
+        return "0"
     value = 2 if folded == "俩" else chinese_number(folded)
     return str(value) if value is not None else text
 
