@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from snowbot import limits
 from snowbot.export import EXPORT_FILES, export_csvs
+from snowbot.export_xlsx import xlsx_name
 from snowbot.gazetteer import CITY_WIDE
 from snowbot.model import Incident, User
 from snowbot.refusals import Refused
@@ -124,10 +125,11 @@ class AdminService(ServiceCore):
 
     async def export_files(self, actor: Person) -> tuple[Incident, tuple[str, ...]]:
         """What /export sends a coordinator: the current incident and the names of its
-        CSVs, made when each is sent (`incident_file`), so they go through the outbox
+        CSVs and workbook, made when each is sent (`incident_file`), so they go through the outbox
         with the update's other replies."""
         self.require(actor, Role.COORDINATOR)
-        return await self.incident(), EXPORT_FILES
+        incident = await self.incident()
+        return incident, (*EXPORT_FILES, xlsx_name(incident.id))
 
     # -- groups ------------------------------------------------------------------------
 
