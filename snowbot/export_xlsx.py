@@ -18,7 +18,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from snowbot.export import REPORT_COLUMNS, SHIFT_COLUMNS, TASK_COLUMNS
+from snowbot.export import (
+    REPORT_COLUMNS,
+    SHIFT_COLUMNS,
+    TASK_COLUMNS,
+    report_values,
+    shift_values,
+    task_values,
+)
 from snowbot.model import ShiftExportRow, TaskExportRow
 from snowbot.residents import ReportExportRow
 from snowbot.texts import Catalog
@@ -54,55 +61,18 @@ def export_xlsx(
     def status(key: str) -> str:
         return t(key) if key in t.texts else key.rsplit(".", 1)[-1]
 
-    shift_rows = [
-        (
-            s.id,
-            s.user_id,
-            s.name,
-            s.headcount,
-            s.district,
-            s.street,
-            s.lat,
-            s.lon,
-            city_time(s.started_at, tz),
-            city_time(s.ended_at, tz),
-            s.placed,
-            s.unit or "",
-        )
-        for s in shifts
-    ]
-    task_rows = [
-        (
-            k.id,
-            k.district,
-            k.street,
-            k.needed,
-            k.accepted,
-            status(f"task.status.{k.status}"),
-            k.created_by,
-            city_time(k.created_at, tz),
-            city_time(k.done_at, tz),
-            k.note,
-            k.unit or "",
-        )
-        for k in tasks
-    ]
-    report_rows = [
-        (
-            r.id,
-            r.district,
-            r.street,
-            r.lat,
-            r.lon,
-            r.reporters,
-            status(f"overview.report_{r.status}"),
-            r.task_id,
-            city_time(r.created_at, tz),
-            city_time(r.resolved_at, tz),
-            r.text,
-        )
-        for r in reports
-    ]
+    def when(epoch: float | None) -> datetime | None:
+        return city_time(epoch, tz)
+
+    def task_status(value: str) -> str:
+        return status(f"task.status.{value}")
+
+    def report_status(value: str) -> str:
+        return status(f"overview.report_{value}")
+
+    shift_rows = [shift_values(s, when) for s in shifts]
+    task_rows = [task_values(k, when, task_status) for k in tasks]
+    report_rows = [report_values(r, when, report_status) for r in reports]
     for sheet, columns, rows in (
         ("shifts", SHIFT_COLUMNS, shift_rows),
         ("tasks", TASK_COLUMNS, task_rows),
