@@ -111,6 +111,7 @@ def unit_like(unit: str) -> Check:
     async def check(turn: Turn) -> None:
         assert turn.answer.text.startswith(opening("unit.unknown")), turn.answer.text
         assert unit in turn.answer.text
+        assert turn.answer.buttons and turn.answer.buttons[0]["text"] == unit
 
     return check
 
@@ -239,3 +240,14 @@ async def test_in_a_group_the_suggestions_are_a_list_without_buttons(
         assert answer.text.startswith(opening("newtask.unknown_street"))
         assert "学府路" in answer.text and "结冰" not in answer.text
         assert not answer.buttons
+
+
+async def test_a_unit_suggested_by_sound_is_joined_with_one_press(config: Config) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, SAMPLE_CSV)) as running:
+        await api.ask(CADRE, "/start")
+        answer = await api.ask(CADRE, "/unit 北安市城关局")  # 管 typed as 关: guan, both
+        pressed = await api.click(CADRE, answer, "北安市城管局")
+        assert pressed["text"] == said("unit.joined", "zh", unit="北安市城管局")
+        me = await person(running.service, CADRE.id)
+        choice = await running.service.unit_choice(me)
+        assert choice.current is not None and choice.current.name == "北安市城管局"

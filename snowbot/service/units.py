@@ -70,10 +70,12 @@ class UnitService(ServiceCore):
         if found.kind == MatchKind.FOUND:
             return await self.join_unit(person, found.units[0].id)
         names = [u.name for u in found.units]
+        # `offer`: the units by id, for a private chat's buttons (SPEC §13)
+        offer = [(u.id, u.name) for u in found.units]
         if found.kind == MatchKind.AMBIGUOUS:
-            raise Refused("unit.ambiguous", name=echo, units=names)
+            raise Refused("unit.ambiguous", name=echo, units=names, offer=offer)
         if names:
-            raise Refused("unit.unknown", name=echo, units=names)
+            raise Refused("unit.unknown", name=echo, units=names, offer=offer)
         raise Refused("unit.unknown_none", name=echo)
 
     async def _unit_index(self, units: list[Unit]) -> NameIndex:
