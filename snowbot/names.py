@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from pypinyin import Style, lazy_pinyin
 # a token held by more names than this is read only when rarer tokens found too few
 _COMMON = 2_000
 # how many names, at most, a suggestion reads through the token lists (~a few ms)
-_READ = 30_000
-_RANKED = 150  # candidates compared in full
+_READ = 15_000
+_RANKED = 60  # candidates compared in full (difflib's time is most of a lookup's)
+_NONE: array[int] = array("i")
 CUTOFF = 0.5  # the least score a suggestion needs
 
 _FOLDS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
@@ -86,7 +88,7 @@ class NameIndex:
 
     names: tuple[str, ...]
     sound_of: dict[str, tuple[str, ...]]
-    holders: dict[str, list[int]]
+    holders: dict[str, array[int]]
 
     def starting(self, wanted: str) -> list[str]:
         """The names that begin with `wanted`, shortest first."""
@@ -110,7 +112,8 @@ class NameIndex:
         picked = self.starting(wanted)[:most]
         wanted_sound = sounds(wanted)
         shared: Counter[int] = Counter()
-        lists = sorted((self.holders.get(t, []) for t in _tokens(wanted, wanted_sound)), key=len)
+        tokens = _tokens(wanted, wanted_sound)
+        lists = sorted((self.holders.get(t, _NONE) for t in tokens), key=len)
         read = 0
         for holders in lists:
             if read and (read + len(holders) > _READ or len(holders) > _COMMON):
@@ -139,4 +142,5 @@ def build_name_index(names: Iterable[str]) -> NameIndex:
     for i, name in enumerate(ordered):
         for token in _tokens(name, sound_of[name]):
             holders[token].append(i)
-    return NameIndex(ordered, sound_of, dict(holders))
+    # arrays, not lists: the garbage collector need not walk a million entries
+    return NameIndex(ordered, sound_of, {t: array("i", ids) for t, ids in holders.items()})

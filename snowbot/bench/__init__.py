@@ -24,6 +24,7 @@ from snowbot.bench.database import (
     seed_tally_database,
     tally_summary,
 )
+from snowbot.bench.names import figure_names
 from snowbot.bench.nearest import figure_nearest, random_city
 from snowbot.bench.overview import figure_api_streets, figure_api_tally, figure_screens
 from snowbot.bench.pipeline import (
@@ -99,6 +100,7 @@ async def run_bench(
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))
+        done(figure_names(sizes))
         done(await figure_memory(sizes, quick, config_file))
         done(await figure_fanout(kit, base, sizes, folder))
         assert figures[0].baseline is not None

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from snowbot.limits import MAX_SUGGESTIONS
 from snowbot.model import Unit
-from snowbot.names import NameIndex
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
@@ -21,6 +20,7 @@ from snowbot.units import (
     MAX_UNIT_NAME,
     MatchKind,
     NameProblem,
+    UnitNames,
     clean_unit_name,
     match_unit,
     unit_names,
@@ -42,7 +42,7 @@ class UnitChoice:
 
 class UnitService(ServiceCore):
     # the units' name index and the units it was built from (see `_unit_index`)
-    _unit_names: tuple[tuple[tuple[int, str], ...], NameIndex] | None = None
+    _unit_names: tuple[tuple[tuple[int, str], ...], UnitNames] | None = None
 
     async def units(self) -> list[Unit]:
         """Every unit, by name (the demo's cast, the overview)."""
@@ -78,7 +78,7 @@ class UnitService(ServiceCore):
             raise Refused("unit.unknown", name=echo, units=names, offer=offer)
         raise Refused("unit.unknown_none", name=echo)
 
-    async def _unit_index(self, units: list[Unit]) -> NameIndex:
+    async def _unit_index(self, units: list[Unit]) -> UnitNames:
         """The units' name index, kept while the units stay the same; built on a thread
         (10,000 units take a tenth of a second) so no lookup holds the event loop."""
         key = tuple((u.id, u.name) for u in units)
