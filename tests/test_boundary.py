@@ -48,6 +48,7 @@ def test_a_multipolygon_with_a_hole() -> None:
     assert shape.contains(1, 1) and shape.contains(20.5, 20.5)  # (lat, lon)
     assert not shape.contains(5, 5)  # in the hole
     assert not shape.contains(15, 15) and not shape.contains(-0.1, 5)
+    assert not shape.contains(2, -5)  # west of the square: its ray crosses two edges
 
 
 @pytest.mark.parametrize(
