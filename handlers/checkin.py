@@ -13,6 +13,7 @@ from handlers.jobs import deliver_soon
 from handlers.places import team_line
 from snowbot import limits
 from snowbot.model import CheckInKind
+from snowbot.numerals import PEOPLE_WORDS
 from snowbot.refusals import Refused
 from snowbot.render import distance, duration, task_line
 from snowbot.roles import Role
@@ -24,6 +25,8 @@ async def checkin(update: Update, context: Context, me: Who) -> None:
     if not me.private:
         raise Refused("refuse.private_only")
     args = args_of(context)
+    if len(args) == 2 and args[1] in PEOPLE_WORDS:  # "/checkin 25 人"
+        args = args[:1]
     if len(args) > 1:
         raise Refused("checkin.bad_count", value=" ".join(args)[:20], max=limits.MAX_TEAM)
     headcount = parse_count(args[0], limits.MAX_TEAM, "checkin.bad_count") if args else 1

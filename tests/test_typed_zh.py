@@ -164,6 +164,7 @@ TABLE: list[tuple[SimUser, str, Check]] = [
     (CADRE, "签到 俩", asked_checkin(2)),
     (CADRE, "签到 ５", asked_checkin(5)),
     (CADRE, "/checkin 十五", asked_checkin(15)),
+    (CADRE, "/checkin 12 名", asked_checkin(12)),
     (CADRE, "/checkin 0人", replied("checkin.bad_count", value="0", max=500)),
     # words in a private chat (the cadre checks in with 5 between these rows and those below)
     (CADRE, "你好", replied("typed.hint")),
@@ -251,3 +252,25 @@ async def test_a_unit_suggested_by_sound_is_joined_with_one_press(config: Config
         me = await person(running.service, CADRE.id)
         choice = await running.service.unit_choice(me)
         assert choice.current is not None and choice.current.name == "北安市城管局"
+
+
+async def test_a_district_suggested_by_sound_finishes_the_invite_with_one_press(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stand_in() as api, running_bot(bot_config(config, api, SAMPLE_CSV)) as running:
+        answer = await api.ask(COORD, "/invite 爱会区 三十 12")  # 会 for 辉: hui, both
+        assert answer.text.startswith(opening("typed.district_like"))
+        data = answer.button("爱辉区")["callback_data"]
+        before = api.count(COORD.id)
+        await api.click(COORD, answer, "爱辉区")
+        made = await api.reply(COORD.id, before)
+        assert made.text.startswith(opening("invite.made"))
+        check = invited("爱辉区", 30, 12)
+        await check(Turn(running.service, api, made, COORD))
+        # forged: an unknown district, or uses beyond the limit; nothing is made
+        coordinator = await person(running.service, COORD.id)
+        for forged in ("i1|999|5|5", data.replace("|30|", "|9999|"), "i1|1|5"):
+            answer_to = await api.answer(await api.press(COORD, answer, forged))
+            assert answer_to.get("show_alert"), forged
+        assert len(await running.service.invitations(coordinator)) == 1
+    no_errors(caplog, api)

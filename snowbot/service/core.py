@@ -191,12 +191,18 @@ class ServiceCore:
         """The districts' names, for a refusal to list (the adapter joins them)."""
         return sorted(self.directory.districts)
 
-    def unknown_district(self, name: str) -> Refused:
+    def unknown_district(self, name: str, **offer: int) -> Refused:
         """The refusal of a district name no district has: those like it by writing or
-        sound, else every district; never an empty list (SPEC §13)."""
+        sound, else every district; never an empty list (SPEC §13). With `offer` (what
+        the command read besides the name), the districts like it go with their ids as
+        `offer`, for a private chat's buttons to finish the command."""
         like = self.directory.suggest_districts(name)
         if like:
-            return Refused("typed.district_like", district=name, suggestions=like)
+            refused = Refused("typed.district_like", district=name, suggestions=like)
+            if offer:
+                ids = [self.directory.districts[n].id for n in like]
+                refused.params["offer"] = (ids, offer)
+            return refused
         known = self._district_list()
         if known:
             return Refused("refuse.unknown_district", district=name, known=known)

@@ -52,7 +52,7 @@ class EnrolmentService(ServiceCore):
             name = " ".join(place)
             district = self.directory.district(name)
             if district is None:
-                raise self.unknown_district(name[:40])
+                raise self.unknown_district(name[:40], uses=uses, hours=hours)
             self._require_district(actor, district.id)
             district_id = district.id
         now = self.clock()
