@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from handlers import words
+from handlers.enrolment import read_invite_data
 from snowbot.directory import Directory, normalise
 from snowbot.model import District, Street, Unit
 from snowbot.names import build_name_index, sounds
+from snowbot.numerals import count_text
 from snowbot.units import MatchKind, match_unit, unit_names
 
 STREETS = ["学府路", "学府街", "锦安路", "永安路", "中央街", "海兰街", "海兰东街", "Station Road"]
@@ -65,3 +70,13 @@ def test_units_by_sound_and_by_leading_part() -> None:
     assert unknown.kind == MatchKind.UNKNOWN and unknown.units[0].name == "爱辉区城管局"
     assert match_unit("爱辉区交通", units, 5, kept).units == [units[1]]
     assert match_unit("爱辉区", units, 5, kept).kind == MatchKind.AMBIGUOUS
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.text(max_size=40))
+def test_any_text_is_read_or_left_never_a_crash(text: str) -> None:
+    words.read(text)  # a word and what follows, or None
+    assert count_text(text) == text or count_text(text).isascii()
+    index = build_name_index([normalise(s) for s in STREETS])
+    assert len(index.suggest(normalise(text), 5)) <= 5
+    assert read_invite_data(text) is None or text.startswith("i1|")
