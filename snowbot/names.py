@@ -4,7 +4,9 @@ The commonest slip is a character swapped for one that sounds the same (学服�
 金安路 for 锦安路), so a name is also compared by its pinyin without tones, with the
 sounds people confuse folded together (zh/z, ch/c, sh/s, n/l, -ng/-n). `build_name_index`
 is a pure function of the names: build it once for a city's streets (and again when they
-change), then each suggestion looks at a few hundred candidates, never at every name.
+change; 100,000 names take a few seconds, so build it on a thread), then each suggestion
+reads the names sharing its rarest letter and sound pairs and compares 60 in full, never
+every name: a few milliseconds with 100,000 streets (figure `name_suggestion` of the bench).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _is_han(char: str) -> bool:
 @lru_cache(maxsize=65_536)
 def _syllable(char: str) -> str:
     """A Chinese character's sound: its commonest pinyin without tone, folded (see the
-    module). One character at a time: a street's index of 100,000 names builds in a blink."""
+    module). One character at a time, each looked up once: names share their characters."""
     sound = lazy_pinyin(char, style=Style.NORMAL)[0]
     for long, short in _FOLDS:
         if sound.startswith(long):
