@@ -87,7 +87,7 @@ def asked_checkin(count: int) -> Check:
     return replied("checkin.ask", count=count)
 
 
-def invited(district: str, uses: int, hours: int) -> Check:
+def invited(district: str | None, uses: int, hours: int) -> Check:
     async def check(turn: Turn) -> None:
         coordinator = await person(turn.bot, turn.user.id)
         live = await turn.bot.invitations(coordinator)
@@ -95,6 +95,7 @@ def invited(district: str, uses: int, hours: int) -> Check:
         name = turn.bot.district_name(newest.district_id)
         lasts = round((newest.expires_at - newest.created_at) / 3600)
         assert (name, newest.uses, lasts) == (district, uses, hours)
+        assert (district or "不限区县") in turn.answer.text  # "invite.no_district"
 
     return check
 
@@ -149,6 +150,7 @@ TABLE: list[tuple[SimUser, str, Check]] = [
     # districts and units by writing and by sound
     (COORD, "/invite 爱辉区 三十 12", invited("爱辉区", 30, 12)),
     (COORD, "/invite 北安 两 3", invited("北安市", 2, 3)),
+    (COORD, "/invite 五 2", invited(None, 5, 2)),
     (
         COORD,
         "/invite 爱会区 5",
