@@ -62,8 +62,8 @@ def means_checking(text: str) -> bool:
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
     """Text that is no command nor another word, in a private chat: 签到 and 签退 do what
-    they say; anything else (a street typed where the location was asked for) gets the
-    words the bot knows, and the location button."""
+    they say; a street typed where the location was asked for is told to share it; any
+    other text gets the words the bot knows (SPEC §13)."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return
@@ -77,7 +77,9 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused
         await reply(update, context, me.t("help.guest"))
-    else:  # the words it knows (SPEC §13), and the button for a check-in asked for
+    elif await service(context).check_in_waiting(me.person):  # a street typed, say
+        await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
+    else:  # the words it knows (SPEC §13), and the location button
         await reply(update, context, me.t("typed.hint"), reply_markup=_location_button(me))
 
 

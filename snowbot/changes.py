@@ -32,6 +32,7 @@ QUIET = frozenset(
         "districts",
         "team_request",
         "open_shift",
+        "pending_checkin",
         "overdue_shifts",
         "get_task",
         "proposal",

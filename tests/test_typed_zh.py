@@ -158,6 +158,9 @@ TABLE: list[tuple[SimUser, str, Check]] = [
     ),
     (CADRE, "/unit 爱辉区城关局", unit_like("爱辉区城管局")),
     (CADRE, "/unit 爱辉区交通", in_unit("爱辉区交通运输局")),
+    # any other text: the words the bot knows, unless a check-in waits for its location
+    (CADRE, "你好", replied("typed.hint")),
+    (CADRE, "任务很多", replied("typed.hint")),
     # check-in counts
     (CADRE, "/checkin 25人", asked_checkin(25)),
     (CADRE, "签到 25人", asked_checkin(25)),
@@ -168,9 +171,8 @@ TABLE: list[tuple[SimUser, str, Check]] = [
     (CADRE, "/checkin 十五", asked_checkin(15)),
     (CADRE, "/checkin 12 名", asked_checkin(12)),
     (CADRE, "/checkin 0人", replied("checkin.bad_count", value="0", max=500)),
+    (CADRE, "中央街", replied("checkin.plain_text")),  # typed where the location was asked
     # words in a private chat (the cadre checks in with 5 between these rows and those below)
-    (CADRE, "你好", replied("typed.hint")),
-    (CADRE, "任务很多", replied("typed.hint")),
     (CADRE, "帮助", replied("help.cadre")),
 ]
 ON_DUTY: list[tuple[SimUser, str, Check]] = [

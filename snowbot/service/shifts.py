@@ -20,6 +20,11 @@ class ShiftService(PlaceService):
         check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
         await self.store.set_pending_checkin(person.id, headcount, self.clock())
 
+    async def check_in_waiting(self, person: Person) -> bool:
+        """Whether a "/checkin N" of the person's still waits for the location."""
+        since = self.clock() - limits.PENDING_CHECKIN_SECONDS
+        return await self.store.pending_checkin(person.id, since)
+
     async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
         """A shared location: open, update or reopen the shift (README: "What it does, by role").
 
