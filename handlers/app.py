@@ -233,6 +233,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     )
     app.add_handler(CallbackQueryHandler(residents.button, pattern=residents.PATTERN))
     app.add_handler(CallbackQueryHandler(units.button, pattern=units.PATTERN))
+    app.add_handler(CallbackQueryHandler(enrolment.invite_press, pattern=enrolment.INVITE_PATTERN))
     app.add_handler(CallbackQueryHandler(tasks.button))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)

@@ -25,6 +25,7 @@ from snowbot.bench.database import (
     tally_summary,
 )
 from snowbot.bench.lanes import figure_replies_first
+from snowbot.bench.names import figure_names
 from snowbot.bench.nearest import figure_nearest, random_city
 from snowbot.bench.overview import figure_api_streets, figure_api_tally, figure_screens
 from snowbot.bench.pipeline import (
@@ -109,6 +110,7 @@ async def run_bench(
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))
+        done(figure_names(sizes))
         done(await figure_memory(sizes, quick, config_file))
         done(await figure_fanout(kit, base, sizes, folder))
         done(await figure_replies_first(kit, base, sizes, folder))
