@@ -29,6 +29,7 @@ from handlers import (
     dashboard,
     enrolment,
     marking,
+    miniapp,
     places,
     reports,
     residents,
@@ -42,6 +43,7 @@ from handlers.errors import on_error
 from handlers.inbox import KeepingQueue, inbox_bot, replay, replay_orphans
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
+from handlers.photos import file_url
 from snowbot.config import Config
 from snowbot.redact import redact
 from snowbot.service import Snowbot
@@ -85,6 +87,7 @@ COMMANDS = (
     "unit",
     "units",
     "dashboard",
+    "app",
 )
 
 
@@ -128,6 +131,7 @@ def build_application(
         service.keep_updates,
         token=config.require_token(),
         base_url=config.telegram.base_url,
+        base_file_url=file_url(config.telegram.base_url),
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
@@ -178,6 +182,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "unit": units.unit,
         "units": units.units,
         "dashboard": dashboard.dashboard,
+        "app": miniapp.app_command,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
@@ -237,6 +242,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         await app.bot.set_my_commands(
             commands, language_code=language if language != "en" else None
         )
+    await miniapp.set_menu_button(app)
 
 
 class Polls(HTTPXRequest):

@@ -14,10 +14,12 @@ from aiohttp import web
 
 from snowbot.dashboard_config import DashboardConfig
 from snowbot.errors import ConfigError
+from snowbot.miniapp import MiniApp
 from snowbot.service import Snowbot
 from web.access import install
 from web.live import HEARTBEAT, Board, Feed, Kept, Screen
 from web.metrics import CONTENT_TYPE, exposition
+from web.miniapp import mount
 from web.page import language, page
 
 log = logging.getLogger("snowbot.overview")
@@ -29,8 +31,13 @@ FEED = web.AppKey("feed", Feed)
 DASHBOARD = web.AppKey("dashboard", DashboardConfig)
 
 
-def build_app(service: Snowbot, dashboard: DashboardConfig) -> web.Application:
-    app = web.Application(client_max_size=4096)  # it takes no request bodies
+def build_app(
+    service: Snowbot,
+    dashboard: DashboardConfig,
+    miniapp: MiniApp | None = None,
+    photo_dir: Path | None = None,
+) -> web.Application:
+    app = web.Application(client_max_size=4096)  # no bodies but the Mini App's small acts
     board = Board(service)
     app[SERVICE], app[BOARD], app[FEED], app[DASHBOARD] = service, board, Feed(board), dashboard
     install(app, dashboard)
@@ -45,6 +52,8 @@ def build_app(service: Snowbot, dashboard: DashboardConfig) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC, follow_symlinks=False, show_index=False)
+    if miniapp is not None:  # the Mini App (SPEC §16), when the bot runs beside
+        mount(app, service, miniapp, photo_dir, dashboard.photo_cache_mb)
     return app
 
 
@@ -147,10 +156,16 @@ async def healthz(request: web.Request) -> web.Response:
 class Overview:
     """The overview served on `[dashboard] listen`, started and stopped with the bot."""
 
-    def __init__(self, service: Snowbot, dashboard: DashboardConfig) -> None:
+    def __init__(
+        self,
+        service: Snowbot,
+        dashboard: DashboardConfig,
+        miniapp: MiniApp | None = None,
+        photo_dir: Path | None = None,
+    ) -> None:
         self.service = service
         self.dashboard = dashboard
-        self.app = build_app(service, dashboard)
+        self.app = build_app(service, dashboard, miniapp, photo_dir)
         # no access log: a request line may hold ?token=
         self.runner = web.AppRunner(
             self.app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0

@@ -20,6 +20,7 @@ from snowbot.standin.wire import Sent, SimUser
 __all__ = ["BotApiStandIn", "Sent", "SimUser"]
 
 REDELIVERABLE = 10_000  # the latest updates kept for `redeliver`
+PHOTO = b"\xff\xd8\xff\xe0 stand-in photo "  # a JPEG's first bytes, then which one
 
 
 class BotApiStandIn(BotApiServer):
@@ -110,6 +111,8 @@ class BotApiStandIn(BotApiServer):
             }
         ]
         message["caption"] = caption
+        # a picture's bytes, told apart by the message (the Mini App fetches them)
+        self.files[f"photo{message['message_id']}"] = PHOTO + str(message["message_id"]).encode()
         length = len(caption.split()[0]) if caption.startswith("/") else 0
         if length:
             message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
