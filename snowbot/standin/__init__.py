@@ -9,6 +9,7 @@ kept per chat and can be awaited. No network beyond loopback, no Telegram code.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import Callable
@@ -20,7 +21,10 @@ from snowbot.standin.wire import Sent, SimUser
 __all__ = ["BotApiStandIn", "Sent", "SimUser"]
 
 REDELIVERABLE = 10_000  # the latest updates kept for `redeliver`
-PHOTO = b"\xff\xd8\xff\xe0 stand-in photo "  # a JPEG's first bytes, then which one
+# an 8×8 orange picture (PNG; browsers read it whatever the type said), then which one
+PHOTO = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP438CAFWEXHbQSAKmzX8FBxi1QAAAAAElFTkSuQmCC"
+)
 
 
 class BotApiStandIn(BotApiServer):

@@ -57,11 +57,13 @@ def mount(
 
 
 async def _framed(request: web.Request, response: web.StreamResponse) -> None:
-    """The app may be framed by Telegram's web client (the overview by nobody)."""
+    """The app may be framed by Telegram's web client (the overview by nobody), and shows
+    photos it fetched with its initData header (as blob: addresses)."""
     if is_app_path(request.path):
         policy = response.headers.get("Content-Security-Policy", "")
+        policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {FRAMED_BY}")
         response.headers["Content-Security-Policy"] = policy.replace(
-            "frame-ancestors 'none'", f"frame-ancestors {FRAMED_BY}"
+            "img-src 'self' data:", "img-src 'self' data: blob:"
         )
 
 

@@ -19,6 +19,7 @@ def app_page(lang: str, tiles: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<link rel="icon" href="data:,">
 <title>{escape(t("app.title"))}</title>
 <link rel="stylesheet" href="{LEAFLET}/leaflet.css">
 <link rel="stylesheet" href="/app/static/app.css">

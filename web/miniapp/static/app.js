@@ -61,7 +61,7 @@
   function ensureMap() {
     if (map) { return; }
     $("map").hidden = false;
-    map = L.map("map", { zoomControl: true, attributionControl: false, preferCanvas: true });
+    map = L.map("map", { zoomControl: true, attributionControl: false });
     if (data.tiles) { L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map); }
     layer = L.layerGroup().addTo(map);
   }
