@@ -20,6 +20,7 @@ from snowbot.service import Person, Snowbot
 from snowbot.texts import catalog
 
 APP_TASKS = 30  # tasks listed and mapped for a cadre, nearest first
+APP_PROOFS = 30  # the latest done tasks with a proof photo, for a dispatcher
 APP_STREETS = 3000  # unserved streets mapped for a dispatcher (a district's, rarely more)
 # what the app may ask for; each is the chat's button of the same name
 PRESSES = frozenset({"accept", "release", "done", "make_task", "dismiss"})
@@ -129,8 +130,10 @@ async def dispatcher_view(service: Snowbot, person: Person) -> dict[str, Any]:
         for s in service.directory.streets
         if s.id not in taken and (own is None or s.district_id == own)
     ]
+    proofs = await service.proof_photos(person, APP_PROOFS)
     return {
         "district": district,
+        "done": [_task(task, None, 0) for task, _ in proofs],
         "unserved_total": len(streets),
         "unserved": streets[:APP_STREETS],
         "reports": [
@@ -167,6 +170,15 @@ async def view(service: Snowbot, user: AppUser) -> dict[str, Any]:
         found["dispatcher"] = await dispatcher_view(service, person)
     found["overview"] = person.role >= Role.COORDINATOR and service.config.dashboard.enabled
     return found
+
+
+async def may_see_proof(service: Snowbot, user: AppUser, task_id: int) -> str | None:
+    """The file id of a done task's proof photo, for a dispatcher who may see the task."""
+    person = await person_of(service, user)
+    if person.role < Role.DISPATCHER:
+        return None
+    proofs = await service.proof_photos(person, 10_000)
+    return next((file_id for task, file_id in proofs if task.id == task_id), None)
 
 
 async def may_see_report_photo(service: Snowbot, user: AppUser, report_id: int) -> str | None:

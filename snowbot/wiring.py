@@ -382,7 +382,18 @@ def bench_kit() -> Kit:
         )
         return await overview.start(), overview
 
+    async def serve_app(running: Any) -> tuple[str, Overview]:
+        bot: PollingBot = running
+        config = bot.service.config
+        dashboard = replace(config.dashboard, listen="127.0.0.1:0", token=None)
+        overview = await start_overview(bot.service, replace(config, dashboard=dashboard), bot)
+        return overview.address, overview
+
     use_timedelta_durations()
     return bench.Kit(
-        start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
+        start_bot=start,
+        start_bare_bot=start_bare_bot,
+        play_storm=storm,
+        serve_overview=serve,
+        serve_app=serve_app,
     )

@@ -143,3 +143,32 @@ async def test_the_photo_cache_keeps_the_most_recently_shown_within_its_limit(
     assert sum(p.stat().st_size for p in (tmp_path / "photos").iterdir()) <= 2500
     assert all(re.fullmatch(r"[0-9a-f]{64}", p.name) for p in (tmp_path / "photos").iterdir())
     assert await cache.get("gone") is None
+
+
+@pytest.mark.both_engines
+async def test_proof_photos_of_done_are_shown_to_dispatchers_only(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with served_app(config, city_csv) as s:
+        api = s.api
+        await make_dispatcher(api)
+        await api.ask(DISPATCH, "/newtask Station Road 1")
+        await api.locate(CADRE, *STATION)
+        await api.ask(CADRE, "/accept 1")
+        before = api.count(CADRE.id)
+        await api.send_photo(CADRE, "/done 1 cleared")
+        await api.reply(CADRE.id, before)
+        proof = next(iter(api.files.values()))
+        async with app_session(init_data(DISPATCH, api.token)) as client:
+            _, seen = await view(client, s.base)
+            assert [t["id"] for t in seen["dispatcher"]["done"]] == [1]
+            async with client.get(s.url("/app/api/photo/task/1")) as r:
+                assert r.status == 200 and await r.read() == proof
+            async with client.get(s.url("/app/api/photo/task/2")) as r:
+                assert r.status == 404
+        async with app_session(init_data(CADRE, api.token)) as client:
+            _, seen = await view(client, s.base)
+            assert "dispatcher" not in seen
+            async with client.get(s.url("/app/api/photo/task/1")) as r:
+                assert r.status == 404  # the cadre who took it still sees no photo here
+        no_errors(caplog, api)

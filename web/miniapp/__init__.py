@@ -16,7 +16,14 @@ from typing import Any
 from aiohttp import web
 
 from snowbot.init_data import AppUser, validate
-from snowbot.miniapp import PRESSES, MiniApp, may_see_report_photo, person_of, view
+from snowbot.miniapp import (
+    PRESSES,
+    MiniApp,
+    may_see_proof,
+    may_see_report_photo,
+    person_of,
+    view,
+)
 from snowbot.roles import Role
 from snowbot.service import Snowbot
 from web.access import COOKIE
@@ -51,6 +58,7 @@ def mount(
     app.router.add_post(PREFIX + "/api/act", api_act)
     app.router.add_post(PREFIX + "/api/overview", api_overview)
     app.router.add_get(PREFIX + "/api/photo/report/{id:[0-9]{1,9}}", api_report_photo)
+    app.router.add_get(PREFIX + "/api/photo/task/{id:[0-9]{1,9}}", api_proof_photo)
     app.router.add_static(PREFIX + "/static", STATIC, follow_symlinks=False, show_index=False)
     app.router.add_static(PREFIX + "/leaflet", LEAFLET, follow_symlinks=False, show_index=False)
     app.on_response_prepare.append(_framed)
@@ -150,7 +158,19 @@ async def api_report_photo(request: web.Request) -> web.Response:
     """An open report's photo, for a dispatcher who may see the report; else 404."""
     user = signed_in(request)
     report_id = int(request.match_info["id"])
-    file_id = await may_see_report_photo(request.app[APP_SERVICE], user, report_id)
+    return await _photo(
+        request, await may_see_report_photo(request.app[APP_SERVICE], user, report_id)
+    )
+
+
+async def api_proof_photo(request: web.Request) -> web.Response:
+    """A done task's proof photo, for a dispatcher who may see the task; else 404."""
+    user = signed_in(request)
+    task_id = int(request.match_info["id"])
+    return await _photo(request, await may_see_proof(request.app[APP_SERVICE], user, task_id))
+
+
+async def _photo(request: web.Request, file_id: str | None) -> web.Response:
     if file_id is None:
         raise web.HTTPNotFound(text="404: no such photo")
     body = await request.app[PHOTOS].get(file_id)

@@ -34,6 +34,7 @@ def app_page(lang: str, tiles: str) -> str:
   <ul id="task-list" class="cards"></ul></section>
 <section id="reports" hidden><h2 id="reports-title"></h2><ul id="report-list" class="cards"></ul>
 </section>
+<section id="done" hidden><h2 id="done-title"></h2><ul id="done-list" class="cards"></ul></section>
 <section id="streets" hidden><h2 id="streets-title"></h2>
   <input id="street-filter" type="search" autocomplete="off">
   <ul id="street-list" class="cards"></ul></section>

@@ -173,6 +173,22 @@
       list.appendChild(li);
     });
   }
+  function drawDone(dispatcher) {
+    $("done").hidden = !dispatcher.done.length;
+    $("done-title").textContent = fill(T.done_title, { count: dispatcher.done.length });
+    var list = $("done-list");
+    list.textContent = "";
+    dispatcher.done.forEach(function (t) {
+      var li = el("li", "card proof");
+      li.id = "proof-" + t.id;
+      var head = el("div", "head");
+      head.appendChild(el("b", "id", "#" + t.id));
+      head.appendChild(el("span", "street", t.street + " · " + t.district));
+      li.appendChild(head);
+      photo(li, "/app/api/photo/task/" + t.id);
+      list.appendChild(li);
+    });
+  }
   function photo(parent, path) {
     // fetched with the initData header (an <img src> could not carry it)
     var img = el("img", "photo");
@@ -186,8 +202,15 @@
   }
 
   // -- everything -------------------------------------------------------------------------
+  var shownProofs = "";
+  function sameProofs(done) {
+    // photos are fetched once: the list is redrawn only when it changed
+    var key = done.map(function (t) { return t.id; }).join(",");
+    if (key === shownProofs) { return true; }
+    shownProofs = key;
+    return false;
+  }
   function draw(view) {
-    state = view;
     T = view.texts;
     document.documentElement.lang = view.lang === "zh" ? "zh-CN" : "en";
     $("title").textContent = fill(T.title_city, { city: view.city });
@@ -199,9 +222,14 @@
     $("open-overview").textContent = T.overview;
     note(view.role === "guest" ? T.guest : "");
     if (view.cadre) { drawTasks(view.cadre); }
-    if (view.dispatcher) { drawReports(view.dispatcher); drawStreets(view.dispatcher); }
+    if (view.dispatcher) {
+      drawReports(view.dispatcher);
+      drawStreets(view.dispatcher);
+      if (!sameProofs(view.dispatcher.done)) { drawDone(view.dispatcher); }
+    }
     $("coordinator").hidden = !view.overview;
     if (view.cadre || view.dispatcher) { drawMap(view); }
+    state = view;
     document.body.setAttribute("data-ready", "1");
   }
   function refresh() {
