@@ -9,8 +9,11 @@ disagree. Nothing here knows HTTP or Telegram.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from snowbot import limits
 from snowbot.init_data import AppUser
@@ -20,6 +23,7 @@ from snowbot.service import Person, Snowbot
 from snowbot.texts import catalog
 
 APP_TASKS = 30  # tasks listed and mapped for a cadre, nearest first
+LIVE_KEPT = 2.0  # seconds the live tasks are kept between changes (see `live_tasks`)
 APP_PROOFS = 30  # the latest done tasks with a proof photo, for a dispatcher
 APP_STREETS = 3000  # unserved streets mapped for a dispatcher (a district's, rarely more)
 # what the app may ask for; each is the chat's button of the same name
@@ -100,15 +104,17 @@ def _task(task: Task, km: float | None, mine: int) -> dict[str, Any]:
 async def cadre_view(service: Snowbot, person: Person) -> dict[str, Any]:
     """On duty or not, the nearest live tasks (and every task the shift holds places on)."""
     placement = await service.placement(person)
-    listed = (await service.tasks_for(person))[:APP_TASKS]
+    shift = await service.on_duty(person) if placement is not None else None
+    listed = await nearest_tasks(service, shift.lat, shift.lon) if shift else None
+    if listed is None:
+        listed = [(n.task, n.km) for n in (await service.tasks_for(person))[:APP_TASKS]]
     held = {task_id for task_id, _ in placement.held} if placement else set()
-    shown = {n.task.id for n in listed}
-    tasks = [_task(n.task, n.km, placement.on(n.task.id) if placement else 0) for n in listed]
+    shown = {task.id for task, _ in listed}
+    tasks = [_task(task, km, placement.on(task.id) if placement else 0) for task, km in listed]
     if placement is not None:  # a held task far away still needs its Release and Done
         for task in await service.held_tasks(person.id):
             if task.id not in shown:
                 tasks.append(_task(task, None, placement.on(task.id)))
-    shift = await service.on_duty(person) if placement is not None else None
     return {
         "on_duty": placement is not None,
         "headcount": placement.headcount if placement else 0,
@@ -117,6 +123,55 @@ async def cadre_view(service: Snowbot, person: Person) -> dict[str, Any]:
         "tasks": tasks,
         "held": sorted(held),
     }
+
+
+@dataclass
+class _Kept:
+    version: int
+    at: float
+    tasks: list[Task]
+
+
+_kept: WeakKeyDictionary[Snowbot, _Kept] = WeakKeyDictionary()
+
+
+async def live_tasks(service: Snowbot) -> list[Task]:
+    """The live tasks, read once for every cadre's app between two changes: thousands of
+    phones asking every few seconds read the database once. Kept at most `LIVE_KEPT`
+    seconds, for changes made by another process (several webhook processes)."""
+    kept, now = _kept.get(service), time.monotonic()
+    if kept is not None and kept.version == service.changes.version and now - kept.at < LIVE_KEPT:
+        return kept.tasks
+    version = service.changes.version  # before the read: a change meanwhile reads again
+    tasks = [n.task for n in await service.nearby_tasks(None, None)]
+    _kept[service] = _Kept(version, now, tasks)
+    return tasks
+
+
+async def nearest_tasks(
+    service: Snowbot, lat: float, lon: float, count: int = APP_TASKS
+) -> list[tuple[Task, float | None]]:
+    """The first `count` live tasks in /tasks's order (urgent ones first, then nearest),
+    measured only around the position: in a big city with many tasks, /tasks ranks every
+    task and the app, asked every few seconds, cannot."""
+    live = await live_tasks(service)
+    directory = service.directory
+    urgent = []
+    for task in (t for t in live if t.urgent):
+        km = directory.distance_km(task.street_id, lat, lon, exact=False)
+        urgent.append((task, km))
+    urgent.sort(key=lambda pair: (pair[1] if pair[1] is not None else math.inf, pair[0].id))
+    by_street: dict[int, list[Task]] = {}
+    for task in live:
+        if not task.urgent:
+            by_street.setdefault(task.street_id, []).append(task)
+    near = directory.index.nearest_among(lat, lon, by_street, count)
+    ranked: list[tuple[Task, float | None]] = list(urgent)
+    for street_id, km in near:
+        ranked.extend((task, km) for task in sorted(by_street[street_id], key=lambda t: t.id))
+        if len(ranked) >= count:
+            break
+    return ranked[:count]
 
 
 async def dispatcher_view(service: Snowbot, person: Person) -> dict[str, Any]:
