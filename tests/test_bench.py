@@ -61,6 +61,7 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "api_tally",
         "api_streets",
         "screens",
+        "app_tasks",
     }
     for figure in figures.values():
         assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
@@ -71,3 +72,4 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
     assert "20 delivered of 20; most in one group: 1" in figures["fan_out"]["note"]
     assert figures["api_streets"]["name"] == "/api/streets for 5,000 streets (gzip)"
     assert "events per screen: 0" not in figures["screens"]["note"]
+    assert "30 tasks listed, nearest first" in figures["app_tasks"]["note"]
