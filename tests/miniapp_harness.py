@@ -43,14 +43,16 @@ async def served_app(
     clock: FakeClock | None = None,
     photo_cache_mb: int = 200,
 ) -> AsyncIterator[Served]:
-    """The bot against the stand-in, with the overview and the Mini App on a free port."""
+    """The bot against the stand-in, with the overview and the Mini App on a free port. The
+    overview's token is made for it, as the demo makes one: the bot's config has none."""
     dashboard = DashboardConfig(
-        listen="127.0.0.1:0", token=TOKEN, public_url=public_url, photo_cache_mb=photo_cache_mb
+        listen="127.0.0.1:0", token=None, public_url=public_url, photo_cache_mb=photo_cache_mb
     )
     async with stand_in() as api:
         cfg = replace(bot_config(config, api, city_csv), dashboard=dashboard)
         async with running_bot(cfg, clock=clock) as running:
-            overview = await start_overview(running.service, cfg, running)
+            served = replace(cfg, dashboard=replace(dashboard, token=TOKEN))
+            overview = await start_overview(running.service, served, running)
             try:
                 yield Served(api, running, overview, cfg)
             finally:

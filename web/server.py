@@ -53,7 +53,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC, follow_symlinks=False, show_index=False)
     if miniapp is not None:  # the Mini App (SPEC §16), when the bot runs beside
-        mount(app, service, miniapp, photo_dir, dashboard.photo_cache_mb)
+        mount(app, service, miniapp, dashboard, photo_dir)
     return app
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from snowbot.dashboard_config import DashboardConfig
 from snowbot.init_data import AppUser, validate
 from snowbot.miniapp import (
     PRESSES,
@@ -37,6 +38,7 @@ PREFIX = "/app"
 MINIAPP = web.AppKey("miniapp", MiniApp)
 APP_SERVICE = web.AppKey("miniapp_service", Snowbot)
 PHOTOS = web.AppKey("miniapp_photos", PhotoCache)
+APP_DASHBOARD = web.AppKey("miniapp_dashboard", DashboardConfig)
 MAX_NEEDED = 999  # people a task posted from the app may ask for
 # Telegram's web clients show the app in a frame; its phone apps in a web view
 FRAMED_BY = "https://web.telegram.org"
@@ -48,11 +50,15 @@ def is_app_path(path: str) -> bool:
 
 
 def mount(
-    app: web.Application, service: Snowbot, miniapp: MiniApp, cache: Path | None, cache_mb: int
+    app: web.Application,
+    service: Snowbot,
+    miniapp: MiniApp,
+    dashboard: DashboardConfig,
+    cache: Path | None,
 ) -> None:
-    """The app's routes on the overview's server."""
-    app[MINIAPP], app[APP_SERVICE] = miniapp, service
-    app[PHOTOS] = PhotoCache(miniapp.photos, cache, cache_mb * 1024 * 1024)
+    """The app's routes on the overview's server (`dashboard`: the one it serves)."""
+    app[MINIAPP], app[APP_SERVICE], app[APP_DASHBOARD] = miniapp, service, dashboard
+    app[PHOTOS] = PhotoCache(miniapp.photos, cache, dashboard.photo_cache_mb * 1024 * 1024)
     app.router.add_get(PREFIX, page)
     app.router.add_get(PREFIX + "/api/view", api_view)
     app.router.add_post(PREFIX + "/api/act", api_act)
@@ -94,7 +100,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 async def page(request: web.Request) -> web.Response:
     service = request.app[APP_SERVICE]
-    html = app_page(service.config.language, service.config.dashboard.tiles)
+    html = app_page(service.config.language, request.app[APP_DASHBOARD].tiles)
     return web.Response(text=html, content_type="text/html")
 
 
@@ -146,7 +152,7 @@ async def api_overview(request: web.Request) -> web.Response:
     if person.role < Role.COORDINATOR:
         raise web.HTTPForbidden(text="403: coordinators only")
     response = _json({"url": "/"})
-    token = service.config.dashboard.token
+    token = request.app[APP_DASHBOARD].token  # the served overview's, maybe made at start
     if token:
         response.set_cookie(
             COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure
