@@ -170,16 +170,37 @@ async def test_a_coordinator_opens_the_overview_from_the_app(
 
     requested: list[str] = []
     async with served_app(config, city_csv) as s, async_playwright() as pw:
+        api = s.api
+        await make_dispatcher(api)
+        await api.ask(DISPATCH, "/newtask Station Road 1")
+        await api.locate(CADRE, *STATION)
+        await api.ask(CADRE, "/accept 1")
+        before = api.count(CADRE.id)
+        await api.send_photo(CADRE, "/done 1")
+        await api.reply(CADRE.id, before)
+        station = next(
+            st for st in s.running.service.directory.streets if st.name == "Station Road"
+        )
         browser = await pw.chromium.launch(executable_path=CHROMIUM)
         try:
             page = await opened(s, browser, COORD, requested)
             await page.click("#open-overview")
             await page.wait_for_function(
-                "() => document.getElementById('person-times')?.textContent === '0'",
+                "() => document.getElementById('person-times')?.textContent === '1'",
                 timeout=10_000,
             )
             assert urlsplit(page.url).path == "/" and "token" not in page.url
             assert all("token=" not in url for url in requested)
+            # the street's details show the proof photo of its /done
+            await page.wait_for_function(
+                f"() => window.snowbotOverview.streetState({station.id}) === 'served'",
+                timeout=10_000,
+            )
+            await page.evaluate(f"window.snowbotOverview.details({station.id})")
+            await page.wait_for_function(
+                "() => document.querySelector('.leaflet-popup img.proof')?.naturalWidth === 8",
+                timeout=10_000,
+            )
             assert page.problems == []
         finally:
             await browser.close()

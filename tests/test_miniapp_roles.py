@@ -13,7 +13,7 @@ from snowbot.config import Config
 from snowbot.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, no_errors, said
 from tests.miniapp_harness import act, app_session, init_data, served_app, view
-from tests.overview_harness import make_dispatcher
+from tests.overview_harness import make_dispatcher, session
 from web.miniapp.photos import PhotoCache
 
 VISITOR = SimUser(71, "Visitor Brown", "en")
@@ -171,4 +171,16 @@ async def test_proof_photos_of_done_are_shown_to_dispatchers_only(
             assert "dispatcher" not in seen
             async with client.get(s.url("/app/api/photo/task/1")) as r:
                 assert r.status == 404  # the cadre who took it still sees no photo here
+        # the overview's street details: behind its token, like every other path
+        street = (await s.running.service.task(1)).street_id  # type: ignore[union-attr]
+        for path in (f"/api/street/{street}/proofs", "/api/photo/task/1"):
+            async with session(None) as client, client.get(s.url(path)) as r:
+                assert r.status == 401
+        async with session() as client:
+            async with client.get(s.url(f"/api/street/{street}/proofs")) as r:
+                assert [p["task"] for p in await r.json()] == [1]
+            async with client.get(s.url("/api/photo/task/1")) as r:
+                assert r.status == 200 and await r.read() == proof
+            async with client.get(s.url(f"/api/street/{street + 1}/proofs")) as r:
+                assert await r.json() == []
         no_errors(caplog, api)

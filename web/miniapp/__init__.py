@@ -65,6 +65,9 @@ def mount(
     app.router.add_post(PREFIX + "/api/overview", api_overview)
     app.router.add_get(PREFIX + "/api/photo/report/{id:[0-9]{1,9}}", api_report_photo)
     app.router.add_get(PREFIX + "/api/photo/task/{id:[0-9]{1,9}}", api_proof_photo)
+    # the overview's street details (behind the overview's token, like all of /api)
+    app.router.add_get("/api/street/{id:[0-9]{1,9}}/proofs", street_proofs)
+    app.router.add_get("/api/photo/task/{id:[0-9]{1,9}}", overview_proof_photo)
     app.router.add_static(PREFIX + "/static", STATIC, follow_symlinks=False, show_index=False)
     app.router.add_static(PREFIX + "/leaflet", LEAFLET, follow_symlinks=False, show_index=False)
     app.on_response_prepare.append(_framed)
@@ -174,6 +177,19 @@ async def api_proof_photo(request: web.Request) -> web.Response:
     user = signed_in(request)
     task_id = int(request.match_info["id"])
     return await _photo(request, await may_see_proof(request.app[APP_SERVICE], user, task_id))
+
+
+async def street_proofs(request: web.Request) -> web.Response:
+    """The overview: a street's done tasks with proof photos, the latest first."""
+    found = await request.app[APP_SERVICE].street_proofs(int(request.match_info["id"]))
+    return _json([{"task": task.id, "done_at": task.done_at} for task, _ in found[:12]])
+
+
+async def overview_proof_photo(request: web.Request) -> web.Response:
+    """The overview: a done task's proof photo."""
+    task = await request.app[APP_SERVICE].task(int(request.match_info["id"]))
+    found = await request.app[APP_SERVICE].street_proofs(task.street_id) if task else []
+    return await _photo(request, next((f for t, f in found if task and t.id == task.id), None))
 
 
 async def _photo(request: web.Request, file_id: str | None) -> web.Response:

@@ -306,6 +306,7 @@
           return L.circleMarker(at, L.extend({ radius: 5, renderer: renderer }, style(state, f.id)));
         }
       });
+      layer.on("click", function (e) { showProofs(f.id, f.properties.street, e.latlng); });
       streetLayers[f.id] = [layer, state];
       streetGroup.addLayer(layer);
     });
@@ -318,6 +319,26 @@
       fitCity();
       fitted = true;
     }
+  }
+
+  // a street's details: its proof photos of /done (served beside the bot; none without it)
+  function showProofs(id, name, at) {
+    return get("api/street/" + id + "/proofs").catch(function () { return []; }).then(function (found) {
+      var box = document.createElement("div");
+      box.className = "proofs";
+      box.appendChild(document.createElement("b")).textContent = name;
+      found.forEach(function (p) {
+        var img = new Image();
+        img.className = "proof";
+        img.alt = "#" + p.task;
+        img.src = "api/photo/task/" + p.task;
+        var line = box.appendChild(document.createElement("div"));
+        line.textContent = fill(T["photos.proof"], { id: p.task });
+        box.appendChild(img);
+      });
+      if (!found.length) { box.appendChild(document.createElement("div")).textContent = T["photos.none"]; }
+      L.popup({ maxWidth: 280 }).setLatLng(at).setContent(box).openOn(map);
+    });
   }
 
   // after a change: one character a street, not the whole city again
@@ -470,6 +491,12 @@
       if (f) { f[0].eachLayer(function (l) { dimmed = l.options.opacity < 0.5; }); }
       return dimmed;
     },
-    tally: function () { return lastTally; }
+    tally: function () { return lastTally; },
+    // a street's details, as a click on it opens them
+    details: function (id) {
+      var layer = streetLayers[id] && streetLayers[id][0];
+      var f = layer && layer.toGeoJSON().features[0];
+      return f && showProofs(id, f.properties.street, layer.getBounds().getCenter());
+    }
   };
 })();
