@@ -17,8 +17,8 @@ from snowbot.dashboard_config import DashboardConfig
 from snowbot.init_data import sign
 from snowbot.standin import SimUser
 from snowbot.wiring import start_overview
-from tests.harness import FakeClock, bot_config, running_bot, stand_in
-from tests.overview_harness import TOKEN, Served
+from tests.harness import CADRE, DISPATCH, STATION, FakeClock, bot_config, running_bot, stand_in
+from tests.overview_harness import TOKEN, Served, make_dispatcher
 
 
 def init_data(user: SimUser, bot_token: str, now: float | None = None) -> str:
@@ -67,3 +67,17 @@ async def act(client: aiohttp.ClientSession, base: str, **body: Any) -> tuple[in
 async def view(client: aiohttp.ClientSession, base: str) -> tuple[int, Any]:
     async with client.get(base + "/app/api/view") as r:
         return r.status, (await r.json() if r.status == 200 else await r.text())
+
+
+async def done_with_photo(s: Served) -> bytes:
+    """Task #1 on Station Road, posted by a dispatcher, taken by a cadre and reported done
+    with a photo; the photo's bytes."""
+    api = s.api
+    await make_dispatcher(api)
+    await api.ask(DISPATCH, "/newtask Station Road 1")
+    await api.locate(CADRE, *STATION)
+    await api.ask(CADRE, "/accept 1")
+    before = api.count(CADRE.id)
+    await api.send_photo(CADRE, "/done 1 cleared")
+    await api.reply(CADRE.id, before)
+    return next(iter(api.files.values()))

@@ -19,7 +19,7 @@ import pytest
 from snowbot.config import Config
 from snowbot.standin import SimUser
 from tests.harness import CADRE, COORD, DISPATCH, STATION, run_cli, said
-from tests.miniapp_harness import init_data, served_app
+from tests.miniapp_harness import done_with_photo, init_data, served_app
 from tests.overview_harness import Served, make_dispatcher
 from tests.test_overview_browser import CHROMIUM, _browser_or_skip
 
@@ -170,14 +170,7 @@ async def test_a_coordinator_opens_the_overview_from_the_app(
 
     requested: list[str] = []
     async with served_app(config, city_csv) as s, async_playwright() as pw:
-        api = s.api
-        await make_dispatcher(api)
-        await api.ask(DISPATCH, "/newtask Station Road 1")
-        await api.locate(CADRE, *STATION)
-        await api.ask(CADRE, "/accept 1")
-        before = api.count(CADRE.id)
-        await api.send_photo(CADRE, "/done 1")
-        await api.reply(CADRE.id, before)
+        await done_with_photo(s)
         station = next(
             st for st in s.running.service.directory.streets if st.name == "Station Road"
         )

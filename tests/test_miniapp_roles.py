@@ -12,7 +12,14 @@ import pytest
 from snowbot.config import Config
 from snowbot.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, no_errors, said
-from tests.miniapp_harness import act, app_session, init_data, served_app, view
+from tests.miniapp_harness import (
+    act,
+    app_session,
+    done_with_photo,
+    init_data,
+    served_app,
+    view,
+)
 from tests.overview_harness import make_dispatcher, session
 from web.miniapp.photos import PhotoCache
 
@@ -151,14 +158,7 @@ async def test_proof_photos_of_done_are_shown_to_dispatchers_only(
 ) -> None:
     async with served_app(config, city_csv) as s:
         api = s.api
-        await make_dispatcher(api)
-        await api.ask(DISPATCH, "/newtask Station Road 1")
-        await api.locate(CADRE, *STATION)
-        await api.ask(CADRE, "/accept 1")
-        before = api.count(CADRE.id)
-        await api.send_photo(CADRE, "/done 1 cleared")
-        await api.reply(CADRE.id, before)
-        proof = next(iter(api.files.values()))
+        proof = await done_with_photo(s)
         async with app_session(init_data(DISPATCH, api.token)) as client:
             _, seen = await view(client, s.base)
             assert [t["id"] for t in seen["dispatcher"]["done"]] == [1]
