@@ -48,9 +48,13 @@ async def test_an_accept_in_the_app_is_the_chats_accept(
             assert status == 200 and seen["role"] == "cadre"
             assert seen["cadre"]["on_duty"] and seen["cadre"]["free"] == 1
             assert [t["id"] for t in seen["cadre"]["tasks"]] == [task_id]
+            echoed = s.api.count(CADRE.id)
             status, outcome = await act(client, s.base, do="accept", id=task_id)
             assert status == 200 and outcome["ok"], outcome
             assert f"#{task_id}" in outcome["text"]
+            # the chat hears of it as of a press on a /tasks list: a reply, queued and sent
+            told = await s.api.reply(CADRE.id, echoed)
+            assert told.text.startswith(outcome["text"]) and "1/2" in told.text
             _, seen = await view(client, s.base)
             task = seen["cadre"]["tasks"][0]
             assert (task["accepted"], task["mine"], seen["cadre"]["free"]) == (1, 1, 0)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.config import Config, parse_config
+from snowbot.errors import ConfigError
 from snowbot.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, no_errors, said
 from tests.miniapp_harness import (
@@ -184,3 +185,12 @@ async def test_proof_photos_of_done_are_shown_to_dispatchers_only(
             async with client.get(s.url(f"/api/street/{street + 1}/proofs")) as r:
                 assert await r.json() == []
         no_errors(caplog, api)
+
+
+def test_photo_cache_mb_is_a_whole_number_of_megabytes(tmp_path: Path) -> None:
+    assert parse_config({}, base_dir=tmp_path).dashboard.photo_cache_mb == 200
+    kept = parse_config({"dashboard": {"photo_cache_mb": 0}}, base_dir=tmp_path)
+    assert kept.dashboard.photo_cache_mb == 0
+    for bad in (-1, "200", 1.5, True, 2_000_000):
+        with pytest.raises(ConfigError, match="dashboard.photo_cache_mb"):
+            parse_config({"dashboard": {"photo_cache_mb": bad}}, base_dir=tmp_path)
