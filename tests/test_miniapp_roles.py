@@ -192,5 +192,5 @@ def test_photo_cache_mb_is_a_whole_number_of_megabytes(tmp_path: Path) -> None:
     kept = parse_config({"dashboard": {"photo_cache_mb": 0}}, base_dir=tmp_path)
     assert kept.dashboard.photo_cache_mb == 0
     for bad in (-1, "200", 1.5, True, 2_000_000):
-        with pytest.raises(ConfigError, match="dashboard.photo_cache_mb"):
+        with pytest.raises(ConfigError, match=r"dashboard\.photo_cache_mb"):
             parse_config({"dashboard": {"photo_cache_mb": bad}}, base_dir=tmp_path)
