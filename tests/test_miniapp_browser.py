@@ -184,12 +184,13 @@ async def test_a_coordinator_opens_the_overview_from_the_app(
             )
             assert urlsplit(page.url).path == "/" and "token" not in page.url
             assert all("token=" not in url for url in requested)
-            # the street's details show the proof photo of its /done
+            # a click on the street opens its details: the proof photo of its /done
             await page.wait_for_function(
                 f"() => window.snowbotOverview.streetState({station.id}) === 'served'",
                 timeout=10_000,
             )
-            await page.evaluate(f"window.snowbotOverview.details({station.id})")
+            x, y = await page.evaluate(f"window.snowbotOverview.pixel({station.id})")
+            await page.mouse.click(x, y)
             await page.wait_for_function(
                 "() => document.querySelector('.leaflet-popup img.proof')?.naturalWidth === 8",
                 timeout=10_000,

@@ -492,11 +492,13 @@
       return dimmed;
     },
     tally: function () { return lastTally; },
-    // a street's details, as a click on it opens them
-    details: function (id) {
+    // where a street is drawn, in the page's pixels (a test clicks there)
+    pixel: function (id) {
       var layer = streetLayers[id] && streetLayers[id][0];
-      var f = layer && layer.toGeoJSON().features[0];
-      return f && showProofs(id, f.properties.street, layer.getBounds().getCenter());
+      if (!layer) { return null; }
+      var at = map.latLngToContainerPoint(layer.getBounds().getCenter());
+      var box = $("map").getBoundingClientRect();
+      return [box.left + at.x, box.top + at.y];
     }
   };
 })();
