@@ -31,6 +31,7 @@ from handlers import (
     dashboard,
     enrolment,
     marking,
+    miniapp,
     places,
     reports,
     residents,
@@ -52,6 +53,7 @@ from handlers.inbox import (
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.lanes import LaneLimiter as LaneLimiter  # (the wiring's, for the stand-in)
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
+from handlers.photos import file_url
 from handlers.webhook_server import WebhookServer
 from snowbot.config import Config
 from snowbot.redact import redact
@@ -97,6 +99,7 @@ COMMANDS = (
     "unit",
     "units",
     "dashboard",
+    "app",
 )
 
 
@@ -144,6 +147,7 @@ def build_application(
         processor.dropped,
         token=config.require_token(),
         base_url=config.telegram.base_url,
+        base_file_url=file_url(config.telegram.base_url),
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
@@ -209,6 +213,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         "unit": units.unit,
         "units": units.units,
         "dashboard": dashboard.dashboard,
+        "app": miniapp.app_command,
     }
     for name, callback in command_handlers.items():
         app.add_handler(CommandHandler(name, callback))
@@ -269,6 +274,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
         await app.bot.set_my_commands(
             commands, language_code=language if language != "en" else None
         )
+    await miniapp.set_menu_button(app)
 
 
 class Polls(HTTPXRequest):

@@ -64,6 +64,7 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "api_streets",
         "screens",
         "replies_first",
+        "app_tasks",
     }
     for figure in figures.values():
         assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
@@ -80,3 +81,4 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
     assert figures["api_streets"]["name"] == "/api/streets for 5,000 streets (gzip)"
     assert "events per screen: 0" not in figures["screens"]["note"]
     assert "notices delivered 300 of 300" in figures["replies_first"]["note"]
+    assert "30 tasks listed, nearest first" in figures["app_tasks"]["note"]

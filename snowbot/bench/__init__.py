@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from snowbot.bench.app import figure_app_tasks
 from snowbot.bench.common import FULL, QUICK, Figure, Kit, Sizes
 from snowbot.bench.database import (
     figure_tally,
@@ -118,6 +119,8 @@ async def run_bench(
         if kit.serve_overview is not None:
             done(await figure_api_streets(kit, base, sizes, folder))
             done(await figure_screens(kit, base, sizes, folder))
+        if kit.serve_app is not None and kit.serve_overview is not None:  # figure 9's city
+            done(await figure_app_tasks(kit, base, sizes, folder))
         done(await figure_storm(kit, base, sizes.storm, figures[0].baseline))
     return figures
 
