@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -349,6 +350,7 @@ async def start_polling(
     old (`replay_orphans`), rather than all kept ones at the start. The service is
     closed if the start fails.
     """
+    app = None
     try:
         app = build_application(service, rate_limiter, webhook is not None, shared)
         await app.initialize()
@@ -381,6 +383,9 @@ async def start_polling(
             error_callback=_polling_failed,
         )
     except BaseException:
+        if app is not None:  # e.g. the webhook's port taken: nothing left running
+            with contextlib.suppress(Exception):
+                await stop_application(app)
         await service.close()
         raise
     return PollingBot(app, service)
