@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 from snowbot.config import load_config
-from snowbot.model import Outgoing
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.engines import raw
 from tests.harness import ROOT, STATION, eventually, opened_bot, recount, stand_in
@@ -273,67 +272,3 @@ async def test_killed_between_its_change_and_its_mark_an_update_changed_nothing(
     assert len(texts) == 1 and texts[0].startswith("✅ On duty at Station Road"), texts
     counted = recount(tmp_path / "whole.db")
     assert counted["person_times"] == 1 and counted["on_duty"] == 1
-
-
-async def test_killed_with_messages_in_hand_its_courier_never_sends_one_twice(
-    tmp_path: Path, city_csv: Path
-) -> None:
-    """The courier's own round (messages no update is replying with): each is claimed in
-    the database before it goes to Telegram. Killed as the first reaches Telegram and
-    started again, it sends what it had not claimed, and nothing it had, again."""
-    chat = 7001
-    bot: subprocess.Popen[bytes] | None = None
-
-    def kill_at_first_note(kind: str, event: dict[str, object]) -> None:
-        if kind == "sent" and event["chat_id"] == chat and bot is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(bot.pid, signal.SIGKILL)
-
-    api = BotApiStandIn(on_event=kill_at_first_note)
-    await api.start()
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
-        f'[storage]\ndatabase = "notes.db"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[dashboard]\nlisten = ""\n',
-        "utf-8",
-    )
-
-    async def queue(*numbers: int) -> None:
-        async with opened_bot(load_config(str(config)), time.time) as service:
-            notes = [Outgoing(f"note:{n}", chat, "en", text=f"note {n}") for n in numbers]
-            assert await service.queue(notes) == len(notes)
-
-    log = tmp_path / "bot.log"
-    try:
-        await queue(0, 1, 2, 3, 4)
-        bot = _start(config, log)
-        assert await asyncio.to_thread(bot.wait, 30) == -signal.SIGKILL
-        api.on_event = None
-        held = in_hand_of(tmp_path / "notes.db", chat)
-        await queue(5)  # queued after the kill: the restarted courier's round ends with it
-        bot = _start(config, log)
-        await api.wait_for(lambda: "note 5" in [s.text for s in api.sent[chat]], timeout=30)
-        bot.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(bot.wait, 20)
-    finally:
-        if bot is not None and bot.poll() is None:
-            bot.kill()
-        await api.stop()
-    texts = [s.text for s in api.sent[chat]]
-    assert len(texts) == len(set(texts)), texts  # none twice
-    assert texts[0] == "note 0" and texts[-1] == "note 5", texts
-    # each note reached the chat, or was in hand at the kill (whether Telegram had it
-    # then cannot be known; sending it again could be a second message)
-    assert {f"note:{t.split()[1]}" for t in texts} | held == {f"note:{n}" for n in range(6)}
-
-
-def in_hand_of(database: Path, chat: int) -> set[str]:
-    """Keys of the chat's messages claimed for sending and never answered."""
-    with raw(database) as db:
-        rows = db.execute(
-            "SELECT key FROM outbox WHERE chat_id = ? AND sent_at IS NOT NULL "
-            "AND message_id IS NULL AND failed_at IS NULL",
-            (chat,),
-        ).fetchall()
-    return {str(key) for (key,) in rows}
