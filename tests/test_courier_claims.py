@@ -6,8 +6,6 @@ when it is started again. Both on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 import subprocess
 import time
@@ -23,7 +21,7 @@ from snowbot.model import OutboxItem, Outgoing
 from snowbot.standin import BotApiStandIn
 from tests.engines import NewDatabase, raw
 from tests.harness import FakeClock, bot_config, eventually, opened_bot, stand_in
-from tests.test_kill9 import _start
+from tests.test_kill9 import _start, kill_when_sent_to, run_config
 
 # every test here runs on SQLite and on PostgreSQL (tests/engines.py)
 pytestmark = pytest.mark.both_engines
@@ -66,7 +64,7 @@ async def test_two_couriers_reading_the_same_messages_send_each_once(
             assert await first.queue(owed) == len(owed)
             read, go = asyncio.Event(), asyncio.Event()
             late = Courier(bot_two, second)
-            second.due_messages = _held(second.due_messages, read, go)  # type: ignore[method-assign]
+            second.due_messages = _held(second.due_messages, read, go)  # type: ignore[method-assign,assignment]
             late_run = asyncio.create_task(late.deliver())
             await eventually(read.is_set, "the second courier has read what is due")
             assert await Courier(bot_one, first).deliver() == len(owed)
@@ -86,21 +84,9 @@ async def test_killed_with_messages_in_hand_its_courier_never_sends_one_twice(
     chat = 7001
     database = new_database("notes.db")
     bot: subprocess.Popen[bytes] | None = None
-
-    def kill_at_first_note(kind: str, event: dict[str, object]) -> None:
-        if kind == "sent" and event["chat_id"] == chat and bot is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(bot.pid, signal.SIGKILL)
-
-    api = BotApiStandIn(on_event=kill_at_first_note)
+    api = BotApiStandIn(on_event=kill_when_sent_to(chat, lambda: bot))
     await api.start()
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
-        f'[storage]\ndatabase = "{database}"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[dashboard]\nlisten = ""\n',
-        "utf-8",
-    )
+    config = run_config(tmp_path, api, database, city_csv)
 
     async def queue(*numbers: int) -> None:
         async with opened_bot(load_config(str(config)), time.time) as service:

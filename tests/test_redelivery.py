@@ -27,6 +27,12 @@ from tests.harness import (
 )
 
 
+async def _dies_before_marking(self: Snowbot, update_id: int, replies: object = ()) -> list[object]:
+    """`Snowbot.handled` of a process that dies just before it: neither marked nor replied
+    (the two commit together)."""
+    return []
+
+
 async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path) -> None:
     async with stand_in() as api:
         cfg = bot_config(config, api, city_csv)
@@ -64,13 +70,7 @@ async def test_a_crash_after_posting_and_before_marking_posts_nothing_twice(
     async with stand_in() as api:
         cfg = bot_config(config, api, city_csv)
         async with running_bot(cfg) as first_run:
-
-            async def dies_before_marking(
-                self: Snowbot, update_id: int, replies: object = ()
-            ) -> list[object]:
-                return []  # neither marked nor replied: the two commit together
-
-            monkeypatch.setattr(Snowbot, "handled", dies_before_marking)
+            monkeypatch.setattr(Snowbot, "handled", _dies_before_marking)
             before = api.count(COORD.id)
             started = await api.say(COORD, "/incident start Second snow")
             posted = await api.say(COORD, "/newtask Station Road 2")
@@ -131,12 +131,7 @@ async def test_a_newtask_handled_again_answers_with_the_task_it_posted(
         async with running_bot(cfg) as first_run:
             assert "North" in (await api.ask(COORD, "/bind North", chat_id=NORTH_GROUP)).text
 
-            async def dies_before_marking(
-                self: Snowbot, update_id: int, replies: object = ()
-            ) -> list[object]:
-                return []  # neither marked nor replied: the two commit together
-
-            monkeypatch.setattr(Snowbot, "handled", dies_before_marking)
+            monkeypatch.setattr(Snowbot, "handled", _dies_before_marking)
             before = api.count(COORD.id)
             posted = await api.say(COORD, "/newtask Station Road 2 gate of No. 3 school")
 
