@@ -77,7 +77,8 @@ class Courier:
         self.bot = bot
         self.service = service
         # each message asks for its turn in its lane (replies first) when the limiter has lanes
-        self._lanes = isinstance(bot.rate_limiter, LaneLimiter)
+        # (a plain Bot, as a test may hand it, has no limiter at all)
+        self._lanes = isinstance(getattr(bot, "rate_limiter", None), LaneLimiter)
         self._running = asyncio.Lock()
         self._asked = 0  # requests so far
         self._covered = 0  # requests that a run begun after them has answered

@@ -20,7 +20,7 @@ from snowbot.doors import DoorsConfig, parse_doors, quiet_accept_errors
 from snowbot.errors import ConfigError
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.harness import STATION, eventually, location_update, stand_in
-from tests.test_webhook import _free_port
+from tests.ports import free_port
 from tests.test_webhook import _run as run_bot
 
 CROWD = 300
@@ -112,7 +112,7 @@ async def _hold_the_door(
 
 @pytest.mark.timeout(180)
 async def test_idle_crowds_on_the_overview_change_nothing(tmp_path: Path, city_csv: Path) -> None:
-    overview_port = _free_port()
+    overview_port = free_port()
     async with stand_in() as api:
         log = tmp_path / "bot.log"
         bot = _run(_config(tmp_path, api, city_csv, overview_port), log)
@@ -129,7 +129,7 @@ async def test_idle_crowds_on_the_overview_change_nothing(tmp_path: Path, city_c
 async def test_the_webhook_port_holds_against_crowds_and_big_bodies(
     tmp_path: Path, city_csv: Path
 ) -> None:
-    port, overview_port = _free_port(), _free_port()
+    port, overview_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}/hook"
     async with stand_in() as api:
         log = tmp_path / "bot.log"

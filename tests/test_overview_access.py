@@ -14,9 +14,10 @@ from snowbot.dashboard_config import DashboardConfig
 from snowbot.standin import SimUser
 from tests.harness import eventually, said, stand_in
 from tests.overview_harness import served, session
+from tests.ports import free_port
 from tests.test_doors import _stop as stop_bot
 from tests.test_overview_http import PATHS
-from tests.test_webhook import _free_port, _run
+from tests.test_webhook import _run
 
 OTHER_HOSTS = ["attacker.example", "attacker.example:{port}", "127.0.0.1.attacker.example", ""]
 
@@ -57,7 +58,7 @@ async def test_run_without_a_token_derives_one_and_dashboard_hands_it_out(
 ) -> None:
     """`snowbot run` with public_url and no token: nothing answers without the token
     (loopback too), and /dashboard's link holds the one it checks."""
-    port = _free_port()
+    port = free_port()
     coordinator = SimUser(1, "Coordinator Wang", "en")
     async with stand_in() as api:
         config = tmp_path / "config.toml"

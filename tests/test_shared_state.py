@@ -20,7 +20,7 @@ import pytest
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update, run_cli
-from tests.test_webhook import _free_port
+from tests.ports import free_port
 from tests.test_webhook_many import SECRET, _post, _start, _text
 
 pytestmark = pytest.mark.parametrize("engine", ["postgres"], indirect=True)
@@ -123,7 +123,7 @@ async def test_a_change_made_through_one_process_counts_in_the_other_from_the_ne
     api = BotApiStandIn()
     await api.start()
     api.group(GROUP, "North team")
-    overview = _free_port()  # served by the first process only
+    overview = free_port()  # served by the first process only
     common = (
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
         f'webhook_secret = "{SECRET}"\n'
@@ -136,7 +136,7 @@ async def test_a_change_made_through_one_process_counts_in_the_other_from_the_ne
         "utf-8",
     )
     second_config.write_text(f'{common}[dashboard]\nlisten = ""\n', "utf-8")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -20,7 +20,7 @@ from snowbot.standin import BotApiStandIn, SimUser
 from storage.sqlite.turns import NOW
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update
-from tests.test_webhook import _free_port
+from tests.ports import free_port
 from tests.test_webhook_many import (
     SECRET,
     _post,
@@ -72,7 +72,7 @@ async def test_a_flood_is_bounded_and_others_are_answered_in_order_once(
         f'[schedule]\nreport_chats = [{reports}]\ntally_every = "2s"\n',
         "utf-8",
     )
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     ids = itertools.count(50_000)
     flooder = SimUser(7000, "flooder", "en")
