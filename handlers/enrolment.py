@@ -12,7 +12,9 @@ from telegram.error import TelegramError
 from handlers.buttons import CONFIRM, team_buttons
 from handlers.common import Context, Who, action, after_commit, args_of, reply, service
 from handlers.jobs import deliver_soon
+from handlers.menus import help_for
 from snowbot.model import Invitation
+from snowbot.roles import Role
 from snowbot.texts import catalog
 
 log = logging.getLogger("snowbot.enrolment")
@@ -90,7 +92,7 @@ async def join(update: Update, context: Context, me: Who, code: str) -> None:
         if district is None
         else me.t("invite.joined_district", district=district)
     )
-    await reply(update, context, welcome + "\n\n" + me.t("help.cadre"))
+    await reply(update, context, welcome + "\n\n" + help_for(context, me.t, Role.CADRE))
 
 
 async def team_press(update: Update, context: Context, me: Who, action_: str, request: int) -> str:
