@@ -36,6 +36,8 @@ ROLE_WORDS = {
     "zh": {"任何人": Role.GUEST, "队员": Role.CADRE, "调度员": Role.DISPATCHER}
     | {"协调员": Role.COORDINATOR},
 }
+# offered from a role on, yet harmless below it: a guest is never on duty, and told so
+NOTHING_TO_REFUSE = {"checkout"}
 HEADINGS = {"en": "## Every command", "zh": "## 全部命令"}
 GUEST = SimUser(70, "Guest Zhou", "en")
 
@@ -150,3 +152,34 @@ async def _granted(api: BotApiStandIn, user: SimUser, role: str) -> None:
     await api.ask(user, "/start")
     await api.ask(COORD, f"/grant {user.id} {role}")
     await eventually(lambda: "checkin" in api.menus.shown(user.id, "en"), f"{role}'s menu")
+
+
+async def test_whoever_is_below_a_commands_role_is_refused_it(
+    config: Config, city_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The registry's roles are the service's: each command, sent where it is offered by
+    someone one role below, is refused for the role (so /help and the menus offer
+    nothing that would be refused, and hide nothing that would not)."""
+    config = invite_only(config)
+    below = {Role.CADRE: GUEST, Role.DISPATCHER: CADRE, Role.COORDINATOR: DISPATCH}
+    async with stand_in() as api, running_bot(bot_config(config, api, city_csv)):
+        api.group(NORTH_GROUP, "North district")
+        await api.ask(COORD, "/start")
+        await api.ask(GUEST, "/start")
+        await _granted(api, CADRE, "cadre")
+        await _granted(api, DISPATCH, "dispatcher")
+        wrong: list[tuple[str, str]] = []
+        for command in COMMANDS:
+            if command.role == Role.GUEST or command.name in NOTHING_TO_REFUSE:
+                continue
+            chat = None if "private" in command.chats else NORTH_GROUP
+            answer = await api.ask(below[command.role], f"/{command.name} 1", chat_id=chat)
+            refusal = (
+                said("refuse.guest")
+                if command.role == Role.CADRE
+                else said("refuse.role", role=said(f"role.{command.role.key}"))
+            )
+            if answer.text != refusal:
+                wrong.append((command.name, answer.text))
+        assert not wrong
+        no_errors(caplog, api)
