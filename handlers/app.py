@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import admin, marking, residents, start, tasks, units
+from handlers import admin, enrolment, marking, miniapp, residents, start, tasks, units
 from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -41,6 +41,7 @@ from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.lanes import LaneLimiter as LaneLimiter  # (the wiring's, for the stand-in)
 from handlers.menus import COMMANDS_KEY, set_menus
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
+from handlers.photos import file_url
 from handlers.registry import COMMANDS as REGISTRY
 from handlers.webhook_server import WebhookServer
 from snowbot.config import Config
@@ -101,6 +102,7 @@ def build_application(
         processor.dropped,
         token=config.require_token(),
         base_url=config.telegram.base_url,
+        base_file_url=file_url(config.telegram.base_url),
         defaults=Defaults(tzinfo=config.city.timezone),
         rate_limiter=limiter,
         request=HTTPXRequest(connection_pool_size=256, proxy=config.telegram.proxy),
@@ -160,6 +162,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     )
     app.add_handler(CallbackQueryHandler(residents.button, pattern=residents.PATTERN))
     app.add_handler(CallbackQueryHandler(units.button, pattern=units.PATTERN))
+    app.add_handler(CallbackQueryHandler(enrolment.invite_press, pattern=enrolment.INVITE_PATTERN))
     app.add_handler(CallbackQueryHandler(tasks.button))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, start.unknown_command)
@@ -190,6 +193,7 @@ async def _log_update(update: Update, context: Context) -> None:
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     """Tell Telegram the command menus: each scope's, in each language (`handlers.menus`)."""
     await set_menus(app)
+    await miniapp.set_menu_button(app)
 
 
 class Polls(HTTPXRequest):

@@ -88,6 +88,22 @@ def post_button(t: Catalog, proposal_id: int, street: str) -> InlineKeyboardMark
     )
 
 
+def suggestion_buttons(t: Catalog, proposals: list[tuple[int, str, str]]) -> InlineKeyboardMarkup:
+    """One "Post at STREET (DISTRICT)" button per (proposal id, street, district): a press
+    posts the /newtask on that street with the count and note typed (SPEC §13)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("typed.post_at", street=street, district=district),
+                    callback_data=encode(POST, proposal_id),
+                )
+            ]
+            for proposal_id, street, district in proposals
+        ]
+    )
+
+
 def accept_list(t: Catalog, tasks: list[Task]) -> InlineKeyboardMarkup | None:
     """One Accept button per task, for check-in replies and /tasks."""
     rows = [

@@ -14,6 +14,7 @@ from handlers.menus import help_for
 from handlers.places import team_line
 from snowbot import limits
 from snowbot.model import CheckInKind
+from snowbot.numerals import PEOPLE_WORDS
 from snowbot.refusals import Refused
 from snowbot.render import distance, duration, task_line
 from snowbot.roles import Role
@@ -25,6 +26,8 @@ async def checkin(update: Update, context: Context, me: Who) -> None:
     if not me.private:
         raise Refused("refuse.private_only")
     args = args_of(context)
+    if len(args) == 2 and args[1] in PEOPLE_WORDS:  # "/checkin 25 人"
+        args = args[:1]
     if len(args) > 1:
         raise Refused("checkin.bad_count", value=" ".join(args)[:20], max=limits.MAX_TEAM)
     headcount = parse_count(args[0], limits.MAX_TEAM, "checkin.bad_count") if args else 1
@@ -79,7 +82,7 @@ def _location_button(me: Who) -> ReplyKeyboardMarkup:
 
 
 # Words people type instead of the commands, with gloves on: "签到", "签到 5", "check in"
-_CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+)?", re.IGNORECASE)
+_CHECK_IN = re.compile(r"(?:签到|报到|check ?in)\s*(\S+?)?(?:\s*(?:个人|人|名))?", re.IGNORECASE)
 _CHECK_OUT = re.compile(r"(?:签退|check ?out)", re.IGNORECASE)
 
 
@@ -91,8 +94,9 @@ def means_checking(text: str) -> bool:
 
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
-    """Text that is no command, in a private chat: 签到 and 签退 do what they say; anything
-    else (a street typed where the location was asked for) is told what to do."""
+    """Text that is no command nor another word, in a private chat: 签到 and 签退 do what
+    they say; a street typed where the location was asked for is told to share it; any
+    other text gets the words the bot knows (SPEC §13)."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return
@@ -106,8 +110,10 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused
         await reply(update, context, help_for(context, me.t, Role.GUEST))
-    else:
+    elif await service(context).check_in_waiting(me.person):  # a street typed, say
         await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
+    else:  # the words it knows (SPEC §13), and the location button
+        await reply(update, context, me.t("typed.hint"), reply_markup=_location_button(me))
 
 
 @action

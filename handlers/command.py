@@ -22,7 +22,8 @@ class Command:
     """One command. `help`: the catalog key of its /help line ("" when another command's
     line names it too, None when /help need not list it); `more`: further help lines for
     higher roles (`/unit add` for coordinators); `words`: what may be typed without the
-    slash to mean it (matched by its handler's module)."""
+    slash to mean it in a private chat (read by `handlers.words` and `handlers.checkin`;
+    tests/test_commands.py holds them together)."""
 
     name: str
     handler: Callable[[Update, Context], Coroutine[Any, Any, None]]

@@ -28,6 +28,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from snowbot import limits
+from snowbot.config import CityConfig
 from snowbot.handling import current_update
 from snowbot.model import Outgoing, Street
 from snowbot.refusals import Refused
@@ -91,7 +92,8 @@ def action(handler: Handler) -> Callable[[Update, Context], Coroutine[Any, Any, 
 
 
 def localised(t: Catalog, params: dict[str, Any]) -> dict[str, Any]:
-    """A refusal's values as the reader's language writes them: a role by its name, a list
+    """A refusal's values as the reader's language writes them: a role or the city by its
+    name, a list
     of names joined as the language joins them, suggested streets one a line."""
     return {name: _localised(t, value) for name, value in params.items()}
 
@@ -99,6 +101,8 @@ def localised(t: Catalog, params: dict[str, Any]) -> dict[str, Any]:
 def _localised(t: Catalog, value: Any) -> Any:
     if isinstance(value, Role):
         return t(f"role.{value.key}")
+    if isinstance(value, CityConfig):  # the city, as the reader's language names it
+        return value.display_name(t.language)
     if isinstance(value, list) and all(isinstance(v, Street) for v in value):
         return "\n".join(
             t("suggest.street", street=s.name, district=s.district, id=s.id) for s in value

@@ -4,16 +4,29 @@ Confirm / Refuse buttons on a large team's check-in (README "Security")."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from handlers.buttons import CONFIRM, team_buttons
-from handlers.common import Context, Who, action, after_commit, args_of, reply, service
+from handlers.buttons import CONFIRM, MAX_DATA, team_buttons
+from handlers.common import (
+    Context,
+    Who,
+    action,
+    after_commit,
+    answer_press,
+    args_of,
+    localised,
+    pressed,
+    reply,
+    service,
+)
 from handlers.jobs import deliver_soon
 from handlers.menus import help_for
 from snowbot.model import Invitation
+from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.texts import catalog
 
@@ -33,7 +46,28 @@ def team_markup(request_id: int, lang: str) -> str:
 @action
 async def invite(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
-    invitation, district = await svc.invite(me.person, args_of(context))
+    try:
+        invitation, district = await svc.invite(me.person, args_of(context))
+    except Refused as refused:
+        offer = refused.params.pop("offer", None)
+        if offer is None or not me.private:
+            raise
+        # in a private chat, the districts the name may mean: one press makes the link
+        ids, numbers = offer
+        names = refused.params["suggestions"]
+        rows = [
+            [InlineKeyboardButton(n, callback_data=invite_data(i, **numbers))]
+            for i, n in zip(ids, names, strict=True)
+        ]
+        text = me.t(refused.key, **localised(me.t, refused.params))
+        await reply(update, context, text, reply_markup=InlineKeyboardMarkup(rows))
+        return
+    await _made(update, context, me, invitation, district)
+
+
+async def _made(
+    update: Update, context: Context, me: Who, invitation: Invitation, district: str | None
+) -> None:
     await reply(
         update,
         context,
@@ -46,6 +80,41 @@ async def invite(update: Update, context: Context, me: Who) -> None:
             code=invitation.code,
         ),
     )
+
+
+# "i1|<district id>|<uses>|<hours>": /invite finished on a suggested district (SPEC §13).
+# Its own version; everything in it is checked again by the service when pressed.
+INVITE_PATTERN = r"^i1\|"
+_INVITE_DATA = re.compile(r"i1\|([0-9]{1,9})\|([0-9]{1,4})\|([0-9]{1,3})")
+
+
+def invite_data(district_id: int, uses: int, hours: int) -> str:
+    return f"i1|{district_id}|{uses}|{hours}"
+
+
+def read_invite_data(data: str | None) -> tuple[int, int, int] | None:
+    """(district id, uses, hours), or None for forged, stale or foreign data."""
+    match = _INVITE_DATA.fullmatch(data or "") if data and len(data) <= MAX_DATA else None
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+async def invite_press(update: Update, context: Context) -> None:
+    """A suggested district pressed under a refused /invite: the invitation, made now."""
+    read = await pressed(update, context, read_invite_data)
+    if read is None:
+        return
+    query, me, (district_id, uses, hours) = read
+    svc = service(context)
+    name = svc.directory.district_names.get(district_id)
+    try:
+        if name is None:
+            raise Refused("button.stale")
+        invitation, district = await svc.invite(me.person, [name, str(uses), str(hours)])
+    except Refused as refused:
+        await answer_press(query, me.t(refused.key, **localised(me.t, refused.params)), alert=True)
+        return
+    await answer_press(query)
+    await _made(update, context, me, invitation, district)
 
 
 @action

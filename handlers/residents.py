@@ -21,7 +21,7 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from handlers import checkin
+from handlers import checkin, words
 from handlers.buttons import ButtonData
 from handlers.common import (
     Context,
@@ -154,15 +154,24 @@ def _made_text(t: Catalog, made: ReportMade) -> str:
 
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
-    """Text in a private chat: a waiting /report's description, or one for the report just
-    made; 签到 and the rest go to check-in as before."""
+    """Text in a private chat: a word that does what a command does (SPEC §13: 认领 5,
+    任务, 求助 …), a waiting /report's description, or one for the report just made;
+    签到, 签退 and the rest go to check-in."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return
     text = message.text
-    if not checkin.means_checking(text) and await _described(update, context, me, text, None):
+    word = words.read(text)
+    described = word is None and not checkin.means_checking(text)
+    if described and await _described(update, context, me, text, None):
         return
-    await checkin.plain_text(update, context)
+    if word is None:
+        await checkin.plain_text(update, context)
+    elif word[0] == "求助":  # /report, as a word
+        context.args = word[1]
+        await report(update, context)
+    else:
+        await words.run(update, context, *word)
 
 
 @action

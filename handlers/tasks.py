@@ -20,6 +20,7 @@ from handlers.buttons import (
     placed_buttons,
     post_button,
     release_list,
+    suggestion_buttons,
     task_buttons,
 )
 from handlers.common import (
@@ -43,7 +44,7 @@ from snowbot import limits
 from snowbot.places import PlaceChange
 from snowbot.refusals import Refused
 from snowbot.render import distance, task_line
-from snowbot.service import Changed, Proposed, parse_task_id
+from snowbot.service import Changed, Proposed, Suggested, parse_task_id
 
 log = logging.getLogger("snowbot.tasks")
 TASKS_SHOWN = limits.TASKS_LISTED
@@ -53,8 +54,22 @@ TASKS_SHOWN = limits.TASKS_LISTED
 async def newtask(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
     posted = await svc.post_task(
-        me.person, args_of(context), here=me.chat_id, origin=update.update_id
+        me.person, args_of(context), here=me.chat_id, origin=update.update_id, offer=me.private
     )
+    if isinstance(posted, Suggested):  # an unknown name: its likely streets, one press each
+        streets = [(p.id, p.street.name, p.street.district) for p in posted.proposals]
+        await reply(
+            update,
+            context,
+            me.t(
+                "typed.pick_street",
+                text=posted.name,
+                needed=posted.proposals[0].needed,
+                **localised(me.t, {"suggestions": [p.street for p in posted.proposals]}),
+            ),
+            reply_markup=suggestion_buttons(me.t, streets),
+        )
+        return
     if isinstance(posted, Proposed) and posted.duplicate_of is not None:
         twin = posted.duplicate_of
         await reply(

@@ -123,7 +123,17 @@ async def unit(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
     words = args_of(context)
     if words:
-        joined, made = await svc.unit_words(me.person, words)
+        try:
+            joined, made = await svc.unit_words(me.person, words)
+        except Refused as refused:
+            offer = refused.params.pop("offer", None)
+            if not offer or not me.private:
+                raise
+            # in a private chat, the units it may mean: one press joins (SPEC §13)
+            buttons = [[InlineKeyboardButton(n, callback_data=encode(JOIN, i))] for i, n in offer]
+            text = me.t(refused.key, **localised(me.t, refused.params))
+            await reply(update, context, text, reply_markup=InlineKeyboardMarkup(buttons))
+            return
         key = "unit.added" if made else "unit.joined"
         await reply(update, context, me.t(key, unit=joined.name))
         return

@@ -34,6 +34,7 @@ QUIET = frozenset(
         "data_version",
         "team_request",
         "open_shift",
+        "pending_checkin",
         "overdue_shifts",
         "get_task",
         "proposal",

@@ -22,6 +22,7 @@ from snowbot.config import Config, load_config
 from snowbot.config_secrets import readable_secrets, secrets_warning
 from snowbot.dashboard_config import split_listen
 from snowbot.errors import ConfigError, SnowbotError
+from snowbot.export_xlsx import xlsx_name
 from snowbot.redact import hide_password, hide_token, redact
 from snowbot.service import Snowbot
 from snowbot.wiring import open_service
@@ -132,9 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         parents=[common],
-        help="write shifts.csv, tasks.csv and reports.csv of the current incident",
+        help="write shifts.csv, tasks.csv, reports.csv and snowbot-<id>.xlsx of the current "
+        "incident",
     )
     export.add_argument("--out", metavar="DIR", required=True, help="the folder to write to")
+    export.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        help="the workbook's headers and words (default: [bot] language)",
+    )
     export.set_defaults(handler=_export)
 
     back = sub.add_parser(
@@ -339,6 +346,9 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
         except OSError as exc:
             raise SnowbotError(f"{out}: cannot create the folder ({exc.strerror})") from None
         files = await bot.export()
+        incident = await bot.incident()
+        lang = args.lang or config.language
+        files[xlsx_name(incident.id)] = await bot.export_workbook(incident.id, lang)
         for name, data in files.items():
             try:
                 _write_new(out / name, data)

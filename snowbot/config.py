@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from snowbot.boundary import Boundary, BoundaryError, read_boundary
 from snowbot.dashboard_config import KEYS as DASHBOARD_KEYS
 from snowbot.dashboard_config import DashboardConfig, parse_dashboard
 from snowbot.doors import KEYS as HTTP_KEYS
@@ -61,6 +62,8 @@ class CityConfig:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     gazetteer: Path | None = None
     district_property: str = "district"  # in a GeoJSON gazetteer
+    # a position outside it is no place in the city (SPEC §13); None: max_distance_km alone
+    boundary: Boundary | None = None
 
     def display_name(self, language: str) -> str:
         """The city's name as texts in `language` give it."""
@@ -164,7 +167,7 @@ class Config:
 _KNOWN: dict[str, set[str]] = {
     "telegram": {"token", "base_url", "proxy", "webhook_secret", "paid_broadcast"},
     "storage": {"database"},
-    "city": {"name", "name_zh", "timezone", "gazetteer", "district_property"},
+    "city": {"name", "name_zh", "timezone", "gazetteer", "district_property", "boundary"},
     "access": {"coordinators", "enrolment", "max_team_unconfirmed", "max_checkins_per_hour"},
     "bot": {"language", "max_queued_per_person"},
     "schedule": {
@@ -283,6 +286,7 @@ def parse_config(
         gazetteer=(base_dir / gazetteer) if gazetteer else None,
         district_property=_opt_str(get("city", "district_property"), "city.district_property")
         or CityConfig.district_property,
+        boundary=_boundary(base_dir, _opt_str(get("city", "boundary"), "city.boundary")),
     )
 
     coordinators = _int_list(get("access", "coordinators"), "access.coordinators")
@@ -453,6 +457,16 @@ def _residents(get: Callable[[str, str], Any]) -> ResidentsConfig:
     if needed > MAX_NEEDED:  # a task never asks for more (snowbot.limits)
         raise ConfigError(f"residents.task_needed: {needed} is more than {MAX_NEEDED}")
     return ResidentsConfig(task_needed=needed)
+
+
+def _boundary(base_dir: Path, name: str | None) -> Boundary | None:
+    """`[city] boundary`: the GeoJSON polygon read now, so a bad one stops the start."""
+    if not name:
+        return None
+    try:
+        return read_boundary(base_dir / name)
+    except BoundaryError as exc:
+        raise ConfigError(f"city.boundary: {exc}") from None
 
 
 def _count(value: Any, key: str, default: int) -> int:

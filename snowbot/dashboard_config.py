@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from snowbot.errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-KEYS = {"listen", "token", "public_url", "tiles"}
+KEYS = {"listen", "token", "public_url", "tiles", "photo_cache_mb"}
 TOKEN_ENV = "SNOWBOT_DASHBOARD_TOKEN"
 MIN_TOKEN = 16  # a token short enough to guess is no token
 
@@ -29,6 +29,7 @@ class DashboardConfig:
     token: str | None = None  # None: `snowbot run` derives one (`with_token`)
     public_url: str = ""
     tiles: str = ""
+    photo_cache_mb: int = 200  # the Mini App's photos kept on disk (0: fetched each time)
 
     @property
     def enabled(self) -> bool:
@@ -142,4 +143,12 @@ def parse_dashboard(section: Mapping[str, Any], env: Mapping[str, str]) -> Dashb
             f"dashboard.tiles: {tiles!r} is not a tile URL template with {{z}}, {{x}} and {{y}}, "
             'like "https://tiles.example.gov/{z}/{x}/{y}.png"'
         )
-    return DashboardConfig(listen=listen, token=token, public_url=public_url, tiles=tiles)
+    cache = section.get("photo_cache_mb", 200)
+    if not isinstance(cache, int) or isinstance(cache, bool) or not 0 <= cache <= 1_000_000:
+        raise ConfigError(
+            f"dashboard.photo_cache_mb: {cache!r} must be a whole number of megabytes "
+            "from 0 to 1000000 (e.g. 200)"
+        )
+    return DashboardConfig(
+        listen=listen, token=token, public_url=public_url, tiles=tiles, photo_cache_mb=cache
+    )

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from snowbot.geo import Lines, Nearest, StreetIndex
 from snowbot.limits import MAX_SUGGESTIONS
 from snowbot.model import District, Street
-
-
-def _pairs(name: str) -> set[str]:
-    """The adjacent letter pairs of a name (the letter itself for a one-letter name)."""
-    return {name[i : i + 2] for i in range(len(name) - 1)} or {name}
+from snowbot.names import NameIndex, build_name_index
 
 
 def normalise(name: str) -> str:
@@ -24,22 +19,6 @@ def normalise(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name)
     visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
     return re.sub(r"\s+", " ", visible).strip().casefold()
-
-
-def close_names(
-    wanted: str, names: Iterable[str], most: int, candidates: list[str] | None = None
-) -> list[str]:
-    """Up to `most` of the (normalised) `names` that look like `wanted`: those beginning
-    with it, then those holding it, shortest first, then the closest of `candidates`
-    (default: every name) by difflib; streets and units are suggested alike."""
-    names = list(names)
-    picked = [n for n in names if n.startswith(wanted) or wanted in n]
-    picked.sort(key=lambda n: (not n.startswith(wanted), len(n), n))
-    pool = names if candidates is None else candidates
-    for close in difflib.get_close_matches(wanted, pool, n=most, cutoff=0.5):
-        if close not in picked:
-            picked.append(close)
-    return picked[:most]
 
 
 @dataclass(frozen=True)
@@ -65,7 +44,9 @@ class Directory:
         for street in streets:
             self._by_name[normalise(street.name)].append(street)
         self._district_by_norm = {normalise(d.name): d for d in districts}
-        self._pairs: dict[str, list[str]] | None = None  # built on the first suggestion
+        # suggestions by writing and by sound, and unique leading parts (SPEC §13)
+        self.names: NameIndex = build_name_index(self._by_name)
+        self._district_names = build_name_index(self._district_by_norm)
         self.index = StreetIndex(streets, lines)
         # for the tally: districts by name, each with its streets by name (the order of
         # `snowbot tally --json`)
@@ -105,8 +86,13 @@ class Directory:
         exact = self._district_by_norm.get(wanted)
         if exact is not None or not wanted:
             return exact
-        starting = [d for name, d in self._district_by_norm.items() if name.startswith(wanted)]
-        return starting[0] if len(starting) == 1 else None
+        starting = self._district_names.unique_start(wanted)
+        return self._district_by_norm[starting] if starting is not None else None
+
+    def suggest_districts(self, text: str) -> list[str]:
+        """The districts' names most like `text`, by writing and sound (none: [])."""
+        picked = self._district_names.suggest(normalise(text), MAX_SUGGESTIONS)
+        return [self._district_by_norm[name].name for name in picked]
 
     def match_leading(self, words: list[str], district_id: int | None = None) -> StreetMatch:
         """The longest run of leading words that names a street, or a street id.
@@ -118,6 +104,8 @@ class Directory:
             named = self.district(words[0])
             if named is not None and len(words) > 1:
                 found = self._match_names(words[1:], named.id)
+                if not found.streets:
+                    found = self._match_start(words[1:], named.id)
                 if found.streets:
                     return found
         found = self._match_names(words, district_id)
@@ -127,7 +115,7 @@ class Directory:
             street = self.by_id.get(int(words[0].lstrip("#")))
             if street is not None:
                 return StreetMatch([street], words[1:])
-        return StreetMatch([], words)
+        return self._match_start(words, district_id)
 
     def _match_names(self, words: list[str], district_id: int | None) -> StreetMatch:
         for k in range(min(len(words), self._max_words), 0, -1):
@@ -139,27 +127,17 @@ class Directory:
                 return StreetMatch(list(streets), words[k:])
         return StreetMatch([], words)
 
-    def _sharing_pairs(self, wanted: str, most: int = 300) -> list[str]:
-        """Up to `most` street names sharing the most adjacent letter pairs with `wanted`."""
-        if self._pairs is None:
-            self._pairs = {}
-            for name in self._by_name:
-                for pair in _pairs(name):
-                    self._pairs.setdefault(pair, []).append(name)
-        shared: Counter[str] = Counter()
-        for pair in _pairs(wanted):
-            shared.update(self._pairs.get(pair, ()))
-        return [name for name, _ in shared.most_common(most)]
+    def _match_start(self, words: list[str], district_id: int | None) -> StreetMatch:
+        """A leading part of one street's name only (中央 → 中央街): that street."""
+        for k in range(min(len(words), self._max_words), 0, -1):
+            name = self.names.unique_start(normalise(" ".join(words[:k])))
+            if name is not None:
+                return self._match_names([*name.split(" "), *words[k:]], district_id)
+        return StreetMatch([], words)
 
     def suggest(self, text: str) -> list[Street]:
-        """Up to five streets whose names look like `text`."""
-        wanted = normalise(text)
-        if not wanted:
-            return []
-        # difflib over every name of a 100,000-street city takes seconds, on the event loop:
-        # it only ranks the names that share the most letter pairs with what was typed
-        picked = close_names(wanted, self._by_name, MAX_SUGGESTIONS, self._sharing_pairs(wanted))
+        """Up to five streets whose names look or sound like `text` (SPEC §13)."""
         out: list[Street] = []
-        for name in picked:
+        for name in self.names.suggest(normalise(text), MAX_SUGGESTIONS):
             out.extend(self._by_name[name])
         return out[:MAX_SUGGESTIONS]

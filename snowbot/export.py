@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,6 +67,63 @@ def iso(epoch: float | None, tz: ZoneInfo) -> str:
 
 EXPORT_FILES = ("shifts.csv", "tasks.csv", "reports.csv")  # what export_csvs makes
 
+# A row's cells, in the columns' order, for the CSVs and the workbook alike: `when` writes
+# a moment (ISO text, or a date-time cell), `status` a status word (as stored, or translated)
+Moment = Callable[[float | None], Any]
+
+
+def shift_values(s: ShiftExportRow, when: Moment) -> tuple[Any, ...]:
+    return (
+        s.id,
+        s.user_id,
+        s.name,
+        s.headcount,
+        s.district,
+        s.street,
+        s.lat,
+        s.lon,
+        when(s.started_at),
+        when(s.ended_at),
+        s.placed,
+        s.unit or "",
+    )
+
+
+def task_values(
+    t: TaskExportRow, when: Moment, status: Callable[[str], str] = str
+) -> tuple[Any, ...]:
+    return (
+        t.id,
+        t.district,
+        t.street,
+        t.needed,
+        t.accepted,
+        status(t.status),
+        t.created_by,
+        when(t.created_at),
+        when(t.done_at),
+        t.note,
+        t.unit or "",
+    )
+
+
+def report_values(
+    r: ReportExportRow, when: Moment, status: Callable[[str], str] = str
+) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.district,
+        r.street,
+        r.lat,
+        r.lon,
+        r.reporters,
+        status(r.status),
+        "" if r.task_id is None else r.task_id,
+        when(r.created_at),
+        when(r.resolved_at),
+        r.text,
+    )
+
 
 def export_csvs(
     shifts: Iterable[ShiftExportRow],
@@ -75,55 +132,13 @@ def export_csvs(
     reports: Iterable[ReportExportRow] = (),
 ) -> dict[str, bytes]:
     """File name -> CSV bytes."""
-    shift_rows = (
-        (
-            s.id,
-            s.user_id,
-            s.name,
-            s.headcount,
-            s.district,
-            s.street,
-            s.lat,
-            s.lon,
-            iso(s.started_at, tz),
-            iso(s.ended_at, tz),
-            s.placed,
-            s.unit or "",
-        )
-        for s in shifts
-    )
-    task_rows = (
-        (
-            t.id,
-            t.district,
-            t.street,
-            t.needed,
-            t.accepted,
-            t.status,
-            t.created_by,
-            iso(t.created_at, tz),
-            iso(t.done_at, tz),
-            t.note,
-            t.unit or "",
-        )
-        for t in tasks
-    )
-    report_rows = (
-        (
-            r.id,
-            r.district,
-            r.street,
-            r.lat,
-            r.lon,
-            r.reporters,
-            r.status,
-            "" if r.task_id is None else r.task_id,
-            iso(r.created_at, tz),
-            iso(r.resolved_at, tz),
-            r.text,
-        )
-        for r in reports
-    )
+
+    def when(epoch: float | None) -> str:
+        return iso(epoch, tz)
+
+    shift_rows = (shift_values(s, when) for s in shifts)
+    task_rows = (task_values(t, when) for t in tasks)
+    report_rows = (report_values(r, when) for r in reports)
     made = (
         _csv(SHIFT_COLUMNS, shift_rows),
         _csv(TASK_COLUMNS, task_rows),

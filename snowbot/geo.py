@@ -190,6 +190,40 @@ class StreetIndex:
         _, c_lat, c_lon = self._closest(i, lat, lon, *_scales(lat))
         return (geodesic_km if exact else haversine_km)(lat, lon, c_lat, c_lon)
 
+    def nearest_among(
+        self, lat: float, lon: float, wanted: Iterable[int], k: int
+    ) -> list[tuple[int, float]]:
+        """(street id, great-circle km) of the `k` streets of `wanted` nearest a position,
+        nearest first (a few more when they tie); the rest of `wanted` is never measured
+        when the cells around hold enough of it (a cadre's nearest tasks in a big city)."""
+        todo = {self._position[s] for s in wanted if s in self._position}
+        kx, ky = _scales(lat)
+        cell = self.cell_deg
+        cy, cx = math.floor(lat / cell), math.floor(lon / cell)
+        ring_km = cell * min(_scales(min(89.0, abs(lat) + 0.5))[0], ky)
+        found: dict[int, tuple[float, float, float]] = {}
+        most = 4 * len(self._cells)  # past this many cells, measuring every one is cheaper
+        r = 0
+        while todo and len(found) < len(todo):
+            if len(found) >= k:
+                kth = sorted(f[0] for f in found.values())[k - 1]
+                if (r - 1) * ring_km > kth * _RANK_SLACK:
+                    break  # no unseen cell can hold anything nearer than the k-th
+            if (2 * r + 1) ** 2 > most:
+                for i in todo - found.keys():
+                    found[i] = self._closest(i, lat, lon, kx, ky)
+                break
+            for key in _ring(cy, cx, r):
+                for i in self._cells.get(key, ()):
+                    if i in todo and i not in found:
+                        found[i] = self._closest(i, lat, lon, kx, ky)
+            r += 1
+        ranked = sorted(
+            (haversine_km(lat, lon, c_lat, c_lon), self._streets[i].id)
+            for i, (_, c_lat, c_lon) in found.items()
+        )
+        return [(street_id, km) for km, street_id in ranked]
+
     def scan(self, lat: float, lon: float) -> Nearest | None:
         """Geodesic distance to every street, no index: the slow reference for tests and bench."""
         found: Nearest | None = None

@@ -1,6 +1,7 @@
-"""Counts as people type them: "3", "３", "三", "两", "十五", "二十", "一百".
+"""Counts as people type them: "3", "３", "三", "两", "俩", "十五", "一百", "3人", "五名".
 
-Dispatchers write `/newtask 中央街 三 结冰` as readily as `/newtask 中央街 3 结冰`.
+Dispatchers write `/newtask 中央街 三 结冰` as readily as `/newtask 中央街 3 结冰`, and a
+count of people often carries its measure word: 3人, 两名, 五个人 (SPEC §13).
 """
 
 from __future__ import annotations
@@ -41,17 +42,36 @@ def chinese_number(text: str) -> int | None:
     return total or None
 
 
+# what may follow a count of people: 3人, 两名, 五个人 (longest first)
+PEOPLE_WORDS = ("个人", "人", "名")
+
+
+def _without_people_word(text: str) -> str:
+    for word in PEOPLE_WORDS:
+        if text.endswith(word) and len(text) > len(word):
+            return text[: -len(word)]
+    return text
+
+
 def count_text(text: str) -> str:
     """`text` as ASCII digits when it is a count written another way; else `text` unchanged.
 
-    Full-width digits (３) become ASCII; other scripts' digits (١٢٣) do not, so they are
-    refused rather than read.
+    Full-width digits (３) become ASCII, Chinese numerals their value (俩 is 2), and a
+    trailing 人, 名 or 个人 is dropped; other scripts' digits (١٢٣) are not read, so they
+    are refused rather than taken for a number.
     """
-    folded = unicodedata.normalize("NFKC", text.strip())
+    folded = _without_people_word(unicodedata.normalize("NFKC", text.strip()))
     if re.fullmatch(r"[0-9]+", folded):
         return folded
-    value = chinese_number(folded)
+    if folded in ("零", "〇"):  # a count, and no count of people: refused as 0
+        return "0"
+    value = 2 if folded == "俩" else chinese_number(folded)
     return str(value) if value is not None else text
+
+
+def is_count(text: str) -> bool:
+    """Whether `text` is a count as people type it (its value may still be out of range)."""
+    return count_text(text) != text or re.fullmatch(r"[0-9]+", text) is not None
 
 
 # -- large counts as a city's bulletin writes them ("全市累计出动5.6万余人次") -------------

@@ -54,7 +54,7 @@ async def compose(service: Snowbot, item: OutboxItem) -> Letter | None:
             return None
     document = None
     if message.document is not None and message.incident_id is not None:
-        content = await service.incident_file(message.incident_id, message.document)
+        content = await service.incident_file(message.incident_id, message.document, message.lang)
         if content is None:
             return None
         document = (message.document, content)

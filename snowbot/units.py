@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from snowbot.directory import close_names, normalise
+from snowbot.directory import normalise
 from snowbot.model import Unit
+from snowbot.names import NameIndex, build_name_index
 
 MAX_UNIT_NAME = 100  # characters: a button's label, and a line of /units
 
@@ -59,22 +60,41 @@ class UnitMatch:
     units: list[Unit]
 
 
-def match_unit(text: str, units: Sequence[Unit], most: int) -> UnitMatch:
+@dataclass(frozen=True)
+class UnitNames:
+    """The units by name as matched, and their name index (see `unit_names`)."""
+
+    by_key: dict[str, Unit]
+    index: NameIndex
+
+
+def unit_names(units: Sequence[Unit]) -> UnitNames:
+    """What a typed unit name is looked up in (pure: build it off the event loop)."""
+    by_key = {normalise(u.name): u for u in units}
+    return UnitNames(by_key, build_name_index(by_key))
+
+
+def match_unit(
+    text: str, units: Sequence[Unit], most: int, names: UnitNames | None = None
+) -> UnitMatch:
     """The unit a typed name means: its exact name (as matched), else the one unit whose
-    name begins with it (as districts are found); else the candidates or suggestions."""
+    name begins with it (as districts are found); else the candidates or suggestions, by
+    writing and by sound. `names`: `unit_names(units)`, when it is kept between calls."""
     wanted = normalise(text)
-    by_key: dict[str, Unit] = {normalise(u.name): u for u in units}
     if not wanted:
         return UnitMatch(MatchKind.UNKNOWN, [])
+    found = unit_names(units) if names is None else names
+    by_key = found.by_key
     exact = by_key.get(wanted)
     if exact is not None:
         return UnitMatch(MatchKind.FOUND, [exact])
-    starting = sorted((k for k in by_key if k.startswith(wanted)), key=lambda k: (len(k), k))
+    starting = found.index.starting(wanted)
     if len(starting) == 1:
         return UnitMatch(MatchKind.FOUND, [by_key[starting[0]]])
     if starting:
         return UnitMatch(MatchKind.AMBIGUOUS, [by_key[k] for k in starting[:most]])
-    return UnitMatch(MatchKind.UNKNOWN, [by_key[k] for k in close_names(wanted, by_key, most)])
+    suggested = found.index.suggest(wanted, most)
+    return UnitMatch(MatchKind.UNKNOWN, [by_key[k] for k in suggested])
 
 
 class UnitCounts(NamedTuple):

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snowbot.config import Config
@@ -27,6 +28,7 @@ from snowbot.directory import Directory
 from snowbot.errors import ConfigError, SnowbotError
 from snowbot.geocoding import Geocoder, geocoder_for
 from snowbot.leadership import lead, watch
+from snowbot.miniapp import MiniApp
 from snowbot.service import Snowbot
 from snowbot.webhook import Webhook, serve_beside
 from storage import leadership_for, open_store
@@ -164,7 +166,7 @@ async def run_polling(config: Config, webhook: Webhook | None = None) -> None:
             running = await _start_leading(config, webhook, many)
             try:
                 overview = (
-                    await start_overview(running.service, config)
+                    await start_overview(running.service, config, running)
                     if config.dashboard.enabled
                     else None
                 )
@@ -265,13 +267,34 @@ async def until_stopped() -> None:
             loop.remove_signal_handler(sig)
 
 
-async def start_overview(service: Snowbot, config: Config) -> Overview:
-    """The one-screen overview (README "The overview"), on the bot's own event loop."""
+async def start_overview(
+    service: Snowbot, config: Config, running: PollingBot | None = None
+) -> Overview:
+    """The one-screen overview (README "The overview"), on the bot's own event loop; with
+    the Mini App (SPEC §16) when the bot `running` beside it acts for the app."""
     from web import Overview
 
-    overview = Overview(service, config.dashboard)
+    miniapp = mini_app(running, config) if running is not None else None
+    overview = Overview(service, config.dashboard, miniapp, photo_dir(config))
     await overview.start()
     return overview
+
+
+def mini_app(running: PollingBot, config: Config) -> MiniApp:
+    """The Mini App's doors into the running bot: its acts as the person's updates, and
+    photos fetched from Telegram."""
+    from handlers.miniapp import AppDoor, TelegramPhotos
+
+    return MiniApp(
+        bot_token=config.require_token(),
+        actions=AppDoor(running.app),
+        photos=TelegramPhotos(running.app.bot),
+    )
+
+
+def photo_dir(config: Config) -> Path:
+    """The Mini App's photos, kept beside the database ("snowbot-photos/")."""
+    return config.database.parent / f"{config.database.stem}-photos"
 
 
 class ServedBot:
@@ -333,7 +356,7 @@ def demo_starter(serve: str | None = None, linger: bool = False) -> StartBot:
         )
         try:
             overview = await start_overview(
-                running.service, replace(demo_config, dashboard=dashboard)
+                running.service, replace(demo_config, dashboard=dashboard), running
             )
         except BaseException:
             await running.stop()
@@ -374,7 +397,18 @@ def bench_kit() -> Kit:
         overview = Overview(service, dashboard)
         return await overview.start(), overview
 
+    async def serve_app(running: Any) -> tuple[str, Overview]:
+        bot: PollingBot = running
+        config = bot.service.config
+        dashboard = replace(config.dashboard, listen="127.0.0.1:0", token=None)
+        overview = await start_overview(bot.service, replace(config, dashboard=dashboard), bot)
+        return overview.address, overview
+
     use_timedelta_durations()
     return bench.Kit(
-        start_bot=start, start_bare_bot=start_bare_bot, play_storm=storm, serve_overview=serve
+        start_bot=start,
+        start_bare_bot=start_bare_bot,
+        play_storm=storm,
+        serve_overview=serve,
+        serve_app=serve_app,
     )

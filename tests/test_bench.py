@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -55,6 +56,7 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "committed_writes",
         "tally_at_scale",
         "nearest_street",
+        "name_suggestion",
         "memory",
         "fan_out",
         "storm",
@@ -62,6 +64,7 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
         "api_streets",
         "screens",
         "replies_first",
+        "app_tasks",
     }
     for figure in figures.values():
         assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0
@@ -69,7 +72,13 @@ def test_the_quick_bench_measures_every_figure_beside_its_baseline(tmp_path: Pat
     # what is measured is right, however fast it was
     assert "equal to the recount: yes" in figures["tally_at_scale"]["note"]
     assert "same street as the scan: yes" in figures["nearest_street"]["note"]
+    # a homophone typed: the street meant is suggested (99-100% of the quick run's lookups)
+    meant = re.search(
+        r"the name meant among the suggestions (\d+)%", figures["name_suggestion"]["note"]
+    )
+    assert meant and int(meant.group(1)) >= 95
     assert "20 delivered of 20; most in one group: 1" in figures["fan_out"]["note"]
     assert figures["api_streets"]["name"] == "/api/streets for 5,000 streets (gzip)"
     assert "events per screen: 0" not in figures["screens"]["note"]
     assert "notices delivered 300 of 300" in figures["replies_first"]["note"]
+    assert "30 tasks listed, nearest first" in figures["app_tasks"]["note"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers import words
 from handlers.checkin import means_checking
 from handlers.menus import help_text
 from handlers.registry import COMMANDS
@@ -36,8 +37,9 @@ ROLE_WORDS = {
     "zh": {"任何人": Role.GUEST, "队员": Role.CADRE, "调度员": Role.DISPATCHER}
     | {"协调员": Role.COORDINATOR},
 }
-# offered from a role on, yet harmless below it: a guest is never on duty, and told so
-NOTHING_TO_REFUSE = {"checkout"}
+# offered from a role on, yet harmless below it: a guest is never on duty, and told so; a
+# guest who opens the Mini App sees the open tasks, as /tasks shows them, and how to join
+NOTHING_TO_REFUSE = {"checkout", "app"}
 HEADINGS = {"en": "## Every command", "zh": "## 全部命令"}
 GUEST = SimUser(70, "Guest Zhou", "en")
 
@@ -86,9 +88,15 @@ def test_every_command_has_its_texts_and_its_words_are_understood() -> None:
         texts = catalog(language).texts
         for command in COMMANDS:
             assert command.menu_key in texts and (not command.help_key or command.help_key in texts)
-    for command in COMMANDS:
-        for word in command.words:
+    listed = {word: command for command in COMMANDS for word in command.words}
+    for word, command in listed.items():
+        if command.name in ("checkin", "checkout"):
             assert means_checking(word), word
+        elif command.name == "report":  # the residents' own (`handlers.residents`)
+            assert words.read(word) == (word, []), word
+        else:
+            assert words.WORDS[word][0] is command.handler, word
+    assert set(words.WORDS) <= set(listed)
 
 
 async def test_each_role_gets_its_own_menu(

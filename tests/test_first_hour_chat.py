@@ -95,8 +95,13 @@ async def test_a_bound_dispatcher_sees_their_district_first(api: BotApiStandIn) 
 
 async def test_suggestions_and_lists_read_as_chinese(api: BotApiStandIn) -> None:
     unknown = await api.ask(COORD, "/newtask 中央大道")
+    # in a private chat the streets it may mean are listed, each a button (SPEC §13)
     assert unknown.text.startswith(
-        "没有名为“中央大道”的街道。您是不是要找：\n• 中央街（爱辉区，街道编号 "
+        "没有名为“中央大道”的街道。您要找的是下面哪一条？点一下按钮即发布需要 1 人的任务。\n"
+        "• 中央街（爱辉区，街道编号 "
+    )
+    assert unknown.reply_markup and unknown.reply_markup["inline_keyboard"][0][0]["text"] == (
+        "📍 中央街（爱辉区）"
     )
     assert "id" not in unknown.text
     district = await api.ask(COORD, "/tally 火星")

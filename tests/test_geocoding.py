@@ -106,7 +106,8 @@ async def test_not_found_or_far_away_falls_back_to_suggestions(
 ) -> None:
     with pytest.raises(Refused) as refused:
         await geo_bot.post_task(await person(geo_bot, 1), words)
-    assert refused.value.key == "newtask.unknown_street"
+    # no street is like these names: the refusal says so rather than list nothing
+    assert refused.value.key == "typed.no_street"
 
 
 async def test_a_slow_geocoder_falls_back_to_suggestions_in_time(
@@ -119,7 +120,7 @@ async def test_a_slow_geocoder_falls_back_to_suggestions_in_time(
             await asyncio.wait_for(
                 service.post_task(await person(service, 1), ["Heihe", "College"]), timeout=5
             )
-        assert refused.value.key == "newtask.unknown_street"
+        assert refused.value.key == "typed.no_street"
 
 
 async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> None:

@@ -55,9 +55,14 @@ async def test_export_files_are_sent_once_and_only_after_the_mark(
         monkeypatch.undo()
         await api.redeliver([asked])  # Telegram sends it again, and the inbox has it
         async with running_bot(cfg):
-            await api.wait_for(lambda: len(documents_to(api, COORD.id)) >= 3)
+            await api.wait_for(lambda: len(documents_to(api, COORD.id)) >= 4)
             assert "Hello" in (await api.ask(CADRE, "/start")).text
-        assert sorted(documents_to(api, COORD.id)) == ["reports.csv", "shifts.csv", "tasks.csv"]
+        assert sorted(documents_to(api, COORD.id)) == [
+            "reports.csv",
+            "shifts.csv",
+            "snowbot-1.xlsx",  # the workbook beside the CSVs (SPEC §13)
+            "tasks.csv",
+        ]
 
 
 async def test_a_failure_is_apologised_for_once_and_only_after_the_mark(

@@ -29,6 +29,11 @@ def _same(given: str | None, token: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
+def _open(path: str) -> bool:
+    # the Mini App's paths check Telegram's signed initData themselves (web.miniapp)
+    return path in OPEN_PATHS or path == "/app" or path.startswith("/app/")
+
+
 def _bearer(request: web.Request) -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else None
@@ -63,7 +68,7 @@ def install(app: web.Application, dashboard: DashboardConfig) -> None:
         if not dashboard.host_allowed(request.headers.get("Host")):
             raise web.HTTPMisdirectedRequest(text="421: Misdirected Request")
         remember = False
-        if request.path not in OPEN_PATHS:
+        if not _open(request.path):
             if _same(request.query.get("token"), token):
                 remember = request.cookies.get(COOKIE) != token
             elif not (_same(request.cookies.get(COOKIE), token) or _same(_bearer(request), token)):

@@ -18,10 +18,12 @@ from aiohttp import web
 from snowbot.dashboard_config import DashboardConfig
 from snowbot.doors import Doors
 from snowbot.errors import ConfigError
+from snowbot.miniapp import MiniApp
 from snowbot.service import Snowbot
 from web.access import install
 from web.live import HEARTBEAT, Board, Feed, Kept, Screen
 from web.metrics import CONTENT_TYPE, exposition
+from web.miniapp import mount
 from web.page import language, page
 
 log = logging.getLogger("snowbot.overview")
@@ -33,8 +35,14 @@ FEED = web.AppKey("feed", Feed)
 DASHBOARD = web.AppKey("dashboard", DashboardConfig)
 
 
-def build_app(service: Snowbot, dashboard: DashboardConfig, doors: Doors) -> web.Application:
-    # it takes no request bodies; the doors count every request first
+def build_app(
+    service: Snowbot,
+    dashboard: DashboardConfig,
+    doors: Doors,
+    miniapp: MiniApp | None = None,
+    photo_dir: Path | None = None,
+) -> web.Application:
+    # no bodies but the Mini App's small acts; the doors count every request first
     app = web.Application(client_max_size=4096, middlewares=[doors.middleware])
     board = Board(service)
     app[SERVICE], app[BOARD], app[FEED], app[DASHBOARD] = service, board, Feed(board), dashboard
@@ -50,6 +58,8 @@ def build_app(service: Snowbot, dashboard: DashboardConfig, doors: Doors) -> web
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC, follow_symlinks=False, show_index=False)
+    if miniapp is not None:  # the Mini App (SPEC §16), when the bot runs beside
+        mount(app, service, miniapp, dashboard, photo_dir)
     return app
 
 
@@ -153,7 +163,13 @@ async def healthz(request: web.Request) -> web.Response:
 class Overview:
     """The overview served on `[dashboard] listen`, started and stopped with the bot."""
 
-    def __init__(self, service: Snowbot, dashboard: DashboardConfig) -> None:
+    def __init__(
+        self,
+        service: Snowbot,
+        dashboard: DashboardConfig,
+        miniapp: MiniApp | None = None,
+        photo_dir: Path | None = None,
+    ) -> None:
         self.service = service
         # never open: `snowbot run` gives it the derived token, anyone else a fresh one
         self.dashboard = (
@@ -161,7 +177,7 @@ class Overview:
         )
         dashboard = self.dashboard
         self.doors = Doors.of("the overview", service.config.http)
-        self.app = build_app(service, dashboard, self.doors)
+        self.app = build_app(service, dashboard, self.doors, miniapp, photo_dir)
         self.runner = self.doors.runner(self.app, handler_cancellation=True)
         self.address = ""
         self._warm: asyncio.Task[None] | None = None

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from snowbot.bench.app import figure_app_tasks
 from snowbot.bench.common import FULL, QUICK, Figure, Kit, Sizes
 from snowbot.bench.database import (
     figure_tally,
@@ -25,6 +26,7 @@ from snowbot.bench.database import (
     tally_summary,
 )
 from snowbot.bench.lanes import figure_replies_first
+from snowbot.bench.names import figure_names
 from snowbot.bench.nearest import figure_nearest, random_city
 from snowbot.bench.overview import figure_api_streets, figure_api_tally, figure_screens
 from snowbot.bench.pipeline import (
@@ -109,6 +111,7 @@ async def run_bench(
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))
         done(figure_nearest(sizes))
+        done(figure_names(sizes))
         done(await figure_memory(sizes, quick, config_file))
         done(await figure_fanout(kit, base, sizes, folder))
         done(await figure_replies_first(kit, base, sizes, folder))
@@ -116,6 +119,8 @@ async def run_bench(
         if kit.serve_overview is not None:
             done(await figure_api_streets(kit, base, sizes, folder))
             done(await figure_screens(kit, base, sizes, folder))
+        if kit.serve_app is not None and kit.serve_overview is not None:  # figure 9's city
+            done(await figure_app_tasks(kit, base, sizes, folder))
         done(await figure_storm(kit, base, sizes.storm, figures[0].baseline))
     return figures
 

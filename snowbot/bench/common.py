@@ -110,6 +110,8 @@ class Kit:
     play_storm: Callable[[Config, str], Awaitable[Storm]]  # (config, "seed" or "small")
     # the overview on a free port of 127.0.0.1, token OVERVIEW_TOKEN: (address, what stops it)
     serve_overview: Callable[[Snowbot], Awaitable[tuple[str, StoppableBot]]] | None = None
+    # the overview with the Mini App, beside a bot `start_bot` started: (address, stopper)
+    serve_app: Callable[[StoppableBot], Awaitable[tuple[str, StoppableBot]]] | None = None
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -262,10 +262,13 @@ async def small_storm(
 
     before_docs = api.count(COORDINATOR.id)
     await api.say(COORDINATOR, "/export")
-    await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 3)
+    # three CSVs and the Excel workbook (SPEC §13)
+    await api.wait_for(lambda: api.count(COORDINATOR.id) >= before_docs + 4)
     for sent in api.sent[COORDINATOR.id][before_docs:]:
-        rows = api.documents.get(sent.document or "", b"").count(b"\n") - 1
-        say.line(f"👤 {COORDINATOR.first_name}: /export\n   🤖 📎 {sent.document} ({rows} rows)")
+        name = sent.document or ""
+        rows = api.documents.get(name, b"").count(b"\n") - 1
+        shown = f"{name} ({rows} rows)" if name.endswith(".csv") else name
+        say.line(f"👤 {COORDINATOR.first_name}: /export\n   🤖 📎 {shown}")
 
     say.line("\n— 20:00 The day's summary goes to the city HQ group —")
     clock.advance(hours=4)

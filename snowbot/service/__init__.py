@@ -25,6 +25,7 @@ from snowbot.service.results import (
     Posted,
     Proposed,
     Revoked,
+    Suggested,
     parse_count,
     parse_task_id,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "ReportMarkup",
     "Revoked",
     "Snowbot",
+    "Suggested",
     "TeamMarkup",
     "UnitChoice",
     "parse_count",

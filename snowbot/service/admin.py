@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from snowbot import limits
 from snowbot.export import EXPORT_FILES, export_csvs
+from snowbot.export_xlsx import xlsx_name
 from snowbot.gazetteer import CITY_WIDE
 from snowbot.model import DistrictDetail, Incident, User
 from snowbot.refusals import Refused
@@ -63,9 +64,7 @@ class AdminService(ServiceCore):
                 raise Refused("grant.district_for_dispatcher")
             district = self.directory.district(district_name)
             if district is None:
-                raise Refused(
-                    "refuse.unknown_district", district=district_name, known=self._district_list()
-                )
+                raise self.unknown_district(district_name)
             district_id = district.id
             district_name = district.name
         user = await self.store.set_role(target_id, role, district_id, self.clock())
@@ -121,7 +120,7 @@ class AdminService(ServiceCore):
     def district_named(self, text: str) -> str:
         district = self.directory.district(text)
         if district is None:
-            raise Refused("refuse.unknown_district", district=text, known=self._district_list())
+            raise self.unknown_district(text)
         return district.name
 
     async def export(self, actor: Person | None = None) -> dict[str, bytes]:
@@ -139,10 +138,11 @@ class AdminService(ServiceCore):
 
     async def export_files(self, actor: Person) -> tuple[Incident, tuple[str, ...]]:
         """What /export sends a coordinator: the current incident and the names of its
-        CSVs, made when each is sent (`incident_file`), so they go through the outbox
+        CSVs and workbook, made when each is sent (`incident_file`), so they go through the outbox
         with the update's other replies."""
         self.require(actor, Role.COORDINATOR)
-        return await self.incident(), EXPORT_FILES
+        incident = await self.incident()
+        return incident, (*EXPORT_FILES, xlsx_name(incident.id))
 
     # -- groups ------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class AdminService(ServiceCore):
             return None
         district = self.directory.district(target)
         if district is None:
-            raise Refused("refuse.unknown_district", district=target, known=self._district_list())
+            raise self.unknown_district(target)
         self._require_district(actor, district.id)
         await self._bind(actor, chat_id, district.id, title)
         return district.name

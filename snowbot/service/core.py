@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from snowbot.health import Health
 from snowbot.model import Ending, ImportCounts, Incident, Outgoing, Shift, Street, User
 from snowbot.refusals import Refused
 from snowbot.roles import Role, effective_role
-from snowbot.service.results import Person
+from snowbot.service.results import Person, looks_numeric
 from snowbot.stores import Store
 
 Clock = Callable[[], float]
@@ -283,11 +284,33 @@ class ServiceCore:
         """The districts' names, for a refusal to list (the adapter joins them)."""
         return sorted(self.directory.districts)
 
-    def street_near(self, lat: float, lon: float, too_far: str) -> Nearest:
+    def unknown_district(self, name: str, **offer: int) -> Refused:
+        """The refusal of a district name no district has: those like it by writing or
+        sound, else every district; never an empty list (SPEC §13). With `offer` (what
+        the command read besides the name), the districts like it go with their ids as
+        `offer`, for a private chat's buttons to finish the command."""
+        like = self.directory.suggest_districts(name)
+        if like:
+            refused = Refused("typed.district_like", district=name, suggestions=like)
+            if offer:
+                ids = [self.directory.districts[n].id for n in like]
+                refused.params["offer"] = (ids, offer)
+            return refused
+        known = self._district_list()
+        if known:
+            return Refused("refuse.unknown_district", district=name, known=known)
+        return Refused("typed.no_districts", district=name)
+
+    def street_near(
+        self, lat: float, lon: float, too_far: str, outside: str = "typed.outside"
+    ) -> Nearest:
         """The street nearest a shared location, or a refusal: a position that is no place,
-        no streets at all, or farther than `[geo] max_distance_km` (refused as `too_far`)."""
+        outside `[city] boundary` (refused as `outside`), no streets at all, or farther than
+        `[geo] max_distance_km` (refused as `too_far`)."""
         if not valid_position(lat, lon):
             raise Refused("checkin.bad_location")
+        if not self.in_city(lat, lon):
+            raise Refused(outside, city=self.config.city)
         max_km = self.config.geo.max_distance_km
         nearest = self.directory.nearest(lat, lon, max_km)
         if nearest is None:
@@ -298,10 +321,22 @@ class ServiceCore:
             )
         return nearest
 
-    def _suggestions(self, words: list[str]) -> list[Street]:
-        """Streets whose names look like the leading words (the adapter writes them out)."""
-        for k in range(min(len(words), 4), 0, -1):
-            found = self.directory.suggest(" ".join(words[:k]))
+    def in_city(self, lat: float, lon: float) -> bool:
+        """Inside `[city] boundary` (SPEC §13); anywhere when there is none."""
+        boundary = self.config.city.boundary
+        return boundary is None or boundary.contains(lat, lon)
+
+    def name_read(self, words: list[str]) -> tuple[str, list[Street]]:
+        """The street name an unknown /newtask read, and the streets it may mean.
+
+        The name is the words before the count; without a count, the most leading words
+        (up to four) that anything looks like, else the first word: never the note.
+        """
+        before = list(itertools.takewhile(lambda w: not looks_numeric(w), words))
+        place = before[:4]
+        counted = bool(place) and len(before) < len(words) and len(before) <= 4
+        for k in range(len(place), 0, -1):
+            found = self.directory.suggest(" ".join(place[:k]))
             if found:
-                return found
-        return []
+                return " ".join(place if counted else place[:k]), found
+        return " ".join(place if counted else words[:1]), []

@@ -61,9 +61,7 @@ class EnrolmentService(ServiceCore):
             name = " ".join(place)
             district = self.directory.district(name)
             if district is None:
-                raise Refused(
-                    "refuse.unknown_district", district=name[:40], known=self._district_list()
-                )
+                raise self.unknown_district(name[:40], uses=uses, hours=hours)
             self._require_district(actor, district.id)
             district_id = district.id
         now = self.clock()

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from snowbot.model import StreetStates
+from snowbot.model import StreetStates, Task
 from snowbot.overview import StreetLayer, turnout_series
 from snowbot.refusals import Refused
 from snowbot.roles import Role
@@ -16,6 +16,7 @@ from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person
 
 log = logging.getLogger("snowbot.overview")
+PROOFS_READ = 10_000  # the latest proof photos looked through for one street
 
 
 class OverviewService(ServiceCore):
@@ -59,6 +60,21 @@ class OverviewService(ServiceCore):
         return turnout_series(
             rows, self.directory.district_names, self.clock(), self.config.city.timezone
         )
+
+    async def proof_photos(self, actor: Person, limit: int) -> list[tuple[Task, str]]:
+        """Done tasks with their proof photo's file id, the latest first: for dispatchers
+        (a bound one sees their district's) and coordinators (the Mini App)."""
+        self.require(actor, Role.DISPATCHER)
+        own = actor.user.district_id if actor.role == Role.DISPATCHER else None
+        incident = await self.incident()
+        return await self.store.done_proofs(incident.id, own, limit)
+
+    async def street_proofs(self, street_id: int) -> list[tuple[Task, str]]:
+        """A street's done tasks with their proof photo's file id, the latest first: for
+        the overview's street details (its token holders see the whole city)."""
+        incident = await self.incident()
+        done = await self.store.done_proofs(incident.id, None, PROOFS_READ)
+        return [(task, file_id) for task, file_id in done if task.street_id == street_id]
 
     async def database_reachable(self) -> bool:
         """Whether the database answers (the overview's /healthz)."""

@@ -87,7 +87,7 @@ class ResidentService(TaskService, AdminService):
                 return None
             again = await self.store.made_by_update(incident.id, origin)
             return ReportMade(ReportOutcome.NEW, again) if again else None
-        street = self.street_near(lat, lon, too_far="residents.too_far").street
+        street = self.street_near(lat, lon, "residents.too_far", "typed.outside_report").street
         recipients = await self._report_recipients(street.district_id)
 
         def notices(report_id: int) -> list[Outgoing]:

@@ -18,7 +18,7 @@ from snowbot.model import (
     TeamRequest,
     User,
 )
-from snowbot.numerals import chinese_number, count_text
+from snowbot.numerals import PEOPLE_WORDS, count_text, is_count
 from snowbot.refusals import Refused
 from snowbot.roles import Role
 
@@ -100,6 +100,15 @@ class Reopened:
 
 
 @dataclass(frozen=True)
+class Suggested:
+    """A /newtask street no one knows, in a private chat: the streets it may mean, each a
+    proposal that one press posts (SPEC §13), and the name the bot read."""
+
+    name: str
+    proposals: list[Proposed]
+
+
+@dataclass(frozen=True)
 class Changed:
     """An accept, done or cancel that took effect, and the task after it."""
 
@@ -120,15 +129,19 @@ _NUMERIC = re.compile(r"[-+]?[\d.,eE]*\d[\d.,eE]*")
 
 
 def looks_numeric(text: str) -> bool:
-    return bool(_NUMERIC.fullmatch(text))
+    """A number, or a count as people type it ("3人", "三", "俩"): read as a count (and
+    refused if it is none), never as part of a name."""
+    return bool(_NUMERIC.fullmatch(text)) or is_count(text)
 
 
 def needed_and_note(rest: list[str]) -> tuple[int, str]:
-    """What follows the street in /newtask: [N] [NOTE…]."""
+    """What follows the street in /newtask: [N [人|名|个人]] [NOTE…]."""
     needed = 1
-    if rest and (looks_numeric(rest[0]) or chinese_number(rest[0]) is not None):
+    if rest and looks_numeric(rest[0]):
         needed = _check_count_text(count_text(rest[0]), limits.MAX_NEEDED, "newtask.bad_count")
         rest = rest[1:]
+        if rest and rest[0] in PEOPLE_WORDS:  # "3 人": the measure word typed apart
+            rest = rest[1:]
     note = " ".join(rest)
     if len(note) > limits.MAX_NOTE:
         raise Refused("refuse.too_long", limit=limits.MAX_NOTE)

@@ -20,6 +20,11 @@ class ShiftService(PlaceService):
         check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
         await self.store.set_pending_checkin(person.id, headcount, self.clock())
 
+    async def check_in_waiting(self, person: Person) -> bool:
+        """Whether a "/checkin N" of the person's still waits for the location."""
+        since = self.clock() - limits.PENDING_CHECKIN_SECONDS
+        return await self.store.pending_checkin(person.id, since)
+
     async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
         """A shared location: open, update or reopen the shift (README: "What it does, by role").
 
@@ -61,6 +66,8 @@ class ShiftService(PlaceService):
     async def move(self, person: Person, lat: float, lon: float) -> bool:
         """A live location's update: move the open shift, if any; never opens one."""
         if not valid_position(lat, lon) or person.role < Role.CADRE:
+            return False
+        if not self.in_city(lat, lon):  # across the river: the shift stays where it was
             return False
         nearest = self.directory.nearest(lat, lon, self.config.geo.max_distance_km)
         if nearest is None or nearest.km > self.config.geo.max_distance_km:

@@ -3,6 +3,7 @@ older ones in the outbox, and the hourly pruning of seen updates."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from datetime import datetime
 from snowbot import limits, schedule
 from snowbot.closing import Closing, closing_facts, render_closing
 from snowbot.export import export_csvs
+from snowbot.export_xlsx import export_xlsx, xlsx_name
 from snowbot.model import Incident, Outgoing
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
@@ -109,11 +111,13 @@ class StormService(ServiceCore):
     async def incident_ids(self) -> list[int]:
         return await self.store.incident_ids()
 
-    async def incident_file(self, incident_id: int, name: str) -> bytes | None:
+    async def incident_file(self, incident_id: int, name: str, lang: str = "zh") -> bytes | None:
         """One CSV of an incident's export (`snowbot.export`), made as it is sent: for a
         closing report's attachments, and for /export (the current incident, made afresh
         for each message; an ended one's files are made once and kept, as several chats
-        receive the same three)."""
+        receive the same three). /export's workbook (`snowbot-<id>.xlsx`) is in `lang`."""
+        if name == xlsx_name(incident_id):
+            return await self.export_workbook(incident_id, lang)
         if self._closed_files is not None and self._closed_files[0] == incident_id:
             return self._closed_files[1].get(name)
         files = export_csvs(
@@ -126,6 +130,16 @@ class StormService(ServiceCore):
         if incident is not None and incident.ended_at is not None:
             self._closed_files = (incident_id, files)
         return files.get(name)
+
+    async def export_workbook(self, incident_id: int, lang: str) -> bytes:
+        """The incident as an Excel workbook, its words in `lang` (SPEC §13)."""
+        shifts = await self.store.shift_rows(incident_id)
+        tasks = await self.store.task_rows(incident_id)
+        reports = await self.store.report_rows(incident_id)
+        # a big storm's workbook takes a while to write: not on the event loop
+        return await asyncio.to_thread(
+            export_xlsx, shifts, tasks, reports, self.config.city.timezone, catalog(lang)
+        )
 
     # -- the outbox: newer reports supersede older ones ------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from snowbot import limits
 from snowbot.done import Marking, done_notices
-from snowbot.model import CloseOutcome, Holder, Incident, Outgoing, Task, TaskStatus
+from snowbot.model import CloseOutcome, Holder, Incident, Outgoing, Street, Task, TaskStatus
 from snowbot.refusals import Refused
 from snowbot.render import distance as render_distance
 from snowbot.roles import Role
@@ -19,6 +19,7 @@ from snowbot.service.results import (
     Posted,
     Proposed,
     Reopened,
+    Suggested,
     looks_numeric,
     needed_and_note,
     task_refusal,
@@ -31,13 +32,20 @@ URGENT_MARKS = ("!", "！", "急", "紧急", "urgent")
 
 class TaskService(TaskListing):
     async def post_task(
-        self, actor: Person, words: list[str], here: int | None = None, origin: int | None = None
-    ) -> Posted | Proposed:
+        self,
+        actor: Person,
+        words: list[str],
+        here: int | None = None,
+        origin: int | None = None,
+        offer: bool = False,
+    ) -> Posted | Proposed | Suggested:
         """`/newtask STREET [N] [NOTE…]` by a dispatcher or coordinator.
 
         The announcements to the district's groups (but not `here`, the chat it was
         posted in) are queued in the same transaction as the task. A name that is no
         street may be geocoded: then the task waits as a proposal for confirmation.
+        Otherwise, with `offer` (a private chat), the streets it may mean are offered as
+        proposals, one press each; without, the refusal lists them.
         """
         self.require(actor, Role.DISPATCHER)
         urgent = bool(words) and words[0].casefold() in URGENT_MARKS
@@ -50,11 +58,13 @@ class TaskService(TaskListing):
             proposed = await self._propose(actor, words, urgent)
             if proposed is not None:
                 return proposed
-            raise Refused(
-                "newtask.unknown_street",
-                text=" ".join(words[:3]),
-                suggestions=self._suggestions(words),
-            )
+            name, suggestions = self.name_read(words)
+            if not suggestions:
+                raise Refused("typed.no_street", text=name)
+            mine = [s for s in suggestions if own is None or s.district_id == own]
+            if not offer or not mine:
+                raise Refused("newtask.unknown_street", text=name, suggestions=suggestions)
+            return await self._offer(actor, words, name, mine, urgent)
         if len(match.streets) > 1:
             raise Refused(
                 "newtask.ambiguous",
@@ -76,6 +86,19 @@ class TaskService(TaskListing):
             incident.id, street.id, needed, note, actor.id, self.clock(), announce, origin, urgent
         )
         return Posted(task, chats)
+
+    async def _offer(
+        self, actor: Person, words: list[str], name: str, streets: list[Street], urgent: bool
+    ) -> Suggested:
+        """Each suggested street as a proposal with the count and note typed after the name."""
+        needed, note = needed_and_note(words[len(name.split(" ")) :])
+        proposals = []
+        for street in streets:
+            proposal_id = await self.store.propose_task(
+                actor.id, street.id, needed, note, name, self.clock(), urgent
+            )
+            proposals.append(Proposed(proposal_id, name, street, 0.0, needed))
+        return Suggested(name, proposals)
 
     async def _recent_twin(
         self, incident: Incident, street_id: int, origin: int | None

@@ -6,6 +6,7 @@ check-in's own transaction), so joining another unit later moves no turnout.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -15,7 +16,15 @@ from snowbot.refusals import Refused
 from snowbot.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person
-from snowbot.units import MAX_UNIT_NAME, MatchKind, NameProblem, clean_unit_name, match_unit
+from snowbot.units import (
+    MAX_UNIT_NAME,
+    MatchKind,
+    NameProblem,
+    UnitNames,
+    clean_unit_name,
+    match_unit,
+    unit_names,
+)
 
 ECHO = 50  # characters of a typed name said back in a refusal
 MAX_PAGE = 100_000
@@ -32,6 +41,9 @@ class UnitChoice:
 
 
 class UnitService(ServiceCore):
+    # the units' name index and the units it was built from (see `_unit_index`)
+    _unit_names: tuple[tuple[tuple[int, str], ...], UnitNames] | None = None
+
     async def units(self) -> list[Unit]:
         """Every unit, by name (the demo's cast, the overview)."""
         return await self.store.units()
@@ -53,16 +65,29 @@ class UnitService(ServiceCore):
         units = await self.store.units()
         if not units:
             raise Refused("unit.no_units")
-        found = match_unit(text, units, MAX_SUGGESTIONS)
+        found = match_unit(text, units, MAX_SUGGESTIONS, await self._unit_index(units))
         echo = " ".join(text.split())[:ECHO]
         if found.kind == MatchKind.FOUND:
             return await self.join_unit(person, found.units[0].id)
         names = [u.name for u in found.units]
+        # `offer`: the units by id, for a private chat's buttons (SPEC §13)
+        offer = [(u.id, u.name) for u in found.units]
         if found.kind == MatchKind.AMBIGUOUS:
-            raise Refused("unit.ambiguous", name=echo, units=names)
+            raise Refused("unit.ambiguous", name=echo, units=names, offer=offer)
         if names:
-            raise Refused("unit.unknown", name=echo, units=names)
+            raise Refused("unit.unknown", name=echo, units=names, offer=offer)
         raise Refused("unit.unknown_none", name=echo)
+
+    async def _unit_index(self, units: list[Unit]) -> UnitNames:
+        """The units' name index, kept while the units stay the same; built on a thread
+        (10,000 units take a tenth of a second) so no lookup holds the event loop."""
+        key = tuple((u.id, u.name) for u in units)
+        kept = self._unit_names
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        index = await asyncio.to_thread(unit_names, units)
+        self._unit_names = (key, index)
+        return index
 
     async def join_unit(self, person: Person, unit_id: int) -> Unit:
         """Make a unit the person's own (a button's choice): their next shifts count for it."""

@@ -9,6 +9,7 @@ kept per chat and can be awaited. No network beyond loopback, no Telegram code.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from snowbot.standin.wire import Sent, SimUser
 __all__ = ["BotApiStandIn", "Sent", "SimUser"]
 
 REDELIVERABLE = 10_000  # the latest updates kept for `redeliver`
+# an 8×8 orange picture (PNG; browsers read it whatever the type said), then which one
+PHOTO = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP438CAFWEXHbQSAKmzX8FBxi1QAAAAAElFTkSuQmCC"
+)
 
 
 class BotApiStandIn(BotApiServer):
@@ -110,6 +115,8 @@ class BotApiStandIn(BotApiServer):
             }
         ]
         message["caption"] = caption
+        # a picture's bytes, told apart by the message (the Mini App fetches them)
+        self.files[f"photo{message['message_id']}"] = PHOTO + str(message["message_id"]).encode()
         length = len(caption.split()[0]) if caption.startswith("/") else 0
         if length:
             message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]

@@ -55,6 +55,11 @@ class BotApiServer:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # the default scope's, by language
         self.menus = Menus()  # every scope's (`Menus.shown`: what a chat's menu shows)
         self.documents: dict[str, bytes] = {}
+        # photos people sent, by file id (getFile and the download serve them); the chat's
+        # menu button as setChatMenuButton left it; file downloads served, for the tests
+        self.files: dict[str, bytes] = {}
+        self.menu_button: dict[str, Any] | None = None
+        self.downloads = 0
         self.total_sent = 0  # messages sent to any chat, for waiting on a whole wave
         self.failing: int | None = None  # an HTTP status to answer every call with,
         self.failing_only: frozenset[str] | None = None  # or only calls of these methods
@@ -92,6 +97,7 @@ class BotApiServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # a stop does not wait for long polls to run out (see `unplug`)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -143,6 +149,16 @@ class BotApiServer:
         except ApiError as exc:
             return error_response(exc.code, exc.description, exc.parameters)
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file as Telegram serves it after getFile: /file/bot<token>/<file_path>."""
+        if request.match_info["token"] != self.token:
+            return error_response(401, "Unauthorized")
+        body = self.files.get(request.match_info["path"].removeprefix("photos/"))
+        if body is None:
+            return error_response(404, "Not Found")
+        self.downloads += 1
+        return web.Response(body=body, content_type="image/jpeg")
 
     def _over_rate(self) -> bool:
         if self.rate_limit is None:
@@ -221,6 +237,23 @@ class BotApiServer:
     async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
         self.menus.delete(params)
         return True
+
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button")
+        self.menu_button = button if isinstance(button, dict) else None
+        return True
+
+    async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        body = self.files.get(file_id)
+        if body is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_size": len(body),
+            "file_path": f"photos/{file_id}",
+        }
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
         return True

@@ -17,6 +17,7 @@ _STRING_PARAMS = {
     "text",
     "caption",
     "callback_query_id",
+    "file_id",
     "description",
     "short_description",
     "parse_mode",

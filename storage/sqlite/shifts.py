@@ -318,6 +318,16 @@ def set_pending_checkin(db: sqlite3.Connection, user_id: int, headcount: int, no
     )
 
 
+def pending_checkin(db: sqlite3.Connection, user_id: int, since: float) -> bool:
+    """Whether a "/checkin N" asked at or after `since` still waits for its location."""
+    found = one(
+        db,
+        "SELECT 1 AS waiting FROM pending_checkins WHERE user_id = ? AND asked_at >= ?",
+        (user_id, since),
+    )
+    return found is not None
+
+
 def _moved(shift: Shift, street: Street, lat: float, lon: float, now: float) -> Shift:
     return replace(shift, street_id=street.id, lat=lat, lon=lon, located_at=now)
 
@@ -349,6 +359,7 @@ class SqliteShifts(Engine):
     check_out = writes(check_out)
     move_shift = writes(move_shift)
     set_pending_checkin = writes(set_pending_checkin)
+    pending_checkin = reads(pending_checkin)
     open_shift = reads(open_shift)
     overdue_shifts = reads(overdue_shifts)
     warn_shift = writes(warn_shift)

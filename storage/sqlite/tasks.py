@@ -269,6 +269,22 @@ def live_tasks(db: sqlite3.Connection, incident_id: int) -> list[Task]:
     return [task_from(r) for r in rows]
 
 
+def done_proofs(
+    db: sqlite3.Connection, incident_id: int, district_id: int | None, limit: int
+) -> list[tuple[Task, str]]:
+    """Done tasks with a proof photo (their file id), the latest first (the Mini App)."""
+    where = " WHERE t.incident_id = ? AND t.status = 'done' AND t.proof_file_id IS NOT NULL"
+    params: tuple[int, ...] = (incident_id,)
+    if district_id is not None:
+        where += " AND s.district_id = ?"
+        params += (district_id,)
+    select = SELECT.replace("t.urgent\n", "t.urgent, t.proof_file_id\n", 1)
+    rows = every(
+        db, select + where + " ORDER BY t.done_at DESC, t.id DESC LIMIT ?", (*params, limit)
+    )
+    return [(task_from(r), str(r["proof_file_id"])) for r in rows]
+
+
 def has_accepted(db: sqlite3.Connection, task_id: int, user_id: int) -> bool:
     """Whether this person's open shift holds places on the task now."""
     row = one(
@@ -351,6 +367,7 @@ class SqliteTasks(Engine):
     proposal = reads(proposal)
     post_proposal = writes(post_proposal)
     live_tasks = reads(live_tasks)
+    done_proofs = reads(done_proofs)
     unaccepted_tasks = reads(unaccepted_tasks)
     escalate_task = writes(escalate_task)
     has_accepted = reads(has_accepted)

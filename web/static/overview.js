@@ -311,6 +311,7 @@
           return L.circleMarker(at, L.extend({ radius: 5, renderer: renderer }, style(state, f.id)));
         }
       });
+      layer.on("click", function (e) { showProofs(f.id, f.properties.street, e.latlng); });
       streetLayers[f.id] = [layer, state];
       streetGroup.addLayer(layer);
     });
@@ -323,6 +324,26 @@
       fitCity();
       fitted = true;
     }
+  }
+
+  // a street's details: its proof photos of /done (served beside the bot; none without it)
+  function showProofs(id, name, at) {
+    return get("api/street/" + id + "/proofs").catch(function () { return []; }).then(function (found) {
+      var box = document.createElement("div");
+      box.className = "proofs";
+      box.appendChild(document.createElement("b")).textContent = name;
+      found.forEach(function (p) {
+        var img = new Image();
+        img.className = "proof";
+        img.alt = "#" + p.task;
+        img.src = "api/photo/task/" + p.task;
+        var line = box.appendChild(document.createElement("div"));
+        line.textContent = fill(T["photos.proof"], { id: p.task });
+        box.appendChild(img);
+      });
+      if (!found.length) { box.appendChild(document.createElement("div")).textContent = T["photos.none"]; }
+      L.popup({ maxWidth: 280 }).setLatLng(at).setContent(box).openOn(map);
+    });
   }
 
   // after a change: one character a street, not the whole city again
@@ -475,6 +496,14 @@
       if (f) { f[0].eachLayer(function (l) { dimmed = l.options.opacity < 0.5; }); }
       return dimmed;
     },
-    tally: function () { return lastTally; }
+    tally: function () { return lastTally; },
+    // where a street is drawn, in the page's pixels (a test clicks there)
+    pixel: function (id) {
+      var layer = streetLayers[id] && streetLayers[id][0];
+      if (!layer) { return null; }
+      var at = map.latLngToContainerPoint(layer.getBounds().getCenter());
+      var box = $("map").getBoundingClientRect();
+      return [box.left + at.x, box.top + at.y];
+    }
   };
 })();
