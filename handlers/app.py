@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable
@@ -330,6 +331,7 @@ async def start_polling(
     old (`replay_orphans`), rather than all kept ones at the start. The service is
     closed if the start fails.
     """
+    app = None
     try:
         app = build_application(service, rate_limiter, webhook is not None, shared)
         await app.initialize()
@@ -357,6 +359,9 @@ async def start_polling(
             error_callback=_polling_failed,
         )
     except BaseException:
+        if app is not None:  # e.g. the webhook's port taken: nothing left running
+            with contextlib.suppress(Exception):
+                await stop_application(app)
         await service.close()
         raise
     return PollingBot(app, service)

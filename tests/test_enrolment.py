@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,30 @@ async def test_the_demo_and_open_enrolment_make_cadres_of_whoever_writes(
             assert "On duty" in answer.text and counted == 1
         else:
             assert HINT in answer.text and counted == 0
+
+
+TIEXI_CITY = "district,street,lat,lon\n铁西街道,北二路,50.2400,127.5000\n"
+TIEXI_DISPATCHER = SimUser(62, "铁西调度员", "zh")
+
+
+async def test_an_invitation_for_twelve_hours_works_until_the_twelfth_hour_ends(
+    config: Config, tmp_path: Path, clock: FakeClock
+) -> None:
+    """`/invite 铁西街道 5 12`: the link says when it ends and works until then, and not a
+    second longer (minutes or days for hours would each break one side)."""
+    city = tmp_path / "tiexi.csv"
+    city.write_text(TIEXI_CITY, "utf-8")
+    config = invite_only(config)
+    async with stand_in() as api, running_bot(bot_config(config, api, city), clock=clock):
+        await api.ask(COORD, f"/grant {TIEXI_DISPATCHER.id} dispatcher 铁西街道")
+        made = await api.ask(TIEXI_DISPATCHER, "/invite 铁西街道 5 12")
+        ends = datetime.fromtimestamp(clock() + 12 * 3600, config.city.timezone)
+        assert f"有效期至 {ends:%Y-%m-%d %H:%M}" in made.text and "可用 5 次" in made.text
+        code = code_of(made.text)
+
+        clock.advance(12 * 3600 - 1)  # the last second of its twelfth hour
+        joined = await api.ask(GUEST, f"/start {code}")
+        assert "now a cadre of 铁西街道" in joined.text
+        clock.advance(1)  # twelve hours after it was made
+        assert "has expired" in (await api.ask(OTHER, f"/start {code}")).text
+        assert "No invitation links are live" in (await api.ask(COORD, "/invites")).text

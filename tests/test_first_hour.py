@@ -89,7 +89,9 @@ def test_run_through_the_proxy_starts_and_stops_cleanly(workdir: Path) -> None:
                 (workdir / "config.toml").write_text(
                     f'[telegram]\ntoken = "{api.token}"\nbase_url = "{base}"\n'
                     f'proxy = "{proxy.url}"\n[storage]\ndatabase = "city.db"\n'
-                    "[access]\ncoordinators = [1]\n",
+                    "[access]\ncoordinators = [1]\n"
+                    # the overview on a free port: 8080 may be another snowbot's
+                    '[dashboard]\nlisten = "127.0.0.1:0"\n',
                     "utf-8",
                 )
                 env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWBOT_")}

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from snowbot.config import load_config
@@ -49,11 +50,12 @@ def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def _polling(api: BotApiStandIn, calls: int) -> None:
-    for _ in range(300):
-        if api.calls["getUpdates"] > calls:
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the bot did not start polling")
+    """Wait until the bot polls again. A process's start (Python, its imports, the city)
+    takes seconds, many on a busy machine (one saw 8 s from the start to its first poll,
+    at a load of 10 on two cores): the deadline is generous, and it fails loudly."""
+    await eventually(
+        lambda: api.calls["getUpdates"] > calls, "the bot did not start polling", timeout=60
+    )
 
 
 async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
@@ -119,6 +121,32 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_check_in(
     assert api.token not in text  # and the token never reached the log
 
 
+def run_config(tmp_path: Path, api: BotApiStandIn, database: Path | str, city: Path) -> Path:
+    """`snowbot run`'s config against the stand-in: open enrolment, no overview."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
+        f'[storage]\ndatabase = "{database}"\n[city]\ngazetteer = "{city}"\n'
+        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
+        "utf-8",
+    )
+    return config
+
+
+def kill_when_sent_to(
+    chat: int, process: Callable[[], subprocess.Popen[bytes] | None]
+) -> Callable[[str, dict[str, object]], None]:
+    """The stand-in's hook that kills the bot (`kill -9`) as a message reaches `chat`."""
+
+    def hook(kind: str, event: dict[str, object]) -> None:
+        running = process()
+        if kind == "sent" and event["chat_id"] == chat and running is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(running.pid, signal.SIGKILL)
+
+    return hook
+
+
 def in_hand(database: Path | str) -> set[int]:
     """Chats of replies claimed for sending and never answered: in hand at a kill."""
     with raw(database) as db:
@@ -135,22 +163,10 @@ async def test_killed_just_after_its_reply_went_out_nobody_hears_back_twice(
     """The window that used to repeat a reply: Telegram has the answer, the bot dies before
     hearing so. Started again, it neither handles the update again nor resends the reply."""
     bot: subprocess.Popen[bytes] | None = None
-
-    def kill_at_first_reply(kind: str, event: dict[str, object]) -> None:
-        if kind == "sent" and event["chat_id"] == first.id and bot is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(bot.pid, signal.SIGKILL)
-
     first, second = SimUser(2001, "first", "en"), SimUser(2002, "second", "en")
-    api = BotApiStandIn(on_event=kill_at_first_reply)
+    api = BotApiStandIn(on_event=kill_when_sent_to(first.id, lambda: bot))
     await api.start()
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n'
-        f'[storage]\ndatabase = "once.db"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
-        "utf-8",
-    )
+    config = run_config(tmp_path, api, "once.db", city_csv)
     log = tmp_path / "bot.log"
     try:
         bot = _start(config, log)

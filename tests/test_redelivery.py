@@ -15,6 +15,7 @@ from snowbot.wiring import open_service
 from tests.harness import (
     CADRE,
     COORD,
+    NORTH_GROUP,
     STATION,
     bot_config,
     eventually,
@@ -24,6 +25,12 @@ from tests.harness import (
     running_bot,
     stand_in,
 )
+
+
+async def _dies_before_marking(self: Snowbot, update_id: int, replies: object = ()) -> list[object]:
+    """`Snowbot.handled` of a process that dies just before it: neither marked nor replied
+    (the two commit together)."""
+    return []
 
 
 async def test_updates_delivered_twice_count_once(config: Config, city_csv: Path) -> None:
@@ -63,13 +70,7 @@ async def test_a_crash_after_posting_and_before_marking_posts_nothing_twice(
     async with stand_in() as api:
         cfg = bot_config(config, api, city_csv)
         async with running_bot(cfg) as first_run:
-
-            async def dies_before_marking(
-                self: Snowbot, update_id: int, replies: object = ()
-            ) -> list[object]:
-                return []  # neither marked nor replied: the two commit together
-
-            monkeypatch.setattr(Snowbot, "handled", dies_before_marking)
+            monkeypatch.setattr(Snowbot, "handled", _dies_before_marking)
             before = api.count(COORD.id)
             started = await api.say(COORD, "/incident start Second snow")
             posted = await api.say(COORD, "/newtask Station Road 2")
@@ -112,4 +113,41 @@ async def test_an_update_fetched_but_never_handled_is_handled_at_the_next_start(
         async with running_bot(cfg):
             assert "Hello" in (await api.ask(COORD, "/start")).text
         assert api.count(CADRE.id) == 1  # handled once: not again at the next start
+        no_errors(caplog, api)
+
+
+async def test_a_newtask_handled_again_answers_with_the_task_it_posted(
+    config: Config,
+    city_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Posted, then the process died before the update was marked: handled again, the
+    /newtask finds the task it made itself (by the update's id) and says it is posted, as
+    the first time; it is not a twin posted a moment ago to ask about, nor a second task."""
+    async with stand_in() as api:
+        cfg = bot_config(config, api, city_csv)
+        api.group(NORTH_GROUP, "North crews")
+        async with running_bot(cfg) as first_run:
+            assert "North" in (await api.ask(COORD, "/bind North", chat_id=NORTH_GROUP)).text
+
+            monkeypatch.setattr(Snowbot, "handled", _dies_before_marking)
+            before = api.count(COORD.id)
+            posted = await api.say(COORD, "/newtask Station Road 2 gate of No. 3 school")
+
+            async def task_posted() -> bool:
+                return (await first_run.service.tally()).tasks["open"] == 1
+
+            await eventually(task_posted, "the task posted")
+        monkeypatch.undo()
+        await api.redeliver([posted])
+        async with running_bot(cfg) as running:
+            answer = await api.reply(COORD.id, before)
+            assert answer.text.startswith("🆕 Task posted:"), answer.text
+            assert "#1 Station Road" in answer.text and "gate of No. 3 school" in answer.text
+            assert (await running.service.tally()).tasks["open"] == 1
+            assert "Hello" in (await api.ask(CADRE, "/start")).text  # all handled by now
+        assert api.count(COORD.id) == before + 1
+        announced = [s.text for s in api.sent[NORTH_GROUP] if "#1 Station Road" in s.text]
+        assert len(announced) == 1, announced
         no_errors(caplog, api)

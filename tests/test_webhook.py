@@ -16,23 +16,25 @@ import aiohttp
 
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.harness import ROOT, STATION, eventually, location_update, recount, stand_in
+from tests.ports import log_tail, webhook_process
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+SERVING = "taking updates by webhook at"
 
 
 def _config(tmp_path: Path, api: BotApiStandIn, city_csv: Path, extra: str = "") -> Path:
+    # no overview: on its default port (8080) it would meet any other snowbot on the machine
     config = tmp_path / "config.toml"
     config.write_text(
         f'[telegram]\ntoken = "{api.token}"\nbase_url = "{api.base_url}"\n{extra}'
         f'[storage]\ndatabase = "hook.db"\n[city]\ngazetteer = "{city_csv}"\n'
-        '[access]\nenrolment = "open"\n',
+        '[access]\nenrolment = "open"\n[dashboard]\nlisten = ""\n',
         "utf-8",
     )
     return config
+
+
+def _url(port: int, path: str = "/telegram/snow") -> str:
+    return f"http://127.0.0.1:{port}{path}"
 
 
 def _run(
@@ -52,13 +54,16 @@ def _run(
 async def test_updates_come_by_webhook_with_the_secret_checked(
     tmp_path: Path, city_csv: Path
 ) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/telegram/snow"
     leader, team = SimUser(4001, "leader", "en"), SimUser(4002, "alone", "en")
     async with stand_in() as api:
         config = _config(tmp_path, api, city_csv)
         log = tmp_path / "bot.log"
-        bot = _run(config, log, "--webhook", url, "--port", str(port))
+
+        def hook(port: int) -> subprocess.Popen[bytes]:
+            return _run(config, log, "--webhook", _url(port), "--port", str(port))
+
+        bot, port = await webhook_process(hook, log, SERVING)
+        url = _url(port)
         try:
             await eventually(lambda: api.webhook is not None, "the webhook set", timeout=30)
             assert api.webhook is not None and api.webhook["url"] == url
@@ -85,7 +90,7 @@ async def test_updates_come_by_webhook_with_the_secret_checked(
             await api.wait_for(lambda: api.count(4003) >= 1)
             assert api.count(forger.id) == 0
             bot.send_signal(signal.SIGTERM)
-            assert await asyncio.to_thread(bot.wait, 20) == 0
+            assert await asyncio.to_thread(bot.wait, 20) == 0, log_tail(log)
         finally:
             if bot.poll() is None:
                 bot.kill()
@@ -101,29 +106,21 @@ async def test_updates_come_by_webhook_with_the_secret_checked(
 async def test_the_configured_secret_is_used_and_a_second_process_stands_by(
     tmp_path: Path, city_csv: Path
 ) -> None:
-    first_port, second_port = _free_port(), _free_port()
+    logs = tmp_path / "first.log", tmp_path / "second.log"
     async with stand_in() as api:
         config = _config(tmp_path, api, city_csv, 'webhook_secret = "snow-Secret_2026"\n')
-        first = _run(
-            config,
-            tmp_path / "first.log",
-            *("--webhook", f"http://127.0.0.1:{first_port}/", "--port", str(first_port)),
-        )
+
+        def hook(log: Path) -> Callable[[int], subprocess.Popen[bytes]]:
+            return lambda port: _run(config, log, "--webhook", _url(port, "/"), "--port", str(port))
+
+        first, first_port = await webhook_process(hook(logs[0]), logs[0], SERVING)
         second = None
         try:
             await eventually(lambda: api.webhook is not None, "the webhook set", timeout=30)
             assert api.webhook is not None
             assert api.webhook["secret_token"] == "snow-Secret_2026"
-            second = _run(
-                config,
-                tmp_path / "second.log",
-                *("--webhook", f"http://127.0.0.1:{second_port}/", "--port", str(second_port)),
-            )
-            await eventually(
-                lambda: "standing by" in (tmp_path / "second.log").read_text("utf-8"),
-                "the second webhook process standing by",
-                timeout=30,
-            )
+            # it stands by without listening: its port is never bound (nor taken)
+            second, _ = await webhook_process(hook(logs[1]), logs[1], "standing by")
             await api.say(SimUser(4100, "asker", "en"), "/start")
             await api.wait_for(lambda: api.count(4100) >= 1, timeout=30)
             assert api.webhook["url"] == f"http://127.0.0.1:{first_port}/"
@@ -131,10 +128,10 @@ async def test_the_configured_secret_is_used_and_a_second_process_stands_by(
             for process in (first, second):
                 if process is not None:
                     process.send_signal(signal.SIGTERM)
-            for process in (first, second):
+            for process, log in zip((first, second), logs, strict=True):
                 if process is not None:
                     try:
-                        assert await asyncio.to_thread(process.wait, 20) == 0
+                        assert await asyncio.to_thread(process.wait, 20) == 0, log_tail(log)
                     finally:
                         if process.poll() is None:
                             process.kill()

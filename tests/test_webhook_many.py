@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +23,7 @@ import pytest
 from snowbot.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import ROOT, STATION, eventually, location_update, recount, run_cli
-from tests.test_webhook import _free_port
+from tests.ports import free_port, log_tail, webhook_process
 
 SECRET = "many-Hooks_2026"
 REPORTS = -100_888  # the report chat: the scheduler posts a tally to it every 2 s
@@ -106,18 +107,17 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
         f'[schedule]\nreport_chats = [{REPORTS}]\ntally_every = "2s"\n',
         "utf-8",
     )
-    ports = [_free_port(), _free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     ids = itertools.count(10_000)
     people = [SimUser(5000 + i, f"cadre {i}", "en") for i in range(PEOPLE)]
     processes: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
     try:
-        processes.append(_start(config, logs[0], ports[0]))
-        await eventually(lambda: api.webhook is not None, "the first webhook set", timeout=30)
-        processes.append(_start(config, logs[1], ports[1]))
-        await eventually(
-            lambda: "serving the webhook beside it" in _text(logs[1]), "both serving", timeout=30
-        )
+        readiness = ("scheduler: tally every", "serving the webhook beside it")
+        for log, ready in zip(logs, readiness, strict=True):
+            process, port = await webhook_process(partial(_start, config, log), log, ready)
+            processes.append(process)
+            ports.append(port)
         # exactly one of the two runs the scheduler; the other serves beside it
         assert sum("scheduler: tally every" in _text(log) for log in logs) == 1
         assert "scheduler: tally every" in _text(logs[0])
@@ -174,7 +174,7 @@ async def test_two_webhook_processes_keep_each_persons_order_and_one_scheduler(
             await _post(http, ports[1], location_update(next(ids), late, *STATION))
             await api.wait_for(lambda: api.count(late.id) >= 1 and api.count(REPORTS) > reports)
         processes[1].send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(processes[1].wait, 30) == 0
+        assert await asyncio.to_thread(processes[1].wait, 30) == 0, log_tail(logs[1])
     finally:
         await stop_all(processes, api)
 
@@ -211,7 +211,7 @@ async def test_without_a_configured_secret_postgres_refuses_the_webhook(
         "utf-8",
     )
     log = tmp_path / "bad.log"
-    bot = _start(config, log, _free_port())
+    bot = _start(config, log, free_port())  # refused before it binds
     try:
         code = await asyncio.to_thread(bot.wait, 60)
     finally:

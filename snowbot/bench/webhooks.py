@@ -36,6 +36,7 @@ SECRET = "bench-webhooks"
 POSTING_AT_ONCE = 64  # requests in flight from the "reverse proxy"
 HEADERS = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
 FIRST_USER = {1: 20_000_000, 2: 30_000_000}  # new people for each run
+PORT_TRIES = 5  # a webhook's port taken by another process meanwhile: another port
 
 
 async def figure_webhooks(url: str, base: Config, sizes: Sizes) -> Figure:
@@ -173,19 +174,31 @@ def _bot_child(conn: Connection, config: Config) -> None:
 
 
 async def _serve(conn: Connection, config: Config) -> None:
+    """Serve a webhook on a port free a moment ago (the URL names it before it is bound);
+    when another process on the machine took it meanwhile, on another, a few times."""
+    import errno
     import socket
 
     from snowbot.webhook import webhook
     from snowbot.wiring import start_shared_webhook
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    hook = webhook(f"http://127.0.0.1:{port}/hook", "127.0.0.1", str(port), SECRET)
-    try:
-        running = await start_shared_webhook(config, hook)
-    except Exception as exc:
-        conn.send(f"{type(exc).__name__}: {exc}")
+    for _ in range(PORT_TRIES):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        hook = webhook(f"http://127.0.0.1:{port}/hook", "127.0.0.1", str(port), SECRET)
+        try:
+            running = await start_shared_webhook(config, hook)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                conn.send(f"{type(exc).__name__}: {exc}")
+                return
+        except Exception as exc:
+            conn.send(f"{type(exc).__name__}: {exc}")
+            return
+    else:
+        conn.send(f"127.0.0.1: no free port in {PORT_TRIES} tries")
         return
     conn.send(port)
     try:

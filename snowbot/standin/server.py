@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -87,6 +88,7 @@ class BotApiServer:
         self.webhook: dict[str, str] | None = None
         self.webhook_statuses: list[int] = []
         self._pusher: asyncio.Task[None] | None = None
+        self._kept: socket.socket | None = None  # the port, held while unplugged
 
     # -- server ------------------------------------------------------------------
 
@@ -101,11 +103,22 @@ class BotApiServer:
         # a stop does not wait for long polls to run out (see `unplug`)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        # reuse_port: beside `_kept`, which holds the port while unplugged
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_port=True)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        if self._kept is None:
+            self._kept = socket.socket()
+            self._kept.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            self._kept.bind(("127.0.0.1", self.port))
 
     async def stop(self) -> None:
+        await self._close()
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+
+    async def _close(self) -> None:
         if self._pusher is not None:
             self._pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,8 +129,10 @@ class BotApiServer:
             self._runner = None
 
     async def unplug(self) -> None:
-        """Telegram out of reach: connections are refused until `plug`; all else is kept."""
-        await self.stop()
+        """Telegram out of reach: connections are refused until `plug`; all else is kept.
+        The port stays bound (not listening, which refuses connections), so that no other
+        process on the machine takes it meanwhile."""
+        await self._close()
 
     async def plug(self) -> None:
         """Reachable again, on the same port."""

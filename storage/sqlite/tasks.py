@@ -278,7 +278,8 @@ def done_proofs(
     if district_id is not None:
         where += " AND s.district_id = ?"
         params += (district_id,)
-    select = SELECT.replace("t.urgent\n", "t.urgent, t.proof_file_id\n", 1)
+    select = SELECT.replace("\n    FROM tasks t", ", t.proof_file_id\n    FROM tasks t", 1)
+    assert select != SELECT, "the task columns' SELECT lost its FROM line"
     rows = every(
         db, select + where + " ORDER BY t.done_at DESC, t.id DESC LIMIT ?", (*params, limit)
     )
