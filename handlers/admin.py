@@ -10,6 +10,7 @@ from telegram import Update
 from handlers.common import Context, Who, action, args_of, owe, reply, service
 from handlers.delivery import moved
 from handlers.jobs import deliver_soon
+from handlers.menus import refresh_menu
 from snowbot.model import Outgoing
 from snowbot.refusals import Refused
 from snowbot.texts import catalog
@@ -37,6 +38,7 @@ async def grant(update: Update, context: Context, me: Who) -> None:
     else:
         told = await _tell_role(update, context, me, granted.user_id, "roles.granted")
     text += "\n" + (me.t("roles.told") if told else me.t("roles.unknown_grant"))
+    await refresh_menu(context, granted.user_id)
     await reply(update, context, text)
 
 
@@ -78,6 +80,7 @@ async def revoke(update: Update, context: Context, me: Who) -> None:
         for group in revoked.groups:
             what = svc.district_name(group.district_id) or me.t("grant.city_wide")
             lines.append(me.t("grant.group", title=group.title or group.chat_id, what=what))
+    await refresh_menu(context, revoked.user_id)
     await reply(update, context, "\n".join(lines))
 
 

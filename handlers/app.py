@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -26,20 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import (
-    admin,
-    checkin,
-    dashboard,
-    enrolment,
-    marking,
-    miniapp,
-    places,
-    reports,
-    residents,
-    start,
-    tasks,
-    units,
-)
+from handlers import admin, enrolment, marking, miniapp, residents, start, tasks, units
 from handlers.common import SERVICE_KEY, Context
 from handlers.delivery import Courier
 from handlers.errors import on_error
@@ -53,14 +40,15 @@ from handlers.inbox import (
 )
 from handlers.jobs import COURIER_KEY, start_jobs, start_schedule
 from handlers.lanes import LaneLimiter as LaneLimiter  # (the wiring's, for the stand-in)
+from handlers.menus import COMMANDS_KEY, set_menus
 from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from handlers.photos import file_url
+from handlers.registry import COMMANDS as REGISTRY
 from handlers.webhook_server import WebhookServer
 from snowbot.config import Config
 from snowbot.redact import redact
 from snowbot.service import Snowbot
 from snowbot.sweeps import Sweeps, Swept
-from snowbot.texts import catalog
 from snowbot.webhook import Webhook
 
 log = logging.getLogger("snowbot")
@@ -69,39 +57,6 @@ HANDLED_GROUP = 100  # runs after the feature handlers (group 0)
 GET_UPDATES_POOL_TIMEOUT = 10.0  # seconds to wait for the one polling connection
 SETTLE_POLL_SECONDS = 0.005  # `PollingBot.settle`: how often it looks
 POLLS_KEY = "snowbot.polls"  # bot_data: the getUpdates connection (`Polls`)
-
-COMMANDS = (
-    "start",
-    "help",
-    "whoami",
-    "lang",
-    "checkin",
-    "checkout",
-    "tasks",
-    "report",
-    "reports",
-    "accept",
-    "release",
-    "done",
-    "newtask",
-    "cancel",
-    "reopen",
-    "tally",
-    "unserved",
-    "export",
-    "grant",
-    "revoke",
-    "bind",
-    "unbind",
-    "invite",
-    "invites",
-    "uninvite",
-    "incident",
-    "unit",
-    "units",
-    "dashboard",
-    "app",
-)
 
 
 class _QuietCleanup(logging.Filter):
@@ -184,40 +139,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, marking.first_delivery), group=-2)
     app.add_handler(TypeHandler(Update, marking.handled), group=HANDLED_GROUP)
     app.add_handler(TypeHandler(Update, _log_update), group=-1)
-    command_handlers = {
-        "start": start.start,
-        "help": start.help_command,
-        "whoami": start.whoami,
-        "lang": start.lang,
-        "checkin": checkin.checkin,
-        "checkout": checkin.checkout,
-        "newtask": tasks.newtask,
-        "tasks": tasks.tasks,
-        "report": residents.report,
-        "reports": residents.reports,
-        "accept": tasks.accept,
-        "release": places.release,
-        "done": tasks.done,
-        "cancel": tasks.cancel,
-        "reopen": tasks.reopen,
-        "tally": reports.tally,
-        "unserved": reports.unserved,
-        "export": reports.export,
-        "grant": admin.grant,
-        "revoke": admin.revoke,
-        "bind": admin.bind,
-        "unbind": admin.unbind,
-        "invite": enrolment.invite,
-        "invites": enrolment.invites,
-        "uninvite": enrolment.uninvite,
-        "incident": admin.incident,
-        "unit": units.unit,
-        "units": units.units,
-        "dashboard": dashboard.dashboard,
-        "app": miniapp.app_command,
-    }
-    for name, callback in command_handlers.items():
-        app.add_handler(CommandHandler(name, callback))
+    app.bot_data[COMMANDS_KEY] = REGISTRY
+    for command in REGISTRY:
+        app.add_handler(CommandHandler(command.name, command.handler))
     # residents' reports first: what they do not take (no /report waiting) they hand on
     # to check-in
     app.add_handler(MessageHandler(filters.LOCATION, residents.location))
@@ -268,13 +192,8 @@ async def _log_update(update: Update, context: Context) -> None:
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    """Tell Telegram the command list, in both languages."""
-    for language in ("en", "zh"):
-        t = catalog(language)
-        commands = [BotCommand(name, t(f"commands.{name}")) for name in COMMANDS]
-        await app.bot.set_my_commands(
-            commands, language_code=language if language != "en" else None
-        )
+    """Tell Telegram the command menus: each scope's, in each language (`handlers.menus`)."""
+    await set_menus(app)
     await miniapp.set_menu_button(app)
 
 

@@ -10,6 +10,7 @@ from handlers.buttons import accept_list
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.enrolment import team_markup
 from handlers.jobs import deliver_soon
+from handlers.menus import help_for
 from handlers.places import team_line
 from snowbot import limits
 from snowbot.model import CheckInKind
@@ -108,7 +109,7 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
     elif _CHECK_OUT.fullmatch(text):
         await _check_out(update, context, me)  # already met: not through @action again
     elif me.person.role == Role.GUEST:  # the location button would only be refused
-        await reply(update, context, me.t("help.guest"))
+        await reply(update, context, help_for(context, me.t, Role.GUEST))
     elif await service(context).check_in_waiting(me.person):  # a street typed, say
         await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
     else:  # the words it knows (SPEC §13), and the location button

@@ -24,8 +24,10 @@ from handlers.common import (
     service,
 )
 from handlers.jobs import deliver_soon
+from handlers.menus import help_for
 from snowbot.model import Invitation
 from snowbot.refusals import Refused
+from snowbot.roles import Role
 from snowbot.texts import catalog
 
 log = logging.getLogger("snowbot.enrolment")
@@ -159,7 +161,7 @@ async def join(update: Update, context: Context, me: Who, code: str) -> None:
         if district is None
         else me.t("invite.joined_district", district=district)
     )
-    await reply(update, context, welcome + "\n\n" + me.t("help.cadre"))
+    await reply(update, context, welcome + "\n\n" + help_for(context, me.t, Role.CADRE))
 
 
 async def team_press(update: Update, context: Context, me: Who, action_: str, request: int) -> str:

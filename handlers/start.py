@@ -6,19 +6,8 @@ from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.enrolment import join
-from snowbot.roles import Role
-from snowbot.texts import Catalog, catalog
-
-
-def help_text(t: Catalog, role: Role) -> str:
-    if role == Role.GUEST:
-        return t("help.guest")
-    parts = [t("help.cadre"), t("unit.help_cadre")]
-    if role >= Role.DISPATCHER:
-        parts.extend((t("help.dispatcher"), t("unit.help_dispatcher")))
-    if role >= Role.COORDINATOR:
-        parts.extend((t("help.coordinator"), t("unit.help_coordinator")))
-    return "\n".join(parts)
+from handlers.menus import help_for, refresh_menu
+from snowbot.texts import catalog
 
 
 @action
@@ -26,6 +15,7 @@ async def start(update: Update, context: Context, me: Who) -> None:
     """/start, and /start CODE through an invitation link (a guest becomes a cadre)."""
     svc = service(context)
     args = args_of(context)
+    await refresh_menu(context, me.person.id)  # their first chat with the bot, or a new role
     if args:
         await join(update, context, me, args[0])
         return
@@ -38,7 +28,7 @@ async def start(update: Update, context: Context, me: Who) -> None:
             city=svc.config.city.display_name(me.t.language),
             role=me.t(f"role.{me.person.role.key}"),
             id=me.person.id,
-            help=help_text(me.t, me.person.role),
+            help=help_for(context, me.t, me.person.role),
         ),
     )
 
@@ -54,7 +44,7 @@ async def whoami(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def help_command(update: Update, context: Context, me: Who) -> None:
-    await reply(update, context, help_text(me.t, me.person.role))
+    await reply(update, context, help_for(context, me.t, me.person.role))
 
 
 @action
@@ -63,6 +53,7 @@ async def lang(update: Update, context: Context, me: Who) -> None:
     svc = service(context)
     choice = args[0].lower() if len(args) == 1 else ""
     await svc.set_language(me.person, choice)
+    await refresh_menu(context, me.person.id)  # their own menu, if any, in the new language
     await reply(update, context, catalog(choice)("lang.set"))
 
 

@@ -173,7 +173,7 @@ TABLE: list[tuple[SimUser, str, Check]] = [
     (CADRE, "/checkin 0人", replied("checkin.bad_count", value="0", max=500)),
     (CADRE, "中央街", replied("checkin.plain_text")),  # typed where the location was asked
     # words in a private chat (the cadre checks in with 5 between these rows and those below)
-    (CADRE, "帮助", replied("help.cadre")),
+    (CADRE, "帮助", replied("help_lines.head_cadre")),
 ]
 ON_DUTY: list[tuple[SimUser, str, Check]] = [
     (CADRE, "任务", replied("tasks.header")),

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from snowbot.standin.menus import Menus, scope_of
 from snowbot.standin.wire import BOT_ID, BOT_USERNAME, ApiError, Sent, error_response, read_params
 
 CONFLICT = (
@@ -52,7 +53,8 @@ class BotApiServer:
         self.calls: defaultdict[str, int] = defaultdict(int)
         self.sent: defaultdict[int, list[Sent]] = defaultdict(list)
         self.answers: dict[str, dict[str, Any]] = {}
-        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # the default scope's, by language
+        self.menus = Menus()  # every scope's (`Menus.shown`: what a chat's menu shows)
         self.documents: dict[str, bytes] = {}
         # photos people sent, by file id (getFile and the download serve them); the chat's
         # menu button as setChatMenuButton left it; file downloads served, for the tests
@@ -242,7 +244,13 @@ class BotApiServer:
                     await asyncio.sleep(0.2)
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
+        self.menus.set(params)
+        if scope_of(params) == "default":
+            self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
+        return True
+
+    async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.menus.delete(params)
         return True
 
     async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
