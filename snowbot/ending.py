@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from snowbot.model import LANE_NOTICE, Ending, Outgoing
 from snowbot.render import duration
+from snowbot.residents import report_ref
 from snowbot.texts import catalog
 
 
@@ -48,7 +49,9 @@ def ending_notices(
         notice("shift", shift.user_id, lang, text)
     for user_id, code, report_id in ending.reporters:
         lang = language(code)
-        text = catalog(lang)("ending.report", incident=incident.name, time=at, id=report_id)
+        text = catalog(lang)(
+            "ending.report", incident=incident.name, time=at, ref=report_ref(report_id)
+        )
         notice(f"report:{report_id}", user_id, lang, text)
     for withdrawn in ending.teams:
         request = withdrawn.request

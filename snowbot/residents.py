@@ -9,6 +9,11 @@ from enum import StrEnum
 from snowbot.model import Task
 
 
+def report_ref(report_id: int) -> str:
+    """How a report is named everywhere: #R12 (a task is #12)."""
+    return f"#R{report_id}"
+
+
 class ReportStatus(StrEnum):
     """Derived from the report's row and its task, never stored apart from them."""
 

@@ -8,13 +8,14 @@ returned only after it committed. One part per feature: shifts, tasks, admin
 
 from __future__ import annotations
 
+from snowbot.residents import report_ref
 from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
 from snowbot.service.enrolment import EnrolmentService, TeamMarkup
 from snowbot.service.overview import OverviewService
 from snowbot.service.places import place_refusal
-from snowbot.service.residents import ReportMarkup, ResidentService, report_ref
+from snowbot.service.residents import ReportMarkup, ResidentService
 from snowbot.service.results import (
     Changed,
     CheckInResult,

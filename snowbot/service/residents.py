@@ -20,6 +20,7 @@ from snowbot.residents import (
     ReportMade,
     ReportOutcome,
     ReportStatus,
+    report_ref,
 )
 from snowbot.roles import Role
 from snowbot.service.admin import AdminService
@@ -30,11 +31,6 @@ from snowbot.texts import catalog
 # The buttons under a report (Make task, Dismiss, Block), as Bot API JSON: made by the
 # adapter, which owns the button format, for a report and a language.
 ReportMarkup = Callable[[int, str], str]
-
-
-def report_ref(report_id: int) -> str:
-    """How a report is named everywhere: #R12 (a task is #12)."""
-    return f"#R{report_id}"
 
 
 class ResidentService(TaskService, AdminService):
