@@ -1,11 +1,8 @@
-"""storage/postgres/dialect.py: SQLite's SQL as PostgreSQL reads it (no database needed)."""
+"""storage/postgres/dialect.py: the named queries as PostgreSQL reads them (no database needed)."""
 
 from __future__ import annotations
 
-import pytest
-
-from storage.migrations import MIGRATIONS
-from storage.postgres.dialect import MIGRATION_FIXES, bind, ddl, migration_sql, translate
+from storage.postgres.dialect import bind, translate
 
 
 def test_placeholders_number_as_sqlite_numbers_them() -> None:
@@ -37,17 +34,3 @@ def test_what_postgresql_names_otherwise() -> None:
     assert translate("SELECT CAST(a / ?1 AS INTEGER) * ?1")[0] == (
         "SELECT CAST(TRUNC(a / %(p1)s) AS BIGINT) * %(p1)s"
     )
-
-
-@pytest.mark.parametrize("version", sorted(MIGRATIONS))
-def test_every_migration_translates_and_its_fixes_still_apply(version: int) -> None:
-    script = migration_sql(version, MIGRATIONS[version])
-    assert "WITHOUT ROWID" not in script and " REAL" not in script
-    assert "INTEGER" not in script  # every integer is 64 bits
-    for _, new in MIGRATION_FIXES.get(version, []):
-        assert ddl(new) in script
-
-
-def test_a_fix_that_no_longer_matches_fails_loudly() -> None:
-    with pytest.raises(RuntimeError, match="no longer applies"):
-        migration_sql(8, MIGRATIONS[8].replace("WHERE nth <= headcount", "WHERE nth < 9"))
