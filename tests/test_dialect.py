@@ -18,13 +18,10 @@ def test_placeholders_number_as_sqlite_numbers_them() -> None:
 
 
 def test_what_postgresql_names_otherwise() -> None:
-    ignore = translate("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING id")[0]
-    assert ignore == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING id"
-    assert translate("INSERT OR IGNORE INTO t (a) SELECT b FROM u")[0].endswith(
-        "FROM u ON CONFLICT DO NOTHING"
-    )
-    greatest = translate("SET m = MAX(u.m, excluded.m), n = (SELECT MAX(x) FROM y)")[0]
-    assert greatest == "SET m = GREATEST(u.m, excluded.m), n = (SELECT MAX(x) FROM y)"
+    # what both engines accept is left as it is
+    both = "INSERT INTO t (a) VALUES (?) ON CONFLICT DO NOTHING RETURNING id"
+    assert translate(both)[0] == both.replace("?", "%s")
+    assert translate("SELECT MAX(x), MIN(y) FROM t")[0] == "SELECT MAX(x), MIN(y) FROM t"
     assert translate("SELECT json_group_array(id) AS ids FROM t")[0] == (
         "SELECT COALESCE(json_agg(id), '[]'::json)::text AS ids FROM t"
     )

@@ -1,13 +1,12 @@
 """Where SQLite and PostgreSQL differ: the one place that knows both.
 
-The named queries (storage/sqlite/*.py) are written once, in the
-SQL both engines accept wherever there is one (`RETURNING id` rather than `lastrowid`,
-conditions rather than `UPDATE OR IGNORE`, `x = 1` rather than a bare integer as a
-truth value). What is left is translated here, once per distinct statement (cached):
+The named queries (storage/sqlite/*.py) are written once, in the SQL both engines
+accept wherever there is one (`RETURNING id` rather than `lastrowid`, `INSERT … ON
+CONFLICT DO NOTHING` rather than `INSERT OR IGNORE`, `CASE` rather than the scalar
+`MAX(a, b)`, conditions rather than `UPDATE OR IGNORE`, `x = 1` rather than a bare integer
+as a truth value). What is left is translated here, once per distinct statement (cached):
 
 - placeholders: `?` and `?N` become psycopg's `%s` and `%(pN)s`;
-- `INSERT OR IGNORE` becomes `INSERT … ON CONFLICT DO NOTHING`;
-- the two-argument `MAX(a, b)` / `MIN(a, b)` become `GREATEST` / `LEAST`;
 - `json_group_array(x)` becomes `json_agg` (as text, `[]` when empty);
 - `CAST(x AS INTEGER)` truncates as SQLite does (PostgreSQL would round);
 - `julianday('now')` is the same day number, from PostgreSQL's clock.
@@ -38,14 +37,6 @@ def bind(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, Any]
 def translate(sql: str) -> tuple[str, bool]:
     """(the query in PostgreSQL's words, whether its parameters are numbered)."""
     sql = _functions(sql).replace("julianday('now')", JULIAN_NOW)
-    if re.match(r"\s*INSERT OR IGNORE INTO\b", sql):
-        sql = re.sub(r"INSERT OR IGNORE INTO", "INSERT INTO", sql, count=1)
-        at = _top_level_keyword(sql, "RETURNING")
-        sql = (
-            f"{sql[:at].rstrip()} ON CONFLICT DO NOTHING {sql[at:]}"
-            if at >= 0
-            else f"{sql.rstrip()} ON CONFLICT DO NOTHING"
-        )
     return _placeholders(sql)
 
 
@@ -110,9 +101,9 @@ def _outside_quotes(sql: str) -> str:
 
 def _functions(sql: str) -> str:
     """Rewrite the function calls PostgreSQL names or means otherwise."""
-    for name in ("MAX", "MIN", "json_group_array", "CAST"):
+    for name in ("json_group_array", "CAST"):
         start = 0
-        pattern = re.compile(rf"\b{name}\s*\(", re.IGNORECASE if name != "CAST" else 0)
+        pattern = re.compile(rf"\b{name}\s*\(")
         while (m := pattern.search(sql, start)) is not None:
             open_at = m.end() - 1
             close_at = _closing(sql, open_at)
@@ -127,11 +118,6 @@ def _functions(sql: str) -> str:
 
 
 def _rewrite(name: str, inner: str) -> str | None:
-    if name in ("MAX", "MIN"):
-        args = _split_args(inner)
-        if len(args) < 2:
-            return None  # the aggregate: the same in both
-        return f"{'GREATEST' if name == 'MAX' else 'LEAST'}({inner})"
     if name == "json_group_array":
         return f"COALESCE(json_agg({inner}), '[]'::json)::text"
     m = re.fullmatch(r"(?s)(.*)\s+AS\s+INTEGER\s*", inner)
@@ -157,47 +143,3 @@ def _closing(sql: str, open_at: int) -> int:
             if depth == 0:
                 return i
     raise ValueError(f"unbalanced parentheses in {sql!r}")
-
-
-def _split_args(inner: str) -> list[str]:
-    args: list[str] = []
-    depth = 0
-    quote = ""
-    current = ""
-    for c in inner:
-        if quote:
-            if c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "," and depth == 0:
-            args.append(current)
-            current = ""
-            continue
-        current += c
-    args.append(current)
-    return args
-
-
-def _top_level_keyword(sql: str, word: str) -> int:
-    """Where `word` stands outside parentheses and quotes, or -1."""
-    depth = 0
-    quote = ""
-    for m in re.finditer(rf"\b{word}\b|[()'\"]", sql):
-        token = m.group(0)
-        if quote:
-            if token == quote:
-                quote = ""
-        elif token in ("'", '"'):
-            quote = token
-        elif token == "(":
-            depth += 1
-        elif token == ")":
-            depth -= 1
-        elif depth == 0:
-            return m.start()
-    return -1

@@ -22,7 +22,7 @@ QUARTER_HOUR = 900
 
 def owe_closing_report(db: sqlite3.Connection, incident_id: int, closed_by: int) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO closing_reports (incident_id, closed_by) VALUES (?, ?)",
+        "INSERT INTO closing_reports (incident_id, closed_by) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (incident_id, closed_by),
     )
 

@@ -149,7 +149,7 @@ def drop_updates(
     person's backlog full (`keep_updates` would have dropped them). A flood's thousand
     cost one statement, and one look at the flood per person."""
     db.executemany(
-        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+        "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(update_id, now) for update_id, _ in updates],
     )
     first = {person: update_id for update_id, person in reversed(updates)}

@@ -49,7 +49,8 @@ def count_opened(
         (incident_id, unit, headcount, user_id),
     )
     db.execute(
-        "INSERT OR IGNORE INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?)",
+        "INSERT INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (incident_id, unit, user_id),
     )
 
