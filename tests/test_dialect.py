@@ -1,8 +1,9 @@
-"""storage/postgres/dialect.py: the named queries as PostgreSQL reads them (no database needed)."""
+"""storage/postgres/dialect.py: the named queries' parameters as psycopg takes them, and
+nothing else touched (no database needed)."""
 
 from __future__ import annotations
 
-from storage.postgres.dialect import bind, translate
+from storage.postgres.dialect import bind, numbered_form, translate
 
 
 def test_placeholders_number_as_sqlite_numbers_them() -> None:
@@ -17,17 +18,18 @@ def test_placeholders_number_as_sqlite_numbers_them() -> None:
     assert translate("SELECT '50%' || ?")[0] == "SELECT '50%%' || %s"
 
 
-def test_what_postgresql_names_otherwise() -> None:
-    # what both engines accept is left as it is
+def test_nothing_but_the_parameters_is_rewritten() -> None:
     both = "INSERT INTO t (a) VALUES (?) ON CONFLICT DO NOTHING RETURNING id"
-    assert translate(both)[0] == both.replace("?", "%s")
-    assert translate("SELECT MAX(x), MIN(y) FROM t")[0] == "SELECT MAX(x), MIN(y) FROM t"
-    assert translate("SELECT json_group_array(id) AS ids FROM t")[0] == (
-        "SELECT COALESCE(json_agg(id), '[]'::json)::text AS ids FROM t"
+    assert translate(both)[0] == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING id"
+    for sql in (
+        "SELECT MAX(a, b), json_group_array(x), CAST(y AS INTEGER) FROM t",
+        "SELECT julianday('now') WHERE \"odd?name\" = 'it''s ?1'",
+    ):
+        assert translate(sql) == (sql, False)
+
+
+def test_the_prepared_form_numbers_as_postgresql_does() -> None:
+    assert numbered_form(translate("SELECT ? || '%?' WHERE a = ?")[0]) == (
+        "SELECT $1 || '%?' WHERE a = $2"
     )
-    now = translate("SELECT (julianday('now') - 2440587.5) * 86400.0")[0]
-    assert now == "SELECT ((extract(epoch from now()) / 86400.0 + 2440587.5) - 2440587.5) * 86400.0"
-    # SQLite's CAST truncates, PostgreSQL's rounds: 1.9 must stay 1 on both
-    assert translate("SELECT CAST(a / ?1 AS INTEGER) * ?1")[0] == (
-        "SELECT CAST(TRUNC(a / %(p1)s) AS BIGINT) * %(p1)s"
-    )
+    assert numbered_form(translate("SELECT ?2, ?1, ?2 || '%'")[0]) == "SELECT $2, $1, $2 || '%'"
