@@ -1,11 +1,9 @@
-"""storage/postgres/dialect.py: SQLite's SQL as PostgreSQL reads it (no database needed)."""
+"""storage/postgres/dialect.py: the named queries' parameters as psycopg takes them, and
+nothing else touched (no database needed)."""
 
 from __future__ import annotations
 
-import pytest
-
-from storage.migrations import MIGRATIONS
-from storage.postgres.dialect import MIGRATION_FIXES, bind, ddl, migration_sql, translate
+from storage.postgres.dialect import bind, numbered_form, translate
 
 
 def test_placeholders_number_as_sqlite_numbers_them() -> None:
@@ -20,34 +18,18 @@ def test_placeholders_number_as_sqlite_numbers_them() -> None:
     assert translate("SELECT '50%' || ?")[0] == "SELECT '50%%' || %s"
 
 
-def test_what_postgresql_names_otherwise() -> None:
-    ignore = translate("INSERT OR IGNORE INTO t (a) VALUES (?) RETURNING id")[0]
-    assert ignore == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING id"
-    assert translate("INSERT OR IGNORE INTO t (a) SELECT b FROM u")[0].endswith(
-        "FROM u ON CONFLICT DO NOTHING"
+def test_nothing_but_the_parameters_is_rewritten() -> None:
+    both = "INSERT INTO t (a) VALUES (?) ON CONFLICT DO NOTHING RETURNING id"
+    assert translate(both)[0] == "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING RETURNING id"
+    for sql in (
+        "SELECT MAX(a, b), json_group_array(x), CAST(y AS INTEGER) FROM t",
+        "SELECT julianday('now') WHERE \"odd?name\" = 'it''s ?1'",
+    ):
+        assert translate(sql) == (sql, False)
+
+
+def test_the_prepared_form_numbers_as_postgresql_does() -> None:
+    assert numbered_form(translate("SELECT ? || '%?' WHERE a = ?")[0]) == (
+        "SELECT $1 || '%?' WHERE a = $2"
     )
-    greatest = translate("SET m = MAX(u.m, excluded.m), n = (SELECT MAX(x) FROM y)")[0]
-    assert greatest == "SET m = GREATEST(u.m, excluded.m), n = (SELECT MAX(x) FROM y)"
-    assert translate("SELECT json_group_array(id) AS ids FROM t")[0] == (
-        "SELECT COALESCE(json_agg(id), '[]'::json)::text AS ids FROM t"
-    )
-    now = translate("SELECT (julianday('now') - 2440587.5) * 86400.0")[0]
-    assert now == "SELECT ((extract(epoch from now()) / 86400.0 + 2440587.5) - 2440587.5) * 86400.0"
-    # SQLite's CAST truncates, PostgreSQL's rounds: 1.9 must stay 1 on both
-    assert translate("SELECT CAST(a / ?1 AS INTEGER) * ?1")[0] == (
-        "SELECT CAST(TRUNC(a / %(p1)s) AS BIGINT) * %(p1)s"
-    )
-
-
-@pytest.mark.parametrize("version", sorted(MIGRATIONS))
-def test_every_migration_translates_and_its_fixes_still_apply(version: int) -> None:
-    script = migration_sql(version, MIGRATIONS[version])
-    assert "WITHOUT ROWID" not in script and " REAL" not in script
-    assert "INTEGER" not in script  # every integer is 64 bits
-    for _, new in MIGRATION_FIXES.get(version, []):
-        assert ddl(new) in script
-
-
-def test_a_fix_that_no_longer_matches_fails_loudly() -> None:
-    with pytest.raises(RuntimeError, match="no longer applies"):
-        migration_sql(8, MIGRATIONS[8].replace("WHERE nth <= headcount", "WHERE nth < 9"))
+    assert numbered_form(translate("SELECT ?2, ?1, ?2 || '%'")[0]) == "SELECT $2, $1, $2 || '%'"

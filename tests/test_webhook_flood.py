@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from snowbot.standin import BotApiStandIn, SimUser
-from storage.sqlite.turns import NOW
+from storage.sqlite.functions import functions_of
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update
 from tests.ports import free_port
@@ -86,8 +86,10 @@ async def test_a_flood_is_bounded_and_others_are_answered_in_order_once(
             lambda: "serving the webhook beside it" in _text(logs[1]), "both serving", timeout=30
         )
         with raw(database) as db:  # alive for an hour, by the database's clock
+            now = functions_of(db).now
             db.execute(
-                f"INSERT INTO processes (holder, beat_at) VALUES (?, {NOW} + 3600)", (ELSEWHERE,)
+                f"INSERT INTO processes (holder, beat_at) VALUES (?, {now} + 3600)",
+                (ELSEWHERE,),
             )
 
         async with aiohttp.ClientSession() as http:

@@ -1,6 +1,8 @@
 """PostgreSQL: the same store, the same named queries, on a shared database server.
 
-`dialect` holds every difference from SQLite, `connection` makes a psycopg connection
+`functions` holds PostgreSQL's spelling of the few SQL functions it names otherwise than
+SQLite, `storage.migrations.postgres` its schema; `dialect` turns the queries' `?`
+parameters into psycopg's (and nothing else), `connection` makes a psycopg connection
 read like sqlite3's, `engine` runs the queries (group commit, SERIALIZABLE retries).
 """
 
@@ -21,8 +23,8 @@ def is_postgres(address: object) -> bool:
 
 
 class PostgresStore(PgEngine, SqliteStore):
-    """`snowbot.stores.Store` on PostgreSQL: SQLite's aggregate stores on the PostgreSQL
-    engine (their named queries are the same; `storage.postgres.dialect` translates)."""
+    """`snowbot.stores.Store` on PostgreSQL: the aggregate stores' named queries (written
+    in the SQL both engines accept) on the PostgreSQL engine."""
 
     async def data_version(self) -> int:
         """The server's next transaction id: it moves whenever any process writes (and

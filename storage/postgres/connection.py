@@ -1,6 +1,7 @@
 """A psycopg 3 connection that the named queries can use as they use `sqlite3.Connection`.
 
-`execute` and `executemany` take SQLite's SQL (translated by `storage.postgres.dialect`),
+`execute` and `executemany` take the named queries' `?` parameters (as psycopg's, by
+`storage.postgres.dialect`),
 and rows are read by column name or position like `sqlite3.Row`. Values are bound on the
 server, so that a query used often is prepared once and planned once; the few whose
 parameters the server cannot type by itself (`?1 IS NULL`) are bound on the client
@@ -28,6 +29,7 @@ from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg.rows import RowMaker
 
 from storage.postgres.dialect import bind, numbered_form
+from storage.postgres.functions import POSTGRES
 
 # this process's connections, all of them: pg_stat_activity shows it to every role
 APPLICATION_NAME = f"snowbot:{uuid.uuid4().hex}"
@@ -141,6 +143,8 @@ class Answer:
 
 class PgConnection:
     """The psycopg connection the named queries run on, in one thread only."""
+
+    functions = POSTGRES  # PostgreSQL's spelling of the few it spells otherwise
 
     def __init__(self, conn: psycopg.Connection[Row], url: str = "") -> None:
         self.raw = conn

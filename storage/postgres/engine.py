@@ -26,11 +26,11 @@ import psycopg
 from psycopg import errors
 
 from snowbot.handling import RedoUpdate, current_update
-from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.migrations import LATEST, statements
+from storage.migrations.postgres import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.open_transaction import OpenTransaction, Pending, Query, TransactionLost, Work
 from storage.postgres.connection import PgConnection
-from storage.postgres.dialect import ddl, migration_sql
-from storage.sqlite.engine import Engine, P, _statements
+from storage.sqlite.engine import Engine, P
 
 T = TypeVar("T")
 
@@ -308,7 +308,7 @@ def _schema_version(db: PgConnection) -> int:
 def _migrate(db: PgConnection, target: int) -> int:
     db.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
     try:
-        db.script(ddl(SCHEMA_VERSION_TABLE))
+        db.script(SCHEMA_VERSION_TABLE)
         current = _schema_version(db)
         if current > LATEST:
             raise RuntimeError(
@@ -317,7 +317,7 @@ def _migrate(db: PgConnection, target: int) -> int:
         for version in sorted(v for v in MIGRATIONS if current < v <= target):
             db.script("BEGIN")
             try:
-                for statement in _statements(migration_sql(version, MIGRATIONS[version])):
+                for statement in statements(MIGRATIONS[version]):
                     db.script(statement)
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
                 db.script("COMMIT")

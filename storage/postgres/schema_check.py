@@ -14,10 +14,9 @@ import secrets
 from typing import Any
 
 from storage.backup import schema_difference
-from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.migrations import LATEST, statements
+from storage.migrations.postgres import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.postgres.connection import PgConnection
-from storage.postgres.dialect import ddl, migration_sql
-from storage.sqlite.engine import _statements
 
 _TABLES = (
     "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -67,9 +66,9 @@ def check_postgres(db: PgConnection, name: str) -> int:
     try:
         db.script(f"CREATE SCHEMA {reference}")
         db.script(f"SET LOCAL search_path TO {reference}")
-        db.script(ddl(SCHEMA_VERSION_TABLE))
+        db.script(SCHEMA_VERSION_TABLE)
         for number in sorted(n for n in MIGRATIONS if n <= version):
-            for statement in _statements(migration_sql(number, MIGRATIONS[number])):
+            for statement in statements(MIGRATIONS[number]):
                 db.script(statement)
         wanted = _catalog(db, reference)
     finally:

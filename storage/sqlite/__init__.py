@@ -1,7 +1,9 @@
 """The embedded default engine: aiosqlite on one SQLite file in WAL mode.
 
 `engine` runs the queries (group commit, snapshots, migrations); each other module
-holds one aggregate's named queries and its part of the store.
+holds one aggregate's named queries and its part of the store. The queries are written
+in the SQL PostgreSQL accepts too (storage.postgres runs the same ones); `functions`
+holds SQLite's spelling of the few functions the engines name otherwise.
 """
 
 from __future__ import annotations

@@ -100,9 +100,9 @@ def rebuild_counters(db: sqlite3.Connection, incident_id: int) -> None:
     """The counters the tally reads, made from the raw rows of one incident."""
     iid = (incident_id,)
     db.execute(
-        "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
+        "INSERT INTO served_streets (incident_id, street_id, served_at) "
         "SELECT incident_id, street_id, MIN(done_at) FROM tasks "
-        "WHERE incident_id = ? AND status = 'done' GROUP BY street_id",
+        "WHERE incident_id = ? AND status = 'done' GROUP BY street_id ON CONFLICT DO NOTHING",
         iid,
     )
     db.execute(

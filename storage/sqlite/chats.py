@@ -113,7 +113,7 @@ def move_chat(db: sqlite3.Connection, old_id: int, new_id: int, now: float) -> b
 def mark_stale(db: sqlite3.Connection, task_ids: Sequence[int], now: float) -> None:
     """These tasks' announcements could not all be edited: bring them up to date later."""
     db.executemany(
-        "INSERT OR IGNORE INTO stale_announcements (task_id, since) VALUES (?, ?)",
+        "INSERT INTO stale_announcements (task_id, since) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(task_id, now) for task_id in task_ids],
     )
 

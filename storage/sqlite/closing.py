@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from snowbot.model import Incident, Outgoing
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.sqlite.functions import functions_of
 from storage.sqlite.outbox import enqueue
 
 # turnout is summed per quarter hour in SQL: every time zone's offset is a whole number
@@ -22,7 +23,7 @@ QUARTER_HOUR = 900
 
 def owe_closing_report(db: sqlite3.Connection, incident_id: int, closed_by: int) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO closing_reports (incident_id, closed_by) VALUES (?, ?)",
+        "INSERT INTO closing_reports (incident_id, closed_by) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (incident_id, closed_by),
     )
 
@@ -63,7 +64,8 @@ def turnout_by_quarter_hour(db: sqlite3.Connection, incident_id: int) -> list[tu
     """(start of the quarter hour, person-times of the shifts begun in it), in time order."""
     rows = every(
         db,
-        "SELECT CAST(started_at / ?1 AS INTEGER) * ?1 AS quarter, SUM(headcount) AS n "
+        f"SELECT {functions_of(db).whole.format('started_at / ?1')} * ?1 AS quarter, "
+        "SUM(headcount) AS n "
         "FROM shifts WHERE incident_id = ?2 GROUP BY quarter ORDER BY quarter",
         (QUARTER_HOUR, incident_id),
     )

@@ -23,7 +23,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import aiosqlite
 
 from snowbot.handling import RedoUpdate, current_update
-from storage.migrations import LATEST, MIGRATIONS, SCHEMA_VERSION_TABLE
+from storage.migrations import LATEST, statements
+from storage.migrations.sqlite import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.open_transaction import (
     MAX_BATCH,
     OpenTransaction,
@@ -337,26 +338,9 @@ def _schema_version(db: sqlite3.Connection) -> int:
 
 
 def _apply_migration(db: sqlite3.Connection, version: int) -> None:
-    for statement in _statements(MIGRATIONS[version]):
+    for statement in statements(MIGRATIONS[version]):
         db.execute(statement)
     db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3.complete_statement knows where they end)."""
-    out: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                out.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not all(
-        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
-    ):
-        out.append(buffer.strip())
-    return out
 
 
 def one(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:

@@ -18,7 +18,8 @@ def update_seen(db: sqlite3.Connection, update_id: int) -> bool:
 def mark_update(db: sqlite3.Connection, update_id: int, now: float) -> None:
     """Record a Telegram update as handled."""
     db.execute(
-        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)", (update_id, now)
+        "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (update_id, now),
     )
 
 

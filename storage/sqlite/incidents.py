@@ -19,7 +19,8 @@ def incident_from(row: sqlite3.Row) -> Incident:
 def open_incident(db: sqlite3.Connection, default_name: str, now: float) -> Incident:
     """The current incident, opening the first one if there is none."""
     db.execute(
-        "INSERT OR IGNORE INTO incidents (name, started_at) VALUES (?, ?)", (default_name, now)
+        "INSERT INTO incidents (name, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (default_name, now),
     )
     row = one(db, f"SELECT {_COLUMNS} FROM incidents WHERE ended_at IS NULL")
     assert row is not None

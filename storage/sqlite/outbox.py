@@ -25,9 +25,9 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
     """Queue one message; its id, or None when its (key, chat) was queued before."""
     made = one(
         db,
-        "INSERT OR IGNORE INTO outbox (key, chat_id, lang, text, task_id, template, "
+        "INSERT INTO outbox (key, chat_id, lang, text, task_id, template, "
         "markup, document, incident_id, created_at, due_at, lane, edit_of, photo) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (
             m.key,
             m.chat_id,
@@ -145,7 +145,8 @@ def outbox_superseded(db: sqlite3.Connection) -> int:
 def announced(db: sqlite3.Connection, task_id: int, chat_id: int, message_id: int) -> None:
     """A message about a task went out: it is edited when the task changes."""
     db.execute(
-        "INSERT OR IGNORE INTO announcements (task_id, chat_id, message_id) VALUES (?, ?, ?)",
+        "INSERT INTO announcements (task_id, chat_id, message_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (task_id, chat_id, message_id),
     )
 

@@ -8,18 +8,20 @@ import sqlite3
 
 from snowbot.model import HourTurnout, StreetStates
 from storage.sqlite.engine import Engine, every, one, reads, snapshot
+from storage.sqlite.functions import functions_of
 
 
 def street_states(db: sqlite3.Connection, incident_id: int) -> StreetStates:
     """Served streets, and the streets with a live task (in progress where any is)."""
+    js = functions_of(db).json_list
     served = one(
         db,
-        "SELECT json_group_array(street_id) AS streets FROM served_streets WHERE incident_id = ?",
+        f"SELECT {js.format('street_id')} AS streets FROM served_streets WHERE incident_id = ?",
         (incident_id,),
     )
     live = one(
         db,
-        "SELECT json_group_array(street_id) AS streets, json_group_array(busy) AS busy "
+        f"SELECT {js.format('street_id')} AS streets, {js.format('busy')} AS busy "
         # (CASE: PostgreSQL has no MAX of a truth value; AS live: it names every subquery)
         "FROM (SELECT street_id, MAX(CASE WHEN status = 'in_progress' THEN 1 ELSE 0 END) "
         "AS busy FROM tasks WHERE incident_id = ? AND status IN ('open', 'in_progress') "
@@ -50,13 +52,14 @@ def turnout_by_hour(db: sqlite3.Connection, incident_id: int) -> list[HourTurnou
 
     Added up in order, these give person-times so far and those on duty at each hour.
     """
+    whole = functions_of(db).whole
     rows = every(
         db,
         "SELECT district_id, hour, SUM(started) AS started, SUM(ended) AS ended FROM ("
-        "  SELECT district_id, CAST(started_at / 3600 AS INTEGER) AS hour, "
+        f"  SELECT district_id, {whole.format('started_at / 3600')} AS hour, "
         "         headcount AS started, 0 AS ended FROM shifts WHERE incident_id = ?"
         "  UNION ALL"
-        "  SELECT district_id, CAST(ended_at / 3600 AS INTEGER), 0, headcount FROM shifts "
+        f"  SELECT district_id, {whole.format('ended_at / 3600')}, 0, headcount FROM shifts "
         "  WHERE incident_id = ? AND ended_at IS NOT NULL"
         ") AS moves GROUP BY district_id, hour ORDER BY hour, district_id",
         (incident_id, incident_id),

@@ -56,7 +56,7 @@ def register_user(
            VALUES (?, ?, ?, ?, 1, ?, ?)
            ON CONFLICT (id) DO UPDATE SET
              name = excluded.name, username = excluded.username, registered = 1,
-             member = MAX(users.member, excluded.member),
+             member = CASE WHEN excluded.member = 1 THEN 1 ELSE users.member END,
              language = CASE WHEN users.lang_chosen = 1 THEN users.language
                              ELSE excluded.language END""",
         (user_id, name, username, language, int(member), now),

@@ -154,7 +154,8 @@ def take_places(
     )
     # who ever joined the task, for the record
     db.execute(
-        "INSERT OR IGNORE INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?)",
+        "INSERT INTO task_accepts (task_id, user_id, accepted_at) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (task_id, user_id, now),
     )
     drop_escalations(db, task_id, now)  # taken: its escalations still waiting are not sent
@@ -238,8 +239,9 @@ def give_back_all(
 def _mark_stale(db: sqlite3.Connection, task_ids: Sequence[int], now: float) -> None:
     """The tasks' announcements show an old count: the courier edits them ("3/6")."""
     db.executemany(
-        "INSERT OR IGNORE INTO stale_announcements (task_id, since) "
-        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM announcements WHERE task_id = ?)",
+        "INSERT INTO stale_announcements (task_id, since) "
+        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM announcements WHERE task_id = ?) "
+        "ON CONFLICT DO NOTHING",
         [(task_id, now, task_id) for task_id in task_ids],
     )
 

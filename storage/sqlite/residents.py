@@ -177,8 +177,8 @@ def make_report(
     near = _nearest_live(db, incident_id, lat, lon, join_km, join_since)
     if near is not None:
         joined = db.execute(
-            "INSERT OR IGNORE INTO resident_reporters (report_id, user_id, reported_at) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO resident_reporters (report_id, user_id, reported_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (near, user_id, now),
         )
         if joined.rowcount == 0:
@@ -337,8 +337,8 @@ def dismiss_report(
         return ReportDecision(ReportChange.NOT_OPEN, report)
     if block:
         db.execute(
-            "INSERT OR IGNORE INTO resident_blocks (incident_id, user_id, blocked_by, blocked_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO resident_blocks (incident_id, user_id, blocked_by, blocked_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (incident_id, report.created_by, by, now),
         )
     return ReportDecision(ReportChange.DONE, get_report(db, incident_id, report_id))

@@ -149,7 +149,7 @@ def open_new_shift(
         (incident_id, user_id),
     )
     db.execute(
-        "INSERT OR IGNORE INTO incident_people (incident_id, user_id) VALUES (?, ?)",
+        "INSERT INTO incident_people (incident_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (incident_id, user_id),
     )
     units.count_opened(db, incident_id, user_id, int(opened["unit"]), count)

@@ -181,8 +181,8 @@ def complete_task(
     )
     if row is not None:
         db.execute(
-            "INSERT OR IGNORE INTO served_streets (incident_id, street_id, served_at) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO served_streets (incident_id, street_id, served_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (incident_id, row["street_id"], now),
         )
         holders = [] if told is None else _holders(db, task_id)
@@ -327,8 +327,9 @@ def reopen_task(
         (incident_id, row["street_id"]),
     ).rowcount
     db.execute(
-        "INSERT OR IGNORE INTO stale_announcements (task_id, since) "
-        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM announcements WHERE task_id = ?)",
+        "INSERT INTO stale_announcements (task_id, since) "
+        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM announcements WHERE task_id = ?) "
+        "ON CONFLICT DO NOTHING",
         (task_id, now, task_id),
     )
     enqueue(db, notices, now)

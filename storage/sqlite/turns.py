@@ -1,11 +1,11 @@
 """Several webhook processes on one database: whose turn it is to handle a person's next
 update, which processes are alive, and a person's backlog bounded.
 
-Everything here is judged by the database's clock (`NOW`: PostgreSQL's now(); on SQLite,
-the one host's clock, which is the database's), never by a process's own: a process is
-alive while its row in `processes` was renewed within `dead_after` seconds of it. A turn
-or a kept update of a live process is never taken from it, however old; one of a process
-that stopped renewing is taken over.
+Everything here is judged by the database's clock (`functions_of(db).now`: PostgreSQL's
+now(); on SQLite, the one host's clock, which is the database's), never by a process's
+own: a process is alive while its row in `processes` was renewed within `dead_after`
+seconds of it. A turn or a kept update of a live process is never taken from it, however
+old; one of a process that stopped renewing is taken over.
 """
 
 from __future__ import annotations
@@ -16,18 +16,14 @@ from dataclasses import replace
 
 from snowbot.model import Outgoing, Turn
 from storage.sqlite.engine import Engine, every, one, reads, writes
+from storage.sqlite.functions import functions_of
 from storage.sqlite.inbox import update_seen
 from storage.sqlite.outbox import enqueue
 
-# the database's clock in seconds since 1970 (`storage.postgres.dialect` reads
-# julianday('now') as PostgreSQL's now())
-NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 # the process holding `{0}` (a row of turns or inbox) renewed its row within the number
-# of seconds that parameter `{1}` gives: it is alive
+# of seconds that parameter `{1}` gives, by the database's clock `{2}`: it is alive
 _ALIVE = (
-    "EXISTS (SELECT 1 FROM processes AS p WHERE p.holder = {0}.holder AND p.beat_at >= "
-    + NOW
-    + " - {1})"
+    "EXISTS (SELECT 1 FROM processes AS p WHERE p.holder = {0}.holder AND p.beat_at >= {2} - {1})"
 )
 # a kept update (`{}`: its row) not handled yet
 _UNHANDLED = "NOT EXISTS (SELECT 1 FROM seen_updates AS s WHERE s.update_id = {}.update_id)"
@@ -36,7 +32,7 @@ _UNHANDLED = "NOT EXISTS (SELECT 1 FROM seen_updates AS s WHERE s.update_id = {}
 def beat(db: sqlite3.Connection, holder: str) -> None:
     """Process `holder` is alive now, by the database's clock."""
     db.execute(
-        f"INSERT INTO processes (holder, beat_at) VALUES (?, {NOW}) "
+        f"INSERT INTO processes (holder, beat_at) VALUES (?, {functions_of(db).now}) "
         "ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at",
         (holder,),
     )
@@ -55,14 +51,15 @@ def take_turn(
     when no older update of theirs is kept but unhandled, the update itself is not
     handled yet, and no other live process holds the person's turn. (`expires_at`, a
     name from migration 12, holds when the turn was taken; it decides nothing.)"""
+    now = functions_of(db).now
     if db.execute(
-        f"INSERT INTO turns (person, update_id, holder, expires_at) SELECT ?1, ?2, ?3, {NOW} "
+        f"INSERT INTO turns (person, update_id, holder, expires_at) SELECT ?1, ?2, ?3, {now} "
         "WHERE NOT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) "
         "AND NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
         f"AND older.update_id < ?2 AND {_UNHANDLED.format('older')}) "
         "ON CONFLICT (person) DO UPDATE SET update_id = excluded.update_id, "
         "holder = excluded.holder, expires_at = excluded.expires_at "
-        f"WHERE turns.holder = excluded.holder OR NOT {_ALIVE.format('turns', '?4')}",
+        f"WHERE turns.holder = excluded.holder OR NOT {_ALIVE.format('turns', '?4', now)}",
         (person, update_id, holder, dead_after),
     ).rowcount:
         return Turn.TAKEN
@@ -74,13 +71,14 @@ def turn_may_be_free(
 ) -> bool:
     """Whether `take_turn` may give this update its turn now (or find it handled): a read,
     so that a process waiting for another's turn asks without writing."""
+    now = functions_of(db).now
     row = one(
         db,
         "SELECT 1 WHERE EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) OR ("
         "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
         f"AND older.update_id < ?2 AND {_UNHANDLED.format('older')}) "
         "AND NOT EXISTS (SELECT 1 FROM turns WHERE turns.person = ?1 AND turns.holder <> ?3 "
-        f"AND {_ALIVE.format('turns', '?4')}))",
+        f"AND {_ALIVE.format('turns', '?4', now)}))",
         (person, update_id, holder, dead_after),
     )
     return row is not None
@@ -99,11 +97,13 @@ def claim_orphans(db: sqlite3.Connection, holder: str, dead_after: float, limit:
     made this process's in the same statement (so no two survivors take one): those of a
     process that died or stopped, those kept by no process (a polling bot), and this
     process's own (the caller skips those it has in hand)."""
+    now = functions_of(db).now
     rows = every(
         db,
         "UPDATE inbox SET holder = ?1 WHERE update_id IN (SELECT i.update_id FROM inbox AS i "
         f"WHERE {_UNHANDLED.format('i')} AND (i.holder IS NULL OR i.holder = ?1 OR NOT "
-        f"{_ALIVE.format('i', '?2')}) ORDER BY i.update_id LIMIT ?3) RETURNING update_id, body",
+        f"{_ALIVE.format('i', '?2', now)}) ORDER BY i.update_id LIMIT ?3) "
+        "RETURNING update_id, body",
         (holder, dead_after, limit),
     )
     return [str(r["body"]) for r in sorted(rows, key=lambda r: int(r["update_id"]))]
@@ -149,7 +149,7 @@ def drop_updates(
     person's backlog full (`keep_updates` would have dropped them). A flood's thousand
     cost one statement, and one look at the flood per person."""
     db.executemany(
-        "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+        "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(update_id, now) for update_id, _ in updates],
     )
     first = {person: update_id for update_id, person in reversed(updates)}

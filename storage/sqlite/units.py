@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from snowbot.model import Unit, UnitTurnout
 from snowbot.units import unit_key
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.sqlite.functions import functions_of
 
 NO_UNIT = 0  # unit_counters.unit_id of the shifts of cadres without a unit
-_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # epoch seconds, in any SQLite 3
 
 
 def ensure_units(db: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str, int], int]:
@@ -25,7 +25,7 @@ def ensure_units(db: sqlite3.Connection, names: Iterable[str]) -> tuple[dict[str
     created = 0
     for key, name in sorted(wanted.items()):
         created += db.execute(
-            f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {_NOW}) "
+            f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {functions_of(db).now}) "
             "ON CONFLICT (key) DO NOTHING",
             (name, key),
         ).rowcount
@@ -49,7 +49,8 @@ def count_opened(
         (incident_id, unit, headcount, user_id),
     )
     db.execute(
-        "INSERT OR IGNORE INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?)",
+        "INSERT INTO unit_people (incident_id, unit_id, user_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         (incident_id, unit, user_id),
     )
 
@@ -69,15 +70,16 @@ def unit_turnouts(
     """Every unit with its counters (zeros if nobody turned out for it), and the no-unit
     turnout. Columns come back as JSON arrays, one row each, rather than a row per unit:
     2,000 units then cost the tally about a millisecond (README: figure 3)."""
+    js = functions_of(db).json_list
     names = one(  # by name: the tally's order
         db,
-        "SELECT json_group_array(id) AS ids, json_group_array(name) AS names "
+        f"SELECT {js.format('id')} AS ids, {js.format('name')} AS names "
         "FROM (SELECT id, name FROM units ORDER BY name, id) AS by_name",
     )
     kept = one(
         db,
-        "SELECT json_group_array(unit_id) AS ids, json_group_array(person_times) AS pt, "
-        "json_group_array(on_duty) AS od, json_group_array(people) AS pp "
+        f"SELECT {js.format('unit_id')} AS ids, {js.format('person_times')} AS pt, "
+        f"{js.format('on_duty')} AS od, {js.format('people')} AS pp "
         "FROM unit_counters WHERE incident_id = ?",
         (incident_id,),
     )
@@ -120,7 +122,7 @@ def add_unit(db: sqlite3.Connection, name: str) -> tuple[Unit, bool]:
     key = unit_key(name)
     made = one(
         db,
-        f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {_NOW}) "
+        f"INSERT INTO units (name, key, created_at) VALUES (?, ?, {functions_of(db).now}) "
         "ON CONFLICT (key) DO NOTHING RETURNING id, name",
         (name, key),
     )
