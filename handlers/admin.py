@@ -11,9 +11,9 @@ from handlers.common import Context, Who, action, args_of, owe, reply, service
 from handlers.delivery import moved
 from handlers.jobs import deliver_soon
 from handlers.menus import refresh_menu
-from snowbot.model import Outgoing
-from snowbot.refusals import Refused
-from snowbot.texts import catalog
+from snowbot.domain.model import Outgoing
+from snowbot.domain.refusals import Refused
+from snowbot.text.texts import catalog
 
 
 @action
@@ -45,9 +45,9 @@ async def grant(update: Update, context: Context, me: Who) -> None:
 async def _tell_role(
     update: Update, context: Context, me: Who, user_id: int, key: str, **params: object
 ) -> bool:
-    """Tell the person about their role (SPEC §14: catalog text `key`, with who did it and
-    the role in their language), with the answer, if they have ever written to the bot;
-    whether they were told."""
+    """Tell the person about their role (docs/commands.md "Everyone affected hears it": catalog
+    text `key`, with who did it and the role in their language), with the answer, if they have ever
+    written to the bot; whether they were told."""
     svc = service(context)
     person = await svc.person(user_id)
     if person is None or not person.user.registered:

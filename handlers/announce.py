@@ -14,10 +14,10 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from handlers.buttons import task_buttons
 from handlers.common import after_commit
-from snowbot.model import Task
-from snowbot.outbox import task_text
+from snowbot.domain.model import Task
 from snowbot.service import Snowbot
-from snowbot.texts import catalog
+from snowbot.service.outbox import task_text
+from snowbot.text.texts import catalog
 
 log = logging.getLogger("snowbot.announce")
 

@@ -45,11 +45,11 @@ from handlers.ordering import PerPersonUpdateProcessor, SharedUpdateProcessor
 from handlers.photos import file_url
 from handlers.registry import COMMANDS as REGISTRY
 from handlers.webhook_server import WebhookServer
-from snowbot.config import Config
-from snowbot.redact import redact
 from snowbot.service import Snowbot
-from snowbot.sweeps import Sweeps, Swept
-from snowbot.webhook import Webhook
+from snowbot.service.sweeps import Sweeps, Swept
+from snowbot.settings.config import Config
+from snowbot.settings.redact import redact
+from snowbot.settings.webhook import Webhook
 
 log = logging.getLogger("snowbot")
 HANDLED_GROUP = 100  # runs after the feature handlers (group 0)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from snowbot.model import Task, TaskStatus
-from snowbot.texts import Catalog
+from snowbot.domain.model import Task, TaskStatus
+from snowbot.text.texts import Catalog
 
 MAX_DATA = 64  # bytes of callback data Telegram keeps
 
@@ -43,7 +43,7 @@ class ButtonData:
 VERSION = "v1"
 ACCEPT, DONE, POST = "a", "d", "p"  # POST: confirm a geocoded /newtask (the id is the proposal's)
 CONFIRM, REFUSE = "c", "r"  # a dispatcher on a large team's check-in (the id is the request's)
-RELEASE = "l"  # give back all of the presser's places on the task (SPEC §2 "Places")
+RELEASE = "l"  # give back all of the presser's places on the task (docs/commands.md "Places")
 TASK_DATA = ButtonData(VERSION, ACCEPT + DONE + POST + CONFIRM + REFUSE + RELEASE)
 
 
@@ -90,7 +90,8 @@ def post_button(t: Catalog, proposal_id: int, street: str) -> InlineKeyboardMark
 
 def suggestion_buttons(t: Catalog, proposals: list[tuple[int, str, str]]) -> InlineKeyboardMarkup:
     """One "Post at STREET (DISTRICT)" button per (proposal id, street, district): a press
-    posts the /newtask on that street with the count and note typed (SPEC §13)."""
+    posts the /newtask on that street with the count and note typed (docs/commands.md "Chinese as
+    people type it")."""
     return InlineKeyboardMarkup(
         [
             [

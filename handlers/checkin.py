@@ -12,13 +12,13 @@ from handlers.enrolment import team_markup
 from handlers.jobs import deliver_soon
 from handlers.menus import help_for
 from handlers.places import team_line
-from snowbot import limits
-from snowbot.model import CheckInKind
-from snowbot.numerals import PEOPLE_WORDS
-from snowbot.refusals import Refused
-from snowbot.render import distance, duration, task_line
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.model import CheckInKind
+from snowbot.domain.numerals import PEOPLE_WORDS
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import parse_count
+from snowbot.text.render import distance, duration, task_line
 
 
 @action
@@ -38,7 +38,8 @@ async def _ask_location(
     update: Update, context: Context, me: Who, headcount: int, counted: bool = False
 ) -> None:
     """Ask for the location; `counted` (a count was given) and on duty with another
-    headcount: the headcount changes at once instead (SPEC §14)."""
+    headcount: the headcount changes at once instead (docs/commands.md "Everyone affected hears
+    it")."""
     if counted and await _resized(update, context, me, headcount):
         return
     await service(context).ask_check_in(me.person, headcount)
@@ -96,7 +97,7 @@ def means_checking(text: str) -> bool:
 async def plain_text(update: Update, context: Context, me: Who) -> None:
     """Text that is no command nor another word, in a private chat: 签到 and 签退 do what
     they say; a street typed where the location was asked for is told to share it; any
-    other text gets the words the bot knows (SPEC §13)."""
+    other text gets the words the bot knows (docs/commands.md "Chinese as people type it")."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return
@@ -112,7 +113,8 @@ async def plain_text(update: Update, context: Context, me: Who) -> None:
         await reply(update, context, help_for(context, me.t, Role.GUEST))
     elif await service(context).check_in_waiting(me.person):  # a street typed, say
         await reply(update, context, me.t("checkin.plain_text"), reply_markup=_location_button(me))
-    else:  # the words it knows (SPEC §13), and the location button
+    else:  # the words it knows (docs/commands.md "Chinese as people type it"), and the location
+        # button
         await reply(update, context, me.t("typed.hint"), reply_markup=_location_button(me))
 
 
@@ -180,7 +182,7 @@ async def _check_out(update: Update, context: Context, me: Who) -> None:
     text = me.t(
         "checkout.done", duration=duration(me.t, result.seconds), count=result.shift.headcount
     )
-    if result.gave_back:  # its places went back to their tasks (SPEC §2 "Places")
+    if result.gave_back:  # its places went back to their tasks (docs/commands.md "Places")
         held = " ".join(f"#{task_id}" for task_id in result.gave_back)
         text += "\n" + me.t("places.gave_back", tasks=held)
         deliver_soon(context)  # tasks left with nobody are announced again, counts edited

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 
 from handlers.common import Context
-from snowbot.roles import Role
+from snowbot.domain.roles import Role
 
 # the kinds of chat a command is offered in
 PRIVATE = frozenset({"private"})

@@ -27,14 +27,14 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from snowbot import limits
-from snowbot.config import CityConfig
-from snowbot.handling import current_update
-from snowbot.model import Outgoing, Street
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.handling import current_update
+from snowbot.domain.model import Outgoing, Street
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
-from snowbot.texts import Catalog, catalog
+from snowbot.settings.config import CityConfig
+from snowbot.text.texts import Catalog, catalog
 
 log = logging.getLogger("snowbot.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -190,7 +190,7 @@ async def after_commit(step: Callable[[], Awaitable[None]]) -> None:
 
     For calls to Telegram that are not messages (a button's answer, an edit): made
     mid-update, each would hold the transaction that every update in hand shares
-    (`snowbot.handling`) for a round trip to Telegram, and so everyone's replies.
+    (`snowbot.domain.handling`) for a round trip to Telegram, and so everyone's replies.
     """
     scope = current_update()
     if scope is None:

@@ -34,10 +34,10 @@ from handlers.announce import refresh_stale
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
 from handlers.lanes import LaneLimiter
-from snowbot.model import LANE_NOTICE, OutboxItem
-from snowbot.outbox import chat_gone, compose, knock_delay, retry_delay
+from snowbot.domain.model import LANE_NOTICE, OutboxItem
 from snowbot.service import Snowbot
-from snowbot.texts import catalog
+from snowbot.service.outbox import chat_gone, compose, knock_delay, retry_delay
+from snowbot.text.texts import catalog
 
 log = logging.getLogger("snowbot.delivery")
 
@@ -254,7 +254,7 @@ class Courier:
                     letter.chat_id, letter.text, reply_markup=markup, **how
                 )
         except RetryAfter as exc:
-            # a timedelta (see snowbot.wiring.use_timedelta_durations), or whole seconds
+            # a timedelta (see snowbot.app.wiring.use_timedelta_durations), or whole seconds
             wait = exc.retry_after
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
             await self._later(item, float(seconds), exc)

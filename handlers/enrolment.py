@@ -1,5 +1,5 @@
 """/invite, /invites, /uninvite, joining through an invitation link, and the dispatchers'
-Confirm / Refuse buttons on a large team's check-in (README "Security")."""
+Confirm / Refuse buttons on a large team's check-in (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from handlers.common import (
 )
 from handlers.jobs import deliver_soon
 from handlers.menus import help_for
-from snowbot.model import Invitation
-from snowbot.refusals import Refused
-from snowbot.roles import Role
-from snowbot.texts import catalog
+from snowbot.domain.model import Invitation
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
+from snowbot.text.texts import catalog
 
 log = logging.getLogger("snowbot.enrolment")
 
@@ -82,8 +82,9 @@ async def _made(
     )
 
 
-# "i1|<district id>|<uses>|<hours>": /invite finished on a suggested district (SPEC §13).
-# Its own version; everything in it is checked again by the service when pressed.
+# "i1|<district id>|<uses>|<hours>": /invite finished on a suggested district (docs/commands.md
+# "Chinese as people type it"). Its own version; everything in it is checked again by the service
+# when pressed.
 INVITE_PATTERN = r"^i1\|"
 _INVITE_DATA = re.compile(r"i1\|([0-9]{1,9})\|([0-9]{1,4})\|([0-9]{1,3})")
 

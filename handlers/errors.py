@@ -12,10 +12,10 @@ import logging
 from telegram import Update
 
 from handlers.common import Context, answer_press, reply, service
-from snowbot.handling import RedoUpdate
-from snowbot.texts import catalog
+from snowbot.domain.handling import RedoUpdate
+from snowbot.text.texts import catalog
 
-log = logging.getLogger("snowbot.errors")
+log = logging.getLogger("snowbot.settings.errors")
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -1,7 +1,7 @@
 """When the scheduler's sweeps run, on python-telegram-bot's JobQueue (APScheduler 3).
 
 Nothing due lives only here: the jobs are made from the config at every start,
-and each one asks the database what is due (`snowbot.sweeps`), so a restart
+and each one asks the database what is due (`snowbot.service.sweeps`), so a restart
 resumes where the last run stopped. A job only decides *when* to look.
 """
 
@@ -14,8 +14,8 @@ from telegram.ext import Application, ContextTypes, JobQueue
 
 from handlers.common import Context, service, service_of
 from handlers.delivery import Courier
-from snowbot import schedule
-from snowbot.sweeps import Sweeps
+from snowbot.domain import schedule
+from snowbot.service.sweeps import Sweeps
 
 log = logging.getLogger("snowbot.jobs")
 
@@ -47,7 +47,7 @@ def start_jobs(app: Application, scheduled: bool = True) -> None:  # type: ignor
 
 
 def start_schedule(app: Application) -> None:  # type: ignore[type-arg]
-    """The sweeps and reports: on one process of a database only (`snowbot.leadership`)."""
+    """The sweeps and reports: on one process of a database only (`snowbot.settings.leadership`)."""
     jobs: JobQueue[ContextTypes.DEFAULT_TYPE] | None = app.job_queue
     assert jobs is not None
     config = service_of(app).config

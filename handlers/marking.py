@@ -1,6 +1,6 @@
 """The first and the last step of every update: a redelivery goes no further, and a
 handled update is marked, with its replies queued, in the transaction that holds what
-it changed (`snowbot.handling`); then its replies go out."""
+it changed (`snowbot.domain.handling`); then its replies go out."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from handlers.common import Context, answer_now, replies_of, service
 from handlers.errors import apology
 from handlers.jobs import courier, deliver_soon
-from snowbot.handling import MAX_TRIES, RedoUpdate, current_update, handling
+from snowbot.domain.handling import MAX_TRIES, RedoUpdate, current_update, handling
 
 log = logging.getLogger("snowbot")
 

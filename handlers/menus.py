@@ -30,9 +30,9 @@ from telegram.ext import Application
 
 from handlers.command import Command
 from handlers.common import Context, after_commit, service, service_of
-from snowbot.roles import Role
+from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
-from snowbot.texts import LANGUAGES, Catalog, catalog
+from snowbot.text.texts import LANGUAGES, Catalog, catalog
 
 log = logging.getLogger("snowbot.handlers")
 COMMANDS_KEY = "snowbot.commands"  # bot_data: the registry's commands

@@ -1,9 +1,10 @@
-"""The Mini App's acts as the person's own updates, `/app`, and the menu button (SPEC §16).
+"""The Mini App's acts as the person's own updates, `/app`, and the menu button (docs/commands.md
+"The Mini App").
 
 An act in the app (Accept, Release, Done, Make task, Dismiss, posting a task) is made
 into the update the chat would have sent: a press of the chat's button, or the command
 typed. It is handled by the same handlers in the person's turn (`handlers.ordering`),
-as one transaction with its replies queued (`snowbot.handling`), announcements edited
+as one transaction with its replies queued (`snowbot.domain.handling`), announcements edited
 and all. Its update id is negative: Telegram's are positive, so they never meet.
 """
 
@@ -33,12 +34,12 @@ from telegram.ext import Application, TypeHandler
 from handlers import buttons, residents
 from handlers.common import Context, Who, action, replies_of, reply, service, service_of
 from handlers.photos import TelegramPhotos
-from snowbot.init_data import AppUser
-from snowbot.miniapp import PRESSES, Outcome
-from snowbot.model import Outgoing
-from snowbot.texts import catalog
+from snowbot.domain.model import Outgoing
+from snowbot.service.init_data import AppUser
+from snowbot.service.miniapp import PRESSES, Outcome
+from snowbot.text.texts import catalog
 
-log = logging.getLogger("snowbot.miniapp")
+log = logging.getLogger("snowbot.service.miniapp")
 CAPTURE_GROUP = 99  # just before `handlers.app.HANDLED_GROUP`, which takes the replies
 _DATA = {
     "accept": lambda n: buttons.encode(buttons.ACCEPT, n),
@@ -74,7 +75,7 @@ class AppPress(CallbackQuery):
 
 
 class AppDoor:
-    """`snowbot.miniapp.Actions` through the running Application."""
+    """`snowbot.service.miniapp.Actions` through the running Application."""
 
     def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
         self.app = app

@@ -25,8 +25,8 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from snowbot.handling import handling
-from snowbot.model import Turn
+from snowbot.domain.handling import handling
+from snowbot.domain.model import Turn
 
 MAX_CONCURRENT_UPDATES = 256
 # python-telegram-bot's own limit is taken before `do_process_update` is called, that is
@@ -86,7 +86,7 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
 
 
 class Turns(Protocol):
-    """The database's turns (the service): see `snowbot.model.Turn`."""
+    """The database's turns (the service): see `snowbot.domain.model.Turn`."""
 
     async def take_turn(self, person: int, update_id: int, holder: str) -> Turn: ...
     async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool: ...
@@ -218,7 +218,7 @@ class SharedUpdateProcessor(PerPersonUpdateProcessor):
 
 
 async def _handling(update: object, coroutine: Awaitable[Any]) -> None:
-    """Handle the update as one transaction (`snowbot.handling`)."""
+    """Handle the update as one transaction (`snowbot.domain.handling`)."""
     if not isinstance(update, Update):
         await coroutine
         return

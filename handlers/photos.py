@@ -1,5 +1,5 @@
 """Photos Telegram keeps (proof of /done, residents' photos), fetched by file id with
-getFile for the Mini App and the overview (`snowbot.miniapp.Photos`)."""
+getFile for the Mini App and the overview (`snowbot.service.miniapp.Photos`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Places on tasks (SPEC §2 "Places"): /accept ID [N] and /release ID [N], their replies,
+"""Places on tasks (docs/commands.md "Places"): /accept ID [N] and /release ID [N], their replies,
 the Release button, and the line telling a leader how many of the team are free."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from handlers.announce import refresh
 from handlers.buttons import placed_buttons
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.jobs import deliver_soon
-from snowbot import limits
-from snowbot.places import PlaceChange, Placement
-from snowbot.refusals import Refused
-from snowbot.render import task_line
+from snowbot.domain import limits
+from snowbot.domain.places import PlaceChange, Placement
+from snowbot.domain.refusals import Refused
 from snowbot.service import parse_count, parse_task_id
-from snowbot.texts import Catalog
+from snowbot.text.render import task_line
+from snowbot.text.texts import Catalog
 
 
 def id_and_count(context: Context, usage: str) -> tuple[int, int | None]:

@@ -26,7 +26,7 @@ from handlers import (
     units,
 )
 from handlers.command import GROUP, PRIVATE, Command
-from snowbot.roles import Role
+from snowbot.domain.roles import Role
 
 G, C, D, K = Role.GUEST, Role.CADRE, Role.DISPATCHER, Role.COORDINATOR
 

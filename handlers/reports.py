@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, owe, reply, service
-from snowbot.model import Outgoing
-from snowbot.refusals import Refused
-from snowbot.render import render_district, render_tally, render_unserved
-from snowbot.tally import Tally
+from snowbot.domain.model import Outgoing
+from snowbot.domain.refusals import Refused
+from snowbot.domain.tally import Tally
+from snowbot.text.render import render_district, render_tally, render_unserved
 
 
 async def _tally(context: Context, me: Who) -> tuple[Tally, str | None]:

@@ -1,7 +1,7 @@
 """Residents' reports (群众求助): /report and the location, text or photo that follow it;
 /reports; the dispatchers' Make task, Dismiss and Block buttons.
 
-(Not the scheduled tally reports: those are `handlers.reports` and `snowbot.sweeps`.)
+(Not the scheduled tally reports: those are `handlers.reports` and `snowbot.service.sweeps`.)
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from handlers.common import (
     service,
 )
 from handlers.jobs import deliver_soon
-from snowbot import limits
-from snowbot.refusals import Refused
-from snowbot.residents import Report, ReportMade, ReportOutcome
+from snowbot.domain import limits
+from snowbot.domain.refusals import Refused
+from snowbot.domain.residents import Report, ReportMade, ReportOutcome
 from snowbot.service import report_ref
-from snowbot.texts import Catalog, catalog
+from snowbot.text.texts import Catalog, catalog
 
-log = logging.getLogger("snowbot.residents")
+log = logging.getLogger("snowbot.domain.residents")
 
 # Callback data of the report buttons: "r1|m|12" (≤ 64 bytes). Its own version and prefix,
 # so `handlers.tasks.button` never sees it and a change here is a new version, not a guess.
@@ -154,9 +154,9 @@ def _made_text(t: Catalog, made: ReportMade) -> str:
 
 @action
 async def plain_text(update: Update, context: Context, me: Who) -> None:
-    """Text in a private chat: a word that does what a command does (SPEC §13: 认领 5,
-    任务, 求助 …), a waiting /report's description, or one for the report just made;
-    签到, 签退 and the rest go to check-in."""
+    """Text in a private chat: a word that does what a command does (docs/commands.md "Chinese as
+    people type it": 认领 5, 任务, 求助 …), a waiting /report's description, or one for the report
+    just made; 签到, 签退 and the rest go to check-in."""
     message = update.effective_message
     if message is None or not message.text or not me.private:
         return

@@ -7,7 +7,7 @@ from telegram import Update
 from handlers.common import Context, Who, action, args_of, reply, service
 from handlers.enrolment import join
 from handlers.menus import help_for, refresh_menu
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 
 @action

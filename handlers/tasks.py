@@ -40,11 +40,11 @@ from handlers.common import (
 from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
 from handlers.places import id_and_count, released_text, taken_text, team_line
-from snowbot import limits
-from snowbot.places import PlaceChange
-from snowbot.refusals import Refused
-from snowbot.render import distance, task_line
+from snowbot.domain import limits
+from snowbot.domain.places import PlaceChange
+from snowbot.domain.refusals import Refused
 from snowbot.service import Changed, Proposed, Suggested, parse_task_id
+from snowbot.text.render import distance, task_line
 
 log = logging.getLogger("snowbot.tasks")
 TASKS_SHOWN = limits.TASKS_LISTED
@@ -137,7 +137,7 @@ def _task_id(context: Context, usage: str) -> tuple[int, str | None]:
 
 @action
 async def accept(update: Update, context: Context, me: Who) -> None:
-    """`/accept ID [N]`: places for your shift (SPEC §2 "Places")."""
+    """`/accept ID [N]`: places for your shift (docs/commands.md "Places")."""
     task_id, count = id_and_count(context, "accept.usage")
     changed = await service(context).accept(me.person, task_id, count, update.update_id)
     assert changed.task is not None
@@ -189,7 +189,8 @@ async def cancel(update: Update, context: Context, me: Who) -> None:
 
 @action
 async def reopen(update: Update, context: Context, me: Who) -> None:
-    """`/reopen ID`: a task marked done by mistake is open again (SPEC §14)."""
+    """`/reopen ID`: a task marked done by mistake is open again (docs/commands.md "Everyone
+    affected hears it")."""
     task_id, _ = _task_id(context, "reopen.usage")
     reopened = await service(context).reopen(me.person, task_id)
     task = reopened.task

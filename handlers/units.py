@@ -27,13 +27,13 @@ from handlers.common import (
     reply,
     service,
 )
-from snowbot.refusals import Refused
-from snowbot.render_units import UnitsPage, pages_of, render_units
+from snowbot.domain.refusals import Refused
 from snowbot.service import UnitChoice
 from snowbot.service.units import parse_page
-from snowbot.texts import Catalog
+from snowbot.text.render_units import UnitsPage, pages_of, render_units
+from snowbot.text.texts import Catalog
 
-log = logging.getLogger("snowbot.units")
+log = logging.getLogger("snowbot.domain.units")
 
 VERSION = "v1"
 JOIN, CHOOSE_PAGE, TABLE_PAGE = "u", "n", "t"
@@ -129,7 +129,8 @@ async def unit(update: Update, context: Context, me: Who) -> None:
             offer = refused.params.pop("offer", None)
             if not offer or not me.private:
                 raise
-            # in a private chat, the units it may mean: one press joins (SPEC §13)
+            # in a private chat, the units it may mean: one press joins (docs/commands.md "Chinese
+            # as people type it")
             buttons = [[InlineKeyboardButton(n, callback_data=encode(JOIN, i))] for i, n in offer]
             text = me.t(refused.key, **localised(me.t, refused.params))
             await reply(update, context, text, reply_markup=InlineKeyboardMarkup(buttons))

@@ -1,7 +1,7 @@
 """The webhook's own HTTP server (aiohttp, in place of python-telegram-bot's): Telegram's
 secret is checked, in constant time, before a byte of the body is read; a body is at most
 `MAX_BODY` (Telegram's updates are far smaller); the port's connections are capped and
-idle ones closed (`snowbot.doors`). An update that passes is queued, and so kept
+idle ones closed (`snowbot.settings.doors`). An update that passes is queued, and so kept
 (handlers/inbox), before Telegram gets its 200.
 """
 
@@ -15,8 +15,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, ExtBot
 
-from snowbot.doors import Doors, DoorsConfig
-from snowbot.webhook import Webhook
+from snowbot.settings.doors import Doors, DoorsConfig
+from snowbot.settings.webhook import Webhook
 
 log = logging.getLogger("snowbot")
 

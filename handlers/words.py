@@ -1,6 +1,7 @@
-"""Words typed in a private chat instead of commands (SPEC §13): 签到 [N], 签退, 认领 ID [N],
-退回 ID [N], 完成 ID [备注], 任务, 统计, 帮助 do what their commands do (求助 is the
-residents' own: `handlers.residents`); any other text gets a short hint that lists them."""
+"""Words typed in a private chat instead of commands (docs/commands.md "Chinese as people type
+it"): 签到 [N], 签退, 认领 ID [N], 退回 ID [N], 完成 ID [备注], 任务, 统计, 帮助 do what their
+commands do (求助 is the residents' own: `handlers.residents`); any other text gets a short hint
+that lists them."""
 
 from __future__ import annotations
 

@@ -1,3 +1,3 @@
-from snowbot.cli import main
+from snowbot.app.cli import main
 
 raise SystemExit(main())

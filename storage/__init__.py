@@ -1,12 +1,12 @@
 """Storage: the only package with SQL. It implements the domain's store interfaces
-(`snowbot.stores`) with the domain's records (`snowbot.model`), and imports nothing else
-of snowbot."""
+(`snowbot.domain.stores`) with the domain's records (`snowbot.domain.model`), and imports nothing
+else of snowbot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from snowbot.leadership import Leadership
+from snowbot.settings.leadership import Leadership
 from storage.postgres import PostgresStore, is_postgres, open_postgres
 from storage.sqlite import SqliteStore
 from storage.sqlite import open_store as open_sqlite

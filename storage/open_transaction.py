@@ -1,4 +1,4 @@
-"""The transaction the updates in hand share (`snowbot.handling`), on either engine.
+"""The transaction the updates in hand share (`snowbot.domain.handling`), on either engine.
 
 Each update's writes run at once in a transaction kept open for the updates being
 handled together, each write in a savepoint of its own (one failing changes nothing of
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
-from snowbot.handling import RedoUpdate, UpdateScope
+from snowbot.domain.handling import RedoUpdate, UpdateScope
 
 T = TypeVar("T")
 P = ParamSpec("P")

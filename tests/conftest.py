@@ -15,8 +15,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from snowbot.config import Config, parse_config
 from snowbot.service import Snowbot
+from snowbot.settings.config import Config, parse_config
 from tests.engines import ENGINES, Databases, with_database
 from tests.harness import SMALL_CITY, FakeClock, opened_bot
 

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from storage.postgres import PostgresStore
 from storage.postgres.connection import PgConnection
 from storage.sqlite import SqliteStore

@@ -31,12 +31,12 @@ from typing import Any, TypeVar
 import pytest
 
 from handlers.app import PollingBot
-from snowbot.config import Config, TelegramConfig
-from snowbot.model import Outgoing, Task
+from snowbot.app.wiring import open_service, start_bot
+from snowbot.domain.model import Outgoing, Task
 from snowbot.service import Person, Snowbot
-from snowbot.standin import BotApiStandIn, SimUser
-from snowbot.texts import catalog
-from snowbot.wiring import open_service, start_bot
+from snowbot.settings.config import Config, TelegramConfig
+from snowbot.text.texts import catalog
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from storage import open_store
 from tests.engines import raw
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import aiohttp
 
-from snowbot.config import Config
-from snowbot.dashboard_config import DashboardConfig
-from snowbot.init_data import sign
-from snowbot.standin import SimUser
-from snowbot.wiring import start_overview
+from snowbot.app.wiring import start_overview
+from snowbot.service.init_data import sign
+from snowbot.settings.config import Config
+from snowbot.settings.dashboard_config import DashboardConfig
+from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, FakeClock, bot_config, running_bot, stand_in
 from tests.overview_harness import TOKEN, Served, make_dispatcher
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp
 
 from handlers.app import PollingBot
-from snowbot.config import Config
-from snowbot.dashboard_config import DashboardConfig
-from snowbot.standin import BotApiStandIn
-from snowbot.wiring import start_overview
+from snowbot.app.wiring import start_overview
+from snowbot.settings.config import Config
+from snowbot.settings.dashboard_config import DashboardConfig
+from snowbot.tools.standin import BotApiStandIn
 from tests.harness import COORD, DISPATCH, FakeClock, bot_config, running_bot, stand_in
 from web import Overview
 

@@ -6,9 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from snowbot.config import parse_config
+from snowbot.app.wiring import open_service
 from snowbot.service import Snowbot
-from snowbot.wiring import open_service
+from snowbot.settings.config import parse_config
 from storage.migrations import LATEST
 from tests.harness import STATION, person, run_cli
 

@@ -14,9 +14,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from snowbot import bench
-from snowbot.config import Config
-from snowbot.wiring import open_service
+from snowbot.app.wiring import open_service
+from snowbot.settings.config import Config
+from snowbot.tools import bench
 from storage import open_store
 from tests.harness import ROOT
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.bench.flood import FLOOD, FLOODER, figures_flood
-from snowbot.bench.postgres import fresh
-from snowbot.config import parse_config
+from snowbot.settings.config import parse_config
+from snowbot.tools.bench.flood import FLOOD, FLOODER, figures_flood
+from snowbot.tools.bench.postgres import fresh
 from tests.engines import Databases, need_postgres, raw
 
 

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.bench.common import QUICK
-from snowbot.bench.database import recount_summary, storm_rows, tally_summary
-from snowbot.bench.postgres import (
+from snowbot.app.wiring import bench_kit, open_service
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.errors import SnowbotError
+from snowbot.tools.bench.common import QUICK
+from snowbot.tools.bench.database import recount_summary, storm_rows, tally_summary
+from snowbot.tools.bench.postgres import (
     ASYNCPG_USERS,
     PLAIN_USERS,
     figure_checkins_postgres,
@@ -22,9 +25,6 @@ from snowbot.bench.postgres import (
     refuse_unless_scratch,
     seed_tally_postgres,
 )
-from snowbot.config import Config, parse_config
-from snowbot.errors import SnowbotError
-from snowbot.wiring import bench_kit, open_service
 from storage.postgres import bulk
 from tests.engines import Databases, need_postgres, raw
 
@@ -97,7 +97,7 @@ async def test_figure_3_on_postgresql_seeds_the_storm_and_checks_the_tally(
 async def test_the_seeded_storm_is_the_same_on_both_engines_and_the_tally_its_recount(
     scratch: str, tmp_path: Path, config: Config
 ) -> None:
-    from snowbot.bench import full_recount, seed_tally_database
+    from snowbot.tools.bench import full_recount, seed_tally_database
     from storage import open_store
 
     sizes = replace(QUICK, shifts=3000, users=500, tasks=200, streets=150)

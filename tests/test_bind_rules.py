@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from snowbot.config import Config
-from snowbot.roles import Role
-from snowbot.standin import SimUser
+from snowbot.domain.roles import Role
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CITY_GROUP,
     COORD,

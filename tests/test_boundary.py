@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.boundary import Boundary, read_boundary
-from snowbot.config import Config, parse_config
-from snowbot.errors import ConfigError
-from snowbot.gazetteer import read_gazetteer
-from snowbot.standin import SimUser
+from snowbot.domain.boundary import Boundary, read_boundary
+from snowbot.domain.gazetteer import read_gazetteer
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.errors import ConfigError
+from snowbot.tools.standin import SimUser
 from tests.harness import ROOT, SAMPLE_CSV, bot_config, no_errors, running_bot, said, stand_in
 
 HEIHE = ROOT / "data" / "heihe_boundary.geojson"

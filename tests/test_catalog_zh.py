@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from snowbot.texts import catalog, placeholders
+from snowbot.text.texts import catalog, placeholders
 
 # Chinese sample values: what a reply carries in a Chinese city
 SAMPLES: dict[str, object] = {

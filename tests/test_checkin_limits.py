@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,

@@ -11,19 +11,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from snowbot.closing import Closing, bulletin, dates, render_closing
-from snowbot.config import Config, load_config
-from snowbot.model import DistrictCounts, Incident, TaskStatus
-from snowbot.numerals import bulletin_en, bulletin_zh
-from snowbot.refusals import Refused
-from snowbot.residents import ReportCounts
-from snowbot.roles import Role
+from snowbot.app.wiring import open_service
+from snowbot.domain.model import DistrictCounts, Incident, TaskStatus
+from snowbot.domain.numerals import bulletin_en, bulletin_zh
+from snowbot.domain.refusals import Refused
+from snowbot.domain.residents import ReportCounts
+from snowbot.domain.roles import Role
+from snowbot.domain.tally import Tally
+from snowbot.domain.units import UnitCounts
 from snowbot.service import Snowbot
-from snowbot.sweeps import Sweeps
-from snowbot.tally import Tally
-from snowbot.texts import catalog
-from snowbot.units import UnitCounts
-from snowbot.wiring import open_service
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import Config, load_config
+from snowbot.text.closing import Closing, bulletin, dates, render_closing
+from snowbot.text.texts import catalog
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, run_cli
 
 REPORTS = -500

@@ -12,10 +12,10 @@ from handlers import words
 from handlers.checkin import means_checking
 from handlers.menus import help_text
 from handlers.registry import COMMANDS
-from snowbot.config import Config
-from snowbot.roles import Role
-from snowbot.standin import BotApiStandIn, SimUser
-from snowbot.texts import catalog
+from snowbot.domain.roles import Role
+from snowbot.settings.config import Config
+from snowbot.text.texts import catalog
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import (
     CADRE,
     COORD,

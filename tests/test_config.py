@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import load_config, parse_config
-from snowbot.durations import format_duration, parse_duration
-from snowbot.errors import ConfigError
+from snowbot.settings.config import load_config, parse_config
+from snowbot.settings.durations import format_duration, parse_duration
+from snowbot.settings.errors import ConfigError
 from tests.harness import ROOT
 
 
@@ -25,7 +25,7 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.max_queued_per_person == 50
     assert config.telegram.paid_broadcast is False  # replies first, bulk at the free limit
     # every key the config understands is documented there
-    from snowbot.config import _KNOWN
+    from snowbot.settings.config import _KNOWN
 
     for section, keys in _KNOWN.items():
         assert set(data.get(section, {})) == keys, section

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from snowbot import demo
-from snowbot.config import Config
-from snowbot.demo.cast import COORDINATOR
-from snowbot.stores import Store
+from snowbot.domain.stores import Store
+from snowbot.settings.config import Config
+from snowbot.tools import demo
+from snowbot.tools.demo.cast import COORDINATOR
 from storage.copy import rows_in
 from tests.engines import Databases, need_postgres, raw
 from tests.harness import FakeClock, opened_bot, run_cli

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from snowbot.model import CheckInKind, TaskStatus
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.model import CheckInKind, TaskStatus
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
 from tests.harness import RIVER, STATION, FakeClock, person, recount, task_of
 

@@ -16,9 +16,9 @@ import pytest
 from telegram import Bot
 
 from handlers.delivery import Courier
-from snowbot.config import Config, load_config
-from snowbot.model import OutboxItem, Outgoing
-from snowbot.standin import BotApiStandIn
+from snowbot.domain.model import OutboxItem, Outgoing
+from snowbot.settings.config import Config, load_config
+from snowbot.tools.standin import BotApiStandIn
 from tests.engines import NewDatabase, raw
 from tests.harness import FakeClock, bot_config, eventually, opened_bot, stand_in
 from tests.test_kill9 import _start, kill_when_sent_to, run_config

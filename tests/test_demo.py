@@ -15,9 +15,9 @@ import pytest
 from telegram.ext import AIORateLimiter
 
 from handlers.app import PollingBot
-from snowbot import demo
-from snowbot.config import Config
-from snowbot.wiring import start_bot
+from snowbot.app.wiring import start_bot
+from snowbot.settings.config import Config
+from snowbot.tools import demo
 from tests.harness import recount
 
 

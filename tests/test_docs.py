@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.play.script import Locate, Press, Say, parse_line
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
+from snowbot.tools.play.script import Locate, Press, Say, parse_line
 from tests.test_play import blocks, play
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import (
     CADRE,
     COORD,

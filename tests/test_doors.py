@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.doors import DoorsConfig, parse_doors, quiet_accept_errors
-from snowbot.errors import ConfigError
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.doors import DoorsConfig, parse_doors, quiet_accept_errors
+from snowbot.settings.errors import ConfigError
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import STATION, eventually, location_update, stand_in
 from tests.ports import free_port
 from tests.test_webhook import _run as run_bot

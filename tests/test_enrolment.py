@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.roles import Role
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.domain.roles import Role
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import (
     COORD,
     NORTH_DISPATCHER,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import parse_config
-from snowbot.errors import ConfigError
-from snowbot.model import JoinOutcome
-from snowbot.roles import Role
+from snowbot.domain.model import JoinOutcome
+from snowbot.domain.roles import Role
+from snowbot.settings.config import parse_config
+from snowbot.settings.errors import ConfigError
 from storage.sqlite import SqliteStore, connect, open_store
 
 

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import SAMPLE_CSV, bot_config, no_errors, run_cli, running_bot, stand_in
 
 pytestmark = pytest.mark.both_engines

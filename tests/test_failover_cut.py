@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import load_config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import load_config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase
 from tests.harness import STATION, eventually, opened_bot, recount
 from tests.proxies import CuttableProxy

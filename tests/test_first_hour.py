@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from snowbot import __version__
-from snowbot.config import Config, GeoConfig
-from snowbot.errors import SnowbotError
-from snowbot.geocoding import NominatimGeocoder
-from snowbot.standin import SimUser
-from snowbot.wiring import run_polling
+from snowbot.app.wiring import run_polling
+from snowbot.service.geocoding import NominatimGeocoder
+from snowbot.settings.config import Config, GeoConfig
+from snowbot.settings.errors import SnowbotError
+from snowbot.tools.standin import SimUser
 from tests.harness import bot_config, run_cli, running_bot, stand_in
 from tests.proxies import LocalProxy
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import SAMPLE_CSV, bot_config, running_bot, stand_in
 
 COORD = SimUser(1, "王协调", "zh")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.errors import GazetteerError
-from snowbot.gazetteer import parse_gazetteer_csv, read_gazetteer
+from snowbot.domain.gazetteer import parse_gazetteer_csv, read_gazetteer
+from snowbot.settings.errors import GazetteerError
 from tests.harness import SAMPLE_CSV
 
 GOOD = "district,street,lat,lon\nNorth,Station Road,50.24,127.5\n"

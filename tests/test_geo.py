@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.bench import random_city
-from snowbot.errors import GazetteerError
-from snowbot.gazetteer import parse_gazetteer_geojson, read_gazetteer
-from snowbot.geo import StreetIndex, midpoint
-from snowbot.model import Street
-from snowbot.refusals import Refused
+from snowbot.domain.gazetteer import parse_gazetteer_geojson, read_gazetteer
+from snowbot.domain.geo import StreetIndex, midpoint
+from snowbot.domain.model import Street
+from snowbot.domain.refusals import Refused
 from snowbot.service import Snowbot
+from snowbot.settings.errors import GazetteerError
+from snowbot.tools.bench import random_city
 from tests.harness import ROOT, person, waiting
 
 
@@ -202,7 +202,7 @@ async def test_tasks_are_listed_nearest_first_with_the_distance(bot: Snowbot) ->
 async def test_a_done_far_from_the_street_is_accepted_but_told_to_the_dispatcher(
     bot: Snowbot,
 ) -> None:
-    from snowbot.roles import Role
+    from snowbot.domain.roles import Role
 
     coordinator = await person(bot, 1)
     await bot.grant(coordinator, 50, Role.DISPATCHER, None)

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from snowbot import limits
-from snowbot.config import Config
-from snowbot.geocoding import Box, NominatimGeocoder
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Posted, Proposed, Snowbot
-from snowbot.standin import SimUser
+from snowbot.service.geocoding import Box, NominatimGeocoder
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import FakeClock, bot_config, opened_bot, person, stand_in
 
 COLLEGE = (50.2402, 127.5004)  # "Heihe College": beside Station Road
@@ -130,7 +130,7 @@ async def test_without_a_geocoder_street_names_work_as_before(bot: Snowbot) -> N
 
 
 async def test_the_post_button_in_chat(config: Config, city_csv: Path) -> None:
-    from snowbot.wiring import start_bot
+    from snowbot.app.wiring import start_bot
 
     geocoder = StandInGeocoder({"Heihe College": COLLEGE})
     coordinator = SimUser(1, "Coordinator", "en")

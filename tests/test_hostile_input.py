@@ -11,16 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.buttons import decode, encode
-from snowbot.config import Config, parse_config
-from snowbot.directory import Directory
-from snowbot.durations import parse_duration
-from snowbot.errors import ConfigError, GazetteerError
-from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.model import District, Street
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.directory import Directory
+from snowbot.domain.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
+from snowbot.domain.model import District, Street
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import parse_count, parse_task_id
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.durations import parse_duration
+from snowbot.settings.errors import ConfigError, GazetteerError
+from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, COORD, bot_config, no_errors, running_bot, stand_in
 
 # text as people and attackers type it: controls, astral planes, SQL, very long runs

@@ -102,7 +102,7 @@ def test_a_wheel_installed_elsewhere_runs_the_demo(tmp_path: Path) -> None:
     where = run(str(python), "-c", "import snowbot; print(snowbot.__file__)")
     assert where.startswith(site), where  # the installed copy, not this checkout
     assert "demo" in run(str(python), "-m", "snowbot", "--help")
-    assert "demo" in run(str(python), "-m", "snowbot.cli", "--help")
+    assert "demo" in run(str(python), "-m", "snowbot.app.cli", "--help")
     out = run(str(target / "bin" / "snowbot"), "demo", "--quiet")
     assert "agree: yes" in out and "the overview: http://127.0.0.1:" in out
     # the overview's files travel in the wheel: nothing is fetched at run time

@@ -8,7 +8,7 @@ import hmac
 import json
 from urllib.parse import parse_qsl, quote, urlencode
 
-from snowbot.init_data import MAX_AGE, sign, validate
+from snowbot.service.init_data import MAX_AGE, sign, validate
 
 TOKEN = "123456:ABC-test-token"
 NOW = 1_800_000_000.0

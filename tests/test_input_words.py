@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.directory import Directory
-from snowbot.model import District, Street
-from snowbot.numerals import chinese_number, count_text
+from snowbot.domain.directory import Directory
+from snowbot.domain.model import District, Street
+from snowbot.domain.numerals import chinese_number, count_text
 from storage.backup import _free_name
 
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from snowbot.config import load_config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import load_config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import raw
 from tests.harness import ROOT, STATION, eventually, opened_bot, recount, stand_in
 
@@ -24,7 +24,7 @@ from tests.harness import ROOT, STATION, eventually, opened_bot, recount, stand_
 CHATTY_RUN = """
 import logging, sys
 from telegram.request import HTTPXRequest
-from snowbot.cli import main
+from snowbot.app.cli import main
 
 plain = HTTPXRequest.do_request
 
@@ -227,7 +227,7 @@ async def test_a_token_telegram_refuses_is_one_line_without_the_token(tmp_path: 
 # update's handlers ran and its reply was made, just before it is marked handled
 DIES_BEFORE_MARKING = """
 import os, signal, sys
-from snowbot.cli import main
+from snowbot.app.cli import main
 from snowbot.service import Snowbot
 
 async def dies(self, update_id, replies=()):

@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from handlers.lanes import LaneBucket
-from snowbot.config import Config
-from snowbot.model import LANE_ANNOUNCE, LANE_NOTICE, LANE_REPLY, Outgoing
+from snowbot.domain.model import LANE_ANNOUNCE, LANE_NOTICE, LANE_REPLY, Outgoing
+from snowbot.settings.config import Config
 from tests.harness import CADRE, bot_config, running_bot, stand_in
 
 

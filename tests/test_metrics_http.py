@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
 from snowbot.service import Snowbot
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, eventually, said
 from tests.overview_harness import served, session
 

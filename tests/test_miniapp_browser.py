@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, COORD, DISPATCH, STATION, run_cli, said
 from tests.miniapp_harness import done_with_photo, init_data, served_app
 from tests.overview_harness import Served, make_dispatcher

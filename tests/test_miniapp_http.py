@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from tests.harness import CADRE, COORD, DISPATCH, STATION, no_errors, run_cli, said
 from tests.miniapp_harness import act, app_session, init_data, served_app, view
 from tests.overview_harness import TOKEN, Served, make_dispatcher, session

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from snowbot.bench.nearest import random_city
-from snowbot.geo import StreetIndex
-from snowbot.miniapp import nearest_tasks
+from snowbot.domain.geo import StreetIndex
 from snowbot.service import Snowbot
+from snowbot.service.miniapp import nearest_tasks
+from snowbot.tools.bench.nearest import random_city
 from tests.harness import person
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config, parse_config
-from snowbot.errors import ConfigError
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.errors import ConfigError
+from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, no_errors, said
 from tests.miniapp_harness import (
     act,

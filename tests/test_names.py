@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from handlers import words
 from handlers.enrolment import read_invite_data
-from snowbot.directory import Directory, normalise
-from snowbot.model import District, Street, Unit
-from snowbot.names import build_name_index, sounds
-from snowbot.numerals import count_text
-from snowbot.units import MatchKind, match_unit, unit_names
+from snowbot.domain.directory import Directory, normalise
+from snowbot.domain.model import District, Street, Unit
+from snowbot.domain.names import build_name_index, sounds
+from snowbot.domain.numerals import count_text
+from snowbot.domain.units import MatchKind, match_unit, unit_names
 
 STREETS = ["学府路", "学府街", "锦安路", "永安路", "中央街", "海兰街", "海兰东街", "Station Road"]
 

@@ -10,8 +10,8 @@ from telegram import CallbackQuery, Chat, Message, Update, User
 
 from handlers.app import build_application
 from handlers.ordering import PerPersonUpdateProcessor
-from snowbot.config import TelegramConfig
 from snowbot.service import Snowbot
+from snowbot.settings.config import TelegramConfig
 from tests.harness import eventually
 
 

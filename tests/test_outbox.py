@@ -18,9 +18,9 @@ from telegram import (
 from telegram.error import RetryAfter
 
 from handlers.common import markup_from_json
-from snowbot.model import Outgoing
-from snowbot.outbox import knock_delay, retry_delay
-from snowbot.wiring import use_timedelta_durations
+from snowbot.app.wiring import use_timedelta_durations
+from snowbot.domain.model import Outgoing
+from snowbot.service.outbox import knock_delay, retry_delay
 from tests.harness import opened_store
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.config import Config
-from snowbot.dashboard_config import DashboardConfig
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.settings.dashboard_config import DashboardConfig
+from snowbot.tools.standin import SimUser
 from tests.harness import eventually, said, stand_in
 from tests.overview_harness import served, session
 from tests.ports import free_port

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,

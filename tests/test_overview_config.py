@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config, parse_config
-from snowbot.errors import ConfigError
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.errors import ConfigError
 from tests.harness import (
     CADRE,
     COORD,

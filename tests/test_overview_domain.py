@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
-from snowbot.model import HourTurnout, Street, StreetStates
-from snowbot.overview import MAX_HOURS, StreetLayer, geometry, street_state, turnout_series
+from snowbot.domain.model import HourTurnout, Street, StreetStates
+from snowbot.text.overview import MAX_HOURS, StreetLayer, geometry, street_state, turnout_series
 
 STREET = Street(1, 1, "North", "Station Road", 50.24, 127.5)
 UTC = ZoneInfo("UTC")

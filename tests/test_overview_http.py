@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from tests.harness import CADRE, DISPATCH, LEADER, STATION, eventually, no_errors, run_cli
 from tests.overview_harness import TOKEN, make_dispatcher, read_event, served, session
 

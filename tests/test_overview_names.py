@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from tests.overview_harness import TOKEN, served
 from tests.test_overview_browser import CHROMIUM, _browser_or_skip
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from tests.harness import CADRE, LEADER, RIVER, STATION, FakeClock
 from tests.overview_harness import served, session
 

@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.model import TaskStatus
-from snowbot.refusals import Refused
-from snowbot.render import render_day, render_report, render_tally
-from snowbot.roles import Role
+from snowbot.domain.model import TaskStatus
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
-from snowbot.sweeps import Sweeps
-from snowbot.texts import catalog
+from snowbot.service.sweeps import Sweeps
+from snowbot.text.render import render_day, render_report, render_tally
+from snowbot.text.texts import catalog
 from tests.engines import NewDatabase, raw, unmigrated_store
 from tests.harness import (
     NORTH_GROUP,

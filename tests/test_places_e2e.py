@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import raw
 from tests.harness import (
     CADRE,

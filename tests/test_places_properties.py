@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snowbot.config import parse_config
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
-from snowbot.sweeps import Sweeps
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import parse_config
 from tests.harness import SMALL_CITY, STATION, FakeClock, opened_bot, person, recount
 from tests.test_places import assert_bounds
 

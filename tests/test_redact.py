@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from snowbot.redact import TokenFilter
+from snowbot.settings.redact import TokenFilter
 
 TOKEN = "123456:SECRET-token"
 

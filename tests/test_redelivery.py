@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.app.wiring import open_service
 from snowbot.service import Snowbot
-from snowbot.standin import SimUser
-from snowbot.wiring import open_service
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
+from snowbot.settings.config import Config
 from tests.harness import (
     CADRE,
     COORD,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
 from snowbot.service import Snowbot
+from snowbot.settings.config import Config
 from tests.harness import (
     CADRE,
     COORD,

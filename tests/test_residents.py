@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers.residents import decode, encode, report_markup
-from snowbot.config import Config
-from snowbot.refusals import Refused
-from snowbot.render import render_resident_reports
-from snowbot.residents import ReportOutcome, ReportStatus
-from snowbot.roles import Role
+from snowbot.domain.refusals import Refused
+from snowbot.domain.residents import ReportOutcome, ReportStatus
+from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
-from snowbot.sweeps import Sweeps
-from snowbot.texts import catalog
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import Config
+from snowbot.text.render import render_resident_reports
+from snowbot.text.texts import catalog
 from tests.harness import STATION, FakeClock, drain, opened_bot, person, said, task_of, waiting
 
 # every test here runs on SQLite and on PostgreSQL (tests/engines.py)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     STATION,

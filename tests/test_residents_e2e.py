@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config, load_config
-from snowbot.residents import ReportOutcome
-from snowbot.standin import BotApiStandIn, Sent, SimUser
+from snowbot.domain.residents import ReportOutcome
+from snowbot.settings.config import Config, load_config
+from snowbot.tools.standin import BotApiStandIn, Sent, SimUser
 from tests.harness import (
     CADRE,
     COORD,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.roles import Role, effective_role
-from snowbot.standin import SimUser
+from snowbot.domain.roles import Role, effective_role
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.engines import raw
 from tests.harness import (
     COORD,

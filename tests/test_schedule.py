@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from snowbot import schedule
-from snowbot.config import ScheduleConfig
-from snowbot.schedule import Care
+from snowbot.domain import schedule
+from snowbot.domain.schedule import Care
+from snowbot.settings.config import ScheduleConfig
 
 TZ = ZoneInfo("Asia/Shanghai")
 

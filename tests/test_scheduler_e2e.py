@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from handlers.app import PollingBot
-from snowbot.config import Config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import (
     CADRE,
     COORD,

@@ -17,13 +17,13 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from handlers.ordering import PerPersonUpdateProcessor
-from snowbot.config import AccessConfig, Config, load_config
-from snowbot.errors import GazetteerError
-from snowbot.export import export_csvs
-from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.model import TaskExportRow
-from snowbot.standin import SimUser
-from snowbot.wiring import open_service
+from snowbot.app.wiring import open_service
+from snowbot.domain.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
+from snowbot.domain.model import TaskExportRow
+from snowbot.settings.config import AccessConfig, Config, load_config
+from snowbot.settings.errors import GazetteerError
+from snowbot.text.export import export_csvs
+from snowbot.tools.standin import SimUser
 from tests.harness import bot_config, run_cli, running_bot, said, stand_in
 
 STATION = (50.2401, 127.5001)

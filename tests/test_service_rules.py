@@ -9,12 +9,12 @@ import io
 
 import pytest
 
-from snowbot import limits, schedule
-from snowbot.config import Config
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain import limits, schedule
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Person, Posted, Proposed, Snowbot
-from snowbot.sweeps import Sweeps
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import Config
 from tests.engines import NewDatabase, with_database
 from tests.harness import FAR, RIVER, STATION, FakeClock, opened_bot, person
 

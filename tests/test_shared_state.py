@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update, run_cli
 from tests.ports import free_port

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from snowbot.config import load_config
-from snowbot.model import Outgoing
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.domain.model import Outgoing
+from snowbot.settings.config import load_config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import ROOT, eventually, opened_bot
 
 WAITING = 200  # notices in the outbox at the start: far more than go out before the signal

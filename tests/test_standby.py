@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.config import Config, load_config
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.settings.config import Config, load_config
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import (
     STATION,

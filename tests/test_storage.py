@@ -11,9 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from snowbot.gazetteer import read_gazetteer
-from snowbot.model import Outgoing
-from snowbot.places import PlaceOutcome
+from snowbot.domain.gazetteer import read_gazetteer
+from snowbot.domain.model import Outgoing
+from snowbot.domain.places import PlaceOutcome
 from storage.migrations import LATEST, MIGRATIONS
 from storage.postgres import PostgresStore
 from storage.postgres.connection import PgConnection

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.standin import BotApiStandIn
-from snowbot.sweeps import Sweeps
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import Config
+from snowbot.tools.standin import BotApiStandIn
 from tests.engines import raw
 from tests.harness import (
     CADRE,

@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from snowbot import schedule
-from snowbot.config import Config, parse_config
-from snowbot.database_commands import backup_database, restore_database
-from snowbot.errors import ConfigError
-from snowbot.model import Outgoing
-from snowbot.roles import Role
+from snowbot.app.database_commands import backup_database, restore_database
+from snowbot.domain import schedule
+from snowbot.domain.model import Outgoing
+from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
-from snowbot.sweeps import Sweeps
+from snowbot.service.sweeps import Sweeps
+from snowbot.settings.config import Config, parse_config
+from snowbot.settings.errors import ConfigError
 from tests.engines import sqlite_only
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting
 

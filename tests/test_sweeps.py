@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.model import Outgoing
-from snowbot.outbox import chat_gone, compose
-from snowbot.render import render_tally, task_line
-from snowbot.roles import Role
+from snowbot.domain.model import Outgoing
+from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
-from snowbot.sweeps import Sweeps, Swept
-from snowbot.texts import catalog
+from snowbot.service.outbox import chat_gone, compose
+from snowbot.service.sweeps import Sweeps, Swept
+from snowbot.settings.config import Config
+from snowbot.text.render import render_tally, task_line
+from snowbot.text.texts import catalog
 from tests.harness import STATION, FakeClock, drain, opened_bot, person
 
 REPORTS = -500  # a report chat from the config
@@ -241,7 +241,7 @@ async def test_queued_messages_are_unique_per_key_and_chat(bot: Snowbot) -> None
 
 
 def test_durations_below_a_minute_read_in_seconds() -> None:
-    from snowbot.render import duration
+    from snowbot.text.render import duration
 
     assert duration(catalog("en"), 8.6) == "8 s"
     assert duration(catalog("en"), 1) == "1 s"  # the shortest a schedule setting may be

@@ -1,6 +1,6 @@
 """The zh and en catalogs must have the same keys and the same placeholders."""
 
-from snowbot.texts import catalog, placeholders
+from snowbot.text.texts import catalog, placeholders
 
 
 def test_catalogs_agree_key_by_key() -> None:

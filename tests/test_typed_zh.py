@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
 from snowbot.service import Snowbot
-from snowbot.standin import BotApiStandIn, Sent, SimUser
-from snowbot.texts import catalog
+from snowbot.settings.config import Config
+from snowbot.text.texts import catalog
+from snowbot.tools.standin import BotApiStandIn, Sent, SimUser
 from tests.harness import (
     SAMPLE_CSV,
     bot_config,

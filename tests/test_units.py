@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.errors import GazetteerError
-from snowbot.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.model import DayCounts
-from snowbot.refusals import Refused
-from snowbot.render import render_day, render_unserved
-from snowbot.render_units import render_units
-from snowbot.roles import Role
+from snowbot.domain.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
+from snowbot.domain.model import DayCounts
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
-from snowbot.texts import catalog
+from snowbot.settings.errors import GazetteerError
+from snowbot.text.render import render_day, render_unserved
+from snowbot.text.render_units import render_units
+from snowbot.text.texts import catalog
 from tests.engines import NewDatabase, raw, unmigrated_store
 from tests.harness import RIVER, STATION, FakeClock, opened_store, person, recount, run_cli
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.roles import Role
-from snowbot.standin import SimUser
+from snowbot.domain.roles import Role
+from snowbot.settings.config import Config
+from snowbot.tools.standin import SimUser
 from tests.harness import (
     CADRE,
     COORD,

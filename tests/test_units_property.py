@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.units import decode, encode
-from snowbot.config import parse_config
-from snowbot.model import CheckInKind, Unit
-from snowbot.refusals import Refused
-from snowbot.render_units import render_units
+from snowbot.domain.model import CheckInKind, Unit
+from snowbot.domain.refusals import Refused
+from snowbot.domain.units import MAX_UNIT_NAME, MatchKind, NameProblem, clean_unit_name, match_unit
 from snowbot.service import Snowbot
-from snowbot.texts import catalog
-from snowbot.units import MAX_UNIT_NAME, MatchKind, NameProblem, clean_unit_name, match_unit
+from snowbot.settings.config import parse_config
+from snowbot.text.render_units import render_units
+from snowbot.text.texts import catalog
 from tests.harness import FakeClock, opened_bot, person, recount
 from tests.test_units import UNIT_CITY
 

@@ -1,4 +1,4 @@
-"""One update, one transaction (`snowbot.handling`): what an update changes is committed
+"""One update, one transaction (`snowbot.domain.handling`): what an update changes is committed
 with its handled mark and its replies, never before; a transaction the database gives up
 (PostgreSQL, against another process) keeps nothing, and its updates are handled again
 and answered once."""
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.config import Config
-from snowbot.handling import RedoUpdate, handling
+from snowbot.domain.handling import RedoUpdate, handling
 from snowbot.service import Snowbot
+from snowbot.settings.config import Config
 from storage.open_transaction import TransactionLost
 from tests.engines import raw
 from tests.harness import CADRE, STATION, bot_config, opened_bot, person, running_bot, stand_in

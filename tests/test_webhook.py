@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import ROOT, STATION, eventually, location_update, recount, stand_in
 from tests.ports import log_tail, webhook_process
 
@@ -43,7 +43,7 @@ def _run(
     """`snowbot run` (`preexec_fn`: run in the child first, e.g. to lower a limit)."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "snowbot.cli", "run", "--config", str(config), *args],
+            [sys.executable, "-m", "snowbot.app.cli", "run", "--config", str(config), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.bench.common import QUICK
-from snowbot.bench.webhooks import figure_webhooks
-from snowbot.config import Config
+from snowbot.settings.config import Config
+from snowbot.tools.bench.common import QUICK
+from snowbot.tools.bench.webhooks import figure_webhooks
 from tests.engines import NewDatabase
 
 pytestmark = pytest.mark.parametrize("engine", ["postgres"], indirect=True)

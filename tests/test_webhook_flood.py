@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from storage.sqlite.functions import functions_of
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update

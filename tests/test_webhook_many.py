@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.standin import BotApiStandIn, SimUser
+from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import ROOT, STATION, eventually, location_update, recount, run_cli
 from tests.ports import free_port, log_tail, webhook_process
@@ -52,7 +52,7 @@ def _start(config: Path, log: Path, port: int) -> subprocess.Popen[bytes]:
     hook = ("--webhook", f"http://127.0.0.1:{port}/hook", "--port", str(port))
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "snowbot.cli", "run", "--config", str(config), *hook],
+            [sys.executable, "-m", "snowbot.app.cli", "run", "--config", str(config), *hook],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from handlers.ordering import SharedUpdateProcessor
-from snowbot.model import Turn
+from snowbot.domain.model import Turn
 from snowbot.service import Snowbot
 from snowbot.service.delivery import DEAD_AFTER
 from tests.engines import raw

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from snowbot.dashboard_config import DashboardConfig
+from snowbot.settings.dashboard_config import DashboardConfig
 
 COOKIE = "snowbot_overview"
 OPEN_PATHS = frozenset({"/healthz"})

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from snowbot.domain.tally import Tally, tally_json_text
 from snowbot.service import Snowbot
-from snowbot.tally import Tally, tally_json_text
 
-log = logging.getLogger("snowbot.overview")
+log = logging.getLogger("snowbot.text.overview")
 # at most this often a burst of changes becomes an event: a morning rush of check-ins is a
 # few events a second, not one per check-in
 EVENT_EVERY = 0.25
@@ -100,7 +100,7 @@ class Board:
         return found
 
     async def street_states(self) -> Kept:
-        """Every street's state in one character (snowbot.overview.CODES), in the order of
+        """Every street's state in one character (snowbot.text.overview.CODES), in the order of
         /api/streets: what the page asks after each change instead of the whole city."""
 
         async def make() -> Kept:

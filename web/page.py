@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from snowbot.texts import LANGUAGES, catalog
+from snowbot.text.texts import LANGUAGES, catalog
 
 VENDOR = "static/vendor"
 

@@ -15,18 +15,18 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from snowbot.dashboard_config import DashboardConfig
-from snowbot.doors import Doors
-from snowbot.errors import ConfigError
-from snowbot.miniapp import MiniApp
 from snowbot.service import Snowbot
+from snowbot.service.miniapp import MiniApp
+from snowbot.settings.dashboard_config import DashboardConfig
+from snowbot.settings.doors import Doors
+from snowbot.settings.errors import ConfigError
 from web.access import install
 from web.live import HEARTBEAT, Board, Feed, Kept, Screen
 from web.metrics import CONTENT_TYPE, exposition
 from web.miniapp import mount
 from web.page import language, page
 
-log = logging.getLogger("snowbot.overview")
+log = logging.getLogger("snowbot.text.overview")
 STATIC = Path(__file__).parent / "static"
 MAX_SCREENS = 1000  # live feeds at once; more are told to come back (503)
 SERVICE = web.AppKey("service", Snowbot)
@@ -58,7 +58,8 @@ def build_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC, follow_symlinks=False, show_index=False)
-    if miniapp is not None:  # the Mini App (SPEC §16), when the bot runs beside
+    if miniapp is not None:  # the Mini App (docs/commands.md "The Mini App"), when the bot runs
+        # beside
         mount(app, service, miniapp, dashboard, photo_dir)
     return app
 

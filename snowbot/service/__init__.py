@@ -8,7 +8,7 @@ returned only after it committed. One part per feature: shifts, tasks, admin
 
 from __future__ import annotations
 
-from snowbot.residents import report_ref
+from snowbot.domain.residents import report_ref
 from snowbot.service.admin import AdminService
 from snowbot.service.core import Clock
 from snowbot.service.delivery import DeliveryService
@@ -47,7 +47,7 @@ class Snowbot(
     OverviewService,
     DeliveryService,
 ):
-    """The whole service; open one with `snowbot.wiring.open_service`."""
+    """The whole service; open one with `snowbot.app.wiring.open_service`."""
 
 
 __all__ = [

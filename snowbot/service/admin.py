@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from snowbot import limits
-from snowbot.export import EXPORT_FILES, export_csvs
-from snowbot.export_xlsx import xlsx_name
-from snowbot.gazetteer import CITY_WIDE
-from snowbot.model import DistrictDetail, Incident, User
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.gazetteer import CITY_WIDE
+from snowbot.domain.model import DistrictDetail, Incident, User
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
+from snowbot.domain.tally import Tally, compute_tally
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Granted, Person, Revoked, parse_user_id
-from snowbot.tally import Tally, compute_tally
+from snowbot.text.export import EXPORT_FILES, export_csvs
+from snowbot.text.export_xlsx import xlsx_name
 
 
 class AdminService(ServiceCore):
@@ -56,7 +56,7 @@ class AdminService(ServiceCore):
         # taken out of the config: the config file alone decides who they are
         if target_id in self.config.coordinators:
             raise Refused("grant.config_coordinator", user=target_id)
-        if role == Role.COORDINATOR:  # the config names them, and nothing else (SPEC §3)
+        if role == Role.COORDINATOR:  # the config names them, and nothing else (docs/security.md)
             raise Refused("coordinators.not_granted")
         district_id = None
         if district_name:
@@ -98,7 +98,8 @@ class AdminService(ServiceCore):
         return await compute_tally(self.store, await self.incident(), self.clock(), self.directory)
 
     async def district_detail(self, actor: Person, district: str) -> DistrictDetail | None:
-        """The rest of a district in full (SPEC §14), beside the tally's district line."""
+        """The rest of a district in full (docs/commands.md "Everyone affected hears it"), beside
+        the tally's district line."""
         self.require(actor, Role.DISPATCHER)
         found = self.directory.district(district)
         if found is None:

@@ -1,10 +1,10 @@
 """What every part of the service shares: the store, the config, the city, the clock,
 the current incident, the people and their languages, and the rules about roles.
 
-Several processes may share one database (SPEC §12), so nothing here keeps shared state
-beyond one update: the current incident is read in each update's own transaction, and
-the city's streets, kept in memory for the nearest-street lookups, are rebuilt whenever
-the database's `city_version` moves (an import by any process), checked every few seconds,
+Several processes may share one database (docs/operators.md "Several processes, one database"), so
+nothing here keeps shared state beyond one update: the current incident is read in each update's
+own transaction, and the city's streets, kept in memory for the nearest-street lookups, are rebuilt
+whenever the database's `city_version` moves (an import by any process), checked every few seconds,
 when the overview's change signal is raised too if another process changed anything.
 """
 
@@ -20,28 +20,28 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from snowbot.changes import Changes, watched
-from snowbot.config import Config
-from snowbot.directory import Directory
-from snowbot.ending import ending_notices
-from snowbot.gazetteer import read_gazetteer
-from snowbot.geo import Nearest, valid_position
-from snowbot.geocoding import Geocoder
-from snowbot.handling import UpdateScope, current_update
-from snowbot.health import Health
-from snowbot.model import Ending, ImportCounts, Incident, Outgoing, Shift, Street, User
-from snowbot.refusals import Refused
-from snowbot.roles import Role, effective_role
+from snowbot.domain.directory import Directory
+from snowbot.domain.gazetteer import read_gazetteer
+from snowbot.domain.geo import Nearest, valid_position
+from snowbot.domain.handling import UpdateScope, current_update
+from snowbot.domain.model import Ending, ImportCounts, Incident, Outgoing, Shift, Street, User
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role, effective_role
+from snowbot.domain.stores import Store
+from snowbot.service.changes import Changes, watched
+from snowbot.service.geocoding import Geocoder
+from snowbot.service.health import Health
 from snowbot.service.results import Person, looks_numeric
-from snowbot.stores import Store
+from snowbot.settings.config import Config
+from snowbot.text.ending import ending_notices
 
 Clock = Callable[[], float]
 
 log = logging.getLogger("snowbot.city")
 
 # how often a running bot asks whether another process changed the database: streets
-# imported (SPEC §12: used within a minute; a rebuild of a big city takes seconds on top),
-# or anything the overview shows
+# imported (docs/operators.md "Several processes, one database": used within a minute; a rebuild of
+# a big city takes seconds on top), or anything the overview shows
 FOLLOW_SECONDS = 2.0
 
 
@@ -217,7 +217,8 @@ class ServiceCore:
         return self.config.language
 
     def ending_notices(self, ending: Ending) -> list[Outgoing]:
-        """What an incident's end tells, from what its transaction read (SPEC §14)."""
+        """What an incident's end tells, from what its transaction read (docs/commands.md "Everyone
+        affected hears it")."""
 
         def street(street_id: int) -> str:
             found = self.directory.by_id.get(street_id)
@@ -286,8 +287,9 @@ class ServiceCore:
 
     def unknown_district(self, name: str, **offer: int) -> Refused:
         """The refusal of a district name no district has: those like it by writing or
-        sound, else every district; never an empty list (SPEC §13). With `offer` (what
-        the command read besides the name), the districts like it go with their ids as
+        sound, else every district; never an empty list (docs/commands.md "Chinese as people type
+        it"). With `offer` (what the command read besides the name), the districts like it go with
+        their ids as
         `offer`, for a private chat's buttons to finish the command."""
         like = self.directory.suggest_districts(name)
         if like:
@@ -322,7 +324,8 @@ class ServiceCore:
         return nearest
 
     def in_city(self, lat: float, lon: float) -> bool:
-        """Inside `[city] boundary` (SPEC §13); anywhere when there is none."""
+        """Inside `[city] boundary` (docs/commands.md "Chinese as people type it"); anywhere when
+        there is none."""
         boundary = self.config.city.boundary
         return boundary is None or boundary.contains(lat, lon)
 

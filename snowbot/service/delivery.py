@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from snowbot import limits
-from snowbot.model import Binding, DayCounts, OutboxItem, Outgoing, Turn, User
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.model import Binding, DayCounts, OutboxItem, Outgoing, Turn, User
+from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 # several webhook processes: each renews its heartbeat this often, and one not renewed for
 # DEAD_AFTER seconds by the database's clock is dead: its turns and its kept updates are

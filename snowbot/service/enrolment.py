@@ -1,4 +1,4 @@
-"""Who counts (README "Security"): invitation links that make guests cadres, and large
+"""Who counts (docs/security.md): invitation links that make guests cadres, and large
 teams that wait for a dispatcher's confirmation before they count."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from snowbot import limits
-from snowbot.model import (
+from snowbot.domain import limits
+from snowbot.domain.model import (
     LANE_ANNOUNCE,
     Invitation,
     JoinOutcome,
@@ -18,11 +18,11 @@ from snowbot.model import (
     TeamOutcome,
     TeamRequest,
 )
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person, looks_numeric, parse_count
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # an invitation code: 16 URL-safe characters from 12 random bytes (96 bits)
@@ -157,7 +157,8 @@ class EnrolmentService(ServiceCore):
         stamp = datetime.fromtimestamp(self.clock(), self.config.city.timezone)
 
         def shown(copies: Sequence[SentCopy]) -> list[Outgoing]:
-            """Each dispatcher's copy of the request shows the decision (SPEC §14)."""
+            """Each dispatcher's copy of the request shows the decision (docs/commands.md "Everyone
+            affected hears it")."""
             return [
                 Outgoing(
                     f"team-decided:{request.id}",

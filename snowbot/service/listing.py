@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from snowbot import limits
-from snowbot.geo import geodesic_km
-from snowbot.model import Incident, Task
+from snowbot.domain import limits
+from snowbot.domain.geo import geodesic_km
+from snowbot.domain.model import Incident, Task
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import NearbyTask, Person
 

@@ -8,19 +8,19 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from snowbot.model import StreetStates, Task
-from snowbot.overview import StreetLayer, turnout_series
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.model import StreetStates, Task
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person
+from snowbot.text.overview import StreetLayer, turnout_series
 
-log = logging.getLogger("snowbot.overview")
+log = logging.getLogger("snowbot.text.overview")
 PROOFS_READ = 10_000  # the latest proof photos looked through for one street
 
 
 class OverviewService(ServiceCore):
-    # where the overview was found listening once started (set by snowbot.wiring)
+    # where the overview was found listening once started (set by snowbot.app.wiring)
     overview_address: str | None = None
     # the token it checks when none is configured (a fresh one outside `snowbot run`)
     overview_token: str | None = None

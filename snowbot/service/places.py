@@ -1,17 +1,17 @@
-"""Places on tasks (SPEC §2 "Places"): accepting for a shift's people, releasing, and
+"""Places on tasks (docs/commands.md "Places"): accepting for a shift's people, releasing, and
 what a task left with nobody owes its dispatcher and its district's groups."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from snowbot.model import Outgoing, Task, TaskStatus
-from snowbot.places import PlaceChange, Placement, PlaceOutcome, Reopen
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.model import Outgoing, Task, TaskStatus
+from snowbot.domain.places import PlaceChange, Placement, PlaceOutcome, Reopen
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service.listing import TaskListing
 from snowbot.service.results import Person
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 
 class PlaceService(TaskListing):

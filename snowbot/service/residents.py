@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from snowbot import limits
-from snowbot.model import Outgoing, SentCopy, Task
-from snowbot.refusals import Refused
-from snowbot.residents import (
+from snowbot.domain import limits
+from snowbot.domain.model import Outgoing, SentCopy, Task
+from snowbot.domain.refusals import Refused
+from snowbot.domain.residents import (
     Report,
     ReportChange,
     ReportDecision,
@@ -22,11 +22,11 @@ from snowbot.residents import (
     ReportStatus,
     report_ref,
 )
-from snowbot.roles import Role
+from snowbot.domain.roles import Role
 from snowbot.service.admin import AdminService
 from snowbot.service.results import Changed, Person
 from snowbot.service.tasks import TaskService
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 # The buttons under a report (Make task, Dismiss, Block), as Bot API JSON: made by the
 # adapter, which owns the button format, for a report and a language.
@@ -242,7 +242,7 @@ class ResidentService(TaskService, AdminService):
         self, actor: Person, report: Report
     ) -> Callable[[Task | None, Sequence[SentCopy]], list[Outgoing]]:
         """The decision, who took it and when, on each copy of the report sent (its Make
-        task and Dismiss buttons gone, SPEC §14)."""
+        task and Dismiss buttons gone, docs/commands.md "Everyone affected hears it")."""
         who = actor.user.name or str(actor.id)
         time = self._when(self.clock())
 
@@ -328,7 +328,8 @@ class ResidentService(TaskService, AdminService):
 
     async def _cancel_notices(self, task: Task, now: float) -> list[Outgoing]:
         """Every reporter of the task's reports: the task is cancelled, the report open
-        again (a report whose task is cancelled counts as open, SPEC §14)."""
+        again (a report whose task is cancelled counts as open, docs/commands.md "Everyone affected
+        hears it")."""
         messages = []
         for report, people in await self.store.reports_of_task(task.id):
             if report.status == ReportStatus.DISMISSED:

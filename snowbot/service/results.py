@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from snowbot import limits
-from snowbot.model import (
+from snowbot.domain import limits
+from snowbot.domain.model import (
     AcceptOutcome,
     Binding,
     CheckInKind,
@@ -18,9 +18,9 @@ from snowbot.model import (
     TeamRequest,
     User,
 )
-from snowbot.numerals import PEOPLE_WORDS, count_text, is_count
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain.numerals import PEOPLE_WORDS, count_text, is_count
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ class Reopened:
 @dataclass(frozen=True)
 class Suggested:
     """A /newtask street no one knows, in a private chat: the streets it may mean, each a
-    proposal that one press posts (SPEC §13), and the name the bot read."""
+    proposal that one press posts (docs/commands.md "Chinese as people type it"), and the name the
+    bot read."""
 
     name: str
     proposals: list[Proposed]

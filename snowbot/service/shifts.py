@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from snowbot import limits
-from snowbot.geo import valid_position
-from snowbot.model import CheckInKind, Outgoing, Resized, Shift
-from snowbot.refusals import Refused
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.geo import valid_position
+from snowbot.domain.model import CheckInKind, Outgoing, Resized, Shift
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service.places import PlaceService
 from snowbot.service.results import CheckInResult, CheckOutResult, Person, check_count
 
@@ -26,10 +26,11 @@ class ShiftService(PlaceService):
         return await self.store.pending_checkin(person.id, since)
 
     async def check_in(self, person: Person, lat: float, lon: float) -> CheckInResult:
-        """A shared location: open, update or reopen the shift (README: "What it does, by role").
+        """A shared location: open, update or reopen the shift (docs/commands.md "What it does, by
+        role").
 
         A team above `max_team_unconfirmed` waits for a dispatcher instead; more than
-        `max_checkins_per_hour` new shifts an hour are refused (README "Security").
+        `max_checkins_per_hour` new shifts an hour are refused (docs/security.md).
         """
         self.require(person, Role.CADRE)
         nearest = self.street_near(lat, lon, too_far="checkin.too_far")
@@ -78,7 +79,8 @@ class ShiftService(PlaceService):
         )
 
     async def resize(self, person: Person, headcount: int) -> Resized:
-        """`/checkin N` on duty with a new N (SPEC §14): the shift's headcount changes (see
+        """`/checkin N` on duty with a new N (docs/commands.md "Everyone affected hears it"): the
+        shift's headcount changes (see
         `storage.sqlite.resize`); "not_on_duty" or "same" change nothing."""
         self.require(person, Role.CADRE)
         check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
@@ -91,7 +93,7 @@ class ShiftService(PlaceService):
         )
 
     async def check_out(self, person: Person) -> CheckOutResult:
-        """Close the shift; its places go back to their tasks (SPEC §2 "Places")."""
+        """Close the shift; its places go back to their tasks (docs/commands.md "Places")."""
         incident = await self.incident()
         held = await self.store.held_tasks(incident.id, person.id)
         reopen = await self.reopen_notices(held, f"checkout:{person.id}")

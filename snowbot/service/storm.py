@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from snowbot import limits, schedule
-from snowbot.closing import Closing, closing_facts, render_closing
-from snowbot.export import export_csvs
-from snowbot.export_xlsx import export_xlsx, xlsx_name
-from snowbot.model import Incident, Outgoing
-from snowbot.roles import Role
+from snowbot.domain import limits, schedule
+from snowbot.domain.model import Incident, Outgoing
+from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person
-from snowbot.texts import catalog
+from snowbot.text.closing import Closing, closing_facts, render_closing
+from snowbot.text.export import export_csvs
+from snowbot.text.export_xlsx import export_xlsx, xlsx_name
+from snowbot.text.texts import catalog
 
 log = logging.getLogger("snowbot.storm")
 
@@ -112,7 +112,7 @@ class StormService(ServiceCore):
         return await self.store.incident_ids()
 
     async def incident_file(self, incident_id: int, name: str, lang: str = "zh") -> bytes | None:
-        """One CSV of an incident's export (`snowbot.export`), made as it is sent: for a
+        """One CSV of an incident's export (`snowbot.text.export`), made as it is sent: for a
         closing report's attachments, and for /export (the current incident, made afresh
         for each message; an ended one's files are made once and kept, as several chats
         receive the same three). /export's workbook (`snowbot-<id>.xlsx`) is in `lang`."""
@@ -132,7 +132,8 @@ class StormService(ServiceCore):
         return files.get(name)
 
     async def export_workbook(self, incident_id: int, lang: str) -> bytes:
-        """The incident as an Excel workbook, its words in `lang` (SPEC §13)."""
+        """The incident as an Excel workbook, its words in `lang` (docs/commands.md "Chinese as
+        people type it")."""
         shifts = await self.store.shift_rows(incident_id)
         tasks = await self.store.task_rows(incident_id)
         reports = await self.store.report_rows(incident_id)

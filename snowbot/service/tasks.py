@@ -6,12 +6,10 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 
-from snowbot import limits
-from snowbot.done import Marking, done_notices
-from snowbot.model import CloseOutcome, Holder, Incident, Outgoing, Street, Task, TaskStatus
-from snowbot.refusals import Refused
-from snowbot.render import distance as render_distance
-from snowbot.roles import Role
+from snowbot.domain import limits
+from snowbot.domain.model import CloseOutcome, Holder, Incident, Outgoing, Street, Task, TaskStatus
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
 from snowbot.service.listing import TaskListing
 from snowbot.service.results import (
     Changed,
@@ -24,7 +22,9 @@ from snowbot.service.results import (
     needed_and_note,
     task_refusal,
 )
-from snowbot.texts import catalog
+from snowbot.text.done import Marking, done_notices
+from snowbot.text.render import distance as render_distance
+from snowbot.text.texts import catalog
 
 # A first word that makes a /newtask urgent: `/newtask ! 中央街 3 医院通道`
 URGENT_MARKS = ("!", "！", "急", "紧急", "urgent")
@@ -284,7 +284,8 @@ class TaskService(TaskListing):
 
     async def reopen(self, person: Person, task_id: int) -> Reopened:
         """/reopen: a task marked done by mistake, within `limits.REOPEN_SECONDS`, is open
-        again and announced again in its district (SPEC §14)."""
+        again and announced again in its district (docs/commands.md "Everyone affected hears
+        it")."""
         incident, task = await self._dispatched_task(person, task_id)
         now = self.clock()
         stamp = round(now * 1000)

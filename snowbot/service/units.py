@@ -10,13 +10,11 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from snowbot.limits import MAX_SUGGESTIONS
-from snowbot.model import Unit
-from snowbot.refusals import Refused
-from snowbot.roles import Role
-from snowbot.service.core import ServiceCore
-from snowbot.service.results import Person
-from snowbot.units import (
+from snowbot.domain.limits import MAX_SUGGESTIONS
+from snowbot.domain.model import Unit
+from snowbot.domain.refusals import Refused
+from snowbot.domain.roles import Role
+from snowbot.domain.units import (
     MAX_UNIT_NAME,
     MatchKind,
     NameProblem,
@@ -25,6 +23,8 @@ from snowbot.units import (
     match_unit,
     unit_names,
 )
+from snowbot.service.core import ServiceCore
+from snowbot.service.results import Person
 
 ECHO = 50  # characters of a typed name said back in a refusal
 MAX_PAGE = 100_000
@@ -70,7 +70,8 @@ class UnitService(ServiceCore):
         if found.kind == MatchKind.FOUND:
             return await self.join_unit(person, found.units[0].id)
         names = [u.name for u in found.units]
-        # `offer`: the units by id, for a private chat's buttons (SPEC §13)
+        # `offer`: the units by id, for a private chat's buttons (docs/commands.md "Chinese as
+        # people type it")
         offer = [(u.id, u.name) for u in found.units]
         if found.kind == MatchKind.AMBIGUOUS:
             raise Refused("unit.ambiguous", name=echo, units=names, offer=offer)

@@ -23,7 +23,7 @@ def is_postgres(address: object) -> bool:
 
 
 class PostgresStore(PgEngine, SqliteStore):
-    """`snowbot.stores.Store` on PostgreSQL: the aggregate stores' named queries (written
+    """`snowbot.domain.stores.Store` on PostgreSQL: the aggregate stores' named queries (written
     in the SQL both engines accept) on the PostgreSQL engine."""
 
     async def data_version(self) -> int:

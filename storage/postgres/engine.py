@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 import psycopg
 from psycopg import errors
 
-from snowbot.handling import RedoUpdate, current_update
+from snowbot.domain.handling import RedoUpdate, current_update
 from storage.migrations import LATEST, statements
 from storage.migrations.postgres import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.open_transaction import OpenTransaction, Pending, Query, TransactionLost, Work
@@ -274,7 +274,7 @@ def _begin_writing(db: PgConnection) -> None:
 
     SERIALIZABLE alone holds every invariant, but each transaction that clashes with
     another process's is lost whole, and an update's transaction holds several updates
-    while their handlers run (`snowbot.handling`): under a morning rush two webhook
+    while their handlers run (`snowbot.domain.handling`): under a morning rush two webhook
     processes would lose them over and over. Taking turns costs no round trip in
     pipeline mode, and SERIALIZABLE still guards against any writer that does not.
     """

@@ -3,7 +3,7 @@
 The row of `snowbot_leader` names the leading process and when its lease ends: the
 database's clock_timestamp() + LEASE at its last renewal. The leader renews it every
 second. When a renewal has not come back by its start + LEASE - MARGIN on the leader's
-own monotonic clock, the leader stops polling (`snowbot.leadership.watch`): the lease that
+own monotonic clock, the leader stops polling (`snowbot.settings.leadership.watch`): the lease that
 renewal found ends no sooner than LEASE after that start, so the leader has stopped
 before anyone may take over, however its network failed; it needs no answer to stop.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from snowbot.redact import hide_password
+from snowbot.settings.redact import hide_password
 from storage.postgres.connection import APPLICATION_NAME, SETTINGS
 
 log = logging.getLogger("snowbot")
@@ -77,7 +77,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 class LeaseLeadership:
-    """`snowbot.leadership.Leadership` for a PostgreSQL database."""
+    """`snowbot.settings.leadership.Leadership` for a PostgreSQL database."""
 
     def __init__(self, url: str, me: str = APPLICATION_NAME) -> None:
         self.url = url

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snowbot.stores import Store
+from snowbot.domain.stores import Store
 from storage.sqlite.chats import SqliteChats
 from storage.sqlite.closing import SqliteClosing
 from storage.sqlite.counts import SqliteCounts
@@ -54,7 +54,7 @@ class SqliteStore(
     SqliteUnits,
     SqliteOverview,
 ):
-    """`snowbot.stores.Store` on SQLite: every aggregate's store on one connection."""
+    """`snowbot.domain.stores.Store` on SQLite: every aggregate's store on one connection."""
 
 
 def _as_store(store: SqliteStore) -> Store:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.model import Incident, Outgoing
+from snowbot.domain.model import Incident, Outgoing
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.functions import functions_of
 from storage.sqlite.outbox import enqueue
@@ -73,7 +73,7 @@ def turnout_by_quarter_hour(db: sqlite3.Connection, incident_id: int) -> list[tu
 
 
 class SqliteClosing(Engine):
-    """`snowbot.stores.ClosingStore` on SQLite (with the outbox's `enqueue_reports`)."""
+    """`snowbot.domain.stores.ClosingStore` on SQLite (with the outbox's `enqueue_reports`)."""
 
     incident_by_id = reads(incident_by_id)
     incident_ids = reads(incident_ids)

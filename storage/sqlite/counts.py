@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from snowbot.model import (
+from snowbot.domain.model import (
     DayCounts,
     Incident,
     Recount,
@@ -206,7 +206,7 @@ def task_rows(db: sqlite3.Connection, incident_id: int) -> list[TaskExportRow]:
 
 
 class SqliteCounts(Engine):
-    """`snowbot.stores.CountStore` on SQLite."""
+    """`snowbot.domain.stores.CountStore` on SQLite."""
 
     tally_counts = snapshot(tally_counts)
     recount = snapshot(recount)

@@ -4,7 +4,7 @@ aiosqlite's public API runs each statement as its own job in the connection's th
 so a transaction of ten statements costs ten hops between the event loop and that
 thread, and other statements could run on the connection in between. Group commit
 (`storage.sqlite.engine`) runs a whole batch of transactions as one job instead, which
-is what keeps committed check-ins fast (README: "Performance", figure 2). aiosqlite
+is what keeps committed check-ins fast (docs/performance.md, figure 2). aiosqlite
 has no public way to do that, so its `_execute` and `_conn` are used here and nowhere
 else; `tests/test_house.py` fails loudly if a new aiosqlite changes them.
 """

@@ -1,11 +1,11 @@
-"""A district in full (SPEC §14): what a district dispatcher's /tally adds to the tally's
-district line, read in one snapshot."""
+"""A district in full (docs/commands.md "Everyone affected hears it"): what a district dispatcher's
+/tally adds to the tally's district line, read in one snapshot."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import DistrictDetail, TaskStatus
+from snowbot.domain.model import DistrictDetail, TaskStatus
 from storage.sqlite.engine import Engine, every, one, snapshot
 
 
@@ -45,6 +45,6 @@ def district_detail(db: sqlite3.Connection, incident_id: int, district_id: int) 
 
 
 class SqliteDistrict(Engine):
-    """`snowbot.stores.CountStore.district_detail` on SQLite."""
+    """`snowbot.domain.stores.CountStore.district_detail` on SQLite."""
 
     district_detail = snapshot(district_detail)

@@ -1,13 +1,14 @@
-"""An incident's end (SPEC §14), inside the transaction that ends it: its open shifts end
-with their places given back to the tasks (so tasks.csv and shifts.csv agree), waiting
-team requests and task proposals are withdrawn, and the people concerned are told."""
+"""An incident's end (docs/commands.md "Everyone affected hears it"), inside the transaction that
+ends it: its open shifts end with their places given back to the tasks (so tasks.csv and shifts.csv
+agree), waiting team requests and task proposals are withdrawn, and the people concerned are
+told."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.model import EndedShift, Ending, Incident, Outgoing, WithdrawnTeam
+from snowbot.domain.model import EndedShift, Ending, Incident, Outgoing, WithdrawnTeam
 from storage.sqlite.engine import every
 from storage.sqlite.outbox import enqueue, sent_copies
 from storage.sqlite.teams import COLUMNS as TEAM_COLUMNS

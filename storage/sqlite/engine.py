@@ -22,7 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
-from snowbot.handling import RedoUpdate, current_update
+from snowbot.domain.handling import RedoUpdate, current_update
 from storage.migrations import LATEST, statements
 from storage.migrations.sqlite import MIGRATIONS, SCHEMA_VERSION_TABLE
 from storage.open_transaction import (
@@ -81,7 +81,7 @@ class Engine(SharedTransaction):
         transaction runs are committed together in the next one (group commit), each
         inside its own savepoint, so one failing changes nothing of the others.
 
-        For an update being handled (`snowbot.handling`): runs at once in the open
+        For an update being handled (`snowbot.domain.handling`): runs at once in the open
         transaction the update shares with others, and returns before the commit;
         the update's `finish` write commits it all.
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.model import OutboxItem, Outgoing
+from snowbot.domain.model import OutboxItem, Outgoing
 from storage.sqlite.engine import Engine, every, finishes, one, reads, writes
 from storage.sqlite.outbox import queue_and_claim
 
@@ -27,7 +27,7 @@ def finish_update(
     db: sqlite3.Connection, update_id: int, replies: Sequence[Outgoing], now: float
 ) -> list[OutboxItem]:
     """Mark an update handled and queue its replies, in the transaction that holds what
-    the update changed (`snowbot.handling`): an update handled again after a crash has
+    the update changed (`snowbot.domain.handling`): an update handled again after a crash has
     changed nothing and replied to no one yet. Returns the replies claimed
     to be sent at once (see `storage.sqlite.outbox.claim_outbox`)."""
     mark_update(db, update_id, now)
@@ -57,7 +57,7 @@ def forget_updates(db: sqlite3.Connection, before: float) -> int:
 
 
 class SqliteInbox(Engine):
-    """`snowbot.stores.InboxStore` on SQLite."""
+    """`snowbot.domain.stores.InboxStore` on SQLite."""
 
     update_seen = reads(update_seen)
     mark_update = writes(mark_update)

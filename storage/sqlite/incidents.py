@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import Incident
+from snowbot.domain.model import Incident
 from storage.sqlite.closing import owe_closing_report
 from storage.sqlite.ending import Tell, end_work
 from storage.sqlite.engine import Engine, from_row, one, writes
@@ -69,7 +69,7 @@ def current(db: sqlite3.Connection) -> Incident | None:
 
 
 class SqliteIncidents(Engine):
-    """`snowbot.stores.IncidentStore` on SQLite."""
+    """`snowbot.domain.stores.IncidentStore` on SQLite."""
 
     start_incident = writes(start_incident)
 

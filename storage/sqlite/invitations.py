@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import Invitation, Joined, JoinOutcome, User
-from snowbot.roles import Role
+from snowbot.domain.model import Invitation, Joined, JoinOutcome, User
+from snowbot.domain.roles import Role
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.people import set_role
 
@@ -105,7 +105,7 @@ def revoke_role(db: sqlite3.Connection, user_id: int, now: float) -> tuple[User,
 
 
 class SqliteInvitations(Engine):
-    """`snowbot.stores.InvitationStore` on SQLite."""
+    """`snowbot.domain.stores.InvitationStore` on SQLite."""
 
     create_invitation = writes(create_invitation)
     join = writes(join)

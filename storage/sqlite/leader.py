@@ -18,7 +18,7 @@ def lock_path(database: Path) -> Path:
 
 
 class FileLeadership:
-    """`snowbot.leadership.Leadership` for a SQLite file."""
+    """`snowbot.settings.leadership.Leadership` for a SQLite file."""
 
     def __init__(self, database: Path) -> None:
         self.path = lock_path(database)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from snowbot.model import HourTurnout, StreetStates
+from snowbot.domain.model import HourTurnout, StreetStates
 from storage.sqlite.engine import Engine, every, one, reads, snapshot
 from storage.sqlite.functions import functions_of
 
@@ -77,7 +77,7 @@ def data_version(db: sqlite3.Connection) -> int:
 
 
 class SqliteOverview(Engine):
-    """`snowbot.stores.OverviewStore` on SQLite."""
+    """`snowbot.domain.stores.OverviewStore` on SQLite."""
 
     street_states = snapshot(street_states)
     positions = reads(positions)

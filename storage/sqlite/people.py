@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import User
-from snowbot.roles import Role
+from snowbot.domain.model import User
+from snowbot.domain.roles import Role
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 _COLUMNS = "id, name, username, language, role, member, district_id, registered"
@@ -22,7 +22,7 @@ _STORED = {
 
 
 def role_from(row: sqlite3.Row) -> Role:
-    """A guest is stored as a cadre who is not a member (README "Security")."""
+    """A guest is stored as a cadre who is not a member (docs/security.md)."""
     role = min(Role[row["role"].upper()], Role.DISPATCHER)
     return Role.GUEST if role == Role.CADRE and not row["member"] else role
 
@@ -102,7 +102,7 @@ def users_with_role(db: sqlite3.Connection, role: Role) -> list[User]:
 
 
 class SqlitePeople(Engine):
-    """`snowbot.stores.PeopleStore` on SQLite."""
+    """`snowbot.domain.stores.PeopleStore` on SQLite."""
 
     register_user = writes(register_user)
     get_user = reads(get_user)

@@ -1,4 +1,4 @@
-"""Places on tasks (SPEC §2 "Places"): taken, released and given back in one transaction.
+"""Places on tasks (docs/commands.md "Places"): taken, released and given back in one transaction.
 
 Both bounds are the database's own: `tasks.accepted` never exceeds `needed`, and
 `shifts.placed` never exceeds `headcount` (CHECK constraints). Each change moves a count
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.model import Task, TaskStatus
-from snowbot.places import PlaceChange, Placement, PlaceOutcome, Reopen
+from snowbot.domain.model import Task, TaskStatus
+from snowbot.domain.places import PlaceChange, Placement, PlaceOutcome, Reopen
 from storage.sqlite.engine import Engine, every, one, reads, writes
 from storage.sqlite.outbox import drop_escalations, enqueue
 from storage.sqlite.tasks import SELECT, get_task, task_from
@@ -247,7 +247,7 @@ def _mark_stale(db: sqlite3.Connection, task_ids: Sequence[int], now: float) -> 
 
 
 class SqlitePlaces(Engine):
-    """`snowbot.places.PlaceStore` on SQLite."""
+    """`snowbot.domain.places.PlaceStore` on SQLite."""
 
     take_places = writes(take_places)
     release_places = writes(release_places)

@@ -13,9 +13,9 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.geo import haversine_km
-from snowbot.model import Outgoing, SentCopy, Task
-from snowbot.residents import (
+from snowbot.domain.geo import haversine_km
+from snowbot.domain.model import Outgoing, SentCopy, Task
+from snowbot.domain.residents import (
     Report,
     ReportChange,
     ReportCounts,
@@ -410,7 +410,7 @@ def report_rows(db: sqlite3.Connection, incident_id: int) -> list[ReportExportRo
 
 
 class SqliteResidents(Engine):
-    """`snowbot.stores.ReportStore` on SQLite."""
+    """`snowbot.domain.stores.ReportStore` on SQLite."""
 
     get_report = reads(get_report)
     wait_for_report = writes(wait_for_report)

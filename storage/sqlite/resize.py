@@ -1,5 +1,5 @@
-"""A leader on duty gives a new headcount (SPEC §14 "A different headcount"): more people
-add the difference to person-times (above `max_team_unconfirmed` it waits for a
+"""A leader on duty gives a new headcount (docs/commands.md "Everyone affected hears it"): more
+people add the difference to person-times (above `max_team_unconfirmed` it waits for a
 dispatcher, like a new team); fewer gives back unplaced people first, then places on
 tasks, newest first. The people who left keep the person-times already counted: their
 part of the shift is split off as a shift of its own, ended now, so that person-times
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import Resized, Shift, TeamRequest
-from snowbot.places import Reopen
+from snowbot.domain.model import Resized, Shift, TeamRequest
+from snowbot.domain.places import Reopen
 from storage.sqlite import places, teams
 from storage.sqlite.engine import Engine, every, one, writes
 from storage.sqlite.outbox import enqueue
@@ -117,6 +117,6 @@ def _ask(db: sqlite3.Connection, shift: Shift, count: int, now: float) -> TeamRe
 
 
 class SqliteResize(Engine):
-    """`snowbot.stores.ShiftStore.resize_shift` on SQLite."""
+    """`snowbot.domain.stores.ShiftStore.resize_shift` on SQLite."""
 
     resize_shift = writes(resize_shift)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from snowbot.model import (
+from snowbot.domain.model import (
     CheckIn,
     CheckInKind,
     Outgoing,
@@ -17,7 +17,7 @@ from snowbot.model import (
     TeamDecision,
     TeamOutcome,
 )
-from snowbot.places import Reopen
+from snowbot.domain.places import Reopen
 from storage.sqlite import places, teams, units
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue, sent_copies
@@ -46,12 +46,12 @@ def check_in(
     max_unconfirmed: int | None = None,
     max_new_per_hour: int | None = None,
 ) -> CheckIn:
-    """Open, update or reopen this user's shift (README: "What it does, by role").
+    """Open, update or reopen this user's shift (docs/commands.md "What it does, by role").
 
     `rejoin_after`: a shift that ended at or after this moment is reopened.
     `pending_since`: take the headcount of a "/checkin N" asked since then, if any
     (and forget it), in the same transaction.
-    `max_unconfirmed`: a larger team waits for a dispatcher instead (README "Security").
+    `max_unconfirmed`: a larger team waits for a dispatcher instead (docs/security.md).
     `max_new_per_hour`: at most so many new shifts (or team requests) per person and hour.
     """
     count = headcount
@@ -122,7 +122,7 @@ def open_new_shift(
     now: float,
 ) -> Shift:
     """A new shift: person-times and on duty grow by its headcount, and the person counts."""
-    # the shift carries its cadre's unit of now (README "Units and their streets")
+    # the shift carries its cadre's unit of now (docs/commands.md "Units and their streets")
     opened = one(
         db,
         "INSERT INTO shifts (incident_id, user_id, headcount, district_id, street_id, "
@@ -175,7 +175,8 @@ def decide_team(
     if request.decision is not None:
         return TeamDecision(TeamOutcome.DECIDED, request)
     on_duty = open_shift(db, incident_id, request.user_id) if confirm else None
-    # a leader on duty who asked for more people (SPEC §14): confirmed, the shift grows
+    # a leader on duty who asked for more people (docs/commands.md "Everyone affected hears it"):
+    # confirmed, the shift grows
     growing = on_duty is not None and request.headcount > on_duty.headcount
     if on_duty is not None and not growing:
         return TeamDecision(TeamOutcome.ON_DUTY, request)
@@ -218,7 +219,7 @@ def close_shift(
     """End the open shift matching `where`, and take its headcount off duty.
 
     Its places go back to their tasks first; a task left with nobody is open again and
-    `reopen[task_id]` is queued (SPEC §2 "Places").
+    `reopen[task_id]` is queued (docs/commands.md "Places").
     """
     ending = one(db, f"SELECT id FROM shifts WHERE {where} AND ended_at IS NULL", tuple(params))
     if ending is not None:
@@ -353,7 +354,7 @@ def open_shift(db: sqlite3.Connection, incident_id: int, user_id: int) -> Shift 
 
 
 class SqliteShifts(Engine):
-    """`snowbot.stores.ShiftStore` on SQLite."""
+    """`snowbot.domain.stores.ShiftStore` on SQLite."""
 
     check_in = writes(check_in)
     check_out = writes(check_out)

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from snowbot.model import District, ImportCounts, Lines, Street, StreetRow
-from snowbot.units import unit_key
+from snowbot.domain.model import District, ImportCounts, Lines, Street, StreetRow
+from snowbot.domain.units import unit_key
 from storage.sqlite.engine import Engine, every, from_row, one, reads
 from storage.sqlite.units import ensure_units
 
@@ -110,7 +110,7 @@ def districts(db: sqlite3.Connection) -> list[District]:
 
 
 class SqliteStreets(Engine):
-    """`snowbot.stores.StreetStore` on SQLite."""
+    """`snowbot.domain.stores.StreetStore` on SQLite."""
 
     streets = reads(streets)
     street_lines = reads(street_lines)

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from snowbot.model import (
+from snowbot.domain.model import (
     CloseOutcome,
     Holder,
     Outgoing,
@@ -360,7 +360,7 @@ def free_task(db: sqlite3.Connection, task_id: int) -> None:
 
 
 class SqliteTasks(Engine):
-    """`snowbot.stores.TaskStore` on SQLite."""
+    """`snowbot.domain.stores.TaskStore` on SQLite."""
 
     create_task = writes(create_task)
     reopen_task = writes(reopen_task)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.model import Street, TeamRequest
+from snowbot.domain.model import Street, TeamRequest
 from storage.sqlite.engine import Engine, from_row, one, reads
 
 COLUMNS = (
@@ -113,6 +113,6 @@ def grow_shift(db: sqlite3.Connection, shift_id: int, added: int) -> None:
 
 
 class SqliteTeams(Engine):
-    """The reads of `snowbot.stores.ShiftStore` about team requests, on SQLite."""
+    """The reads of `snowbot.domain.stores.ShiftStore` about team requests, on SQLite."""
 
     team_request = reads(team_request)

@@ -8,8 +8,8 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from snowbot.model import Unit, UnitTurnout
-from snowbot.units import unit_key
+from snowbot.domain.model import Unit, UnitTurnout
+from snowbot.domain.units import unit_key
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.functions import functions_of
 
@@ -152,7 +152,7 @@ def unit_of(db: sqlite3.Connection, user_id: int) -> Unit | None:
 
 
 class SqliteUnits(Engine):
-    """`snowbot.stores.UnitStore` on SQLite."""
+    """`snowbot.domain.stores.UnitStore` on SQLite."""
 
     units = reads(units)
     add_unit = writes(add_unit)

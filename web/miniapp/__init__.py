@@ -1,8 +1,9 @@
-"""The Mini App over HTTP (SPEC §16): its page at `/app`, its script and style, and its API.
+"""The Mini App over HTTP (docs/commands.md "The Mini App"): its page at `/app`, its script and
+style, and its API.
 
 Every API call carries Telegram's signed initData (`Authorization: tma <initData>`),
-checked each time (`snowbot.init_data`); anything else is 401 and changes nothing. No
-token travels in any URL. Reads go through the service (`snowbot.miniapp`); acts through
+checked each time (`snowbot.service.init_data`); anything else is 401 and changes nothing. No
+token travels in any URL. Reads go through the service (`snowbot.service.miniapp`); acts through
 the `Actions` the composition root supplies, as the person's own updates.
 """
 
@@ -15,9 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from snowbot.dashboard_config import DashboardConfig
-from snowbot.init_data import AppUser, validate
-from snowbot.miniapp import (
+from snowbot.domain.roles import Role
+from snowbot.service import Snowbot
+from snowbot.service.init_data import AppUser, validate
+from snowbot.service.miniapp import (
     PRESSES,
     MiniApp,
     may_see_proof,
@@ -25,13 +27,12 @@ from snowbot.miniapp import (
     person_of,
     view,
 )
-from snowbot.roles import Role
-from snowbot.service import Snowbot
+from snowbot.settings.dashboard_config import DashboardConfig
 from web.access import COOKIE
 from web.miniapp.page import app_page
 from web.miniapp.photos import PhotoCache
 
-log = logging.getLogger("snowbot.miniapp")
+log = logging.getLogger("snowbot.service.miniapp")
 STATIC = Path(__file__).parent / "static"
 LEAFLET = Path(__file__).parent.parent / "static" / "vendor" / "leaflet"
 PREFIX = "/app"

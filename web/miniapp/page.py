@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from snowbot.texts import catalog
+from snowbot.text.texts import catalog
 
 LEAFLET = "/app/leaflet"  # the vendored Leaflet, served to the app without the token
 

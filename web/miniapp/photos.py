@@ -1,4 +1,4 @@
-"""Photos Telegram keeps, fetched once (`snowbot.miniapp.Photos`) and kept on disk.
+"""Photos Telegram keeps, fetched once (`snowbot.service.miniapp.Photos`) and kept on disk.
 
 The cache holds at most `limit` bytes; the photos least recently shown go first. Files
 are named by a hash of the file id, so a file id never becomes a path.
@@ -12,9 +12,9 @@ import logging
 import os
 from pathlib import Path
 
-from snowbot.miniapp import Photos
+from snowbot.service.miniapp import Photos
 
-log = logging.getLogger("snowbot.miniapp")
+log = logging.getLogger("snowbot.service.miniapp")
 
 
 class PhotoCache:

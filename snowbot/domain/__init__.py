@@ -1,0 +1,1 @@
+"""The model and the rules, as records and plain functions (no I/O)."""

@@ -1,0 +1,1 @@
+"""Words: the catalogs, rendering results into localised text, the exports."""
