@@ -89,3 +89,18 @@ class PlaceStore(Protocol):
     ) -> PlaceChange: ...
     async def placement(self, incident_id: int, user_id: int) -> Placement | None: ...
     async def held_tasks(self, incident_id: int, user_id: int) -> list[Task]: ...
+
+
+def places_to_take(free: int, needs: int, wanted: int | None) -> int:
+    """How many places an accept takes: `wanted`, or all the task still needs, never more
+    than the task needs or the shift has people free. None or fewer: it takes nothing.
+
+    Storage calls it inside the accept's transaction, on counts read in that transaction;
+    the database's checks still hold both bounds."""
+    return min(free, needs, needs if wanted is None else wanted)
+
+
+def places_to_give_back(held: int, wanted: int | None) -> int:
+    """How many places a release gives back: `wanted`, or all the shift holds on the task,
+    never more than it holds."""
+    return min(held, held if wanted is None else wanted)

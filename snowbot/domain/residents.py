@@ -1,11 +1,15 @@
 """Residents' reports (群众求助, docs/commands.md "Residents' reports"): the records of a report,
-its reporters and what became of it; the rules are in `snowbot.service.residents`."""
+its reporters and what became of it, and when a new report joins a live one; the operations
+are in `snowbot.service.residents`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from snowbot.domain.geo import haversine_km
+from snowbot.domain.limits import REPORT_JOIN_KM, REPORT_JOIN_SECONDS
 from snowbot.domain.model import Task
 
 
@@ -109,3 +113,22 @@ class ReportExportRow:
     created_at: float
     resolved_at: float | None
     text: str
+
+
+def joinable_since(now: float) -> float:
+    """A new report joins only a report made since then (six hours before `now`)."""
+    return now - REPORT_JOIN_SECONDS
+
+
+def report_to_join(
+    lat: float, lon: float, live: Iterable[tuple[int, float, float]], km: float = REPORT_JOIN_KM
+) -> int | None:
+    """The report a new one at (lat, lon) joins: the nearest of the `live` ones (id, lat,
+    lon: open, made since `joinable_since`) within `km` (150 m), or None for a new report.
+    Of two at the same distance, the one named first."""
+    best: tuple[float, int] | None = None
+    for report_id, at_lat, at_lon in live:
+        away = haversine_km(lat, lon, at_lat, at_lon)
+        if away <= km and (best is None or away < best[0]):
+            best = (away, report_id)
+    return best[1] if best else None

@@ -20,6 +20,7 @@ from snowbot.domain.residents import (
     ReportMade,
     ReportOutcome,
     ReportStatus,
+    joinable_since,
     report_ref,
 )
 from snowbot.domain.roles import Role
@@ -114,7 +115,7 @@ class ResidentService(TaskService, AdminService):
             now,
             now - limits.REPORT_WAIT_SECONDS,
             limits.REPORT_JOIN_KM,
-            now - limits.REPORT_JOIN_SECONDS,
+            joinable_since(now),
             limits.MAX_REPORTS_PER_HOUR,
             notices,
             origin,

@@ -11,7 +11,14 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.domain.model import Task, TaskStatus
-from snowbot.domain.places import PlaceChange, Placement, PlaceOutcome, Reopen
+from snowbot.domain.places import (
+    PlaceChange,
+    Placement,
+    PlaceOutcome,
+    Reopen,
+    places_to_give_back,
+    places_to_take,
+)
 from storage.sqlite.engine import Engine, every, one, reads, writes
 from storage.sqlite.outbox import drop_escalations, enqueue
 from storage.sqlite.tasks import SELECT, get_task, task_from
@@ -135,7 +142,7 @@ def take_places(
     shift, task = found
     free = shift["headcount"] - shift["placed"]
     needs = task.needed - task.accepted
-    n = min(free, needs, wanted if wanted is not None else needs)
+    n = places_to_take(free, needs, wanted)
     if n <= 0:
         holding = _placement(db, shift["id"], shift["headcount"])
         if holding.on(task_id):
@@ -190,7 +197,7 @@ def release_places(
     if held is None:
         placed = _placement(db, shift["id"], shift["headcount"])
         return PlaceChange(PlaceOutcome.NOT_HOLDING, task, placement=placed)
-    n = min(held["count"], wanted if wanted is not None else held["count"])
+    n = places_to_give_back(held["count"], wanted)
     reopened = _give_back(db, task_id, shift["id"], n)
     _record(db, origin, now)
     if reopened and reopen:

@@ -13,7 +13,6 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.domain.geo import haversine_km
 from snowbot.domain.model import Outgoing, SentCopy, Task
 from snowbot.domain.residents import (
     Report,
@@ -26,6 +25,7 @@ from snowbot.domain.residents import (
     ReportOutcome,
     ReportStatus,
     ReportWait,
+    report_to_join,
 )
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot, writes
 from storage.sqlite.outbox import enqueue, sent_copies
@@ -231,12 +231,7 @@ def _nearest_live(
         "AND r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?",
         (incident_id, since, lat - dlat, lat + dlat, lon - dlon, lon + dlon),
     )
-    best: tuple[float, int] | None = None
-    for r in rows:
-        away = haversine_km(lat, lon, r["lat"], r["lon"])
-        if away <= km and (best is None or away < best[0]):
-            best = (away, int(r["id"]))
-    return best[1] if best else None
+    return report_to_join(lat, lon, ((int(r["id"]), r["lat"], r["lon"]) for r in rows), km)
 
 
 def describable_report(db: sqlite3.Connection, user_id: int, since: float) -> Report | None:

@@ -11,6 +11,7 @@ import sqlite3
 
 from snowbot.domain.model import Resized, Shift, TeamRequest
 from snowbot.domain.places import Reopen
+from snowbot.domain.teams import waits_for_confirmation
 from storage.sqlite import places, teams
 from storage.sqlite.engine import Engine, every, one, writes
 from storage.sqlite.outbox import enqueue
@@ -40,7 +41,7 @@ def resize_shift(
     if count == old:
         return Resized("same", old, count)
     if count > old:
-        if max_unconfirmed is not None and count > max_unconfirmed:
+        if waits_for_confirmation(count, max_unconfirmed):
             return Resized("waiting", old, count, request=_ask(db, shift, count, now))
         teams.grow_shift(db, shift.id, count - old)
         return Resized("grown", old, count)

@@ -18,6 +18,7 @@ from snowbot.domain.model import (
     TeamOutcome,
 )
 from snowbot.domain.places import Reopen
+from snowbot.domain.teams import waits_for_confirmation
 from storage.sqlite import places, teams, units
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import enqueue, sent_copies
@@ -101,7 +102,7 @@ def check_in(
         return CheckIn(CheckInKind.LIMITED, None)
     if waiting is not None:  # a new "/checkin N" (or a new incident) replaces it
         teams.replace_request(db, waiting.id, now)
-    if max_unconfirmed is not None and count > max_unconfirmed:
+    if waits_for_confirmation(count, max_unconfirmed):
         request = teams.ask_team(db, incident_id, user_id, count, street, lat, lon, now)
         return CheckIn(CheckInKind.WAITING, None, request)
     opened = open_new_shift(
