@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from snowbot.app.wiring import bench_kit
 from snowbot.settings.config import parse_config
 from snowbot.tools.bench.flood import FLOOD, FLOODER, figures_flood
 from snowbot.tools.bench.postgres import fresh
@@ -31,7 +32,7 @@ def scratch(tmp_path: Path) -> Iterator[str]:
 async def test_the_flood_figure_handles_or_drops_every_update(scratch: str, tmp_path: Path) -> None:
     await fresh(scratch)
     base = parse_config({}, base_dir=tmp_path)
-    others, cleared = await figures_flood(scratch, base, others=10)
+    others, cleared = await figures_flood(bench_kit(), scratch, base, others=10)
     assert others.key == "flood_others_p50" and others.baseline and others.value > 0
     assert cleared.key == "flood_backlog_cleared" and cleared.value > 0
     with raw(scratch) as db:

@@ -85,7 +85,7 @@ async def test_figure_3_on_postgresql_seeds_the_storm_and_checks_the_tally(
     scratch: str, config: Config
 ) -> None:
     await refuse_unless_scratch(scratch)
-    figure = await figure_tally_postgres(config, QUICK, scratch)
+    figure = await figure_tally_postgres(bench_kit(), config, QUICK, scratch)
     assert figure.key == "tally_at_scale_postgres" and figure.ratio is not None
     assert "equal to the recount: yes" in figure.note
     with raw(scratch) as db:

@@ -412,6 +412,8 @@ def bench_kit() -> Kit:
         start_bot=start,
         start_bare_bot=start_bare_bot,
         play_storm=storm,
+        open_service=open_service,
+        start_shared_webhook=start_shared_webhook,
         serve_overview=serve,
         serve_app=serve_app,
     )

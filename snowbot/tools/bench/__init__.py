@@ -97,16 +97,18 @@ async def run_bench(
             return figures
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
-        done(await figure_tally(base, sizes, folder))
+        done(await figure_tally(kit, base, sizes, folder))
         if postgres:
             done(await pg.figure_checkins_postgres(kit, base, sizes, folder, postgres))
             for figure in await pg.figure_writes_postgres(postgres, sizes):
                 done(figure)
-            done(await pg.figure_tally_postgres(base, sizes, postgres))
+            done(await pg.figure_tally_postgres(kit, base, sizes, postgres))
             await pg.fresh(postgres)
-            done(await figure_webhooks(postgres, base, sizes))
+            done(await figure_webhooks(kit, postgres, base, sizes))
             await pg.fresh(postgres)
-            for figure in await figures_flood(postgres, base, QUICK_OTHERS if quick else OTHERS):
+            for figure in await figures_flood(
+                kit, postgres, base, QUICK_OTHERS if quick else OTHERS
+            ):
                 done(figure)
         if kit.serve_overview is not None:
             done(await figure_api_tally(kit, base, sizes, folder))

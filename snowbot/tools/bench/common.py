@@ -14,6 +14,7 @@ from snowbot.domain.gazetteer import SAMPLE_GAZETTEER, read_gazetteer
 from snowbot.domain.model import StreetRow
 from snowbot.service import Snowbot
 from snowbot.settings.config import Config, ScheduleConfig, TelegramConfig
+from snowbot.settings.webhook import Webhook
 from snowbot.tools.demo import Storm
 
 TOKEN = "123456:BENCH"
@@ -101,6 +102,10 @@ OVERVIEW_TOKEN = "bench-overview-token-0123456789"
 OVERVIEW_ASKS = {"Authorization": f"Bearer {OVERVIEW_TOKEN}"}
 
 
+# one of several webhook processes, started in a child process (snowbot.tools.bench.webhooks)
+StartShared = Callable[[Config, Webhook], Awaitable["StoppableBot"]]
+
+
 @dataclass(frozen=True)
 class Kit:
     """The Telegram side, handed in by the CLI."""
@@ -108,6 +113,10 @@ class Kit:
     start_bot: Callable[[Config, bool], Awaitable[StoppableBot]]  # (config, Telegram's limits?)
     start_bare_bot: Callable[[str, str], Awaitable[StoppableBot]]
     play_storm: Callable[[Config, str], Awaitable[Storm]]  # (config, "seed" or "small")
+    # the service on the database a config names, as the bot opens it (no Telegram)
+    open_service: Callable[[Config], Awaitable[Snowbot]]
+    # one of several webhook processes: a module-level function, handed to a child process
+    start_shared_webhook: StartShared
     # the overview on a free port of 127.0.0.1, token OVERVIEW_TOKEN: (address, what stops it)
     serve_overview: Callable[[Snowbot], Awaitable[tuple[str, StoppableBot]]] | None = None
     # the overview with the Mini App, beside a bot `start_bot` started: (address, stopper)

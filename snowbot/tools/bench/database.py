@@ -14,10 +14,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from snowbot.app.wiring import open_service
 from snowbot.domain.model import Outgoing, Recount, Street, StreetRow
 from snowbot.settings.config import Config
-from snowbot.tools.bench.common import Figure, Sizes, percentile, sample_city
+from snowbot.tools.bench.common import Figure, Kit, Sizes, percentile, sample_city
 from snowbot.tools.bench.nearest import random_city
 from storage import open_store
 from storage.sqlite import bulk
@@ -117,7 +116,7 @@ def units_for(sizes: Sizes) -> int:
     return max(1, sizes.streets // STREETS_PER_UNIT)
 
 
-async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
+async def figure_tally(kit: Kit, base: Config, sizes: Sizes, folder: Path) -> Figure:
     path = folder / "f3" / "tally.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     store = await open_store(path)
@@ -125,11 +124,18 @@ async def figure_tally(base: Config, sizes: Sizes, folder: Path) -> Figure:
     incident_id = seed_tally_database(path, sizes)
     config = replace(base, database=path, city=replace(base.city, gazetteer=None))
     return await measure_tally(
-        config, sizes, incident_id, lambda: full_recount(path, incident_id), "tally_at_scale", ""
+        kit,
+        config,
+        sizes,
+        incident_id,
+        lambda: full_recount(path, incident_id),
+        "tally_at_scale",
+        "",
     )
 
 
 async def measure_tally(
+    kit: Kit,
     config: Config,
     sizes: Sizes,
     incident_id: int,
@@ -138,7 +144,7 @@ async def measure_tally(
     where: str,
 ) -> Figure:
     """Figure 3 on a seeded database: the tally's p50, checked against `recount`."""
-    bot = await open_service(config)
+    bot = await kit.open_service(config)
     try:
         incident = await bot.incident()
         assert incident.id == incident_id

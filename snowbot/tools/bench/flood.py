@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from snowbot.settings.config import Config
-from snowbot.tools.bench.common import Figure, percentile, random_places, sample_city
+from snowbot.tools.bench.common import Figure, Kit, percentile, random_places, sample_city
 from snowbot.tools.bench.standin_process import StandIn
 from snowbot.tools.bench.webhooks import HEADERS, BotProcess, location_body, webhook_config
 
@@ -36,7 +36,7 @@ FLOODER = 40_000_000
 FIRST_OTHER = {"warm": 41_000_000, "baseline": 42_000_000, "flood": 43_000_000}
 
 
-async def figures_flood(url: str, base: Config, others: int = OTHERS) -> list[Figure]:
+async def figures_flood(kit: Kit, url: str, base: Config, others: int = OTHERS) -> list[Figure]:
     """The others' check-in reply p50 during the flood against none, and the flooder's
     backlog cleared; on two webhook processes serving one bot."""
     standin = StandIn()
@@ -45,7 +45,7 @@ async def figures_flood(url: str, base: Config, others: int = OTHERS) -> list[Fi
         config = webhook_config(url, base, standin)
         ports: list[int] = []
         for _ in range(2):  # one after the other: the first migrates and imports the city
-            bot = BotProcess(config)
+            bot = BotProcess(config, kit.start_shared_webhook)
             bots.append(bot)
             ports.append(await bot.started())
         import aiohttp

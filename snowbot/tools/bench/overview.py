@@ -19,7 +19,6 @@ from pathlib import Path
 
 import aiohttp
 
-from snowbot.app.wiring import open_service
 from snowbot.domain.model import StreetRow
 from snowbot.settings.config import Config
 from snowbot.tools.bench.common import (
@@ -45,7 +44,7 @@ async def figure_api_tally(kit: Kit, base: Config, sizes: Sizes, folder: Path) -
     assert kit.serve_overview is not None
     path = folder / "f3" / "tally.db"  # left by figure 3
     config = replace(base, database=path, city=replace(base.city, gazetteer=None))
-    bot = await open_service(config)
+    bot = await kit.open_service(config)
     try:
         address, overview = await kit.serve_overview(bot)
         try:
@@ -91,7 +90,7 @@ async def figure_api_streets(kit: Kit, base: Config, sizes: Sizes, folder: Path)
     path.parent.mkdir(parents=True, exist_ok=True)
     await import_random_city(path, sizes.lookup_streets)
     config = replace(base, database=path, city=replace(base.city, gazetteer=None))
-    bot = await open_service(config)
+    bot = await kit.open_service(config)
     try:
         address, overview = await kit.serve_overview(bot)
         try:

@@ -217,12 +217,13 @@ async def _plain_asyncpg_writes(
 # -- 3. the tally at scale ------------------------------------------------------------------
 
 
-async def figure_tally_postgres(base: Config, sizes: Sizes, url: str) -> Figure:
+async def figure_tally_postgres(kit: Kit, base: Config, sizes: Sizes, url: str) -> Figure:
     await fresh(url)
     rows = storm_rows(sizes)
     await asyncio.to_thread(seed_tally_postgres, url, rows)
     config = replace(base, database_url=url, city=replace(base.city, gazetteer=None))
     return await measure_tally(
+        kit,
         config,
         sizes,
         rows.incident_id,

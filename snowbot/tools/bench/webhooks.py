@@ -25,7 +25,9 @@ from snowbot.settings.dashboard_config import DashboardConfig
 from snowbot.tools.bench.common import (
     TOKEN,
     Figure,
+    Kit,
     Sizes,
+    StartShared,
     bench_config,
     random_places,
     sample_city,
@@ -39,7 +41,7 @@ FIRST_USER = {1: 20_000_000, 2: 30_000_000}  # new people for each run
 PORT_TRIES = 5  # a webhook's port taken by another process meanwhile: another port
 
 
-async def figure_webhooks(url: str, base: Config, sizes: Sizes) -> Figure:
+async def figure_webhooks(kit: Kit, url: str, base: Config, sizes: Sizes) -> Figure:
     """Check-ins per second through two webhook processes, against one."""
     rows = sample_city()
     standin = StandIn()
@@ -47,7 +49,7 @@ async def figure_webhooks(url: str, base: Config, sizes: Sizes) -> Figure:
         config = webhook_config(url, base, standin)
         rates: dict[int, float] = {}
         for n in (1, 2):
-            rates[n] = await _run(config, standin, n, sizes.checkins, rows)
+            rates[n] = await _run(kit, config, standin, n, sizes.checkins, rows)
     finally:
         await standin.stop()
     ratio = rates[2] / rates[1]
@@ -79,14 +81,14 @@ def webhook_config(url: str, base: Config, standin: StandIn) -> Config:
 
 
 async def _run(
-    config: Config, standin: StandIn, n: int, checkins: int, rows: list[StreetRow]
+    kit: Kit, config: Config, standin: StandIn, n: int, checkins: int, rows: list[StreetRow]
 ) -> float:
     """Check-ins per second through `n` webhook processes."""
     ports: list[int] = []
     bots: list[BotProcess] = []
     try:
         for _ in range(n):  # one after the other: the first migrates and imports the city
-            bot = BotProcess(config)
+            bot = BotProcess(config, kit.start_shared_webhook)
             bots.append(bot)
             ports.append(await bot.started())
         first = FIRST_USER[n]
@@ -150,10 +152,10 @@ def location_body(user_id: int, lat: float, lon: float) -> str:
 class BotProcess:
     """The bench's handle on one webhook process."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, start: StartShared) -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_bot_child, args=(child, config), daemon=True)
+        self._process = context.Process(target=_bot_child, args=(child, config, start), daemon=True)
         self._process.start()
 
     async def started(self) -> int:
@@ -169,17 +171,16 @@ class BotProcess:
             await asyncio.get_running_loop().run_in_executor(None, self._process.join, 30)
 
 
-def _bot_child(conn: Connection, config: Config) -> None:
-    asyncio.run(_serve(conn, config))
+def _bot_child(conn: Connection, config: Config, start: StartShared) -> None:
+    asyncio.run(_serve(conn, config, start))
 
 
-async def _serve(conn: Connection, config: Config) -> None:
+async def _serve(conn: Connection, config: Config, start: StartShared) -> None:
     """Serve a webhook on a port free a moment ago (the URL names it before it is bound);
     when another process on the machine took it meanwhile, on another, a few times."""
     import errno
     import socket
 
-    from snowbot.app.wiring import start_shared_webhook
     from snowbot.settings.webhook import webhook
 
     for _ in range(PORT_TRIES):
@@ -188,7 +189,7 @@ async def _serve(conn: Connection, config: Config) -> None:
             port = int(s.getsockname()[1])
         hook = webhook(f"http://127.0.0.1:{port}/hook", "127.0.0.1", str(port), SECRET)
         try:
-            running = await start_shared_webhook(config, hook)
+            running = await start(config, hook)
             break
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
