@@ -11,7 +11,7 @@ from handlers.common import Context, Who, action, args_of, owe, reply, service
 from handlers.delivery import moved
 from handlers.jobs import deliver_soon
 from handlers.menus import refresh_menu
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.domain.refusals import Refused
 from snowbot.text.texts import catalog
 

@@ -29,7 +29,8 @@ from telegram.ext import Application, ContextTypes
 
 from snowbot.domain import limits
 from snowbot.domain.handling import current_update
-from snowbot.domain.model import Outgoing, Street
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Street
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot

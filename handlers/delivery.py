@@ -34,7 +34,7 @@ from handlers.announce import refresh_stale
 from handlers.buttons import task_buttons
 from handlers.common import Markup, markup_from_json
 from handlers.lanes import LaneLimiter
-from snowbot.domain.model import LANE_NOTICE, OutboxItem
+from snowbot.domain.messages import LANE_NOTICE, OutboxItem
 from snowbot.service import Snowbot
 from snowbot.service.outbox import chat_gone, compose, knock_delay, retry_delay
 from snowbot.text.texts import catalog

@@ -3,7 +3,7 @@
 Telegram takes about 30 messages a second from a bot (20 a minute in one group). When
 thousands of notices wait for that limit (an incident's end telling everyone on duty),
 a person who just checked in must not wait behind them: every call asks for its turn in
-a lane (`snowbot.domain.model.LANE_REPLY` before `LANE_ANNOUNCE` before `LANE_NOTICE`, given as
+a lane (`snowbot.domain.messages.LANE_REPLY` before `LANE_ANNOUNCE` before `LANE_NOTICE`, given as
 python-telegram-bot's `rate_limit_args`; a call without one is a reply), and each turn
 goes to the first lane that has someone waiting. So a reply waits at most for the one
 message already given the turn before it, never for the queue.
@@ -24,7 +24,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from snowbot.domain.model import LANE_REPLY
+from snowbot.domain.messages import LANE_REPLY
 
 log = logging.getLogger("snowbot.lanes")
 

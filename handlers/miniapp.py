@@ -34,7 +34,7 @@ from telegram.ext import Application, TypeHandler
 from handlers import buttons, residents
 from handlers.common import Context, Who, action, replies_of, reply, service, service_of
 from handlers.photos import TelegramPhotos
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.service.init_data import AppUser
 from snowbot.service.miniapp import PRESSES, Outcome
 from snowbot.text.texts import catalog

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.common import Context, Who, action, args_of, owe, reply, service
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.domain.refusals import Refused
 from snowbot.domain.tally import Tally
 from snowbot.text.render import render_district, render_tally, render_unserved

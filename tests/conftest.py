@@ -16,7 +16,8 @@ import aiosqlite
 import pytest
 
 from snowbot.service import Snowbot
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from tests.engines import ENGINES, Databases, with_database
 from tests.harness import SMALL_CITY, FakeClock, opened_bot
 

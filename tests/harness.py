@@ -32,7 +32,8 @@ import pytest
 
 from handlers.app import PollingBot
 from snowbot.app.wiring import open_service, start_bot
-from snowbot.domain.model import Outgoing, Task
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Task
 from snowbot.service import Person, Snowbot
 from snowbot.settings.config import Config, TelegramConfig
 from snowbot.text.texts import catalog

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from snowbot.app.wiring import open_service
 from snowbot.service import Snowbot
-from snowbot.settings.config import parse_config
+from snowbot.settings.config_file import parse_config
 from storage.migrations import LATEST
 from tests.harness import STATION, person, run_cli
 

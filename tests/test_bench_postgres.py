@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from snowbot.app.wiring import bench_kit, open_service
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import SnowbotError
 from snowbot.tools.bench.common import QUICK
 from snowbot.tools.bench.database import recount_summary, storm_rows, tally_summary

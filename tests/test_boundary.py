@@ -12,7 +12,8 @@ import pytest
 
 from snowbot.domain.boundary import Boundary, read_boundary
 from snowbot.domain.gazetteer import read_gazetteer
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import ConfigError
 from snowbot.tools.standin import SimUser
 from tests.harness import ROOT, SAMPLE_CSV, bot_config, no_errors, running_bot, said, stand_in

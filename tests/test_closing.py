@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from snowbot.app.wiring import open_service
-from snowbot.domain.model import DistrictCounts, Incident, TaskStatus
+from snowbot.domain.counts import DistrictCounts
+from snowbot.domain.model import Incident, TaskStatus
 from snowbot.domain.numerals import bulletin_en, bulletin_zh
 from snowbot.domain.refusals import Refused
 from snowbot.domain.residents import ReportCounts
@@ -21,7 +22,8 @@ from snowbot.domain.tally import Tally
 from snowbot.domain.units import UnitCounts
 from snowbot.service import Snowbot
 from snowbot.service.sweeps import Sweeps
-from snowbot.settings.config import Config, load_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import load_config
 from snowbot.text.closing import Closing, bulletin, dates, render_closing
 from snowbot.text.texts import catalog
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, run_cli

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.settings.config import load_config, parse_config
+from snowbot.settings.config_file import load_config, parse_config
 from snowbot.settings.durations import format_duration, parse_duration
 from snowbot.settings.errors import ConfigError
 from tests.harness import ROOT
@@ -25,9 +25,9 @@ def test_the_example_config_is_complete_and_valid() -> None:
     assert config.max_queued_per_person == 50
     assert config.telegram.paid_broadcast is False  # replies first, bulk at the free limit
     # every key the config understands is documented there
-    from snowbot.settings.config import _KNOWN
+    from snowbot.settings.config import KNOWN_KEYS
 
-    for section, keys in _KNOWN.items():
+    for section, keys in KNOWN_KEYS.items():
         assert set(data.get(section, {})) == keys, section
 
 

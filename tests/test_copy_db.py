@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from snowbot.domain.roles import Role
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.redact import hide_password
 from tests.engines import Databases, need_postgres, raw
 from tests.harness import RIVER, STATION, FakeClock, opened_bot, person, recount, run_cli

@@ -16,8 +16,9 @@ import pytest
 from telegram import Bot
 
 from handlers.delivery import Courier
-from snowbot.domain.model import OutboxItem, Outgoing
-from snowbot.settings.config import Config, load_config
+from snowbot.domain.messages import OutboxItem, Outgoing
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn
 from tests.engines import NewDatabase, raw
 from tests.harness import FakeClock, bot_config, eventually, opened_bot, stand_in

@@ -10,7 +10,7 @@ import pytest
 
 from snowbot.domain.model import JoinOutcome
 from snowbot.domain.roles import Role
-from snowbot.settings.config import parse_config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import ConfigError
 from storage.sqlite import SqliteStore, connect, open_store
 

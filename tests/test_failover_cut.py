@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.settings.config import load_config
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase
 from tests.harness import STATION, eventually, opened_bot, recount

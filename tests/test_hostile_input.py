@@ -17,7 +17,8 @@ from snowbot.domain.model import District, Street
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service import parse_count, parse_task_id
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.durations import parse_duration
 from snowbot.settings.errors import ConfigError, GazetteerError
 from snowbot.tools.standin import SimUser

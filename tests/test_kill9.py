@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from snowbot.settings.config import load_config
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import raw
 from tests.harness import ROOT, STATION, eventually, opened_bot, recount, stand_in

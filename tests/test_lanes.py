@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from handlers.lanes import LaneBucket
-from snowbot.domain.model import LANE_ANNOUNCE, LANE_NOTICE, LANE_REPLY, Outgoing
+from snowbot.domain.messages import LANE_ANNOUNCE, LANE_NOTICE, LANE_REPLY, Outgoing
 from snowbot.settings.config import Config
 from tests.harness import CADRE, bot_config, running_bot, stand_in
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import ConfigError
 from snowbot.tools.standin import SimUser
 from tests.harness import CADRE, DISPATCH, STATION, no_errors, said

@@ -19,7 +19,7 @@ from telegram.error import RetryAfter
 
 from handlers.common import markup_from_json
 from snowbot.app.wiring import use_timedelta_durations
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.service.outbox import knock_delay, retry_delay
 from tests.harness import opened_store
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import ConfigError
 from tests.harness import (
     CADRE,

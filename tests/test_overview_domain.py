@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.model import HourTurnout, Street, StreetStates
+from snowbot.domain.counts import HourTurnout, StreetStates
+from snowbot.domain.model import Street
 from snowbot.text.overview import MAX_HOURS, StreetLayer, geometry, street_state, turnout_series
 
 STREET = Street(1, 1, "North", "Station Road", 50.24, 127.5)

@@ -17,7 +17,7 @@ from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service import Snowbot
 from snowbot.service.sweeps import Sweeps
-from snowbot.settings.config import parse_config
+from snowbot.settings.config_file import parse_config
 from tests.harness import SMALL_CITY, STATION, FakeClock, opened_bot, person, recount
 from tests.test_places import assert_bounds
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from tests.harness import opened_store
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from snowbot.domain.residents import ReportOutcome
-from snowbot.settings.config import Config, load_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn, Sent, SimUser
 from tests.harness import (
     CADRE,

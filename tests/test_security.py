@@ -18,9 +18,10 @@ from telegram import Chat, Message, Update, User
 
 from handlers.ordering import PerPersonUpdateProcessor
 from snowbot.app.wiring import open_service
+from snowbot.domain.counts import TaskExportRow
 from snowbot.domain.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.domain.model import TaskExportRow
-from snowbot.settings.config import AccessConfig, Config, load_config
+from snowbot.settings.config import AccessConfig, Config
+from snowbot.settings.config_file import load_config
 from snowbot.settings.errors import GazetteerError
 from snowbot.text.export import export_csvs
 from snowbot.tools.standin import SimUser

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from snowbot.domain.model import Outgoing
-from snowbot.settings.config import load_config
+from snowbot.domain.messages import Outgoing
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.harness import ROOT, eventually, opened_bot
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from snowbot.settings.config import Config, load_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import load_config
 from snowbot.tools.standin import BotApiStandIn, SimUser
 from tests.engines import NewDatabase, raw
 from tests.harness import (

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from snowbot.domain.gazetteer import read_gazetteer
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.domain.places import PlaceOutcome
 from storage.migrations import LATEST, MIGRATIONS
 from storage.postgres import PostgresStore

@@ -15,11 +15,12 @@ import pytest
 
 from snowbot.app.database_commands import backup_database, restore_database
 from snowbot.domain import schedule
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.service.sweeps import Sweeps
-from snowbot.settings.config import Config, parse_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import ConfigError
 from tests.engines import sqlite_only
 from tests.harness import RIVER, STATION, FakeClock, drain, opened_bot, person, waiting

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.domain.model import Outgoing
+from snowbot.domain.messages import Outgoing
 from snowbot.domain.roles import Role
 from snowbot.service import Person, Snowbot
 from snowbot.service.outbox import chat_gone, compose

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from snowbot.domain.counts import DayCounts
 from snowbot.domain.gazetteer import parse_gazetteer_csv, parse_gazetteer_geojson
-from snowbot.domain.model import DayCounts
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service import Snowbot

@@ -23,7 +23,7 @@ from snowbot.domain.model import CheckInKind, Unit
 from snowbot.domain.refusals import Refused
 from snowbot.domain.units import MAX_UNIT_NAME, MatchKind, NameProblem, clean_unit_name, match_unit
 from snowbot.service import Snowbot
-from snowbot.settings.config import parse_config
+from snowbot.settings.config_file import parse_config
 from snowbot.text.render_units import render_units
 from snowbot.text.texts import catalog
 from tests.harness import FakeClock, opened_bot, person, recount

@@ -9,23 +9,28 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import sys
-import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from snowbot import __version__
+from snowbot.app.cli_reports import (
+    check_database,
+    export_command,
+    report_command,
+    tally_command,
+    with_bot,
+)
 from snowbot.app.wiring import open_service
 from snowbot.service import Snowbot
-from snowbot.settings.config import Config, load_config
+from snowbot.settings.config import Config
+from snowbot.settings.config_file import load_config
 from snowbot.settings.config_secrets import readable_secrets, secrets_warning
 from snowbot.settings.dashboard_config import split_listen
 from snowbot.settings.errors import ConfigError, SnowbotError
 from snowbot.settings.redact import hide_password, hide_token, redact
-from snowbot.text.export_xlsx import xlsx_name
 
 Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
@@ -113,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tally = sub.add_parser("tally", parents=[common], help="the current incident's tally")
     tally.add_argument("--json", action="store_true", help="print the tally as JSON")
-    tally.set_defaults(handler=_tally)
+    tally.set_defaults(handler=tally_command)
 
     report = sub.add_parser(
         "report",
@@ -128,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--lang", choices=("zh", "en"), help="the report's language (default: [bot] language)"
     )
-    report.set_defaults(handler=_report)
+    report.set_defaults(handler=report_command)
 
     export = sub.add_parser(
         "export",
@@ -142,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("zh", "en"),
         help="the workbook's headers and words (default: [bot] language)",
     )
-    export.set_defaults(handler=_export)
+    export.set_defaults(handler=export_command)
 
     back = sub.add_parser(
         "backup",
@@ -249,133 +254,6 @@ def _log_thread_failures() -> None:
     threading.excepthook = hook
 
 
-def check_database(config: Config, *, create: bool) -> Path | str:
-    """The database file the config names, checked before anything opens it.
-
-    A command that only reads (`tally`, `export`) never creates a database: an empty
-    one made by a mistyped path would report zeros as if they were the storm's.
-    """
-    if config.database_url:
-        return config.database_name
-    path = config.database.resolve()
-    hint = "check [storage] database" + (f" in {config.source}" if config.source else "")
-    if path.is_dir():
-        raise SnowbotError(f"{path}: is a folder, not a database file; {hint}")
-    if not path.parent.is_dir():
-        raise SnowbotError(f"{path}: the folder {path.parent} does not exist; {hint}")
-    if not create and not path.exists():
-        raise SnowbotError(
-            f"{path}: no database here; {hint} (or give --config), "
-            "or start the bot or import streets first"
-        )
-    return path
-
-
-async def _with_bot(
-    config: Config, work: Callable[[Snowbot], Awaitable[int]], *, create: bool = True
-) -> int:
-    path = check_database(config, create=create)
-    if not create:
-        print(f"snowbot: reading {path}", file=sys.stderr)
-    try:
-        service = await open_service(config)
-    except (sqlite3.Error, OSError) as exc:
-        raise SnowbotError(f"{path}: cannot open the database ({exc})") from None
-    except Exception as exc:  # the PostgreSQL driver's errors: one line, without a password
-        if not config.database_url:
-            raise
-        reason = hide_password((str(exc).strip().splitlines() or [type(exc).__name__])[0])
-        raise SnowbotError(f"{path}: cannot open the database ({reason})") from None
-    try:
-        return await work(service)
-    finally:
-        await service.close()
-
-
-async def _tally(args: argparse.Namespace, config: Config) -> int:
-    async def work(bot: Snowbot) -> int:
-        tally = await bot.tally()
-        if args.json:
-            from snowbot.domain.tally import tally_json_text
-
-            print(tally_json_text(tally))
-        else:
-            from snowbot.text.render import render_tally
-            from snowbot.text.texts import catalog
-
-            print(render_tally(catalog(config.language), tally, tz=config.city.timezone))
-        return 0
-
-    return await _with_bot(config, work, create=False)
-
-
-async def _report(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.text.closing import render_closing
-    from snowbot.text.texts import catalog
-
-    text = str(args.incident).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise SnowbotError(f"report --incident: {text[:30]!r} is not an incident number")
-    wanted = int(text)
-
-    async def work(bot: Snowbot) -> int:
-        known = await bot.incident_ids()
-        closing = await bot.closing_report(wanted)
-        if closing is None:
-            span = f"incidents {known[0]} to {known[-1]}" if known else "no incidents yet"
-            raise SnowbotError(f"report --incident: there is no incident {wanted} ({span})")
-        if closing.incident.ended_at is None:
-            raise SnowbotError(
-                f"report --incident: incident {wanted} ({closing.incident.name}) is still "
-                "going on; it is reported when it ends (/incident close or /incident start)"
-            )
-        lang = args.lang or config.language
-        print(render_closing(catalog(lang), closing, config.city.timezone))
-        return 0
-
-    return await _with_bot(config, work, create=False)
-
-
-async def _export(args: argparse.Namespace, config: Config) -> int:
-    out = Path(args.out)
-
-    async def work(bot: Snowbot) -> int:
-        # made only once the database was found: a refusal leaves no empty folder behind
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SnowbotError(f"{out}: cannot create the folder ({exc.strerror})") from None
-        files = await bot.export()
-        incident = await bot.incident()
-        lang = args.lang or config.language
-        files[xlsx_name(incident.id)] = await bot.export_workbook(incident.id, lang)
-        for name, data in files.items():
-            try:
-                _write_new(out / name, data)
-            except OSError as exc:
-                raise SnowbotError(f"{out / name}: cannot write ({exc.strerror})") from None
-            print(out / name)
-        return 0
-
-    return await _with_bot(config, work, create=False)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a file whole, readable by its owner only, replacing what is there.
-
-    Written beside it and renamed into place: a symlink planted at `path` is replaced,
-    never followed, and a reader never sees half a file.
-    """
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
 def _warn_if_readable(config: Config) -> None:
     """A config file that holds a secret (the token, the database password, the webhook
     secret, the overview's token) should be readable by its owner only."""
@@ -435,7 +313,7 @@ async def _import_streets(args: argparse.Namespace, config: Config) -> int:
         )
         return 0
 
-    return await _with_bot(config, work)
+    return await with_bot(config, work)
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:

@@ -6,14 +6,11 @@ epoch seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
 
+from snowbot.domain.messages import SentCopy
 from snowbot.domain.roles import Role
-
-if TYPE_CHECKING:  # the records of residents' reports use Task: imported the other way
-    from snowbot.domain.residents import ReportCounts
 
 
 class TaskStatus(StrEnum):
@@ -249,113 +246,6 @@ class TaskChange:
 
 
 @dataclass(frozen=True)
-class DistrictCounts:
-    district: str
-    person_times: int
-    on_duty: int
-    tasks_done: int
-    streets_total: int
-    streets_unserved: int
-
-
-@dataclass(frozen=True)
-class DistrictDetail:
-    """What a district dispatcher's /tally adds to the district's line (docs/commands.md "Everyone
-    affected hears it")."""
-
-    assigned: int  # on duty there and holding places on live tasks
-    tasks: dict[TaskStatus, int]
-    reports_open: int
-    reports_tasked: int
-
-
-@dataclass(frozen=True)
-class UnservedStreet:
-    district: str
-    street: str
-    open_task: int | None
-    unit: str | None = None  # the unit responsible for it
-
-
-@dataclass(frozen=True)
-class TallyCounts:
-    """What the database counts for the tally, all from one moment.
-
-    The city's streets are known to the domain already; with these, it makes
-    every figure of the tally (`snowbot.domain.tally.compute_tally`).
-    """
-
-    incident: Incident
-    people: int
-    tasks: dict[TaskStatus, int]
-    on_duty: dict[int, tuple[int, int]]  # district id -> (person-times, on duty)
-    done: dict[int, int]  # district id -> tasks done
-    served: frozenset[int]  # street ids served
-    first_live: dict[int, int]  # street id -> its oldest open or in-progress task
-    assigned: int = 0  # people on duty holding places on live tasks (docs/commands.md "Places")
-    reports: ReportCounts | None = None  # residents' reports (None: counted as all zero)
-    # every unit by name, with its kept counters (zeros for a unit nobody turned out for yet)
-    units: list[UnitTurnout] = field(default_factory=list)
-    no_unit: UnitTurnout | None = None  # the shifts of cadres without a unit
-
-
-@dataclass(frozen=True)
-class Binding:
-    chat_id: int
-    district_id: int | None  # None: the city-wide reports ("/bind all")
-    bound_by: int = 0
-    title: str = ""
-
-
-# The outbox's lanes, first served first under Telegram's rate limit (`handlers.lanes`):
-# replies to what someone just did, then task announcements, then bulk notices
-LANE_REPLY = 0
-LANE_ANNOUNCE = 1
-LANE_NOTICE = 2
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message the bot owes a chat. It is queued in the transaction that caused it.
-
-    Either `text`, sent as it is (with `markup`, Bot API JSON, if any), or a `task_id`
-    with a catalog `template` whose {task} is filled in when it is sent, so the task
-    shows as it is then, with its buttons. `(key, chat_id)` is queued at most once.
-    """
-
-    key: str
-    chat_id: int
-    lang: str
-    text: str | None = None
-    task_id: int | None = None
-    template: str | None = None
-    markup: str | None = None
-    # a six-day storm: a file of `incident_id`'s export ("shifts.csv"), made when it is
-    # sent, with `text` as its caption; and a report that drops the older messages still
-    # waiting for the same chat whose keys begin with `supersedes` ("tally:")
-    document: str | None = None
-    incident_id: int | None = None
-    supersedes: str | None = None
-    # the lane (see LANE_REPLY); None: by what it is (`lane_of`)
-    lane: int | None = None
-    # a message already sent to the chat that this one replaces (its text edited, its
-    # buttons gone), instead of a new message: a decision shown where it was asked
-    edit_of: int | None = None
-    # a photo already on Telegram (its file id), sent with `text` as its caption
-    photo: str | None = None
-
-
-def lane_of(message: Outgoing) -> int:
-    """A message's lane: as given, or a reply's (its key begins "reply:"), a task
-    announcement's, or else a notice's."""
-    if message.lane is not None:
-        return message.lane
-    if message.key.startswith("reply:"):
-        return LANE_REPLY
-    return LANE_ANNOUNCE if message.task_id is not None else LANE_NOTICE
-
-
-@dataclass(frozen=True)
 class EndedShift:
     """A shift an incident's end closed: whom to tell, in which language, what it counted."""
 
@@ -363,15 +253,6 @@ class EndedShift:
     language: str | None
     headcount: int
     started_at: float
-
-
-@dataclass(frozen=True)
-class SentCopy:
-    """A message sent to a chat (to be edited once its question is decided or withdrawn)."""
-
-    chat_id: int
-    language: str
-    message_id: int
 
 
 @dataclass(frozen=True)
@@ -420,72 +301,6 @@ class Proposal:
     created_at: float
 
 
-@dataclass(frozen=True)
-class Recount:
-    """The tally's totals added up again from the raw rows, with no counters (for checking)."""
-
-    person_times: int
-    on_duty: int
-    people: int
-    tasks: dict[TaskStatus, int]
-    streets_total: int
-    streets_served: int
-    district_person_times: list[tuple[str, int]]  # every district by name, with its turnout
-    unit_person_times: list[tuple[str, int]] = field(default_factory=list)  # every unit, by name
-    no_unit_person_times: int = 0
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    message: Outgoing
-    attempts: int
-    lane: int = LANE_NOTICE  # as queued (`lane_of`)
-
-
-@dataclass(frozen=True)
-class DayCounts:
-    """What happened between two moments of one incident (the daily summary)."""
-
-    person_times: int  # headcounts of the shifts that began in the window
-    tasks_done: int
-    streets_served: int
-    busiest_district: str | None
-    busiest_person_times: int
-    units: list[tuple[str, int]] = field(default_factory=list)  # unit -> its turnout then
-
-
-@dataclass(frozen=True)
-class ShiftExportRow:
-    id: int
-    user_id: int
-    name: str
-    headcount: int
-    district: str
-    street: str
-    lat: float
-    lon: float
-    started_at: float
-    ended_at: float | None
-    placed: int = 0  # places the shift holds now (docs/commands.md "Places")
-    unit: str | None = None  # the cadre's unit when the shift opened
-
-
-@dataclass(frozen=True)
-class TaskExportRow:
-    id: int
-    district: str
-    street: str
-    needed: int
-    accepted: int
-    status: str
-    created_by: int
-    created_at: float
-    done_at: float | None
-    note: str
-    unit: str | None = None  # the street's unit
-
-
 # -- units (单位包保) -------------------------------------------------------------------
 
 
@@ -497,35 +312,4 @@ class Unit:
     name: str
 
 
-class UnitTurnout(NamedTuple):
-    """A unit's kept counters in one incident (id 0, name "": the cadres without a unit).
-
-    A named tuple: the tally makes one per unit, 2,000 of them, every time it counts."""
-
-    unit_id: int
-    name: str
-    person_times: int
-    on_duty: int
-    people: int
-
-
 # -- the one-screen overview -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StreetStates:
-    """Street ids by state (every other street of the city is unserved)."""
-
-    served: frozenset[int]
-    in_progress: frozenset[int]  # a live task someone accepted
-    open: frozenset[int]  # live tasks nobody accepted yet
-
-
-@dataclass(frozen=True)
-class HourTurnout:
-    """Headcounts of one district's shifts started and ended in one hour (epoch hours)."""
-
-    district_id: int
-    hour: int
-    started: int
-    ended: int

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from snowbot.domain.model import Outgoing, Task
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Task
 
 
 class PlaceOutcome(StrEnum):

@@ -7,40 +7,39 @@ change owes a chat (`Outgoing`) is queued in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from snowbot.domain.model import (
-    Binding,
-    CheckIn,
+from snowbot.domain.counts import (
     DayCounts,
-    District,
     DistrictDetail,
+    HourTurnout,
+    ShiftExportRow,
+    StreetStates,
+    TallyCounts,
+    TaskExportRow,
+)
+from snowbot.domain.delivery_stores import ChatStore, InboxStore, OutboxStore, TurnStore
+from snowbot.domain.messages import Outgoing, SentCopy
+from snowbot.domain.model import (
+    CheckIn,
+    District,
     Ending,
     Holder,
-    HourTurnout,
     ImportCounts,
     Incident,
     Invitation,
     Joined,
     Lines,
-    OutboxItem,
-    Outgoing,
     Proposal,
     Resized,
-    SentCopy,
     Shift,
-    ShiftExportRow,
     Street,
     StreetRow,
-    StreetStates,
-    TallyCounts,
     Task,
     TaskChange,
-    TaskExportRow,
     TeamDecision,
     TeamRequest,
-    Turn,
     Unit,
     User,
 )
@@ -250,84 +249,6 @@ class CountStore(Protocol):
     async def day_counts(self, incident_id: int, since: float, until: float) -> DayCounts: ...
     async def shift_rows(self, incident_id: int) -> list[ShiftExportRow]: ...
     async def task_rows(self, incident_id: int) -> list[TaskExportRow]: ...
-
-
-class ChatStore(Protocol):
-    """Groups bound to districts, chats that moved, and the messages announcing tasks."""
-
-    async def bind_chat(
-        self,
-        chat_id: int,
-        district_id: int | None,
-        by: int,
-        now: float,
-        title: str = "",
-        rebind: bool = True,
-    ) -> Binding: ...
-    async def unbind_chat(
-        self, chat_id: int, notices: Sequence[Outgoing] = (), now: float = 0.0
-    ) -> bool: ...
-    async def unbind_group(self, chat_id: int, district_id: int | None) -> bool: ...
-    async def bound_by(self, user_id: int) -> list[Binding]: ...
-    async def bindings(self) -> list[Binding]: ...
-    async def move_chat(self, old_id: int, new_id: int, now: float) -> bool: ...
-    async def moved_chats(self) -> dict[int, int]: ...
-    async def add_announcement(self, task_id: int, chat_id: int, message_id: int) -> None: ...
-    async def announcements(self, task_id: int) -> list[tuple[int, int]]: ...
-    async def mark_stale(self, task_ids: Sequence[int], now: float) -> None: ...
-    async def take_stale(self, limit: int) -> list[int]: ...
-
-
-class InboxStore(Protocol):
-    """Updates taken in, so that a redelivered one changes nothing."""
-
-    async def update_seen(self, update_id: int) -> bool: ...
-    async def mark_update(self, update_id: int, now: float) -> None: ...
-    async def finish_update(
-        self, update_id: int, replies: Sequence[Outgoing], now: float
-    ) -> list[OutboxItem]: ...
-    async def unhandled_updates(self) -> list[str]: ...
-    async def forget_updates(self, before: float) -> int: ...
-
-
-class TurnStore(Protocol):
-    """Several webhook processes: live processes, a person's turn, bounded backlogs."""
-
-    async def keep_updates(
-        self,
-        updates: Sequence[tuple[int, str, int | None]],
-        now: float,
-        holder: str | None,
-        bound: int,
-        notices: Mapping[int, Outgoing],
-    ) -> list[int]: ...
-    async def drop_updates(
-        self, updates: Sequence[tuple[int, int]], now: float, notices: Mapping[int, Outgoing]
-    ) -> None: ...
-    async def beat(self, holder: str) -> None: ...
-    async def leave(self, holder: str) -> None: ...
-    async def take_turn(
-        self, person: int, update_id: int, holder: str, dead_after: float
-    ) -> Turn: ...
-    async def give_back_turn(self, person: int, update_id: int, holder: str) -> None: ...
-    async def turn_may_be_free(
-        self, person: int, update_id: int, holder: str, dead_after: float
-    ) -> bool: ...
-    async def claim_orphans(self, holder: str, dead_after: float, limit: int) -> list[str]: ...
-
-
-class OutboxStore(Protocol):
-    """Messages owed, sent after the transaction that caused them."""
-
-    async def enqueue(self, messages: Sequence[Outgoing], now: float) -> int: ...
-    async def queued(self, key: str) -> bool: ...
-    async def due_outbox(self, now: float, limit: int) -> list[OutboxItem]: ...
-    async def outbox_sent(self, item: OutboxItem, message_id: int, now: float) -> None: ...
-    async def outbox_retry(self, item: OutboxItem, due_at: float, error: str) -> None: ...
-    async def outbox_failed(self, item: OutboxItem, now: float, error: str) -> None: ...
-    async def outbox_counts(self) -> tuple[int, int, int]: ...
-    async def claim_outbox(self, ids: Sequence[int], now: float) -> list[int]: ...
-    async def outbox_release(self, ids: Sequence[int]) -> None: ...
 
 
 class ReportStore(Protocol):

@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from snowbot.domain.counts import DistrictCounts, UnservedStreet
 from snowbot.domain.directory import Directory
-from snowbot.domain.model import DistrictCounts, Incident, TaskStatus, UnservedStreet
+from snowbot.domain.model import Incident, TaskStatus
 from snowbot.domain.residents import ReportCounts
 from snowbot.domain.stores import CountStore
 from snowbot.domain.units import UnitCounts

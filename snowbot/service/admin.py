@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from snowbot.domain import limits
+from snowbot.domain.counts import DistrictDetail
 from snowbot.domain.gazetteer import CITY_WIDE
-from snowbot.domain.model import DistrictDetail, Incident, User
+from snowbot.domain.model import Incident, User
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.domain.tally import Tally, compute_tally

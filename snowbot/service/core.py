@@ -24,7 +24,8 @@ from snowbot.domain.directory import Directory
 from snowbot.domain.gazetteer import read_gazetteer
 from snowbot.domain.geo import Nearest, valid_position
 from snowbot.domain.handling import UpdateScope, current_update
-from snowbot.domain.model import Ending, ImportCounts, Incident, Outgoing, Shift, Street, User
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Ending, ImportCounts, Incident, Shift, Street, User
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role, effective_role
 from snowbot.domain.stores import Store

@@ -7,7 +7,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 from snowbot.domain import limits
-from snowbot.domain.model import Binding, DayCounts, OutboxItem, Outgoing, Turn, User
+from snowbot.domain.counts import DayCounts
+from snowbot.domain.messages import Binding, OutboxItem, Outgoing
+from snowbot.domain.model import Turn, User
 from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.text.texts import catalog

@@ -9,15 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from snowbot.domain import limits
-from snowbot.domain.model import (
-    LANE_ANNOUNCE,
-    Invitation,
-    JoinOutcome,
-    Outgoing,
-    SentCopy,
-    TeamOutcome,
-    TeamRequest,
-)
+from snowbot.domain.messages import LANE_ANNOUNCE, Outgoing, SentCopy
+from snowbot.domain.model import Invitation, JoinOutcome, TeamOutcome, TeamRequest
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore

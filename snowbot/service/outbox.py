@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from snowbot.domain import limits
-from snowbot.domain.model import Binding, OutboxItem, Outgoing, Task, TaskStatus
+from snowbot.domain.messages import Binding, OutboxItem, Outgoing
+from snowbot.domain.model import Task, TaskStatus
 from snowbot.service import Snowbot
 from snowbot.text.render import task_line
 from snowbot.text.texts import catalog

@@ -8,7 +8,8 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from snowbot.domain.model import StreetStates, Task
+from snowbot.domain.counts import StreetStates
+from snowbot.domain.model import Task
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore

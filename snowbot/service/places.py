@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from snowbot.domain.model import Outgoing, Task, TaskStatus
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Task, TaskStatus
 from snowbot.domain.places import PlaceChange, Placement, PlaceOutcome, Reopen
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role

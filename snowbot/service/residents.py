@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from snowbot.domain import limits
-from snowbot.domain.model import Outgoing, SentCopy, Task
+from snowbot.domain.messages import Outgoing, SentCopy
+from snowbot.domain.model import Task
 from snowbot.domain.refusals import Refused
 from snowbot.domain.residents import (
     Report,

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from snowbot.domain import limits
+from snowbot.domain.messages import Binding
 from snowbot.domain.model import (
     AcceptOutcome,
-    Binding,
     CheckInKind,
     CloseOutcome,
     Shift,

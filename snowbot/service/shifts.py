@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from snowbot.domain import limits
 from snowbot.domain.geo import valid_position
-from snowbot.domain.model import CheckInKind, Outgoing, Resized, Shift
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import CheckInKind, Resized, Shift
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service.places import PlaceService

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from snowbot.domain import limits, schedule
-from snowbot.domain.model import Incident, Outgoing
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Incident
 from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
 from snowbot.service.results import Person

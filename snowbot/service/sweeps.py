@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from snowbot.domain import schedule
-from snowbot.domain.model import Outgoing, Shift, Task
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Shift, Task
 from snowbot.domain.schedule import Care
 from snowbot.domain.tally import Tally
 from snowbot.service import Snowbot

@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Sequence
 
 from snowbot.domain import limits
-from snowbot.domain.model import CloseOutcome, Holder, Incident, Outgoing, Street, Task, TaskStatus
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import CloseOutcome, Holder, Incident, Street, Task, TaskStatus
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
 from snowbot.service.listing import TaskListing

@@ -17,8 +17,9 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from snowbot.domain.counts import DistrictCounts
 from snowbot.domain.directory import Directory
-from snowbot.domain.model import DistrictCounts, Incident, TaskStatus
+from snowbot.domain.model import Incident, TaskStatus
 from snowbot.domain.numerals import bulletin_en, bulletin_zh
 from snowbot.domain.stores import ClosingStore, CountStore
 from snowbot.domain.tally import Tally, compute_tally

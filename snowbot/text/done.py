@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from snowbot.domain.model import LANE_NOTICE, Holder, Outgoing, Task
+from snowbot.domain.messages import LANE_NOTICE, Outgoing
+from snowbot.domain.model import Holder, Task
 from snowbot.text.texts import catalog
 
 

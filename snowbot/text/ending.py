@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.model import LANE_NOTICE, Ending, Outgoing
+from snowbot.domain.messages import LANE_NOTICE, Outgoing
+from snowbot.domain.model import Ending
 from snowbot.domain.residents import report_ref
 from snowbot.text.render import duration
 from snowbot.text.texts import catalog

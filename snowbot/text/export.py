@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.model import ShiftExportRow, TaskExportRow
+from snowbot.domain.counts import ShiftExportRow, TaskExportRow
 from snowbot.domain.residents import ReportExportRow
 
 SHIFT_COLUMNS = (

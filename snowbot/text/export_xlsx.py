@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from snowbot.domain.model import ShiftExportRow, TaskExportRow
+from snowbot.domain.counts import ShiftExportRow, TaskExportRow
 from snowbot.domain.residents import ReportExportRow
 from snowbot.text.export import (
     REPORT_COLUMNS,

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.model import HourTurnout, Lines, Street, StreetStates
+from snowbot.domain.counts import HourTurnout, StreetStates
+from snowbot.domain.model import Lines, Street
 
 STATES = ("unserved", "open", "in_progress", "served")
 # hours of turnout drawn at most: a six-day storm is 144; older hours are folded into the first

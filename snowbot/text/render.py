@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.model import DayCounts, DistrictCounts, DistrictDetail, Task, TaskStatus
+from snowbot.domain.counts import DayCounts, DistrictCounts, DistrictDetail
+from snowbot.domain.model import Task, TaskStatus
 from snowbot.domain.tally import Tally
 from snowbot.text.render_units import render_day_units, street_with_unit
 from snowbot.text.texts import Catalog

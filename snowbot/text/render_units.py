@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from snowbot.domain.model import DayCounts
+from snowbot.domain.counts import DayCounts
 from snowbot.domain.tally import Tally
 from snowbot.domain.units import by_turnout
 from snowbot.text.texts import Catalog

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import psycopg
 
-from snowbot.domain.model import Recount
+from snowbot.domain.counts import Recount
 from storage.copy import tables
 from storage.postgres.connection import PgConnection
 from storage.sqlite.bulk import ShiftRow, TaskRow

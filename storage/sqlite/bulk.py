@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from snowbot.domain.model import Recount
+from snowbot.domain.counts import Recount
 from storage.sqlite.counts import full_recount
 
 ShiftRow = tuple[int, int, int, int, int, float, float, float, float | None]

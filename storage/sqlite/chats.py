@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.domain.model import Binding, Outgoing
+from snowbot.domain.messages import Binding, Outgoing
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import announced, enqueue
 
@@ -151,7 +151,7 @@ def any_stale(db: sqlite3.Connection) -> bool:
 
 
 class SqliteChats(Engine):
-    """`snowbot.domain.stores.ChatStore` on SQLite."""
+    """`snowbot.domain.delivery_stores.ChatStore` on SQLite."""
 
     bind_chat = writes(bind_chat)
     unbind_chat = writes(unbind_chat)

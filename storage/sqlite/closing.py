@@ -11,7 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.domain.model import Incident, Outgoing
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Incident
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.functions import functions_of
 from storage.sqlite.outbox import enqueue

@@ -5,15 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from snowbot.domain.model import (
-    DayCounts,
-    Incident,
-    Recount,
-    ShiftExportRow,
-    TallyCounts,
-    TaskExportRow,
-    TaskStatus,
-)
+from snowbot.domain.counts import DayCounts, Recount, ShiftExportRow, TallyCounts, TaskExportRow
+from snowbot.domain.model import Incident, TaskStatus
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
 from storage.sqlite.functions import functions_of
 from storage.sqlite.residents import report_counts

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from snowbot.domain.model import DistrictDetail, TaskStatus
+from snowbot.domain.counts import DistrictDetail
+from snowbot.domain.model import TaskStatus
 from storage.sqlite.engine import Engine, every, one, snapshot
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.domain.model import EndedShift, Ending, Incident, Outgoing, WithdrawnTeam
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import EndedShift, Ending, Incident, WithdrawnTeam
 from storage.sqlite.engine import every
 from storage.sqlite.outbox import enqueue, sent_copies
 from storage.sqlite.teams import COLUMNS as TEAM_COLUMNS

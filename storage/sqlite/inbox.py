@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from snowbot.domain.model import OutboxItem, Outgoing
+from snowbot.domain.messages import OutboxItem, Outgoing
 from storage.sqlite.engine import Engine, every, finishes, one, reads, writes
 from storage.sqlite.outbox import queue_and_claim
 
@@ -57,7 +57,7 @@ def forget_updates(db: sqlite3.Connection, before: float) -> int:
 
 
 class SqliteInbox(Engine):
-    """`snowbot.domain.stores.InboxStore` on SQLite."""
+    """`snowbot.domain.delivery_stores.InboxStore` on SQLite."""
 
     update_seen = reads(update_seen)
     mark_update = writes(mark_update)

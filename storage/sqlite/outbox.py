@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from snowbot.domain.model import OutboxItem, Outgoing, SentCopy, lane_of
+from snowbot.domain.messages import OutboxItem, Outgoing, SentCopy, lane_of
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 
@@ -230,7 +230,7 @@ def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
 
 
 class SqliteOutbox(Engine):
-    """`snowbot.domain.stores.OutboxStore` on SQLite."""
+    """`snowbot.domain.delivery_stores.OutboxStore` on SQLite."""
 
     enqueue = writes(enqueue)
     queued = reads(queued)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from snowbot.domain.model import HourTurnout, StreetStates
+from snowbot.domain.counts import HourTurnout, StreetStates
 from storage.sqlite.engine import Engine, every, one, reads, snapshot
 from storage.sqlite.functions import functions_of
 

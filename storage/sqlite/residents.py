@@ -13,7 +13,8 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.domain.model import Outgoing, SentCopy, Task
+from snowbot.domain.messages import Outgoing, SentCopy
+from snowbot.domain.model import Task
 from snowbot.domain.residents import (
     Report,
     ReportChange,

@@ -7,16 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from snowbot.domain.model import (
-    CheckIn,
-    CheckInKind,
-    Outgoing,
-    SentCopy,
-    Shift,
-    Street,
-    TeamDecision,
-    TeamOutcome,
-)
+from snowbot.domain.messages import Outgoing, SentCopy
+from snowbot.domain.model import CheckIn, CheckInKind, Shift, Street, TeamDecision, TeamOutcome
 from snowbot.domain.places import Reopen
 from snowbot.domain.teams import waits_for_confirmation
 from storage.sqlite import places, teams, units

@@ -6,15 +6,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from snowbot.domain.model import (
-    CloseOutcome,
-    Holder,
-    Outgoing,
-    Proposal,
-    Task,
-    TaskChange,
-    TaskStatus,
-)
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import CloseOutcome, Holder, Proposal, Task, TaskChange, TaskStatus
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.outbox import drop_escalations, enqueue
 

@@ -14,7 +14,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from snowbot.domain.model import Outgoing, Turn
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Turn
 from storage.sqlite.engine import Engine, every, one, reads, writes
 from storage.sqlite.functions import functions_of
 from storage.sqlite.inbox import update_seen
@@ -190,7 +191,7 @@ def _new_flood(db: sqlite3.Connection, person: int, update_id: int, now: float) 
 
 
 class SqliteTurns(Engine):
-    """The turns part of `snowbot.domain.stores.InboxStore` on SQLite."""
+    """The turns part of `snowbot.domain.delivery_stores.InboxStore` on SQLite."""
 
     beat = writes(beat)
     leave = writes(leave)

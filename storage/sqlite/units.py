@@ -8,7 +8,8 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from snowbot.domain.model import Unit, UnitTurnout
+from snowbot.domain.counts import UnitTurnout
+from snowbot.domain.model import Unit
 from snowbot.domain.units import unit_key
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.functions import functions_of

@@ -14,7 +14,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from snowbot.domain.model import Outgoing, Recount, Street, StreetRow
+from snowbot.domain.counts import Recount
+from snowbot.domain.messages import Outgoing
+from snowbot.domain.model import Street, StreetRow
 from snowbot.settings.config import Config
 from snowbot.tools.bench.common import Figure, Kit, Sizes, percentile, sample_city
 from snowbot.tools.bench.nearest import random_city

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snowbot.domain.model import LANE_NOTICE
+from snowbot.domain.messages import LANE_NOTICE
 from snowbot.settings.config import Config
 from snowbot.tools.bench.common import (
     Figure,
