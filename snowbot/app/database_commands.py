@@ -46,7 +46,7 @@ def _refuse_on_postgres(config: Config, instead: str) -> None:
     if config.database_url:
         raise SnowbotError(
             f"{config.database_name}: a PostgreSQL database; use PostgreSQL's own tool: "
-            f"{instead} (README: Running on PostgreSQL with a standby)"
+            f"{instead} (docs/operators.md, Running on PostgreSQL with a standby)"
         )
 
 

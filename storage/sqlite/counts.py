@@ -34,7 +34,8 @@ def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
         iid,
     )
     # thousands of streets come back as one row of JSON rather than a row each: building
-    # a Python row per street would cost the tally a fifth of its time (README: figure 3)
+    # a Python row per street would cost the tally a fifth of its time
+    # (docs/performance.md, figure 3)
     js = functions_of(db).json_list
     served = one(
         db,

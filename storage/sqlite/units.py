@@ -70,7 +70,7 @@ def unit_turnouts(
 ) -> tuple[list[UnitTurnout], UnitTurnout]:
     """Every unit with its counters (zeros if nobody turned out for it), and the no-unit
     turnout. Columns come back as JSON arrays, one row each, rather than a row per unit:
-    2,000 units then cost the tally about a millisecond (README: figure 3)."""
+    2,000 units then cost the tally about a millisecond (docs/performance.md, figure 3)."""
     js = functions_of(db).json_list
     names = one(  # by name: the tally's order
         db,
