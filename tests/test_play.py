@@ -188,3 +188,13 @@ def test_a_pipe_gets_no_colour_and_a_terminal_gets_colour_a_prompt_and_history(
             process.kill()
             process.wait()
         os.close(controller)
+
+
+def test_the_sample_city_keeps_the_russian_bank_outside(tmp_path: Path) -> None:
+    """The sample city is played with its outline: Blagoveshchensk, across the Amur and
+    3.9 km from a Heihe street, is refused; a spot on a Heihe street is not."""
+    result = play(tmp_path, "甲: /start\n甲 @ 50.2830,127.5400\n乙: /start\n乙 @ 中央街\n")
+    assert result.returncode == 0, result.stderr
+    assert "这个位置在黑河以外" in result.stdout
+    assert "已签到：1 人，位于爱辉区中央街" in result.stdout
+    assert result.stdout.count("已签到") == 1

@@ -37,6 +37,8 @@ GEOJSON_SUFFIXES = (".geojson", ".json")
 # The sample city (docs/operators.md "Sample data"), package data so that an installed snowbot has
 # it
 SAMPLE_GAZETTEER = Path(__file__).resolve().parents[1] / "data" / "heihe_streets.csv"
+# the sample city's outline: the Russian bank of the Amur lies outside it
+SAMPLE_BOUNDARY = SAMPLE_GAZETTEER.with_name("heihe_boundary.geojson")
 
 
 def read_gazetteer(

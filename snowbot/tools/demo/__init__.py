@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from snowbot.domain.gazetteer import SAMPLE_GAZETTEER
+from snowbot.domain.boundary import read_boundary
+from snowbot.domain.gazetteer import SAMPLE_BOUNDARY, SAMPLE_GAZETTEER
 from snowbot.settings.config import Config, ScheduleConfig, TelegramConfig
 from snowbot.text.render import render_tally
 from snowbot.text.texts import catalog
@@ -88,13 +89,16 @@ async def play_storm(
             if config.city.gazetteer and config.city.gazetteer.exists()
             else SAMPLE_GAZETTEER
         )
+        boundary = config.city.boundary  # the sample city comes with its outline
+        if gazetteer == SAMPLE_GAZETTEER and boundary is None:
+            boundary = read_boundary(SAMPLE_BOUNDARY)
         tz = config.city.timezone
         demo_config = replace(
             config,
             telegram=TelegramConfig(token=api.token, base_url=api.base_url),
             database=Path(tmp) / "demo.db",
             database_url="",  # a PostgreSQL database in the config is not touched
-            city=replace(config.city, gazetteer=gazetteer),
+            city=replace(config.city, gazetteer=gazetteer, boundary=boundary),
             coordinators=frozenset({COORDINATOR.id}),
             # anyone who writes to the demo's bot is a cadre (docs/security.md)
             access=replace(config.access, enrolment="open"),

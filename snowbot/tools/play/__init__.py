@@ -15,7 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from snowbot.domain.gazetteer import SAMPLE_GAZETTEER
+from snowbot.domain.boundary import read_boundary
+from snowbot.domain.gazetteer import SAMPLE_BOUNDARY, SAMPLE_GAZETTEER
 from snowbot.settings.config import Config, TelegramConfig
 from snowbot.text.texts import catalog
 from snowbot.tools.demo.cast import COORDINATOR, SimClock
@@ -39,12 +40,16 @@ async def run_play(config: Config, *, start_bot: StartPlayedBot, console: Consol
             gazetteer = config.city.gazetteer
             if gazetteer is None or not gazetteer.exists():
                 gazetteer = SAMPLE_GAZETTEER
+            # the sample city comes with its outline (the Russian bank outside)
+            boundary = config.city.boundary
+            if gazetteer == SAMPLE_GAZETTEER and boundary is None:
+                boundary = read_boundary(SAMPLE_BOUNDARY)
             play_config = replace(
                 config,
                 telegram=TelegramConfig(token=api.token, base_url=api.base_url),
                 database=Path(tmp) / "play.db",
                 database_url="",  # a PostgreSQL one in the config is not touched
-                city=replace(config.city, gazetteer=gazetteer),
+                city=replace(config.city, gazetteer=gazetteer, boundary=boundary),
                 coordinators=frozenset({COORDINATOR.id}),
                 access=replace(config.access, enrolment="open"),
             )
