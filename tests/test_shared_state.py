@@ -192,15 +192,19 @@ async def test_a_change_made_through_one_process_counts_in_the_other_from_the_ne
                 assert _shift_incident(database, await check_in(via)) == third
 
             # a role granted through one process holds in both; revoked, in neither
-            await bot.send(COORD, f"/grant {DISPATCHER.id} dispatcher")
+            # (each waits for its own answer: notices of earlier acts, such as a new task's
+            # announcement or "you are now a guest", may reach the same chat meanwhile)
+            await bot.send(COORD, f"/grant {DISPATCHER.id} dispatcher", expect="is now a")
             for n, street in enumerate(["Station Road", "School Lane"], start=1):
-                reply = await bot.send(DISPATCHER, f"/newtask {street} 1 granted {n}")
+                reply = await bot.send(
+                    DISPATCHER, f"/newtask {street} 1 granted {n}", expect=f"granted {n}"
+                )
                 assert _tasks_by(database, DISPATCHER) == n, reply
-            await bot.send(COORD, f"/revoke {DISPATCHER.id}")
+            await bot.send(COORD, f"/revoke {DISPATCHER.id}", expect="is now a")
             for _ in ports:
-                await bot.send(DISPATCHER, "/newtask River Road 1 revoked")
+                await bot.send(DISPATCHER, "/newtask River Road 1 revoked", expect="Only a")
                 assert _tasks_by(database, DISPATCHER) == len(ports)
-            await bot.send(COORD, f"/grant {DISPATCHER.id} dispatcher")
+            await bot.send(COORD, f"/grant {DISPATCHER.id} dispatcher", expect="is now a")
 
             # a group bound through one process gets the tasks posted through either
             await bot.send(DISPATCHER, "/bind North", chat=GROUP)
