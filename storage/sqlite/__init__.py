@@ -23,6 +23,7 @@ from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.overview import SqliteOverview
 from storage.sqlite.people import SqlitePeople
 from storage.sqlite.places import SqlitePlaces
+from storage.sqlite.report_desk import SqliteReportDesk
 from storage.sqlite.residents import SqliteResidents
 from storage.sqlite.resize import SqliteResize
 from storage.sqlite.shifts import SqliteShifts
@@ -50,6 +51,7 @@ class SqliteStore(
     SqliteTurns,
     SqliteOutbox,
     SqliteResidents,
+    SqliteReportDesk,
     SqliteClosing,
     SqliteUnits,
     SqliteOverview,

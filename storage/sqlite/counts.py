@@ -9,7 +9,7 @@ from snowbot.domain.counts import DayCounts, Recount, ShiftExportRow, TallyCount
 from snowbot.domain.model import Incident, TaskStatus
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
 from storage.sqlite.functions import functions_of
-from storage.sqlite.residents import report_counts
+from storage.sqlite.report_desk import report_counts
 from storage.sqlite.units import day_units, unit_turnouts
 
 
