@@ -24,8 +24,8 @@ from snowbot.domain.residents import (
     ReportWait,
     report_to_join,
 )
+from storage.queries.outbox import enqueue
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot, writes
-from storage.sqlite.outbox import enqueue
 
 HOUR = 3600.0
 KM_PER_DEGREE = 111.32  # of latitude; a box around a point, before the exact distance
@@ -265,7 +265,7 @@ def describe_report(
     return True
 
 
-class SqliteResidents(Engine):
+class ResidentsQueries(Engine):
     """The reporting part of `snowbot.domain.stores.ReportStore` (the desk's: report_desk)."""
 
     get_report = reads(get_report)

@@ -20,9 +20,8 @@ from snowbot.domain.residents import (
     ReportExportRow,
     ReportStatus,
 )
-from storage.sqlite.engine import Engine, every, reads, snapshot, writes
-from storage.sqlite.outbox import enqueue, sent_copies
-from storage.sqlite.residents import (
+from storage.queries.outbox import enqueue, sent_copies
+from storage.queries.residents import (
     SELECT,
     STATUS,
     DismissedNotices,
@@ -32,7 +31,8 @@ from storage.sqlite.residents import (
     report_from,
     reporters,
 )
-from storage.sqlite.tasks import get_task, insert_task
+from storage.queries.tasks import get_task, insert_task
+from storage.sqlite.engine import Engine, every, reads, snapshot, writes
 
 # -- a dispatcher's decision -----------------------------------------------------------------
 
@@ -169,7 +169,7 @@ def report_rows(db: sqlite3.Connection, incident_id: int) -> list[ReportExportRo
     ]
 
 
-class SqliteReportDesk(Engine):
+class ReportDeskQueries(Engine):
     """The desk's part of `snowbot.domain.stores.ReportStore`."""
 
     task_for_report = writes(task_for_report)
