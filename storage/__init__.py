@@ -8,12 +8,13 @@ from pathlib import Path
 
 from snowbot.settings.leadership import Leadership
 from storage.postgres import PostgresStore, is_postgres, open_postgres
+from storage.queries import Queries
 from storage.sqlite import SqliteStore
 from storage.sqlite import open_store as open_sqlite
 from storage.sqlite.leader import FileLeadership
 
 
-async def open_store(address: Path | str) -> SqliteStore:
+async def open_store(address: Path | str) -> Queries:
     """The store a `[storage] database` value names: a PostgreSQL URL, else a SQLite file."""
     if isinstance(address, str) and is_postgres(address):
         return await open_postgres(address)
@@ -29,4 +30,4 @@ def leadership_for(address: Path | str) -> Leadership:
     return FileLeadership(Path(address))
 
 
-__all__ = ["PostgresStore", "SqliteStore", "is_postgres", "leadership_for", "open_store"]
+__all__ = ["PostgresStore", "Queries", "SqliteStore", "is_postgres", "leadership_for", "open_store"]

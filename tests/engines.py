@@ -26,6 +26,7 @@ import pytest
 from snowbot.settings.config import Config
 from storage.postgres import PostgresStore
 from storage.postgres.connection import PgConnection
+from storage.queries import Queries
 from storage.sqlite import SqliteStore
 from storage.sqlite.engine import connect
 
@@ -106,7 +107,7 @@ def with_database(config: Config, address: Path | str) -> Config:
     return replace(config, database_url=address)
 
 
-async def unmigrated_store(address: Path | str) -> SqliteStore:
+async def unmigrated_store(address: Path | str) -> Queries:
     """A store on `address` before any migration (the caller migrates it as far as it likes)."""
     if isinstance(address, Path):
         return SqliteStore(await connect(address))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.app.wiring import bench_kit
+from snowbot.app.tool_starters import bench_kit
 from snowbot.settings.config_file import parse_config
 from snowbot.tools.bench.flood import FLOOD, FLOODER, figures_flood
 from snowbot.tools.bench.postgres import fresh

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.app.wiring import bench_kit, open_service
+from snowbot.app.tool_starters import bench_kit
+from snowbot.app.wiring import open_service
 from snowbot.settings.config import Config
 from snowbot.settings.config_file import parse_config
 from snowbot.settings.errors import SnowbotError

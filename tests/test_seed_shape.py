@@ -9,7 +9,7 @@ import itertools
 from snowbot.text.closing import bulletin
 from snowbot.text.texts import catalog
 from snowbot.tools.demo.cast import SEED_DAYS
-from snowbot.tools.demo.storms import SEED_DISTRICT_WEIGHTS, seed_days
+from snowbot.tools.demo.seed import SEED_DISTRICT_WEIGHTS, seed_days
 
 
 def test_the_days_add_up_to_what_the_city_reported() -> None:

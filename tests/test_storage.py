@@ -17,6 +17,7 @@ from snowbot.domain.places import PlaceOutcome
 from storage.migrations import LATEST, MIGRATIONS
 from storage.postgres import PostgresStore
 from storage.postgres.connection import PgConnection
+from storage.queries import Queries
 from storage.sqlite import SqliteStore
 from tests.engines import NewDatabase, raw
 from tests.harness import opened_store
@@ -68,7 +69,7 @@ async def test_migrations_from_the_first_version_keep_the_data(
         assert shift is not None and shift.headcount == 3 and shift.welfare_from == 100.0
 
 
-async def _unmigrated(address: Path | str) -> tuple[SqliteStore, Callable[[str], Awaitable[Any]]]:
+async def _unmigrated(address: Path | str) -> tuple[Queries, Callable[[str], Awaitable[Any]]]:
     """A store on `address` before any migration, and a way to run SQL on its connection."""
     if isinstance(address, Path):
         import aiosqlite
@@ -95,7 +96,7 @@ async def test_two_connections_racing_for_the_last_place(
         await _race(first, second)
 
 
-async def _race(first: SqliteStore, second: SqliteStore) -> None:
+async def _race(first: Queries, second: Queries) -> None:
     incident = await first.current_incident("storm", 1.0)
     street = (await first.streets())[0]
     for uid in range(1, 81):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from snowbot.app.wiring import bench_kit
+from snowbot.app.tool_starters import bench_kit
 from snowbot.settings.config import Config
 from snowbot.tools.bench.common import QUICK
 from snowbot.tools.bench.webhooks import figure_webhooks

@@ -331,7 +331,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _demo(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.app.wiring import demo_starter
+    from snowbot.app.tool_starters import demo_starter
     from snowbot.tools.demo import run_demo
 
     serve: str | None = args.listen or None
@@ -347,14 +347,14 @@ async def _demo(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _play(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.app.wiring import start_played_bot
+    from snowbot.app.tool_starters import start_played_bot
     from snowbot.tools.play import Console, run_play
 
     return await run_play(config, start_bot=start_played_bot, console=Console())
 
 
 async def _bench(args: argparse.Namespace, config: Config) -> int:
-    from snowbot.app.wiring import bench_kit
+    from snowbot.app.tool_starters import bench_kit
     from snowbot.tools import bench
 
     kit = bench_kit()

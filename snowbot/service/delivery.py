@@ -95,7 +95,7 @@ class DeliveryService(ServiceCore):
 
     async def take_turn(self, person: int, update_id: int, holder: str) -> Turn:
         """Whether process `holder` may handle this update of `person` now (several
-        webhook processes): see `storage.sqlite.turns.take_turn`."""
+        webhook processes): see `storage.queries.turns.take_turn`."""
         return await self.store.take_turn(person, update_id, holder, DEAD_AFTER)
 
     async def turn_may_be_free(self, person: int, update_id: int, holder: str) -> bool:

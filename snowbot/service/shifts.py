@@ -82,7 +82,7 @@ class ShiftService(PlaceService):
     async def resize(self, person: Person, headcount: int) -> Resized:
         """`/checkin N` on duty with a new N (docs/commands.md "Everyone affected hears it"): the
         shift's headcount changes (see
-        `storage.sqlite.resize`); "not_on_duty" or "same" change nothing."""
+        `storage.queries.resize`); "not_on_duty" or "same" change nothing."""
         self.require(person, Role.CADRE)
         check_count(headcount, limits.MAX_TEAM, "checkin.bad_count")
         incident = await self.incident()

@@ -12,7 +12,7 @@ import asyncio
 
 from storage.postgres.connection import PgConnection
 from storage.postgres.engine import PgEngine
-from storage.sqlite import SqliteStore
+from storage.queries import Queries
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -22,7 +22,7 @@ def is_postgres(address: object) -> bool:
     return isinstance(address, str) and address.startswith(SCHEMES)
 
 
-class PostgresStore(PgEngine, SqliteStore):
+class PostgresStore(PgEngine, Queries):
     """`snowbot.domain.stores.Store` on PostgreSQL: the aggregate stores' named queries (written
     in the SQL both engines accept) on the PostgreSQL engine."""
 

@@ -17,8 +17,8 @@ import psycopg
 from snowbot.domain.counts import Recount
 from storage.copy import tables
 from storage.postgres.connection import PgConnection
+from storage.queries.counts import full_recount
 from storage.sqlite.bulk import ShiftRow, TaskRow
-from storage.sqlite.counts import full_recount
 
 __all__ = [
     "ShiftRow",

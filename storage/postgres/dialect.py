@@ -1,6 +1,6 @@
 """The named queries' parameters as psycopg takes them: the one thing rewritten.
 
-The named queries (storage/sqlite/*.py) are written once, in the SQL both engines
+The named queries (storage/queries/*.py) are written once, in the SQL both engines
 accept (`RETURNING id` rather than `lastrowid`, `INSERT … ON CONFLICT DO NOTHING` rather
 than `INSERT OR IGNORE`, `CASE` rather than the scalar `MAX(a, b)`, conditions rather
 than `UPDATE OR IGNORE`, `x = 1` rather than a bare integer as a truth value). The few

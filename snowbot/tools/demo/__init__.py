@@ -29,7 +29,8 @@ from snowbot.tools.demo.cast import (
     Storm,
     Transcript,
 )
-from snowbot.tools.demo.storms import close_storm, seed_storm, set_up, small_storm
+from snowbot.tools.demo.seed import seed_storm
+from snowbot.tools.demo.storms import close_storm, set_up, small_storm
 from snowbot.tools.standin import BotApiStandIn
 
 __all__ = ["SimClock", "StartBot", "SteppedBot", "Storm", "play_storm", "run_demo"]

@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from snowbot.tools.standin.menus import Menus, scope_of
+from snowbot.tools.standin.files_menus import FilesAndMenus
+from snowbot.tools.standin.menus import Menus
 from snowbot.tools.standin.wire import (
     BOT_ID,
     BOT_USERNAME,
@@ -42,7 +43,7 @@ def _open(request: web.Request) -> bool:
     return request.transport is not None and not request.transport.is_closing()
 
 
-class BotApiServer:
+class BotApiServer(FilesAndMenus):
     """The stand-in's server side: the Bot API methods snowbot calls, and what they keep."""
 
     def __init__(
@@ -172,16 +173,6 @@ class BotApiServer:
             return error_response(exc.code, exc.description, exc.parameters)
         return web.json_response({"ok": True, "result": result})
 
-    async def _download(self, request: web.Request) -> web.Response:
-        """A file as Telegram serves it after getFile: /file/bot<token>/<file_path>."""
-        if request.match_info["token"] != self.token:
-            return error_response(401, "Unauthorized")
-        body = self.files.get(request.match_info["path"].removeprefix("photos/"))
-        if body is None:
-            return error_response(404, "Not Found")
-        self.downloads += 1
-        return web.Response(body=body, content_type="image/jpeg")
-
     def _over_rate(self) -> bool:
         if self.rate_limit is None:
             return False
@@ -249,33 +240,6 @@ class BotApiServer:
                     self._updates = [u for u in self._updates if u is not update]
                 else:
                     await asyncio.sleep(0.2)
-
-    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        self.menus.set(params)
-        if scope_of(params) == "default":
-            self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
-        return True
-
-    async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
-        self.menus.delete(params)
-        return True
-
-    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
-        button = params.get("menu_button")
-        self.menu_button = button if isinstance(button, dict) else None
-        return True
-
-    async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
-        file_id = str(params.get("file_id", ""))
-        body = self.files.get(file_id)
-        if body is None:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": file_id,
-            "file_unique_id": "u" + file_id,
-            "file_size": len(body),
-            "file_path": f"photos/{file_id}",
-        }
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
         return True

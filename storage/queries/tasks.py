@@ -1,4 +1,4 @@
-"""Tasks: posted, proposed, escalated, done and cancelled (places: `storage.sqlite.places`)."""
+"""Tasks: posted, proposed, escalated, done and cancelled (places: `storage.queries.places`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import CloseOutcome, Holder, Proposal, Task, TaskChange, TaskStatus
+from storage.queries.outbox import drop_escalations, enqueue
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import drop_escalations, enqueue
 
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,
@@ -352,7 +352,7 @@ def free_task(db: sqlite3.Connection, task_id: int) -> None:
     db.execute("DELETE FROM places WHERE task_id = ?", (task_id,))
 
 
-class SqliteTasks(Engine):
+class TasksQueries(Engine):
     """`snowbot.domain.stores.TaskStore` on SQLite."""
 
     create_task = writes(create_task)

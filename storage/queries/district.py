@@ -45,7 +45,7 @@ def district_detail(db: sqlite3.Connection, incident_id: int, district_id: int) 
     )
 
 
-class SqliteDistrict(Engine):
+class DistrictQueries(Engine):
     """`snowbot.domain.stores.CountStore.district_detail` on SQLite."""
 
     district_detail = snapshot(district_detail)

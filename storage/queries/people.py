@@ -101,7 +101,7 @@ def users_with_role(db: sqlite3.Connection, role: Role) -> list[User]:
     return [user for user in map(user_from, rows) if user.role == role]
 
 
-class SqlitePeople(Engine):
+class PeopleQueries(Engine):
     """`snowbot.domain.stores.PeopleStore` on SQLite."""
 
     register_user = writes(register_user)

@@ -16,10 +16,10 @@ from dataclasses import replace
 
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import Turn
+from storage.queries.inbox import update_seen
+from storage.queries.outbox import enqueue
 from storage.sqlite.engine import Engine, every, one, reads, writes
 from storage.sqlite.functions import functions_of
-from storage.sqlite.inbox import update_seen
-from storage.sqlite.outbox import enqueue
 
 # the process holding `{0}` (a row of turns or inbox) renewed its row within the number
 # of seconds that parameter `{1}` gives, by the database's clock `{2}`: it is alive
@@ -190,7 +190,7 @@ def _new_flood(db: sqlite3.Connection, person: int, update_id: int, now: float) 
     return new
 
 
-class SqliteTurns(Engine):
+class TurnsQueries(Engine):
     """The turns part of `snowbot.domain.delivery_stores.InboxStore` on SQLite."""
 
     beat = writes(beat)

@@ -229,7 +229,7 @@ def outbox_counts(db: sqlite3.Connection) -> tuple[int, int, int]:
     return int(row["waiting"]), int(row["sent"]), int(row["failed"])
 
 
-class SqliteOutbox(Engine):
+class OutboxQueries(Engine):
     """`snowbot.domain.delivery_stores.OutboxStore` on SQLite."""
 
     enqueue = writes(enqueue)

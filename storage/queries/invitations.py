@@ -6,8 +6,8 @@ import sqlite3
 
 from snowbot.domain.model import Invitation, Joined, JoinOutcome, User
 from snowbot.domain.roles import Role
+from storage.queries.people import set_role
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.people import set_role
 
 COLUMNS = "code, district_id, created_by, created_at, expires_at, uses, uses_left, ended_at"
 
@@ -104,7 +104,7 @@ def revoke_role(db: sqlite3.Connection, user_id: int, now: float) -> tuple[User,
     return user, ended.rowcount
 
 
-class SqliteInvitations(Engine):
+class InvitationsQueries(Engine):
     """`snowbot.domain.stores.InvitationStore` on SQLite."""
 
     create_invitation = writes(create_invitation)

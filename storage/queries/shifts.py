@@ -11,9 +11,9 @@ from snowbot.domain.messages import Outgoing, SentCopy
 from snowbot.domain.model import CheckIn, CheckInKind, Shift, Street, TeamDecision, TeamOutcome
 from snowbot.domain.places import Reopen
 from snowbot.domain.teams import waits_for_confirmation
-from storage.sqlite import places, teams, units
+from storage.queries import places, teams, units
+from storage.queries.outbox import enqueue, sent_copies
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import enqueue, sent_copies
 
 COLUMNS = (
     "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "
@@ -346,7 +346,7 @@ def open_shift(db: sqlite3.Connection, incident_id: int, user_id: int) -> Shift 
     return shift_from(row) if row else None
 
 
-class SqliteShifts(Engine):
+class ShiftsQueries(Engine):
     """`snowbot.domain.stores.ShiftStore` on SQLite."""
 
     check_in = writes(check_in)

@@ -152,7 +152,7 @@ def unit_of(db: sqlite3.Connection, user_id: int) -> Unit | None:
     return from_row(Unit, row) if row else None
 
 
-class SqliteUnits(Engine):
+class UnitsQueries(Engine):
     """`snowbot.domain.stores.UnitStore` on SQLite."""
 
     units = reads(units)

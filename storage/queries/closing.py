@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import Incident
+from storage.queries.outbox import enqueue
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 from storage.sqlite.functions import functions_of
-from storage.sqlite.outbox import enqueue
 
 # turnout is summed per quarter hour in SQL: every time zone's offset is a whole number
 # of quarter hours, so the city's days can be told apart without a row per shift
@@ -73,7 +73,7 @@ def turnout_by_quarter_hour(db: sqlite3.Connection, incident_id: int) -> list[tu
     return [(float(r["quarter"]), int(r["n"])) for r in rows]
 
 
-class SqliteClosing(Engine):
+class ClosingQueries(Engine):
     """`snowbot.domain.stores.ClosingStore` on SQLite (with the outbox's `enqueue_reports`)."""
 
     incident_by_id = reads(incident_by_id)

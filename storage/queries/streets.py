@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 
 from snowbot.domain.model import District, ImportCounts, Lines, Street, StreetRow
 from snowbot.domain.units import unit_key
+from storage.queries.units import ensure_units
 from storage.sqlite.engine import Engine, every, from_row, one, reads
-from storage.sqlite.units import ensure_units
 
 
 def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> ImportCounts:
@@ -109,7 +109,7 @@ def districts(db: sqlite3.Connection) -> list[District]:
     return [from_row(District, r) for r in rows]
 
 
-class SqliteStreets(Engine):
+class StreetsQueries(Engine):
     """`snowbot.domain.stores.StreetStore` on SQLite."""
 
     streets = reads(streets)

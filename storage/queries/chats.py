@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.domain.messages import Binding, Outgoing
+from storage.queries.outbox import announced, enqueue
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.outbox import announced, enqueue
 
 
 def bind_chat(
@@ -150,7 +150,7 @@ def any_stale(db: sqlite3.Connection) -> bool:
     return row is not None and bool(row["stale"])
 
 
-class SqliteChats(Engine):
+class ChatsQueries(Engine):
     """`snowbot.domain.delivery_stores.ChatStore` on SQLite."""
 
     bind_chat = writes(bind_chat)

@@ -7,10 +7,10 @@ import sqlite3
 
 from snowbot.domain.counts import DayCounts, Recount, ShiftExportRow, TallyCounts, TaskExportRow
 from snowbot.domain.model import Incident, TaskStatus
+from storage.queries.report_desk import report_counts
+from storage.queries.units import day_units, unit_turnouts
 from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
 from storage.sqlite.functions import functions_of
-from storage.sqlite.residents import report_counts
-from storage.sqlite.units import day_units, unit_turnouts
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:
@@ -199,7 +199,7 @@ def task_rows(db: sqlite3.Connection, incident_id: int) -> list[TaskExportRow]:
     return [from_row(TaskExportRow, r) for r in rows]
 
 
-class SqliteCounts(Engine):
+class CountsQueries(Engine):
     """`snowbot.domain.stores.CountStore` on SQLite."""
 
     tally_counts = snapshot(tally_counts)

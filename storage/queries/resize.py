@@ -12,10 +12,10 @@ import sqlite3
 from snowbot.domain.model import Resized, Shift, TeamRequest
 from snowbot.domain.places import Reopen
 from snowbot.domain.teams import waits_for_confirmation
-from storage.sqlite import places, teams
+from storage.queries import places, teams
+from storage.queries.outbox import enqueue
+from storage.queries.shifts import COLUMNS, shift_from
 from storage.sqlite.engine import Engine, every, one, writes
-from storage.sqlite.outbox import enqueue
-from storage.sqlite.shifts import COLUMNS, shift_from
 
 
 def resize_shift(
@@ -117,7 +117,7 @@ def _ask(db: sqlite3.Connection, shift: Shift, count: int, now: float) -> TeamRe
     return teams.request_from(made)
 
 
-class SqliteResize(Engine):
+class ResizeQueries(Engine):
     """`snowbot.domain.stores.ShiftStore.resize_shift` on SQLite."""
 
     resize_shift = writes(resize_shift)

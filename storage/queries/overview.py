@@ -76,7 +76,7 @@ def data_version(db: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-class SqliteOverview(Engine):
+class OverviewQueries(Engine):
     """`snowbot.domain.stores.OverviewStore` on SQLite."""
 
     street_states = snapshot(street_states)

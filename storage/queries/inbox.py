@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.domain.messages import OutboxItem, Outgoing
+from storage.queries.outbox import queue_and_claim
 from storage.sqlite.engine import Engine, every, finishes, one, reads, writes
-from storage.sqlite.outbox import queue_and_claim
 
 
 def update_seen(db: sqlite3.Connection, update_id: int) -> bool:
@@ -29,7 +29,7 @@ def finish_update(
     """Mark an update handled and queue its replies, in the transaction that holds what
     the update changed (`snowbot.domain.handling`): an update handled again after a crash has
     changed nothing and replied to no one yet. Returns the replies claimed
-    to be sent at once (see `storage.sqlite.outbox.claim_outbox`)."""
+    to be sent at once (see `storage.queries.outbox.claim_outbox`)."""
     mark_update(db, update_id, now)
     # (a person's turn, with several webhook processes, lasts until the update's replies
     # are handed over: `handlers.ordering.SharedUpdateProcessor` gives it back then)
@@ -56,7 +56,7 @@ def forget_updates(db: sqlite3.Connection, before: float) -> int:
     return db.execute("DELETE FROM seen_updates WHERE seen_at < ?", (before,)).rowcount
 
 
-class SqliteInbox(Engine):
+class InboxQueries(Engine):
     """`snowbot.domain.delivery_stores.InboxStore` on SQLite."""
 
     update_seen = reads(update_seen)

@@ -19,9 +19,9 @@ from snowbot.domain.places import (
     places_to_give_back,
     places_to_take,
 )
+from storage.queries.outbox import drop_escalations, enqueue
+from storage.queries.tasks import SELECT, get_task, task_from
 from storage.sqlite.engine import Engine, every, one, reads, writes
-from storage.sqlite.outbox import drop_escalations, enqueue
-from storage.sqlite.tasks import SELECT, get_task, task_from
 
 LIVE = "('open', 'in_progress')"
 
@@ -253,7 +253,7 @@ def _mark_stale(db: sqlite3.Connection, task_ids: Sequence[int], now: float) -> 
     )
 
 
-class SqlitePlaces(Engine):
+class PlacesQueries(Engine):
     """`snowbot.domain.places.PlaceStore` on SQLite."""
 
     take_places = writes(take_places)

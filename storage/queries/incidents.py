@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 from snowbot.domain.model import Incident
-from storage.sqlite.closing import owe_closing_report
-from storage.sqlite.ending import Tell, end_work
+from storage.queries.closing import owe_closing_report
+from storage.queries.ending import Tell, end_work
 from storage.sqlite.engine import Engine, from_row, one, writes
 
 _COLUMNS = "id, name, started_at, ended_at"
@@ -35,7 +35,7 @@ def start_incident(
     closed_by: int | None = None,
     tell: Tell | None = None,
 ) -> tuple[Incident | None, Incident]:
-    """End the current incident (closing its open shifts, `storage.sqlite.ending`) and
+    """End the current incident (closing its open shifts, `storage.queries.ending`) and
     open a new one.
 
     `origin`: the update that asked; asked again, nothing more happens. `closed_by`: the
@@ -68,7 +68,7 @@ def current(db: sqlite3.Connection) -> Incident | None:
     return incident_from(row) if row else None
 
 
-class SqliteIncidents(Engine):
+class IncidentsQueries(Engine):
     """`snowbot.domain.stores.IncidentStore` on SQLite."""
 
     start_incident = writes(start_incident)

@@ -1,6 +1,6 @@
 """Large teams waiting for a dispatcher's confirmation, and the check-ins of the last hour.
 
-These run inside the check-in transaction (`storage.sqlite.shifts`); a confirmed request
+These run inside the check-in transaction (`storage.queries.shifts`); a confirmed request
 opens its shift there too.
 """
 
@@ -112,7 +112,7 @@ def grow_shift(db: sqlite3.Connection, shift_id: int, added: int) -> None:
     )
 
 
-class SqliteTeams(Engine):
+class TeamsQueries(Engine):
     """The reads of `snowbot.domain.stores.ShiftStore` about team requests, on SQLite."""
 
     team_request = reads(team_request)
