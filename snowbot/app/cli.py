@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--only",
-        choices=("replies_first",),
-        help="run this figure alone (with its own baseline)",
+        choices=("replies_first", "webhooks", "flood"),
+        help="run this figure alone (with its own baseline); webhooks (two processes against "
+        "one) and flood need --postgres",
     )
     # the memory figure measures a bot in a process of its own, started through this option
     bench.add_argument("--memory-probe", choices=("snowbot", "bare"), help=argparse.SUPPRESS)
@@ -357,6 +358,8 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
     from snowbot.app.tool_starters import bench_kit
     from snowbot.tools import bench
 
+    if args.only in ("webhooks", "flood") and not args.postgres:
+        raise ConfigError(f"bench --only {args.only}: needs --postgres URL (a scratch database)")
     kit = bench_kit()
     if args.memory_probe:
         sizes = bench.QUICK if args.quick else bench.FULL

@@ -69,7 +69,7 @@ async def run_bench(
 ) -> list[Figure]:
     """Every figure; with `postgres` (an empty scratch database's URL) figures 1–3 on it
     too, after SQLite's (it is emptied before each, and left holding figure 3's storm);
-    with `only` ("replies_first"), that figure alone."""
+    with `only` ("replies_first"; "webhooks" or "flood" with `postgres`), that figure alone."""
     sizes = QUICK if quick else FULL
     figures: list[Figure] = []
 
@@ -94,6 +94,15 @@ async def run_bench(
         folder = Path(tmp)
         if only == "replies_first":
             done(await figure_replies_first(kit, base, sizes, folder))
+            return figures
+        if postgres and only == "webhooks":
+            done(await figure_webhooks(kit, postgres, base, sizes))
+            return figures
+        if postgres and only == "flood":
+            for figure in await figures_flood(
+                kit, postgres, base, QUICK_OTHERS if quick else OTHERS
+            ):
+                done(figure)
             return figures
         done(await figure_checkins(kit, base, sizes, folder))
         done(await figure_writes(base, sizes, folder))
