@@ -68,8 +68,11 @@ async def test_an_incident_ending_mid_work_tells_everyone_and_the_exports_agree(
             await api.locate(THIRD, *STATION)
             asked = await api.reply(NORTH.id, asked_before)
             assert asked.button("Confirm")
+            reported_before = api.count(NORTH.id)
             await api.ask(AUNTIE, "/report")
             await api.locate(AUNTIE, *STATION)
+            # North hears of the report first, so that the answer to /newtask is the offer
+            assert "#R1" in (await api.reply(NORTH.id, reported_before)).text
             assert (await bot.tally()).person_times == 29
             offered = await api.ask(NORTH, "/newtask Staton Road 5")  # a street misspelt
             assert offered.buttons, offered.text
