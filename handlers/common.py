@@ -29,7 +29,7 @@ from telegram.ext import Application, ContextTypes
 
 from snowbot.domain import limits
 from snowbot.domain.handling import current_update
-from snowbot.domain.messages import Outgoing
+from snowbot.domain.messages import LANE_REPLY, Outgoing
 from snowbot.domain.model import Street
 from snowbot.domain.refusals import Refused
 from snowbot.domain.roles import Role
@@ -123,13 +123,26 @@ def replies_of(app: Application) -> dict[int, list[Outgoing]]:  # type: ignore[t
 
 
 def owe(update: Update, context: Context, message: Outgoing) -> None:
-    """Add to what the update owes; keyed by the update and the reply's place in it."""
+    """Add to what the update owes; keyed by the update and the reply's place in it, unless
+    it has a key of its own (a question whose sent copies are edited later: `copy_key`)."""
     owed = replies_of(context.application).setdefault(update.update_id, [])
-    owed.append(replace(message, key=f"reply:{update.update_id}:{len(owed)}"))
+    if message.key:
+        owed.append(replace(message, lane=LANE_REPLY))
+    else:
+        owed.append(replace(message, key=f"reply:{update.update_id}:{len(owed)}"))
 
 
-async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from.
+async def reply(
+    update: Update,
+    context: Context,
+    text: str,
+    copy_key: str = "",
+    lang: str = "",
+    **kwargs: Any,
+) -> None:
+    """Answer in the chat the update came from (`copy_key`: the outbox key its sent copy is
+    found by, in language `lang`, to be edited when its question is withdrawn; see
+    `storage.sqlite.outbox.sent_copies`).
 
     The answer is not sent here: it is queued in the outbox in the transaction that marks
     the update handled (see `handlers.app`), and sent right after. So an update handled
@@ -144,7 +157,9 @@ async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> N
     owe(
         update,
         context,
-        Outgoing("", message.chat_id, "", text=text, markup=markup.to_json() if markup else None),
+        Outgoing(
+            copy_key, message.chat_id, lang, text=text, markup=markup.to_json() if markup else None
+        ),
     )
 
 

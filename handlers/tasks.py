@@ -41,6 +41,7 @@ from handlers.enrolment import team_press
 from handlers.jobs import deliver_soon
 from handlers.places import id_and_count, released_text, taken_text, team_line
 from snowbot.domain import limits
+from snowbot.domain.messages import proposal_copy
 from snowbot.domain.places import PlaceChange
 from snowbot.domain.refusals import Refused
 from snowbot.service import Changed, Proposed, Suggested, parse_task_id
@@ -68,6 +69,8 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
                 **localised(me.t, {"suggestions": [p.street for p in posted.proposals]}),
             ),
             reply_markup=suggestion_buttons(me.t, streets),
+            copy_key=proposal_copy(posted.proposals[0].id),
+            lang=me.t.language,
         )
         return
     if isinstance(posted, Proposed) and posted.duplicate_of is not None:
@@ -83,6 +86,8 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
                 needed=posted.needed,
             ),
             reply_markup=post_button(me.t, posted.id, posted.street.name),
+            copy_key=proposal_copy(posted.id),
+            lang=me.t.language,
         )
         return
     if isinstance(posted, Proposed):
@@ -98,6 +103,8 @@ async def newtask(update: Update, context: Context, me: Who) -> None:
                 needed=posted.needed,
             ),
             reply_markup=post_button(me.t, posted.id, posted.street.name),
+            copy_key=proposal_copy(posted.id),
+            lang=me.t.language,
         )
         return
     task = posted.task

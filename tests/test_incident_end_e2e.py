@@ -2,7 +2,7 @@
 with their places given back, so that tasks.csv and shifts.csv agree right after; each
 person on duty hears what their shift counted, in their language; a reporter hears the
 response ended; a team waiting for confirmation is withdrawn, its request edited where
-the dispatcher holds it."""
+the dispatcher holds it; so is a task proposal still waiting for its dispatcher's press."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from snowbot.domain.messages import Outgoing, proposal_copy
+from snowbot.service import Snowbot, Suggested
 from snowbot.settings.config import Config
 from snowbot.tools.standin import SimUser
 from tests.harness import (
@@ -21,11 +23,14 @@ from tests.harness import (
     NORTH_DISPATCHER,
     STATION,
     THIRD,
+    FakeClock,
     bot_config,
     no_errors,
+    person,
     running_bot,
     said,
     stand_in,
+    waiting,
 )
 
 pytestmark = pytest.mark.both_engines
@@ -63,9 +68,15 @@ async def test_an_incident_ending_mid_work_tells_everyone_and_the_exports_agree(
             await api.locate(THIRD, *STATION)
             asked = await api.reply(NORTH.id, asked_before)
             assert asked.button("Confirm")
+            reported_before = api.count(NORTH.id)
             await api.ask(AUNTIE, "/report")
             await api.locate(AUNTIE, *STATION)
+            # North hears of the report first, so that the answer to /newtask is the offer
+            assert "#R1" in (await api.reply(NORTH.id, reported_before)).text
             assert (await bot.tally()).person_times == 29
+            offered = await api.ask(NORTH, "/newtask Staton Road 5")  # a street misspelt
+            assert offered.buttons, offered.text
+            data = offered.buttons[0]["callback_data"]
 
             ended = await bot.incident()
             before = {who.id: api.count(who.id) for who in (LEADER, ZHAO, CADRE, THIRD, AUNTIE)}
@@ -94,8 +105,38 @@ async def test_an_incident_ending_mid_work_tells_everyone_and_the_exports_agree(
             await api.wait_for(lambda: asked.text.startswith("⏹"))
             assert "Cadre Qian's team of 40 at Station Road" in asked.text
             assert not asked.buttons
+            # so does the task proposal North never pressed; a press on it is answered anyway
+            await api.wait_for(lambda: offered.text.startswith("⏹"))
+            assert "Withdrawn" in offered.text and "proposal" in offered.text
+            assert not offered.buttons
+            gone = await api.answer(await api.press(NORTH, offered, data))
+            assert gone["text"] == said("newtask.proposal_gone")
 
             # nothing is left on duty, and the tally of the new incident is empty
             assert (await api.ask(LEADER, "/checkout")).text == said("checkout.not_on_duty")
             assert (await bot.tally()).on_duty == 0
         no_errors(caplog, api)
+
+
+async def test_a_proposal_being_sent_as_the_incident_ends_is_edited_once_it_is_sent(
+    bot: Snowbot, clock: FakeClock
+) -> None:
+    """The race the end meets in real use: the message offering a proposal is claimed and on
+    its way to Telegram (no message id yet) when the incident ends. Its edit waits for the id,
+    and goes as soon as the sending is recorded."""
+    coordinator = await person(bot, 1)
+    await bot.start_incident(coordinator, "Storm")
+    offered = await bot.post_task(coordinator, ["Staton", "Road", "5"], offer=True)  # misspelt
+    assert isinstance(offered, Suggested)
+    key = proposal_copy(offered.proposals[0].id)
+    (sending,) = await bot.handled(900, [Outgoing(key, 1, "zh", text="请选择", lane=0)])
+    clock.advance(60)
+    assert (await bot.close_incident(coordinator)).ended is not None
+    # the edit is held: nothing for that chat goes before the offer's own id is known
+    assert not [m for m in await waiting(bot, 1) if m.edit_after is not None]
+    await bot.store.outbox_sent(sending, 4242, clock())
+    (edit,) = [m for m in await waiting(bot, 1) if m.edit_after == sending.id]
+    assert edit.edit_of == 4242
+    assert (
+        edit.text is not None and edit.text.startswith("⏹ 已撤回") and "此建议不再有效" in edit.text
+    )

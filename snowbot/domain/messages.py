@@ -50,6 +50,9 @@ class Outgoing:
     edit_of: int | None = None
     # a photo already on Telegram (its file id), sent with `text` as its caption
     photo: str | None = None
+    # the outbox id of the message this one edits, when its Telegram id was not yet known
+    # as this was queued (it was being sent): held until it is (`SentCopy.outbox_id`)
+    edit_after: int | None = None
 
 
 def lane_of(message: Outgoing) -> int:
@@ -64,11 +67,13 @@ def lane_of(message: Outgoing) -> int:
 
 @dataclass(frozen=True)
 class SentCopy:
-    """A message sent to a chat (to be edited once its question is decided or withdrawn)."""
+    """A message sent to a chat (to be edited once its question is decided or withdrawn);
+    `message_id` None: it was being sent, its Telegram id not yet known (edit after it)."""
 
     chat_id: int
     language: str
-    message_id: int
+    message_id: int | None
+    outbox_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,9 @@ class OutboxItem:
     message: Outgoing
     attempts: int
     lane: int = LANE_NOTICE  # as queued (`lane_of`)
+
+
+def proposal_copy(proposal_id: int) -> str:
+    """The outbox key of the message that offers a task proposal's "Post" button (for a list
+    of suggestions, its first proposal's): found again to be edited when it is withdrawn."""
+    return f"proposal:{proposal_id}"

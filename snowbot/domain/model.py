@@ -281,13 +281,15 @@ class Ending:
     """What an incident's end touched, read in the transaction that ends it (docs/commands.md
     "Everyone affected hears it"): the shifts it closed, the reporters of reports still open or
     tasked (user, language, report), the team requests it withdrew with the copies of each request
-    sent to dispatchers, and how many task proposals it withdrew."""
+    sent to dispatchers, how many task proposals it withdrew, and the sent messages that offered
+    them (edited to say they were withdrawn)."""
 
     incident: Incident
     shifts: tuple[EndedShift, ...]
     reporters: tuple[tuple[int, str | None, int], ...]
     teams: tuple[WithdrawnTeam, ...]
     proposals: int
+    proposal_copies: tuple[SentCopy, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What an incident's end tells (docs/commands.md "Everyone affected hears it"), rendered from what
 the transaction that ended it read (`snowbot.domain.model.Ending`): each person on duty, each
 reporter whose report was still open or tasked, each leader whose team waited, and the copies of
-that team's request the dispatchers hold (edited to say it is withdrawn, their buttons gone)."""
+that team's request the dispatchers hold and of the task proposals offered to them (edited to say
+they are withdrawn, their buttons gone)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from snowbot.domain.messages import LANE_NOTICE, Outgoing
+from snowbot.domain.messages import LANE_NOTICE, Outgoing, SentCopy
 from snowbot.domain.model import Ending
 from snowbot.domain.residents import report_ref
 from snowbot.text.render import duration
@@ -29,9 +30,18 @@ def ending_notices(
     key = f"ended:{incident.id}"
     out: list[Outgoing] = []
 
-    def notice(suffix: str, chat: int, lang: str, text: str, edit_of: int | None = None) -> None:
+    def notice(suffix: str, chat: int, lang: str, text: str, copy: SentCopy | None = None) -> None:
+        edit_of, after = (None, None) if copy is None else (copy.message_id, copy.outbox_id)
         out.append(
-            Outgoing(f"{key}:{suffix}", chat, lang, text=text, lane=LANE_NOTICE, edit_of=edit_of)
+            Outgoing(
+                f"{key}:{suffix}",
+                chat,
+                lang,
+                text=text,
+                lane=LANE_NOTICE,
+                edit_of=edit_of,
+                edit_after=after,
+            )
         )
 
     for shift in ending.shifts:
@@ -75,7 +85,8 @@ def ending_notices(
                 count=request.headcount,
                 street=where,
             )
-            notice(
-                f"team-withdrawn:{request.id}", copy.chat_id, copy.language, text, copy.message_id
-            )
+            notice(f"team-withdrawn:{request.id}", copy.chat_id, copy.language, text, copy)
+    for copy in ending.proposal_copies:
+        text = catalog(copy.language)("ending.proposal_withdrawn", incident=incident.name, time=at)
+        notice(f"proposal-withdrawn:{copy.outbox_id}", copy.chat_id, copy.language, text, copy)
     return out

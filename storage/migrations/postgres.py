@@ -179,4 +179,10 @@ MIGRATIONS: dict[int, str] = {
     -- proof of completion, shown to its dispatcher and to the others who held places on it
     ALTER TABLE outbox ADD COLUMN photo TEXT;
     """,
+    16: """
+    -- an incident's end withdraws the questions still waiting (issue 31): the edit of a
+    -- copy being sent at that moment waits for its Telegram id (the outbox id it edits)
+    ALTER TABLE outbox ADD COLUMN edit_after BIGINT;
+    CREATE INDEX outbox_edit_after ON outbox (edit_after) WHERE edit_after IS NOT NULL;
+    """,
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from snowbot.domain.messages import Outgoing
+from snowbot.domain.messages import Outgoing, SentCopy, proposal_copy
 from snowbot.domain.model import EndedShift, Ending, Incident, WithdrawnTeam
 from storage.queries.outbox import enqueue, sent_copies
 from storage.queries.teams import COLUMNS as TEAM_COLUMNS
@@ -61,7 +61,7 @@ def end_work(db: sqlite3.Connection, ended: Incident, now: float, tell: Tell | N
         (ended.id,),
     )
     teams = _withdraw_teams(db, ended.id, now)
-    proposals = db.execute("DELETE FROM task_proposals WHERE created_at <= ?", (now,)).rowcount
+    proposals, offered = _withdraw_proposals(db, now)
     if tell is None:
         return
     ending = Ending(
@@ -72,8 +72,22 @@ def end_work(db: sqlite3.Connection, ended: Incident, now: float, tell: Tell | N
         tuple((r["user_id"], r["language"], r["report_id"]) for r in reporters),
         teams,
         proposals,
+        offered,
     )
     enqueue(db, tell(ending), now)
+
+
+def _withdraw_proposals(db: sqlite3.Connection, now: float) -> tuple[int, tuple[SentCopy, ...]]:
+    """Task proposals still waiting: gone (a press answers so), and the copies of the messages
+    that offered them, to be edited to say they were withdrawn."""
+    waiting = every(db, "SELECT id FROM task_proposals WHERE created_at <= ? ORDER BY id", (now,))
+    copies: list[SentCopy] = []
+    for row in waiting:  # a list of suggestions is kept under its first proposal's key only
+        copies.extend(
+            sent_copies(db, proposal_copy(row["id"]), now, "withdrawn: incident ended", True)
+        )
+    gone = db.execute("DELETE FROM task_proposals WHERE created_at <= ?", (now,)).rowcount
+    return gone, tuple(copies)
 
 
 def _withdraw_teams(
@@ -90,7 +104,7 @@ def _withdraw_teams(
     )
     withdrawn = []
     for row in rows:
-        copies = sent_copies(db, f"team:{row['id']}", now, "withdrawn: the incident ended")
+        copies = sent_copies(db, f"team:{row['id']}", now, "withdrawn: the incident ended", True)
         withdrawn.append(
             WithdrawnTeam(
                 request_from(row),

@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from snowbot.domain.messages import OutboxItem, Outgoing, SentCopy, lane_of
 from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
+# an edit of a message being sent waits this long for its id, then goes as a new message
+# (its courier died before recording it, and the claim was given back and sent again)
+EDIT_HELD = 60.0
+
 
 def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) -> int:
     """Queue messages; (key, chat) already queued are skipped. Returns how many were new."""
@@ -23,11 +27,22 @@ def enqueue(db: sqlite3.Connection, messages: Iterable[Outgoing], now: float) ->
 
 def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
     """Queue one message; its id, or None when its (key, chat) was queued before."""
+    edit_of, due_at = m.edit_of, now
+    if m.edit_after is not None and edit_of is None:
+        # an edit of a message being sent: held until `outbox_sent` learns its id. The
+        # UPDATE locks that row, so the two transactions never miss each other.
+        sending = one(
+            db,
+            "UPDATE outbox SET attempts = attempts WHERE id = ? RETURNING message_id",
+            (m.edit_after,),
+        )
+        edit_of = None if sending is None else sending["message_id"]
+        due_at = now if edit_of is not None else now + EDIT_HELD
     made = one(
         db,
         "INSERT INTO outbox (key, chat_id, lang, text, task_id, template, "
-        "markup, document, incident_id, created_at, due_at, lane, edit_of, photo) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        "markup, document, incident_id, created_at, due_at, lane, edit_of, photo, edit_after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (
             m.key,
             m.chat_id,
@@ -39,10 +54,11 @@ def _insert(db: sqlite3.Connection, m: Outgoing, now: float) -> int | None:
             m.document,
             m.incident_id,
             now,
-            now,
+            due_at,
             lane_of(m),
-            m.edit_of,
+            edit_of,
             m.photo,
+            m.edit_after,
         ),
     )
     return None if made is None else int(made["id"])
@@ -119,9 +135,12 @@ def drop_escalations(db: sqlite3.Connection, task_id: int, now: float) -> int:
     ).rowcount
 
 
-def sent_copies(db: sqlite3.Connection, key: str, now: float, why: str) -> tuple[SentCopy, ...]:
+def sent_copies(
+    db: sqlite3.Connection, key: str, now: float, why: str, sending: bool = False
+) -> tuple[SentCopy, ...]:
     """A question queued under `key` is decided or withdrawn: its copies not yet sent
-    never will be (`why`), and those sent are returned, to be edited where they are."""
+    never will be (`why`), and those sent are returned, to be edited where they are; with
+    `sending`, also those being sent (no message id yet: edited once it is known)."""
     db.execute(
         "UPDATE outbox SET failed_at = ?, error = ? "
         "WHERE key = ? AND sent_at IS NULL AND failed_at IS NULL",
@@ -129,11 +148,12 @@ def sent_copies(db: sqlite3.Connection, key: str, now: float, why: str) -> tuple
     )
     rows = every(
         db,
-        "SELECT chat_id, lang, message_id FROM outbox WHERE key = ? "
-        "AND message_id IS NOT NULL ORDER BY id",
-        (key,),
+        "SELECT id, chat_id, lang, message_id FROM outbox WHERE key = ? "
+        "AND (message_id IS NOT NULL OR (? = 1 AND sent_at IS NOT NULL AND failed_at IS NULL)) "
+        "ORDER BY id",
+        (key, int(sending)),
     )
-    return tuple(SentCopy(r["chat_id"], r["lang"], r["message_id"]) for r in rows)
+    return tuple(SentCopy(r["chat_id"], r["lang"], r["message_id"], r["id"]) for r in rows)
 
 
 def outbox_superseded(db: sqlite3.Connection) -> int:
@@ -164,6 +184,11 @@ def outbox_sent(db: sqlite3.Connection, item: OutboxItem, message_id: int, now: 
         "WHERE id = ?",
         (now, message_id, item.id),
     )
+    db.execute(  # edits held for this message's id (see `_insert`) may go now
+        "UPDATE outbox SET edit_of = ?, due_at = ? "
+        "WHERE edit_after = ? AND edit_of IS NULL AND sent_at IS NULL AND failed_at IS NULL",
+        (message_id, now, item.id),
+    )
     if item.message.task_id is not None:
         announced(db, item.message.task_id, item.message.chat_id, message_id)
 
@@ -184,6 +209,11 @@ def outbox_failed(db: sqlite3.Connection, item: OutboxItem, now: float, error: s
         "WHERE id = ?",
         (now, error[:500], item.id),
     )
+    db.execute(  # nothing to edit: the edits held for it never go (see `_insert`)
+        "UPDATE outbox SET failed_at = ?, error = 'its message was never sent' "
+        "WHERE edit_after = ? AND edit_of IS NULL AND sent_at IS NULL AND failed_at IS NULL",
+        (now, item.id),
+    )
 
 
 def queued(db: sqlite3.Connection, key: str) -> bool:
@@ -198,7 +228,7 @@ def due_outbox(db: sqlite3.Connection, now: float, limit: int) -> list[OutboxIte
     rows = every(
         db,
         "SELECT id, key, chat_id, lang, text, task_id, template, markup, document, "
-        "incident_id, lane, edit_of, photo, attempts "
+        "incident_id, lane, edit_of, photo, edit_after, attempts "
         "FROM outbox AS o "
         "WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= ? "
         "AND NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.chat_id = o.chat_id "
