@@ -145,6 +145,10 @@ async def refresh_menu(context: Context, user_id: int) -> None:
             await person_menu(app.bot, svc, commands, user_id)
 
     async def start() -> None:
-        app.create_task(refresh())  # awaited by the Application's stop
+        # a stopping bot sets no more menus: the task would outlive the Application and
+        # could reach a closed database; the next start sets every dispatcher's and
+        # coordinator's menu again, and a cadre's comes with their next /start or /lang
+        if app.running:
+            app.create_task(refresh())  # awaited by the Application's stop
 
     await after_commit(start)

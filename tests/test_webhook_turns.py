@@ -73,7 +73,9 @@ async def test_a_persons_turn_goes_oldest_first_to_one_live_process(
     assert await bot.claim_orphans("a") == ["{}", "{}", "{}", "{}", "{}"]
 
 
-async def test_a_persons_backlog_is_bounded_with_one_notice_a_flood(bot: Snowbot) -> None:
+async def test_a_persons_backlog_is_bounded_with_one_notice_a_flood(
+    bot: Snowbot, clock: FakeClock
+) -> None:
     bot.config = replace(bot.config, max_queued_per_person=3)
     await bot.beat("a")
 
@@ -105,8 +107,17 @@ async def test_a_persons_backlog_is_bounded_with_one_notice_a_flood(bot: Snowbot
     assert await keep(7, 9) == [9]  # 3 (from before) still waits: the same flood, untold
     for n in (3, 7, 8):
         await bot.handled(n)
-    assert await keep(10, 13) == [13]  # drained since the last drop: a new flood, told again
-    assert [k for k, _, _ in await notices()] == ["flood:10:4", "flood:20:23", "flood:10:13"]
+    # drained, but within a minute of the last drop (two processes draining one flood
+    # by turns): the same flood, untold
+    clock.advance(60)
+    assert await keep(10, 13) == [13]
+    assert [k for k, _, _ in await notices()] == ["flood:10:4", "flood:20:23"]
+    for n in (10, 11, 12):
+        await bot.handled(n)
+    # drained, and a minute and a second without a drop: a new flood, told again
+    clock.advance(61)
+    assert await keep(16, 19) == [19]
+    assert [k for k, _, _ in await notices()] == ["flood:10:4", "flood:20:23", "flood:10:19"]
     # dropped by a process that saw the backlog full in its own memory: the same rules
     await bot.drop_updates({14: 10, 15: 10, 30: 30}, {14: "en", 30: "zh"})
     assert all([await bot.already_handled(n) for n in (14, 15, 30)])

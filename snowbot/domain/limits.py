@@ -31,3 +31,6 @@ REPORT_DESCRIBE_SECONDS = 600  # a text or photo this soon after a report descri
 REPORTS_LISTED = 10  # reports shown by /reports (the rest are counted)
 REOPEN_SECONDS = 3600.0  # /reopen: how long after a task was marked done (docs/commands.md
 # "Everyone affected hears it")
+# a flood's drops a minute apart or less are one flood, told once (a person is told again
+# only after a minute without drops and once their backlog drained)
+FLOOD_QUIET_SECONDS = 60

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from snowbot.domain.limits import FLOOD_QUIET_SECONDS
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import Turn
 from storage.queries.inbox import update_seen
@@ -172,15 +173,19 @@ def _flood(
 
 
 def _new_flood(db: sqlite3.Connection, person: int, update_id: int, now: float) -> bool:
-    """Whether this drop starts a flood: none was dropped before, or every update of
-    theirs kept before the last one dropped has been handled since (the backlog drained
-    in between). Notes the drop either way."""
-    last = one(db, "SELECT last_dropped FROM floods WHERE person = ?", (person,))
-    new = last is None or not one(
-        db,
-        "SELECT 1 FROM inbox AS i WHERE i.person = ? AND i.update_id < ? AND "
-        + _UNHANDLED.format("i"),
-        (person, int(last["last_dropped"])),
+    """Whether this drop starts a flood: none was dropped before, or the last drop is more
+    than FLOOD_QUIET_SECONDS old and every update of theirs kept before it has been handled
+    since (the backlog drained in between: two processes draining a flood's backlog turn
+    by turn do not make it two floods). Notes the drop either way."""
+    last = one(db, "SELECT last_dropped, at FROM floods WHERE person = ?", (person,))
+    new = last is None or (
+        now - float(last["at"]) > FLOOD_QUIET_SECONDS
+        and not one(
+            db,
+            "SELECT 1 FROM inbox AS i WHERE i.person = ? AND i.update_id < ? AND "
+            + _UNHANDLED.format("i"),
+            (person, int(last["last_dropped"])),
+        )
     )
     db.execute(
         "INSERT INTO floods (person, last_dropped, at) VALUES (?, ?, ?) ON CONFLICT (person) "
