@@ -18,7 +18,7 @@ import pytest
 from snowbot.service import Snowbot
 from snowbot.settings.config import Config
 from snowbot.settings.config_file import parse_config
-from tests.engines import ENGINES, Databases, with_database
+from tests.engines import ENGINES, Databases, need_postgres, with_database
 from tests.harness import SMALL_CITY, FakeClock, opened_bot
 
 
@@ -104,3 +104,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for obj in gc.get_objects():
             if isinstance(obj, aiosqlite.Connection):
                 obj.stop()
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[str]:
+    """An empty PostgreSQL database for the benchmark's PostgreSQL figures, dropped after."""
+    need_postgres()
+    databases = Databases("postgres", tmp_path)
+    try:
+        url = databases.new()
+        assert isinstance(url, str)
+        yield url
+    finally:
+        databases.drop()

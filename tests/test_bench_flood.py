@@ -5,28 +5,13 @@ itself is for the bench: no figure is asserted met.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from snowbot.app.tool_starters import bench_kit
 from snowbot.settings.config_file import parse_config
 from snowbot.tools.bench.flood import FLOOD, FLOODER, figures_flood
 from snowbot.tools.bench.postgres import fresh
-from tests.engines import Databases, need_postgres, raw
-
-
-@pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[str]:
-    need_postgres()
-    databases = Databases("postgres", tmp_path)
-    try:
-        url = databases.new()
-        assert isinstance(url, str)
-        yield url
-    finally:
-        databases.drop()
+from tests.engines import raw
 
 
 async def test_the_flood_figure_handles_or_drops_every_update(scratch: str, tmp_path: Path) -> None:

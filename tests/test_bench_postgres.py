@@ -4,7 +4,6 @@ the bench, not here: no ratio is asserted.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,19 +27,7 @@ from snowbot.tools.bench.postgres import (
     seed_tally_postgres,
 )
 from storage.postgres import bulk
-from tests.engines import Databases, need_postgres, raw
-
-
-@pytest.fixture
-def scratch(tmp_path: Path) -> Iterator[str]:
-    need_postgres()
-    databases = Databases("postgres", tmp_path)
-    try:
-        url = databases.new()
-        assert isinstance(url, str)
-        yield url
-    finally:
-        databases.drop()
+from tests.engines import raw
 
 
 async def test_figure_1_on_postgresql_commits_every_check_in(scratch: str, tmp_path: Path) -> None:
