@@ -53,8 +53,11 @@ def _run(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
 
 
 async def _crowd(port: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """CROWD connections that send nothing (connections the server refuses count too)."""
-    return [await asyncio.open_connection("127.0.0.1", port) for _ in range(CROWD)]
+    """CROWD connections that send nothing (connections the server refuses count too), all
+    at once: the listening queue fills faster than the bot's loop accepts."""
+    return list(
+        await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(CROWD)))
+    )
 
 
 async def _closed_by_server(reader: asyncio.StreamReader) -> bool:

@@ -27,6 +27,11 @@ log = logging.getLogger("snowbot.settings.doors")
 KEYS = {"idle_timeout", "max_connections"}
 DEFAULT_IDLE = timedelta(seconds=20)
 MAX_AUTO = 4096  # per door, when the open-file limit is generous
+# connections accepted in one turn of the loop (and the kernel's queue of them) at most;
+# each one holds a descriptor for a few turns before its door counts it (and closes it,
+# when full), so a crowd arriving at once needs a few of these beyond the cap
+MAX_ACCEPT_BATCH = 128
+LISTEN_QUEUE = 128  # connections the kernel holds, handshake done, until accepted
 WARN_EVERY = 60.0  # seconds between two warnings of refused connections or accept errors
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,6 +51,14 @@ def auto_cap() -> int:
     if soft == resource.RLIM_INFINITY:
         return MAX_AUTO
     return max(8, min(MAX_AUTO, soft // 4))
+
+
+def accept_batch(cap: int) -> int:
+    """How many connections a door accepts in one turn of the loop: a quarter of its cap.
+    asyncio accepts up to its `backlog` at a time and counts them turns later, so a crowd
+    arriving at once holds up to three batches beyond the cap (at 128 each, a limit of
+    256 descriptors ran out before the door could close a single one)."""
+    return max(8, min(MAX_ACCEPT_BATCH, cap // 4))
 
 
 def parse_doors(section: Mapping[str, Any]) -> DoorsConfig:
@@ -122,8 +135,17 @@ class Doors:
         factory = runner.server
         assert factory is not None
         self._server = await loop.create_server(
-            lambda: _Counted(self, factory()), host, port, backlog=128, reuse_address=True
+            lambda: _Counted(self, factory()),
+            host,
+            port,
+            backlog=accept_batch(self.cap),
+            reuse_address=True,
         )
+        for listening in self._server.sockets:
+            # the kernel's queue stays long (a queued connection holds none of our
+            # descriptors); what asyncio takes from it at a time is what the cap needs short
+            with listening.dup() as again:
+                again.listen(LISTEN_QUEUE)
         found = self._server.sockets[0].getsockname()
         return str(found[0]), int(found[1])
 
