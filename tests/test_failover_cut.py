@@ -30,7 +30,7 @@ from tests.test_standby import REPORTS, TAKEOVER_SECONDS, _outbox_sent, _standin
 
 # a write transaction begun (its turn taken: storage.postgres.engine), not yet committed;
 # the queries themselves are prepared after a few uses and their text is sent no more
-CUT_AT = b"pg_advisory_xact_lock"
+CUT_AT = b"LOCK TABLE schema_version"
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*getUpdates", re.MULTILINE)
 
 

@@ -40,9 +40,13 @@ MAX_TRIES = 30
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 # pg_advisory_lock key held while migrating, so two processes starting at once take turns
 MIGRATION_LOCK = 0x736E6F77  # "snow"
-# pg_advisory_xact_lock key every write transaction takes first: the writers of several
-# processes take turns, as SQLite's do (BEGIN IMMEDIATE), instead of failing each other
-WRITE_LOCK = 0x736E6F7777  # "snoww"
+# the table every write transaction locks first, so that the writers of several processes
+# take turns, as SQLite's do (BEGIN IMMEDIATE), instead of failing each other. A table lock
+# and not an advisory one: LOCK TABLE is the one way to wait for the turn before the
+# transaction's snapshot is taken (a SELECT of pg_advisory_xact_lock takes it first, and the
+# transaction then fails against the very writer it waited for). No one writes this table
+# but a migration, and its readers are not kept out (EXCLUSIVE admits ACCESS SHARE).
+WRITE_TURN = "LOCK TABLE schema_version IN EXCLUSIVE MODE"
 
 
 class PgEngine(Engine):
@@ -279,7 +283,7 @@ def _begin_writing(db: PgConnection) -> None:
     pipeline mode, and SERIALIZABLE still guards against any writer that does not.
     """
     db.script("BEGIN ISOLATION LEVEL SERIALIZABLE")
-    db.script(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    db.script(WRITE_TURN)
 
 
 def _rollback(db: PgConnection) -> None:
