@@ -5,7 +5,8 @@ An act in the app (Accept, Release, Done, Make task, Dismiss, posting a task) is
 into the update the chat would have sent: a press of the chat's button, or the command
 typed. It is handled by the same handlers in the person's turn (`handlers.ordering`),
 as one transaction with its replies queued (`snowbot.domain.handling`), announcements edited
-and all. Its update id is negative: Telegram's are positive, so they never meet.
+and all. Its update id is negative: Telegram's are positive, so they never meet; it waits
+for every update the person sent before it, in any process (`handlers.ordering`).
 """
 
 from __future__ import annotations

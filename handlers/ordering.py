@@ -103,7 +103,14 @@ class _Waiting:
     done: asyncio.Future[None]
 
     def __lt__(self, other: _Waiting) -> bool:  # a heap of them: the oldest first
-        return self.update_id < other.update_id
+        return _age(self.update_id) < _age(other.update_id)
+
+
+def _age(update_id: int) -> tuple[int, int]:
+    """How old an update is among a person's: Telegram's by their (positive) ids; an act in
+    the Mini App (`handlers.miniapp`: minus the microsecond it was made) after them all,
+    the earlier act first, as the database orders them (`take_turn`)."""
+    return (0, update_id) if update_id >= 0 else (1, -update_id)
 
 
 @dataclass(eq=False)

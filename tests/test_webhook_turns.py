@@ -192,3 +192,51 @@ async def test_a_persons_updates_wait_behind_one_waiter_oldest_first(bot: Snowbo
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
     assert handled == sorted(ids)
     assert not here.in_hand
+
+
+async def test_an_act_in_the_app_waits_for_what_the_person_sent_before(bot: Snowbot) -> None:
+    """A Mini App act (a negative update id, never kept) is newer than every update the
+    person has kept, in any process: it waits for them all, then takes the turn."""
+    for holder in ("a", "b"):
+        await bot.beat(holder)
+    await bot.keep_updates([(7, "{}"), (9, "{}")], {7: 30, 9: 31}, "b")
+    act = -1_765_000_000_000_000
+    assert await bot.take_turn(30, act, "a") is Turn.WAIT  # 7 waits in b
+    assert not await bot.turn_may_be_free(30, act, "a")
+    assert await bot.take_turn(31, act - 1, "a") is Turn.WAIT  # 31's own 9 waits too
+    assert await bot.take_turn(32, act - 2, "a") is Turn.TAKEN  # nothing of 32's waits
+    assert await bot.take_turn(30, 7, "b") is Turn.TAKEN
+    await bot.handled(7)
+    await bot.give_back_turn(30, 7, "b")
+    assert await bot.turn_may_be_free(30, act, "a")
+    assert await bot.take_turn(30, act, "a") is Turn.TAKEN
+
+
+async def test_acts_in_the_app_go_after_the_chats_updates_here_earlier_act_first(
+    bot: Snowbot,
+) -> None:
+    """In this process too: a person's acts wait behind the chat updates waiting here, and
+    the earlier act (the smaller microsecond: the larger negative id) goes first."""
+    turns = _Asked(bot)
+    here = SharedUpdateProcessor(turns)
+    await bot.beat("elsewhere")
+    await bot.beat(here.holder)
+    await bot.keep_updates([(200, "{}")], {200: 80}, "elsewhere")
+    assert await bot.take_turn(80, 200, "elsewhere") is Turn.TAKEN
+    kept = [201, 202]
+    await bot.keep_updates([(n, "{}") for n in kept], dict.fromkeys(kept, 80), here.holder)
+    handled: list[int] = []
+
+    async def handle(n: int) -> None:
+        handled.append(n)
+        await bot.handled(n)
+
+    arriving = [-1_000_000, 202, -2_000_000, 201]  # the acts made at 1 s and at 2 s
+    tasks = [
+        asyncio.create_task(here.process_update(from_person(n, 80), handle(n))) for n in arriving
+    ]
+    await eventually(lambda: len(turns.asked) >= 3, "the waiter asks while 200 is elsewhere")
+    await bot.handled(200)
+    await bot.give_back_turn(80, 200, "elsewhere")
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+    assert handled == [201, 202, -1_000_000, -2_000_000]

@@ -51,14 +51,15 @@ def take_turn(
 ) -> Turn:
     """This process's turn to handle a person's update, claimed in one statement: only
     when no older update of theirs is kept but unhandled, the update itself is not
-    handled yet, and no other live process holds the person's turn. (`expires_at`, a
+    handled yet, and no other live process holds the person's turn. An act in the Mini
+    App (a negative id, never kept) is newer than every update kept. (`expires_at`, a
     name from migration 12, holds when the turn was taken; it decides nothing.)"""
     now = functions_of(db).now
     if db.execute(
         f"INSERT INTO turns (person, update_id, holder, expires_at) SELECT ?1, ?2, ?3, {now} "
         "WHERE NOT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) "
         "AND NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
-        f"AND older.update_id < ?2 AND {_UNHANDLED.format('older')}) "
+        f"AND (older.update_id < ?2 OR ?2 < 0) AND {_UNHANDLED.format('older')}) "
         "ON CONFLICT (person) DO UPDATE SET update_id = excluded.update_id, "
         "holder = excluded.holder, expires_at = excluded.expires_at "
         f"WHERE turns.holder = excluded.holder OR NOT {_ALIVE.format('turns', '?4', now)}",
@@ -78,7 +79,7 @@ def turn_may_be_free(
         db,
         "SELECT 1 WHERE EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) OR ("
         "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
-        f"AND older.update_id < ?2 AND {_UNHANDLED.format('older')}) "
+        f"AND (older.update_id < ?2 OR ?2 < 0) AND {_UNHANDLED.format('older')}) "
         "AND NOT EXISTS (SELECT 1 FROM turns WHERE turns.person = ?1 AND turns.holder <> ?3 "
         f"AND {_ALIVE.format('turns', '?4', now)}))",
         (person, update_id, holder, dead_after),
