@@ -126,6 +126,23 @@ async def test_a_persons_backlog_is_bounded_with_one_notice_a_flood(
     assert "条以上消息在等待处理" in told[3][2]
 
 
+async def test_a_flood_notice_speaks_the_language_chosen_with_lang(bot: Snowbot) -> None:
+    """Telegram says zh, the person chose English with /lang: the notice is in English;
+    someone who chose nothing hears Telegram's language."""
+    bot.config = replace(bot.config, max_queued_per_person=1)
+    await bot.beat("a")
+    await bot.set_language(await bot.meet(40, "chose", None, "zh-hans"), "en")
+    await bot.meet(41, "did not", None, "en")
+    people = {1: 40, 2: 40, 3: 41, 4: 41}
+    zh: dict[int, str | None] = dict.fromkeys(people, "zh-hans")
+    assert await bot.keep_updates([(n, "{}") for n in people], people, "a", zh) == [2, 4]
+    with raw(bot.config.address) as db:
+        rows = db.execute("SELECT chat_id, text FROM outbox ORDER BY chat_id").fetchall()
+    told = {int(chat): str(text) for chat, text in rows}
+    assert "more than 1 messages" in told[40]
+    assert "条以上消息在等待处理" in told[41]
+
+
 async def test_two_processes_handed_the_same_update_handle_it_once(bot: Snowbot) -> None:
     """As when an orphan is replayed while its own process still has it."""
     processes = [SharedUpdateProcessor(bot), SharedUpdateProcessor(bot)]

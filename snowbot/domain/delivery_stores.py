@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from snowbot.domain.messages import Binding, OutboxItem, Outgoing
+from snowbot.domain.messages import Binding, InTheirLanguage, OutboxItem, Outgoing
 from snowbot.domain.model import Turn
 
 
@@ -57,10 +57,13 @@ class TurnStore(Protocol):
         now: float,
         holder: str | None,
         bound: int,
-        notices: Mapping[int, Outgoing],
+        notices: Mapping[int, InTheirLanguage],
     ) -> list[int]: ...
     async def drop_updates(
-        self, updates: Sequence[tuple[int, int]], now: float, notices: Mapping[int, Outgoing]
+        self,
+        updates: Sequence[tuple[int, int]],
+        now: float,
+        notices: Mapping[int, InTheirLanguage],
     ) -> None: ...
     async def beat(self, holder: str) -> None: ...
     async def leave(self, holder: str) -> None: ...

@@ -3,7 +3,8 @@ its lane under Telegram's rate limit, a chat bound to a district."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,16 @@ def proposal_copy(proposal_id: int) -> str:
     """The outbox key of the message that offers a task proposal's "Post" button (for a list
     of suggestions, its first proposal's): found again to be edited when it is withdrawn."""
     return f"proposal:{proposal_id}"
+
+
+@dataclass(frozen=True)
+class InTheirLanguage:
+    """A notice for a person whose language is settled only where it is queued: in the
+    language they chose with /lang (kept in the database), else `fallback`, in the
+    language Telegram says they use."""
+
+    fallback: Outgoing
+    by_language: Mapping[str, Outgoing] = field(default_factory=dict)
+
+    def said_in(self, chosen: str | None) -> Outgoing:
+        return self.by_language.get(chosen or "", self.fallback)

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 
 from snowbot.domain import limits
 from snowbot.domain.counts import DayCounts
-from snowbot.domain.messages import Binding, OutboxItem, Outgoing
+from snowbot.domain.messages import Binding, InTheirLanguage, OutboxItem, Outgoing
 from snowbot.domain.model import Turn, User
 from snowbot.domain.roles import Role
 from snowbot.service.core import ServiceCore
-from snowbot.text.texts import catalog
+from snowbot.text.texts import LANGUAGES, catalog
 
 # several webhook processes: each renews its heartbeat this often, and one not renewed for
 # DEAD_AFTER seconds by the database's clock is dead: its turns and its kept updates are
@@ -74,15 +74,23 @@ class DeliveryService(ServiceCore):
 
     def _flood_notices(
         self, people: Mapping[int, int], languages: Mapping[int, str | None]
-    ) -> dict[int, Outgoing]:
-        """What each person is told, once a flood, when their updates are dropped (in the
-        language of the first of theirs here: Telegram's language code)."""
-        notices: dict[int, Outgoing] = {}
+    ) -> dict[int, InTheirLanguage]:
+        """What each person is told, once a flood, when their updates are dropped: in the
+        language they chose with /lang, else in that of the first of theirs here
+        (Telegram's language code)."""
+        most = self.config.max_queued_per_person
+
+        def notice(person: int, lang: str) -> Outgoing:
+            text = catalog(lang)("turns.flood", most=most)
+            return Outgoing(f"flood:{person}", person, lang, text=text)
+
+        notices: dict[int, InTheirLanguage] = {}
         for update_id, person in people.items():
             if person > 0 and person not in notices:  # a user (a private chat of theirs)
                 lang = self.language_of_code(languages.get(update_id))
-                text = catalog(lang)("turns.flood", most=self.config.max_queued_per_person)
-                notices[person] = Outgoing(f"flood:{person}", person, lang, text=text)
+                notices[person] = InTheirLanguage(
+                    notice(person, lang), {other: notice(person, other) for other in LANGUAGES}
+                )
         return notices
 
     async def beat(self, holder: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from snowbot.domain.limits import FLOOD_QUIET_SECONDS
-from snowbot.domain.messages import Outgoing
+from snowbot.domain.messages import InTheirLanguage
 from snowbot.domain.model import Turn
 from storage.queries.inbox import update_seen
 from storage.queries.outbox import enqueue
@@ -118,7 +118,7 @@ def keep_updates(
     now: float,
     holder: str | None,
     bound: int,
-    notices: Mapping[int, Outgoing],
+    notices: Mapping[int, InTheirLanguage],
 ) -> list[int]:
     """Keep fetched updates (id, JSON body, whose) until they are handled, as process
     `holder`'s; returns those dropped instead: a person's update that finds `bound` of
@@ -146,7 +146,7 @@ def drop_updates(
     db: sqlite3.Connection,
     updates: Sequence[tuple[int, int]],
     now: float,
-    notices: Mapping[int, Outgoing],
+    notices: Mapping[int, InTheirLanguage],
 ) -> None:
     """Mark updates (id, whose) handled, never to be handled: their process saw their
     person's backlog full (`keep_updates` would have dropped them). A flood's thousand
@@ -165,11 +165,14 @@ def _flood(
     update_id: int,
     person: int,
     now: float,
-    notices: Mapping[int, Outgoing],
+    notices: Mapping[int, InTheirLanguage],
 ) -> None:
-    """The person's update was dropped: tell them, once a flood."""
+    """The person's update was dropped: tell them, once a flood, in the language they
+    chose with /lang if they did."""
     if _new_flood(db, person, update_id, now) and person in notices:
-        notice = notices[person]  # once a flood: keyed by its first dropped update
+        chosen = one(db, "SELECT language FROM users WHERE id = ? AND lang_chosen = 1", (person,))
+        notice = notices[person].said_in(str(chosen["language"]) if chosen else None)
+        # once a flood: keyed by its first dropped update
         enqueue(db, [replace(notice, key=f"{notice.key}:{update_id}")], now)
 
 
