@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from storage.functions import functions_of
 from storage.postgres.connection import PgConnection
-from storage.sqlite.functions import functions_of
 from tests.engines import Databases
 
 

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from snowbot.tools.standin import BotApiStandIn, SimUser
-from storage.sqlite.functions import functions_of
+from storage.functions import functions_of
 from tests.engines import NewDatabase, raw
 from tests.harness import STATION, eventually, location_update
 from tests.ports import free_port

@@ -15,10 +15,10 @@ from typing import Any, cast
 import psycopg
 
 from snowbot.domain.counts import Recount
+from storage.bulk import ShiftRow, TaskRow
 from storage.copy import tables
 from storage.postgres.connection import PgConnection
 from storage.queries.counts import full_recount
-from storage.sqlite.bulk import ShiftRow, TaskRow
 
 __all__ = [
     "ShiftRow",

@@ -4,8 +4,8 @@ The named queries (storage/queries/*.py) are written once, in the SQL both engin
 accept (`RETURNING id` rather than `lastrowid`, `INSERT … ON CONFLICT DO NOTHING` rather
 than `INSERT OR IGNORE`, `CASE` rather than the scalar `MAX(a, b)`, conditions rather
 than `UPDATE OR IGNORE`, `x = 1` rather than a bare integer as a truth value). The few
-functions the engines spell otherwise each engine names itself (storage.sqlite.functions,
-storage.postgres.functions), and each has its own migrations (storage.migrations).
+functions the engines spell otherwise each engine names itself (storage.functions for
+SQLite, storage.postgres.functions), and each has its own migrations (storage.migrations).
 
 What is left is SQLite's parameters: `?` and `?N` become psycopg's `%s` and `%(pN)s`,
 and a `%` psycopg would read as its own is doubled, by one pass over the text that knows

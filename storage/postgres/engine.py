@@ -1,8 +1,8 @@
-"""The PostgreSQL engine: the SQLite engine's named queries on one psycopg connection.
+"""The PostgreSQL engine: the named queries of `storage.queries` on one psycopg connection.
 
 Like the SQLite engine it runs every query in one database thread of its own, whole
 transactions in one hop, and commits the writes that arrive meanwhile together (group
-commit), each in a savepoint when one fails.
+commit, `storage.engine`, the base of both), each in a savepoint when one fails.
 
 Invariants: SQLite lets one writer at a time (BEGIN IMMEDIATE), so a query may read
 and then write inside its transaction. Here every write transaction is SERIALIZABLE
@@ -26,11 +26,11 @@ import psycopg
 from psycopg import errors
 
 from snowbot.domain.handling import RedoUpdate, current_update
+from storage.engine import Engine, P
 from storage.migrations import LATEST, statements
 from storage.migrations.postgres import MIGRATIONS, SCHEMA_VERSION_TABLE
-from storage.open_transaction import OpenTransaction, Pending, Query, TransactionLost, Work
+from storage.open_transaction import Query, TransactionLost, Work
 from storage.postgres.connection import PgConnection
-from storage.sqlite.engine import Engine, P
 
 T = TypeVar("T")
 
@@ -52,13 +52,10 @@ WRITE_TURN = "LOCK TABLE schema_version IN EXCLUSIVE MODE"
 class PgEngine(Engine):
     """Runs the named queries on PostgreSQL: the same methods as the SQLite engine."""
 
-    def __init__(self, conn: PgConnection) -> None:  # not super().__init__: that is SQLite's
+    def __init__(self, conn: PgConnection) -> None:
         self._pg = conn
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snowbot-pg")
-        self._waiting: list[Pending[Any]] = []
-        self._flushing: asyncio.Task[None] | None = None
-        self._open: OpenTransaction | None = None
-        self._wake = asyncio.Event()
+        super().__init__()
         self._reader: PgConnection | None = None  # reads outside any update (`_reading`)
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:

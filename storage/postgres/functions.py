@@ -1,8 +1,8 @@
-"""The few SQL functions PostgreSQL spells otherwise than SQLite (storage.sqlite.functions)."""
+"""The few SQL functions PostgreSQL spells otherwise than SQLite (storage.functions)."""
 
 from __future__ import annotations
 
-from storage.sqlite.functions import SqlFunctions
+from storage.functions import SqlFunctions
 
 POSTGRES = SqlFunctions(
     now="(extract(epoch from now()))",

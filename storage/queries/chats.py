@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.domain.messages import Binding, Outgoing
+from storage.engine import Engine, every, from_row, one, reads, writes
 from storage.queries.outbox import announced, enqueue
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 
 def bind_chat(

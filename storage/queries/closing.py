@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import Incident
+from storage.engine import Engine, every, from_row, one, reads, writes
+from storage.functions import functions_of
 from storage.queries.outbox import enqueue
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.functions import functions_of
 
 # turnout is summed per quarter hour in SQL: every time zone's offset is a whole number
 # of quarter hours, so the city's days can be told apart without a row per shift

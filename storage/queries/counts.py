@@ -7,10 +7,10 @@ import sqlite3
 
 from snowbot.domain.counts import DayCounts, Recount, ShiftExportRow, TallyCounts, TaskExportRow
 from snowbot.domain.model import Incident, TaskStatus
+from storage.engine import Engine, every, from_row, one, reads, snapshot
+from storage.functions import functions_of
 from storage.queries.report_desk import report_counts
 from storage.queries.units import day_units, unit_turnouts
-from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot
-from storage.sqlite.functions import functions_of
 
 
 def tally_counts(db: sqlite3.Connection, incident: Incident) -> TallyCounts:

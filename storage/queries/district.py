@@ -7,7 +7,7 @@ import sqlite3
 
 from snowbot.domain.counts import DistrictDetail
 from snowbot.domain.model import TaskStatus
-from storage.sqlite.engine import Engine, every, one, snapshot
+from storage.engine import Engine, every, one, snapshot
 
 
 def district_detail(db: sqlite3.Connection, incident_id: int, district_id: int) -> DistrictDetail:

@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 
 from snowbot.domain.messages import Outgoing, SentCopy, proposal_copy
 from snowbot.domain.model import EndedShift, Ending, Incident, WithdrawnTeam
+from storage.engine import every
 from storage.queries.outbox import enqueue, sent_copies
 from storage.queries.teams import COLUMNS as TEAM_COLUMNS
 from storage.queries.teams import request_from
-from storage.sqlite.engine import every
 
 # what an incident's end tells, rendered by the service from what the transaction read
 Tell = Callable[[Ending], Sequence[Outgoing]]

@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from snowbot.domain.messages import OutboxItem, Outgoing
+from storage.engine import Engine, every, finishes, one, reads, writes
 from storage.queries.outbox import queue_and_claim
-from storage.sqlite.engine import Engine, every, finishes, one, reads, writes
 
 
 def update_seen(db: sqlite3.Connection, update_id: int) -> bool:

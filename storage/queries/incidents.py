@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 from snowbot.domain.model import Incident
+from storage.engine import Engine, from_row, one, writes
 from storage.queries.closing import owe_closing_report
 from storage.queries.ending import Tell, end_work
-from storage.sqlite.engine import Engine, from_row, one, writes
 
 _COLUMNS = "id, name, started_at, ended_at"
 

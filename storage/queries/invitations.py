@@ -6,8 +6,8 @@ import sqlite3
 
 from snowbot.domain.model import Invitation, Joined, JoinOutcome, User
 from snowbot.domain.roles import Role
+from storage.engine import Engine, every, from_row, one, reads, writes
 from storage.queries.people import set_role
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 COLUMNS = "code, district_id, created_by, created_at, expires_at, uses, uses_left, ended_at"
 

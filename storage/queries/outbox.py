@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from snowbot.domain.messages import OutboxItem, Outgoing, SentCopy, lane_of
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.engine import Engine, every, from_row, one, reads, writes
 
 # an edit of a message being sent waits this long for its id, then goes as a new message
 # (its courier died before recording it, and the claim was given back and sent again)

@@ -7,8 +7,8 @@ import json
 import sqlite3
 
 from snowbot.domain.counts import HourTurnout, StreetStates
-from storage.sqlite.engine import Engine, every, one, reads, snapshot
-from storage.sqlite.functions import functions_of
+from storage.engine import Engine, every, one, reads, snapshot
+from storage.functions import functions_of
 
 
 def street_states(db: sqlite3.Connection, incident_id: int) -> StreetStates:

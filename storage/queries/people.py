@@ -6,7 +6,7 @@ import sqlite3
 
 from snowbot.domain.model import User
 from snowbot.domain.roles import Role
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
+from storage.engine import Engine, every, from_row, one, reads, writes
 
 _COLUMNS = "id, name, username, language, role, member, district_id, registered"
 

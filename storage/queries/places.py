@@ -19,9 +19,9 @@ from snowbot.domain.places import (
     places_to_give_back,
     places_to_take,
 )
+from storage.engine import Engine, every, one, reads, writes
 from storage.queries.outbox import drop_escalations, enqueue
 from storage.queries.tasks import SELECT, get_task, task_from
-from storage.sqlite.engine import Engine, every, one, reads, writes
 
 LIVE = "('open', 'in_progress')"
 

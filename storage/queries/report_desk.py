@@ -20,6 +20,7 @@ from snowbot.domain.residents import (
     ReportExportRow,
     ReportStatus,
 )
+from storage.engine import Engine, every, reads, snapshot, writes
 from storage.queries.outbox import enqueue, sent_copies
 from storage.queries.residents import (
     SELECT,
@@ -32,7 +33,6 @@ from storage.queries.residents import (
     reporters,
 )
 from storage.queries.tasks import get_task, insert_task
-from storage.sqlite.engine import Engine, every, reads, snapshot, writes
 
 # -- a dispatcher's decision -----------------------------------------------------------------
 

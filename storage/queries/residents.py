@@ -24,8 +24,8 @@ from snowbot.domain.residents import (
     ReportWait,
     report_to_join,
 )
+from storage.engine import Engine, every, from_row, one, reads, snapshot, writes
 from storage.queries.outbox import enqueue
-from storage.sqlite.engine import Engine, every, from_row, one, reads, snapshot, writes
 
 HOUR = 3600.0
 KM_PER_DEGREE = 111.32  # of latitude; a box around a point, before the exact distance

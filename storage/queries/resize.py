@@ -12,10 +12,10 @@ import sqlite3
 from snowbot.domain.model import Resized, Shift, TeamRequest
 from snowbot.domain.places import Reopen
 from snowbot.domain.teams import waits_for_confirmation
+from storage.engine import Engine, every, one, writes
 from storage.queries import places, teams
 from storage.queries.outbox import enqueue
 from storage.queries.shifts import COLUMNS, shift_from
-from storage.sqlite.engine import Engine, every, one, writes
 
 
 def resize_shift(

@@ -11,9 +11,9 @@ from snowbot.domain.messages import Outgoing, SentCopy
 from snowbot.domain.model import CheckIn, CheckInKind, Shift, Street, TeamDecision, TeamOutcome
 from snowbot.domain.places import Reopen
 from snowbot.domain.teams import waits_for_confirmation
+from storage.engine import Engine, every, from_row, one, reads, writes
 from storage.queries import places, teams, units
 from storage.queries.outbox import enqueue, sent_copies
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 COLUMNS = (
     "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, started_at, ended_at, "

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 
 from snowbot.domain.model import District, ImportCounts, Lines, Street, StreetRow
 from snowbot.domain.units import unit_key
+from storage.engine import Engine, every, from_row, one, reads
 from storage.queries.units import ensure_units
-from storage.sqlite.engine import Engine, every, from_row, one, reads
 
 
 def import_streets(db: sqlite3.Connection, wanted: Sequence[StreetRow]) -> ImportCounts:

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from snowbot.domain.messages import Outgoing
 from snowbot.domain.model import CloseOutcome, Holder, Proposal, Task, TaskChange, TaskStatus
+from storage.engine import Engine, every, from_row, one, reads, writes
 from storage.queries.outbox import drop_escalations, enqueue
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
 
 SELECT = """
     SELECT t.id, t.incident_id, t.street_id, s.name AS street, s.district_id,

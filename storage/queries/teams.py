@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from snowbot.domain.model import Street, TeamRequest
-from storage.sqlite.engine import Engine, from_row, one, reads
+from storage.engine import Engine, from_row, one, reads
 
 COLUMNS = (
     "id, incident_id, user_id, headcount, district_id, street_id, lat, lon, asked_at, decision"

@@ -17,10 +17,10 @@ from dataclasses import replace
 from snowbot.domain.limits import FLOOD_QUIET_SECONDS
 from snowbot.domain.messages import InTheirLanguage
 from snowbot.domain.model import Turn
+from storage.engine import Engine, every, one, reads, writes
+from storage.functions import functions_of
 from storage.queries.inbox import update_seen
 from storage.queries.outbox import enqueue
-from storage.sqlite.engine import Engine, every, one, reads, writes
-from storage.sqlite.functions import functions_of
 
 # the process holding `{0}` (a row of turns or inbox) renewed its row within the number
 # of seconds that parameter `{1}` gives, by the database's clock `{2}`: it is alive

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from snowbot.domain.counts import UnitTurnout
 from snowbot.domain.model import Unit
 from snowbot.domain.units import unit_key
-from storage.sqlite.engine import Engine, every, from_row, one, reads, writes
-from storage.sqlite.functions import functions_of
+from storage.engine import Engine, every, from_row, one, reads, writes
+from storage.functions import functions_of
 
 NO_UNIT = 0  # unit_counters.unit_id of the shifts of cadres without a unit
 

@@ -1,8 +1,9 @@
 """The embedded default engine: aiosqlite on one SQLite file in WAL mode.
 
-`engine` runs the named queries of `storage.queries` (group commit, snapshots,
-migrations), as `storage.postgres` runs the same ones; `functions` holds SQLite's spelling
-of the few functions the engines name otherwise.
+`engine` runs the named queries of `storage.queries` (its transactions, snapshots,
+migrations, on the base both engines share, `storage.engine`), as `storage.postgres` runs
+the same ones; `db_thread` runs a whole transaction as one job, `bulk` loads the
+benchmark's storm, `leader` is the lock file of the leading `snowbot run`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.queries import Queries
-from storage.sqlite.engine import connect
+from storage.sqlite.engine import SqliteEngine, connect
 
 
-class SqliteStore(Queries):
+class SqliteStore(SqliteEngine, Queries):
     """`snowbot.domain.stores.Store` on SQLite: every aggregate's queries on one connection."""
 
 

@@ -13,10 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from snowbot.domain.counts import Recount
+from storage.bulk import ShiftRow, TaskRow
 from storage.queries.counts import full_recount
-
-ShiftRow = tuple[int, int, int, int, int, float, float, float, float | None]
-TaskRow = tuple[int, int, int, int, str, int, float, float | None]
 
 
 @contextmanager

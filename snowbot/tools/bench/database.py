@@ -21,6 +21,7 @@ from snowbot.settings.config import Config
 from snowbot.tools.bench.common import Figure, Kit, Sizes, percentile, sample_city
 from snowbot.tools.bench.nearest import random_city
 from storage import open_store
+from storage.bulk import ShiftRow, TaskRow
 from storage.sqlite import bulk
 
 # -- 2. committed writes against plain sqlite3 ---------------------------------------------
@@ -190,8 +191,8 @@ class StormRows:
     districts: list[tuple[int, str]]
     streets: Iterator[tuple[int, int, str, float, float]]
     users: Iterator[tuple[int, str]]
-    shifts: Iterator[bulk.ShiftRow]
-    tasks: Iterator[bulk.TaskRow]
+    shifts: Iterator[ShiftRow]
+    tasks: Iterator[TaskRow]
     units: int
 
 
@@ -206,7 +207,7 @@ def storm_rows(sizes: Sizes) -> StormRows:
         for i in range(1, sizes.streets + 1):
             yield (i, 1 + i % districts, f"Street {i}", 50 + rng.random() * 0.3, 127 + rng.random())
 
-    def shifts() -> Iterator[bulk.ShiftRow]:
+    def shifts() -> Iterator[ShiftRow]:
         for k in range(sizes.shifts):
             street = rng.randint(1, sizes.streets)
             district = 1 + street % districts
@@ -217,7 +218,7 @@ def storm_rows(sizes: Sizes) -> StormRows:
             user = 1 + k // 200 if ended is None else 1 + k % sizes.users
             yield (incident_id, user, headcount, district, street, 50.1, 127.5, start, ended)
 
-    def tasks() -> Iterator[bulk.TaskRow]:
+    def tasks() -> Iterator[TaskRow]:
         statuses = ("open", "in_progress", "done", "done", "cancelled")
         for status in (rng.choice(statuses) for _ in range(sizes.tasks)):
             street = rng.randint(1, sizes.streets)

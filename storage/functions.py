@@ -1,7 +1,11 @@
-"""The few SQL functions SQLite spells otherwise than PostgreSQL (storage.postgres.functions).
+"""The few SQL functions the engines spell otherwise, and how a named query finds its
+engine's spelling (`functions_of`), so that one query reads right on both engines without
+its text being translated.
 
-A named query takes them from the connection it runs on (`functions_of`), so that one
-query reads right on both engines without its text being translated.
+A connection says which spelling is its engine's by its `functions`
+(storage.postgres.connection.PgConnection carries PostgreSQL's, storage.postgres.functions);
+sqlite3's connection cannot carry one, so a connection without it is SQLite's, whose
+spelling is therefore here (`SQLITE`).
 """
 
 from __future__ import annotations
