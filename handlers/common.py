@@ -142,7 +142,7 @@ async def reply(
 ) -> None:
     """Answer in the chat the update came from (`copy_key`: the outbox key its sent copy is
     found by, in language `lang`, to be edited when its question is withdrawn; see
-    `storage.sqlite.outbox.sent_copies`).
+    `storage.queries.outbox.sent_copies`).
 
     The answer is not sent here: it is queued in the outbox in the transaction that marks
     the update handled (see `handlers.app`), and sent right after. So an update handled

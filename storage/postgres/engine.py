@@ -34,7 +34,6 @@ from storage.postgres.connection import PgConnection
 
 T = TypeVar("T")
 
-MAX_BATCH = 256
 # a batch that keeps meeting other processes' transactions gives up after this many tries
 MAX_TRIES = 30
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
