@@ -88,9 +88,8 @@ class DeliveryService(ServiceCore):
         for update_id, person in people.items():
             if person > 0 and person not in notices:  # a user (a private chat of theirs)
                 lang = self.language_of_code(languages.get(update_id))
-                notices[person] = InTheirLanguage(
-                    notice(person, lang), {other: notice(person, other) for other in LANGUAGES}
-                )
+                others = {o: notice(person, o) for o in LANGUAGES if o != lang}
+                notices[person] = InTheirLanguage(notice(person, lang), others)
         return notices
 
     async def beat(self, holder: str) -> None:
