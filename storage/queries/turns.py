@@ -29,6 +29,12 @@ _ALIVE = (
 )
 # a kept update (`{}`: its row) not handled yet
 _UNHANDLED = "NOT EXISTS (SELECT 1 FROM seen_updates AS s WHERE s.update_id = {}.update_id)"
+# person ?1 has an update kept, unhandled and older than update ?2 (an act in the Mini App,
+# a negative id never kept, is newer than every update kept)
+_OLDER_WAITS = (
+    "EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
+    f"AND (older.update_id < ?2 OR ?2 < 0) AND {_UNHANDLED.format('older')})"
+)
 
 
 def beat(db: sqlite3.Connection, holder: str) -> None:
@@ -58,8 +64,7 @@ def take_turn(
     if db.execute(
         f"INSERT INTO turns (person, update_id, holder, expires_at) SELECT ?1, ?2, ?3, {now} "
         "WHERE NOT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) "
-        "AND NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
-        f"AND (older.update_id < ?2 OR ?2 < 0) AND {_UNHANDLED.format('older')}) "
+        f"AND NOT {_OLDER_WAITS} "
         "ON CONFLICT (person) DO UPDATE SET update_id = excluded.update_id, "
         "holder = excluded.holder, expires_at = excluded.expires_at "
         f"WHERE turns.holder = excluded.holder OR NOT {_ALIVE.format('turns', '?4', now)}",
@@ -78,8 +83,7 @@ def turn_may_be_free(
     row = one(
         db,
         "SELECT 1 WHERE EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) OR ("
-        "NOT EXISTS (SELECT 1 FROM inbox AS older WHERE older.person = ?1 "
-        f"AND (older.update_id < ?2 OR ?2 < 0) AND {_UNHANDLED.format('older')}) "
+        f"NOT {_OLDER_WAITS} "
         "AND NOT EXISTS (SELECT 1 FROM turns WHERE turns.person = ?1 AND turns.holder <> ?3 "
         f"AND {_ALIVE.format('turns', '?4', now)}))",
         (person, update_id, holder, dead_after),
